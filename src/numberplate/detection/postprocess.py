@@ -1,0 +1,83 @@
+"""Pre- and post-processing for PlateNet: letterbox, heatmap peak decoding and NMS (numpy only)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+STRIDE = 8
+PAD_MULTIPLE = 32
+PAD_VALUE = 114
+
+
+@dataclass(frozen=True)
+class Letterbox:
+    """How an image was resized into the network input: scale factor and padded size."""
+
+    scale: float
+    width: int
+    height: int
+
+
+def letterbox(image: np.ndarray, max_side: int) -> tuple[np.ndarray, Letterbox]:
+    """Resize an RGB image so its long side is ``max_side``; pad right/bottom to a multiple of 32.
+
+    Returns the float32 NCHW tensor in [0, 1] and the letterbox geometry.
+    """
+    h, w = image.shape[:2]
+    scale = max_side / max(h, w)
+    nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
+    interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    resized = cv2.resize(image, (nw, nh), interpolation=interp) if (nw, nh) != (w, h) else image
+    pw = -(-nw // PAD_MULTIPLE) * PAD_MULTIPLE
+    ph = -(-nh // PAD_MULTIPLE) * PAD_MULTIPLE
+    canvas = np.full((ph, pw, 3), PAD_VALUE, np.uint8)
+    canvas[:nh, :nw] = resized
+    tensor = canvas.transpose(2, 0, 1)[None].astype(np.float32) / 255.0
+    return tensor, Letterbox(scale, pw, ph)
+
+
+def nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float) -> np.ndarray:
+    """Greedy non-maximum suppression; returns kept indices, best first."""
+    order = np.argsort(-scores)
+    keep: list[int] = []
+    areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    while order.size:
+        i = int(order[0])
+        keep.append(i)
+        rest = order[1:]
+        xx0 = np.maximum(boxes[i, 0], boxes[rest, 0])
+        yy0 = np.maximum(boxes[i, 1], boxes[rest, 1])
+        xx1 = np.minimum(boxes[i, 2], boxes[rest, 2])
+        yy1 = np.minimum(boxes[i, 3], boxes[rest, 3])
+        inter = np.clip(xx1 - xx0, 0, None) * np.clip(yy1 - yy0, 0, None)
+        iou = inter / np.maximum(areas[i] + areas[rest] - inter, 1e-9)
+        order = rest[iou <= iou_threshold]
+    return np.array(keep, dtype=np.int64)
+
+
+def decode(
+    heat: np.ndarray, box: np.ndarray, threshold: float, top_k: int = 100, iou_threshold: float = 0.5
+) -> tuple[np.ndarray, np.ndarray]:
+    """Turn one image's heatmap (1, H, W) and distances (4, H, W) into boxes (N, 4) and scores (N,).
+
+    Boxes are in network-input pixels. Local maxima of the heatmap above ``threshold`` become
+    candidates, then NMS removes duplicates along long plates.
+    """
+    hm = heat[0]
+    # 3x3 max filter: a cell is a peak when it equals the max of its neighbourhood.
+    peak = cv2.dilate(hm, np.ones((3, 3), np.uint8))
+    ys, xs = np.nonzero((hm >= peak) & (hm >= threshold))
+    if ys.size == 0:
+        return np.zeros((0, 4), np.float32), np.zeros((0,), np.float32)
+    scores = hm[ys, xs]
+    if scores.size > top_k:
+        idx = np.argpartition(-scores, top_k)[:top_k]
+        ys, xs, scores = ys[idx], xs[idx], scores[idx]
+    cx, cy = (xs + 0.5) * STRIDE, (ys + 0.5) * STRIDE
+    d = box[:, ys, xs]
+    boxes = np.stack([cx - d[0], cy - d[1], cx + d[2], cy + d[3]], 1).astype(np.float32)
+    keep = nms(boxes, scores, iou_threshold)
+    return boxes[keep], scores[keep].astype(np.float32)

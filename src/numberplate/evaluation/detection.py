@@ -1,0 +1,123 @@
+"""Detection metrics: COCO-style AP (101-point), precision/recall at a threshold, false positives on negatives."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+IOU_THRESHOLDS = tuple(np.round(np.arange(0.5, 0.96, 0.05), 2).tolist())
+
+
+@dataclass(frozen=True)
+class ImageResult:
+    """Ground truth and predictions of one image (boxes as (N, 4) x0, y0, x1, y1)."""
+
+    gt: np.ndarray
+    pred: np.ndarray
+    scores: np.ndarray
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class DetectionMetrics:
+    """Summary of one group of images."""
+
+    images: int
+    plates: int
+    precision: float
+    recall: float
+    ap50: float
+    ap50_95: float
+    fp_per_negative: float | None
+
+    def to_dict(self) -> dict[str, float | int | None]:
+        """Plain dict for JSON and CSV output."""
+        return dict(self.__dict__)
+
+
+def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pairwise IoU of (N, 4) and (M, 4) boxes -> (N, M)."""
+    a = np.asarray(a, np.float64).reshape(-1, 4)
+    b = np.asarray(b, np.float64).reshape(-1, 4)
+    ix0 = np.maximum(a[:, None, 0], b[None, :, 0])
+    iy0 = np.maximum(a[:, None, 1], b[None, :, 1])
+    ix1 = np.minimum(a[:, None, 2], b[None, :, 2])
+    iy1 = np.minimum(a[:, None, 3], b[None, :, 3])
+    inter = np.clip(ix1 - ix0, 0, None) * np.clip(iy1 - iy0, 0, None)
+    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
+    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    return inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-12)
+
+
+def match(result: ImageResult, iou_threshold: float) -> np.ndarray:
+    """Greedy COCO matching by descending score; returns a true-positive flag per prediction."""
+    order = np.argsort(-result.scores, kind="stable")
+    tp = np.zeros(len(order), bool)
+    if len(result.gt) == 0 or len(order) == 0:
+        return tp
+    ious = box_iou(result.pred[order], result.gt)
+    taken = np.zeros(len(result.gt), bool)
+    for k in range(len(order)):
+        cand = np.where(~taken, ious[k], -1.0)
+        j = int(np.argmax(cand))
+        if cand[j] >= iou_threshold:
+            taken[j] = True
+            tp[order[k]] = True
+    return tp
+
+
+def average_precision(results: Sequence[ImageResult], iou_threshold: float) -> float:
+    """COCO 101-point interpolated AP over a set of images at one IoU threshold."""
+    n_gt = sum(len(r.gt) for r in results)
+    if n_gt == 0:
+        return float("nan")
+    scores = np.concatenate([r.scores for r in results]) if results else np.zeros(0)
+    tps = np.concatenate([match(r, iou_threshold) for r in results]) if results else np.zeros(0, bool)
+    order = np.argsort(-scores, kind="stable")
+    tps = tps[order]
+    tp_cum = np.cumsum(tps)
+    fp_cum = np.cumsum(~tps)
+    recall = tp_cum / n_gt
+    precision = tp_cum / np.maximum(tp_cum + fp_cum, 1e-12)
+    # Precision envelope: make it monotonically decreasing from the right.
+    precision = np.maximum.accumulate(precision[::-1])[::-1] if precision.size else precision
+    samples = np.linspace(0, 1, 101)
+    idx = np.searchsorted(recall, samples, side="left")
+    values = np.array([precision[i] if i < len(precision) else 0.0 for i in idx])
+    return float(values.mean())
+
+
+def summarize(results: Sequence[ImageResult], threshold: float) -> DetectionMetrics:
+    """Precision and recall at IoU 0.5 for predictions scoring >= ``threshold``, AP50, AP50:95, FP/negative."""
+    tp = fp = n_gt = 0
+    neg_images = neg_fp = 0
+    for r in results:
+        keep = r.scores >= threshold
+        kept = ImageResult(r.gt, r.pred[keep], r.scores[keep], r.source)
+        flags = match(kept, 0.5)
+        tp += int(flags.sum())
+        fp += int((~flags).sum())
+        n_gt += len(r.gt)
+        if len(r.gt) == 0:
+            neg_images += 1
+            neg_fp += int(keep.sum())
+    aps = [average_precision(results, t) for t in IOU_THRESHOLDS]
+    return DetectionMetrics(
+        images=len(results),
+        plates=n_gt,
+        precision=tp / (tp + fp) if tp + fp else 1.0,
+        recall=tp / n_gt if n_gt else float("nan"),
+        ap50=aps[0],
+        ap50_95=float(np.mean(aps)),
+        fp_per_negative=neg_fp / neg_images if neg_images else None,
+    )
+
+
+def summarize_by_source(results: Sequence[ImageResult], threshold: float) -> dict[str, DetectionMetrics]:
+    """Metrics for each source and for all images (key ``"all"``)."""
+    sources = sorted({r.source for r in results})
+    table = {s: summarize([r for r in results if r.source == s], threshold) for s in sources}
+    table["all"] = summarize(results, threshold)
+    return table

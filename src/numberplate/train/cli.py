@@ -1,0 +1,49 @@
+"""`numberplate train ...` sub-commands (need the [train] extra; imported only when invoked)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import click
+
+
+@click.group("train")
+def train_group() -> None:
+    """Train and export the project's models (needs `pip install numberplate[train]`)."""
+
+
+@train_group.command("detect")
+@click.option("--data", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=Path("../shared/data/detect/labels.csv"), show_default=True, help="detect labels CSV")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("runs/detect"), show_default=True)
+@click.option("--epochs", type=click.IntRange(1), default=120, show_default=True)
+@click.option("--batch", type=click.IntRange(1), default=32, show_default=True)
+@click.option("--size", type=click.IntRange(64), default=320, show_default=True, help="training crop size")
+@click.option("--lr", type=float, default=3e-3, show_default=True)
+@click.option("--workers", type=click.IntRange(0), default=1, show_default=True)
+@click.option("--threads", type=click.IntRange(1), default=2, show_default=True)
+@click.option("--eval-every", type=click.IntRange(0), default=3, show_default=True)
+@click.option("--epoch-size", type=click.IntRange(1), default=None, help="samples per epoch (default: train images)")
+@click.option("--limit", type=click.IntRange(1), default=None, help="use only the first N images (smoke tests)")
+@click.option("--resume", is_flag=True, help="continue from OUT/last.pt")
+def train_detect(data: Path, out: Path, resume: bool, **opts: object) -> None:
+    """Train the plate detector; checkpoints every epoch to OUT/last.pt, best EMA weights to OUT/best.pt."""
+    from numberplate.train.detect.train import DetectTrainConfig, train
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    cfg = DetectTrainConfig(data=str(data), out=str(out), **opts)  # type: ignore[arg-type]
+    best = train(cfg, resume=resume)
+    click.echo(f"best checkpoint: {best}")
+
+
+@train_group.command("export-detect")
+@click.argument("checkpoint", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              default=Path("src/numberplate/models/detector.onnx"), show_default=True)
+def export_detect(checkpoint: Path, out: Path) -> None:
+    """Export a detector checkpoint to ONNX (dynamic batch), verified against PyTorch."""
+    from numberplate.train.detect.export import export_onnx
+
+    diff = export_onnx(checkpoint, out)
+    click.echo(f"wrote {out} (max |onnx - torch| = {diff:.2e})")

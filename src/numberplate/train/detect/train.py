@@ -1,0 +1,252 @@
+"""Training loop for PlateNet: focal heatmap + GIoU loss, EMA weights, per-epoch checkpoints and --resume."""
+
+from __future__ import annotations
+
+import copy
+import csv
+import logging
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+from tqdm import tqdm
+
+from numberplate.detection.postprocess import decode, letterbox
+from numberplate.evaluation.detection import ImageResult, summarize_by_source
+from numberplate.train.detect.data import DetectDataset, Scene, load_scenes
+from numberplate.train.detect.model import STRIDE, PlateNet, count_parameters
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class DetectTrainConfig:
+    """Everything that defines a detector training run (saved inside each checkpoint)."""
+
+    data: str = "../shared/data/detect/labels.csv"
+    out: str = "runs/detect"
+    epochs: int = 120
+    batch: int = 32
+    size: int = 320
+    infer_side: int = 640
+    lr: float = 3e-3
+    weight_decay: float = 5e-4
+    warmup_epochs: float = 2.0
+    mosaic: float = 0.3
+    workers: int = 1
+    threads: int = 2
+    eval_every: int = 3
+    epoch_size: int | None = None
+    limit: int | None = None
+    seed: int = 0
+    width: int = 48
+    depth: int = 1
+    extra: dict = field(default_factory=dict)
+
+
+class ModelEMA:
+    """Exponential moving average of the weights; the averaged copy is what we evaluate and ship."""
+
+    def __init__(self, model: torch.nn.Module, decay: float = 0.9995, updates: int = 0):
+        self.ema = copy.deepcopy(model).eval()
+        self.decay, self.updates = decay, updates
+        for p in self.ema.parameters():
+            p.requires_grad_(False)
+
+    @torch.no_grad()
+    def update(self, model: torch.nn.Module) -> None:
+        self.updates += 1
+        d = self.decay * (1 - math.exp(-self.updates / 1000))
+        msd = model.state_dict()
+        for k, v in self.ema.state_dict().items():
+            if v.dtype.is_floating_point:
+                v.mul_(d).add_(msd[k].detach(), alpha=1 - d)
+            else:
+                v.copy_(msd[k])
+
+
+def focal_heat_loss(logits: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """CenterNet's penalty-reduced focal loss, normalised by the number of plate centres."""
+    p = torch.sigmoid(logits).clamp(1e-4, 1 - 1e-4)
+    pos = target.eq(1).float()
+    neg = (1 - pos) * mask
+    pos_loss = F.logsigmoid(logits) * (1 - p) ** 2 * pos
+    neg_loss = F.logsigmoid(-logits) * p**2 * (1 - target) ** 4 * neg
+    n = pos.sum().clamp(min=1.0)
+    return -(pos_loss.sum() + neg_loss.sum()) / n
+
+
+def giou_loss(dist: torch.Tensor, reg: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """Weighted GIoU loss between predicted distances (B, 4, H, W) and target boxes (B, 4, H, W)."""
+    b, _, h, w = dist.shape
+    ys = (torch.arange(h, dtype=dist.dtype) + 0.5) * STRIDE
+    xs = (torch.arange(w, dtype=dist.dtype) + 0.5) * STRIDE
+    cy, cx = torch.meshgrid(ys, xs, indexing="ij")
+    sel = weight[:, 0] > 0
+    if not sel.any():
+        return dist.sum() * 0.0
+    cxs, cys = cx.expand(b, h, w)[sel], cy.expand(b, h, w)[sel]
+    d = dist.permute(0, 2, 3, 1)[sel]
+    t = reg.permute(0, 2, 3, 1)[sel]
+    wts = weight[:, 0][sel]
+    px0, py0, px1, py1 = cxs - d[:, 0], cys - d[:, 1], cxs + d[:, 2], cys + d[:, 3]
+    tx0, ty0, tx1, ty1 = t.unbind(1)
+    inter = (torch.min(px1, tx1) - torch.max(px0, tx0)).clamp(min=0) * (torch.min(py1, ty1) - torch.max(py0, ty0)).clamp(min=0)
+    union = (px1 - px0) * (py1 - py0) + (tx1 - tx0) * (ty1 - ty0) - inter
+    iou = inter / union.clamp(min=1e-6)
+    hull = (torch.max(px1, tx1) - torch.min(px0, tx0)) * (torch.max(py1, ty1) - torch.min(py0, ty0))
+    giou = iou - (hull - union) / hull.clamp(min=1e-6)
+    return ((1 - giou) * wts).sum() / wts.sum().clamp(min=1e-6)
+
+
+@torch.no_grad()
+def predict_scenes(model: torch.nn.Module, scenes: list[Scene], infer_side: int, threshold: float = 0.05) -> list[ImageResult]:
+    """Run the model on whole images the way inference does (letterbox, decode) and collect results."""
+    model.eval()
+    results = []
+    for s in scenes:
+        tensor, lb = letterbox(s.image, infer_side)
+        heat, dist = model(torch.from_numpy(tensor))
+        boxes, scores = decode(torch.sigmoid(heat)[0].numpy(), dist[0].numpy(), threshold)
+        results.append(ImageResult(s.boxes, boxes / lb.scale, scores, s.source))
+    return results
+
+
+def _lr_at(cfg: DetectTrainConfig, step: float, steps_per_epoch: int) -> float:
+    epoch = step / steps_per_epoch
+    if epoch < cfg.warmup_epochs:
+        return cfg.lr * (0.05 + 0.95 * epoch / cfg.warmup_epochs)
+    progress = (epoch - cfg.warmup_epochs) / max(cfg.epochs - cfg.warmup_epochs, 1e-9)
+    return cfg.lr * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0))))
+
+
+def _collate(batch: list[dict[str, np.ndarray]]) -> dict[str, torch.Tensor]:
+    out = {k: torch.from_numpy(np.stack([b[k] for b in batch])) for k in batch[0]}
+    out["image"] = out["image"].float() / 255.0
+    return out
+
+
+def train(cfg: DetectTrainConfig, resume: bool = False) -> Path:
+    """Train (or resume) a detector; returns the path of the best EMA checkpoint."""
+    torch.set_num_threads(cfg.threads)
+    torch.manual_seed(cfg.seed)
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    last, best = out / "last.pt", out / "best.pt"
+    model = PlateNet(cfg.width, depth=cfg.depth)
+    log.info("PlateNet: %d parameters", count_parameters(model))
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    ema = ModelEMA(model)
+    start_epoch, best_ap = 0, -1.0
+    if resume and last.exists():
+        ck = torch.load(last, map_location="cpu", weights_only=False)
+        model.load_state_dict(ck["model"])
+        ema.ema.load_state_dict(ck["ema"])
+        ema.updates = ck["ema_updates"]
+        opt.load_state_dict(ck["optimizer"])
+        start_epoch, best_ap = ck["epoch"] + 1, ck["best_ap"]
+        log.info("resumed from %s at epoch %d", last, start_epoch)
+
+    data = Path(cfg.data)
+    t0 = time.time()
+    train_scenes = load_scenes(data, "train", limit=cfg.limit)
+    val_scenes = load_scenes(data, "val", limit=cfg.limit)
+    log.info("decoded %d train / %d val images in %.0fs", len(train_scenes), len(val_scenes), time.time() - t0)
+    ds = DetectDataset(train_scenes, cfg.size, cfg.infer_side, cfg.epoch_size, cfg.mosaic, cfg.seed)
+    steps_per_epoch = max(1, len(ds) // cfg.batch)
+    metrics_path = out / "metrics.csv"
+
+    for epoch in range(start_epoch, cfg.epochs):
+        ds.epoch = epoch
+        loader = torch.utils.data.DataLoader(
+            ds, batch_size=cfg.batch, shuffle=True, num_workers=cfg.workers, collate_fn=_collate,
+            drop_last=True, generator=torch.Generator().manual_seed(cfg.seed * 1000 + epoch),
+        )
+        model.train()
+        sums = np.zeros(2)
+        t_epoch = time.time()
+        bar = tqdm(loader, desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False, mininterval=5)
+        for i, batch in enumerate(bar):
+            lr = _lr_at(cfg, epoch * steps_per_epoch + i, steps_per_epoch)
+            for g in opt.param_groups:
+                g["lr"] = lr
+            heat, dist = model(batch["image"])
+            l_heat = focal_heat_loss(heat, batch["heat"], batch["mask"])
+            l_box = giou_loss(dist, batch["reg"], batch["reg_w"])
+            loss = l_heat + 5.0 * l_box
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 10.0)
+            opt.step()
+            ema.update(model)
+            sums += [l_heat.item(), l_box.item()]
+            bar.set_postfix(heat=f"{sums[0] / (i + 1):.3f}", box=f"{sums[1] / (i + 1):.3f}", lr=f"{lr:.2e}")
+        n = max(1, i + 1)
+        row: dict = {"epoch": epoch + 1, "lr": lr, "loss_heat": sums[0] / n, "loss_box": sums[1] / n,
+                     "seconds": round(time.time() - t_epoch, 1)}
+        is_last = epoch + 1 == cfg.epochs
+        if cfg.eval_every and ((epoch + 1) % cfg.eval_every == 0 or is_last):
+            table = summarize_by_source(predict_scenes(ema.ema, val_scenes, cfg.infer_side), threshold=0.3)
+            allm = table["all"]
+            row.update(ap50=allm.ap50, ap50_95=allm.ap50_95, recall=allm.recall, precision=allm.precision,
+                       fp_neg=allm.fp_per_negative,
+                       **{f"ap50_{s}": m.ap50 for s, m in table.items() if s not in ("all", "negatives")})
+            if allm.ap50 > best_ap:
+                best_ap = allm.ap50
+                torch.save({"model": ema.ema.state_dict(), "config": asdict(cfg), "epoch": epoch, "ap50": best_ap}, best)
+        state = {"model": model.state_dict(), "ema": ema.ema.state_dict(), "ema_updates": ema.updates,
+                 "optimizer": opt.state_dict(), "epoch": epoch, "best_ap": best_ap, "config": asdict(cfg)}
+        torch.save(state, last.with_suffix(".tmp"))
+        last.with_suffix(".tmp").replace(last)  # atomic: a kill mid-save never corrupts last.pt
+        _append_csv(metrics_path, row)
+        log.info("epoch %d: %s", epoch + 1, {k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()})
+        plot_metrics(metrics_path, out / "metrics.png")
+    if not best.exists():
+        torch.save({"model": ema.ema.state_dict(), "config": asdict(cfg), "epoch": cfg.epochs - 1, "ap50": best_ap}, best)
+    return best
+
+
+def _append_csv(path: Path, row: dict) -> None:
+    rows = []
+    if path.exists():
+        with open(path, newline="") as fh:
+            rows = list(csv.DictReader(fh))
+    rows = [r for r in rows if int(r["epoch"]) < row["epoch"]] + [{k: str(v) for k, v in row.items()}]
+    keys: list[str] = []
+    for r in rows:
+        keys += [k for k in r if k not in keys]
+    with open(path, "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=keys)
+        w.writeheader()
+        w.writerows(rows)
+
+
+def plot_metrics(csv_path: Path, png_path: Path) -> None:
+    """Plot losses and AP per epoch from the metrics CSV."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    with open(csv_path, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    ep = [int(r["epoch"]) for r in rows]
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 4))
+    for key in ("loss_heat", "loss_box"):
+        a1.plot(ep, [float(r[key]) for r in rows], label=key)
+    a1.set_xlabel("epoch")
+    a1.legend()
+    for key in ("ap50", "ap50_95", "recall"):
+        pts = [(int(r["epoch"]), float(r[key])) for r in rows if r.get(key)]
+        if pts:
+            a2.plot(*zip(*pts), marker="o", label=key)
+    a2.set_xlabel("epoch")
+    a2.set_ylim(0, 1)
+    a2.legend()
+    fig.tight_layout()
+    fig.savefig(png_path, dpi=80)
+    plt.close(fig)
