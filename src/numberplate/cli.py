@@ -1,16 +1,143 @@
-"""The `numberplate` command."""
+"""The `numberplate` command: read images, train and evaluate models, convert data, serve the web app."""
 
 from __future__ import annotations
+
+import glob
+import json
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import click
 
 from numberplate.train.cli import train_group
+
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"})
+GLOB_CHARS = frozenset("*?[")
 
 
 @click.group()
 @click.version_option(package_name="numberplate")
 def main() -> None:
     """numberplate: find and read number plates in images."""
+
+
+def expand_inputs(items: tuple[str, ...]) -> Iterator[tuple[str, Path | None]]:
+    """Yield ``(name as given, path)`` for files, folders (recursively, image files only) and globs.
+
+    A name that matches nothing is yielded with ``path=None`` so the caller can report it.
+    """
+    for item in items:
+        path = Path(item)
+        if path.is_dir():
+            files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+            for p in files:
+                yield str(p), p
+        elif path.exists():
+            yield item, path
+        elif GLOB_CHARS & set(item):
+            matches = sorted(glob.glob(item, recursive=True))
+            files = [Path(m) for m in matches if Path(m).is_file()]
+            if not files:
+                yield item, None
+            for p in files:
+                yield str(p), p
+        else:
+            yield item, None
+
+
+def _unique_name(stem: str, used: set[str]) -> str:
+    name, n = stem, 1
+    while name in used:
+        n += 1
+        name = f"{stem}-{n}"
+    used.add(name)
+    return name
+
+
+def _table_rows(name: str, record: dict[str, Any]) -> list[str]:
+    if record["error"]:
+        return [f"{name}  ERROR  {record['error']}"]
+    if not record["plates"]:
+        return [f"{name}  (no plate found)  {record['processing_time_ms']:.0f} ms"]
+    rows = []
+    for p in record["plates"]:
+        b = p["box"]
+        text = p["text"] or "?"
+        rows.append(
+            f"{name}  {text:<12} {p['confidence']:>6.1%}  det {p['detection_confidence']:>6.1%}"
+            f"  box ({b['xmin']},{b['ymin']})-({b['xmax']},{b['ymax']})  {record['processing_time_ms']:.0f} ms"
+        )
+    return rows
+
+
+@main.command("read")
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--json", "as_json", is_flag=True, help="one JSON object per image per line (JSON Lines)")
+@click.option("--annotate", type=click.Path(file_okay=False, path_type=Path), help="write annotated images here")
+@click.option("--crops", type=click.Path(file_okay=False, path_type=Path), help="write each plate crop here")
+@click.option("--ocr", help="OCR backend (rapidocr, tesseract, ...); default from config")
+@click.option("--country", help="country hint, ISO 3166 alpha-2 (e.g. us, gb, br)")
+@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="TOML config file")
+def read_command(
+    paths: tuple[str, ...], as_json: bool, annotate: Path | None, crops: Path | None, ocr: str | None,
+    country: str | None, config_path: Path | None,
+) -> None:
+    """Find and read the plates in PATHS (files, folders searched recursively, or glob patterns)."""
+    from numberplate.config import load_config
+    from numberplate.errors import ConfigError, ModelLoadError, NumberplateError
+    from numberplate.imaging import encode_jpeg, load_image
+    from numberplate.pipeline import Reader
+    from numberplate.render import annotate as draw
+
+    try:
+        config = load_config(config_path, ocr=ocr, country=country.lower() if country else None)
+        reader = Reader(config=config)
+    except (ConfigError, ModelLoadError, NumberplateError) as e:
+        raise click.ClickException(str(e)) from e
+    for folder in (annotate, crops):
+        if folder:
+            folder.mkdir(parents=True, exist_ok=True)
+
+    inputs = list(expand_inputs(paths))
+    failed = 0
+    used_names: set[str] = set()
+    with click.progressbar(inputs, label="reading", file=sys.stderr, show_pos=True) as bar:
+        for name, path in bar:
+            record: dict[str, Any] = {"file": name, "width": None, "height": None, "processing_time_ms": None,
+                                      "plates": [], "error": None}
+            t0 = time.perf_counter()
+            try:
+                if path is None:
+                    raise FileNotFoundError(f"{name}: no such file, folder or matching glob")
+                image = load_image(path, config.max_image_pixels)
+                reads = reader.read_array(image)
+                record.update(
+                    width=int(image.shape[1]), height=int(image.shape[0]),
+                    processing_time_ms=round((time.perf_counter() - t0) * 1000, 1),
+                    plates=[r.to_dict() for r in reads],
+                )
+                if annotate or crops:
+                    stem = _unique_name(Path(name).stem, used_names)
+                    if annotate:
+                        (annotate / f"{stem}.jpg").write_bytes(encode_jpeg(draw(image, reads)))
+                    if crops:
+                        for i, crop in enumerate(reader.crops(image, reads), 1):
+                            (crops / f"{stem}-plate{i}.jpg").write_bytes(encode_jpeg(crop))
+            except (OSError, NumberplateError) as e:
+                failed += 1
+                record["error"] = str(e)
+            if as_json:
+                click.echo(json.dumps(record, ensure_ascii=False))
+            else:
+                for row in _table_rows(name, record):
+                    click.echo(row)
+    if failed:
+        click.echo(f"{failed} of {len(inputs)} input(s) failed", err=True)
+        sys.exit(1)
 
 
 main.add_command(train_group)

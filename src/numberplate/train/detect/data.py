@@ -11,7 +11,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from numberplate.train.detect.model import STRIDE
+from numberplate.detection.postprocess import STRIDE
 
 GRAY = 114
 

@@ -6,8 +6,6 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-STRIDE = 8
-
 
 class ConvBNAct(nn.Sequential):
     """Convolution, batch norm and ReLU."""

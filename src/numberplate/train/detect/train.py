@@ -15,10 +15,10 @@ import torch
 from torch.nn import functional as F
 from tqdm import tqdm
 
-from numberplate.detection.postprocess import decode, letterbox
+from numberplate.detection.postprocess import STRIDE, decode, letterbox
 from numberplate.evaluation.detection import ImageResult, summarize_by_source
 from numberplate.train.detect.data import DetectDataset, Scene, load_scenes
-from numberplate.train.detect.model import STRIDE, PlateNet, count_parameters
+from numberplate.train.detect.model import PlateNet, count_parameters
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +95,8 @@ def giou_loss(dist: torch.Tensor, reg: torch.Tensor, weight: torch.Tensor) -> to
     wts = weight[:, 0][sel]
     px0, py0, px1, py1 = cxs - d[:, 0], cys - d[:, 1], cxs + d[:, 2], cys + d[:, 3]
     tx0, ty0, tx1, ty1 = t.unbind(1)
-    inter = (torch.min(px1, tx1) - torch.max(px0, tx0)).clamp(min=0) * (torch.min(py1, ty1) - torch.max(py0, ty0)).clamp(min=0)
+    iw = (torch.min(px1, tx1) - torch.max(px0, tx0)).clamp(min=0)
+    inter = iw * (torch.min(py1, ty1) - torch.max(py0, ty0)).clamp(min=0)
     union = (px1 - px0) * (py1 - py0) + (tx1 - tx0) * (ty1 - ty0) - inter
     iou = inter / union.clamp(min=1e-6)
     hull = (torch.max(px1, tx1) - torch.min(px0, tx0)) * (torch.max(py1, ty1) - torch.min(py0, ty0))
@@ -104,7 +105,9 @@ def giou_loss(dist: torch.Tensor, reg: torch.Tensor, weight: torch.Tensor) -> to
 
 
 @torch.no_grad()
-def predict_scenes(model: torch.nn.Module, scenes: list[Scene], infer_side: int, threshold: float = 0.05) -> list[ImageResult]:
+def predict_scenes(
+    model: torch.nn.Module, scenes: list[Scene], infer_side: int, threshold: float = 0.05
+) -> list[ImageResult]:
     """Run the model on whole images the way inference does (letterbox, decode) and collect results."""
     model.eval()
     results = []
@@ -197,7 +200,8 @@ def train(cfg: DetectTrainConfig, resume: bool = False) -> Path:
                        **{f"ap50_{s}": m.ap50 for s, m in table.items() if s not in ("all", "negatives")})
             if allm.ap50 > best_ap:
                 best_ap = allm.ap50
-                torch.save({"model": ema.ema.state_dict(), "config": asdict(cfg), "epoch": epoch, "ap50": best_ap}, best)
+                torch.save({"model": ema.ema.state_dict(), "config": asdict(cfg), "epoch": epoch, "ap50": best_ap},
+                           best)
         state = {"model": model.state_dict(), "ema": ema.ema.state_dict(), "ema_updates": ema.updates,
                  "optimizer": opt.state_dict(), "epoch": epoch, "best_ap": best_ap, "config": asdict(cfg)}
         torch.save(state, last.with_suffix(".tmp"))
@@ -206,7 +210,8 @@ def train(cfg: DetectTrainConfig, resume: bool = False) -> Path:
         log.info("epoch %d: %s", epoch + 1, {k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()})
         plot_metrics(metrics_path, out / "metrics.png")
     if not best.exists():
-        torch.save({"model": ema.ema.state_dict(), "config": asdict(cfg), "epoch": cfg.epochs - 1, "ap50": best_ap}, best)
+        final = {"model": ema.ema.state_dict(), "config": asdict(cfg), "epoch": cfg.epochs - 1, "ap50": best_ap}
+        torch.save(final, best)
     return best
 
 

@@ -1,0 +1,135 @@
+"""PlateNet detector on ONNX Runtime: letterbox, one batched pass (plus tiles for large images), decode, NMS."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+from numberplate.detection.postprocess import decode, letterbox, nms
+from numberplate.errors import ModelLoadError
+from numberplate.types import BoundingBox, Detection
+
+log = logging.getLogger(__name__)
+
+MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
+DEFAULT_MODEL = MODELS_DIR / "detector.onnx"
+
+
+def sha256_file(path: Path) -> str:
+    """Hex SHA-256 of a file."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def create_session(
+    model_path: Path,
+    providers: Sequence[str] | None = None,
+    intra_op_threads: int = 0,
+    session_options: ort.SessionOptions | None = None,
+) -> ort.InferenceSession:
+    """Load an ONNX model, checking the sha256 recorded beside it in ``<model>.json`` when present."""
+    if not model_path.is_file():
+        raise ModelLoadError(f"model file {model_path} does not exist; reinstall numberplate or pass a model path")
+    meta_path = model_path.with_suffix(".json")
+    if meta_path.is_file():
+        expected = json.loads(meta_path.read_text()).get("sha256")
+        if expected and sha256_file(model_path) != expected:
+            raise ModelLoadError(f"model file {model_path} does not match its checksum in {meta_path}; it is corrupt")
+    opts = session_options or ort.SessionOptions()
+    if session_options is None:
+        opts.intra_op_num_threads = intra_op_threads
+        opts.inter_op_num_threads = 1
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    chosen = list(providers) if providers else ["CPUExecutionProvider"]
+    try:
+        session = ort.InferenceSession(str(model_path), opts, providers=chosen)
+    except Exception as e:  # onnxruntime raises its own untyped errors
+        raise ModelLoadError(f"cannot load ONNX model {model_path}: {e}") from e
+    log.info("loaded %s with providers %s", model_path.name, session.get_providers())
+    return session
+
+
+class PlateNetDetector:
+    """The project's own plate detector (see models/detector.md)."""
+
+    def __init__(
+        self,
+        model_path: str | Path | None = None,
+        side: int = 640,
+        threshold: float | None = None,
+        tile_large_images: bool = True,
+        providers: Sequence[str] | None = None,
+        intra_op_threads: int = 0,
+    ):
+        path = Path(model_path) if model_path else DEFAULT_MODEL
+        self.session = create_session(path, providers, intra_op_threads)
+        meta_path = path.with_suffix(".json")
+        meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
+        self.side = side
+        self.threshold = threshold if threshold is not None else float(meta.get("threshold", 0.3))
+        self.tile_large_images = tile_large_images
+        self._input = self.session.get_inputs()[0].name
+
+    def _run(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        heat, dist = self.session.run(None, {self._input: batch})
+        return heat, dist
+
+    def detect(self, image: np.ndarray) -> list[Detection]:
+        """Plates in an RGB image, in its pixels, best first."""
+        h, w = image.shape[:2]
+        tensor, lb = letterbox(image, self.side)
+        heat, dist = self._run(tensor)
+        boxes, scores = decode(heat[0], dist[0], self.threshold)
+        all_boxes, all_scores = [boxes / lb.scale], [scores]
+        if self.tile_large_images and max(h, w) >= 2 * self.side:
+            tb, ts = self._detect_tiles(image)
+            all_boxes.append(tb)
+            all_scores.append(ts)
+        boxes, scores = np.concatenate(all_boxes), np.concatenate(all_scores)
+        if len(all_scores) > 1 and len(scores):
+            keep = nms(boxes, scores, 0.5)
+            boxes, scores = boxes[keep], scores[keep]
+        out = []
+        for b, s in zip(boxes, scores):
+            box = BoundingBox(*map(float, b)).clamp(w, h)
+            if box.width >= 2 and box.height >= 2:
+                out.append(Detection(box, float(s)))
+        return out
+
+    def _detect_tiles(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Second pass on overlapping tiles of 2x the network side, so small distant plates stay visible."""
+        h, w = image.shape[:2]
+        tile = 2 * self.side
+        step = int(tile * 0.8)
+        xs = list(range(0, max(w - tile, 0) + 1, step))
+        ys = list(range(0, max(h - tile, 0) + 1, step))
+        if xs[-1] + tile < w:
+            xs.append(w - tile)
+        if ys[-1] + tile < h:
+            ys.append(h - tile)
+        tensors, origins = [], []
+        for y in ys:
+            for x in xs:
+                crop = image[max(y, 0):y + tile, max(x, 0):x + tile]
+                # Every tile has the same size, so one batched run handles them all.
+                padded = np.full((tile, tile, 3), 114, np.uint8)
+                padded[:crop.shape[0], :crop.shape[1]] = crop
+                t, lb = letterbox(padded, self.side)
+                tensors.append(t[0])
+                origins.append((max(x, 0), max(y, 0), lb.scale))
+        heat, dist = self._run(np.stack(tensors))
+        boxes, scores = [], []
+        for i, (x, y, scale) in enumerate(origins):
+            b, s = decode(heat[i], dist[i], self.threshold)
+            boxes.append(b / scale + np.array([x, y, x, y], np.float32))
+            scores.append(s)
+        return np.concatenate(boxes), np.concatenate(scores)

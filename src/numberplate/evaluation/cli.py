@@ -1,0 +1,74 @@
+"""`numberplate eval ...`: accuracy tables of the shipped (or given) models on a labelled split."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import click
+import numpy as np
+
+DEFAULT_DETECT_LABELS = Path("../shared/data/detect/labels.csv")
+
+
+@click.group("eval")
+def eval_group() -> None:
+    """Evaluate models on labelled data and print metric tables."""
+
+
+def format_detection_table(table: dict, threshold: float) -> str:
+    """A fixed-width text table of per-source detection metrics."""
+    head = (f"{'source':<10} {'images':>6} {'plates':>6} {'P@thr':>7} {'R@thr':>7} {'AP50':>7} {'AP50:95':>8}"
+            f" {'FP/neg':>7}")
+    lines = [f"threshold {threshold:.2f}, IoU 0.5 for P/R", head, "-" * len(head)]
+    for source, m in table.items():
+        fp = "-" if m.fp_per_negative is None else f"{m.fp_per_negative:.3f}"
+        ap = "-" if np.isnan(m.ap50) else f"{m.ap50:.4f}"
+        ap95 = "-" if np.isnan(m.ap50_95) else f"{m.ap50_95:.4f}"
+        rec = "-" if np.isnan(m.recall) else f"{m.recall:.4f}"
+        lines.append(f"{source:<10} {m.images:>6} {m.plates:>6} {m.precision:>7.4f} {rec:>7} {ap:>7} {ap95:>8} {fp:>7}")
+    return "\n".join(lines)
+
+
+@eval_group.command("detect")
+@click.option("--data", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=DEFAULT_DETECT_LABELS,
+              show_default=True, help="detect labels CSV")
+@click.option("--split", default="val", show_default=True, help="split to evaluate (never train on it)")
+@click.option("--model", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="ONNX detector (default: the shipped one)")
+@click.option("--side", type=int, default=640, show_default=True, help="network input long side")
+@click.option("--threshold", type=float, default=None, help="operating threshold (default: the model's)")
+@click.option("--no-tiles", is_flag=True, help="disable the second pass on tiles for large images")
+@click.option("--limit", type=click.IntRange(1), default=None, help="first N images only")
+@click.option("--json", "as_json", is_flag=True, help="print the table as JSON")
+def eval_detect(data: Path, split: str, model: Path | None, side: int, threshold: float | None, no_tiles: bool,
+                limit: int | None, as_json: bool) -> None:
+    """Precision/recall at the operating threshold, AP50, AP50:95 and FP per negative image, per source."""
+    from numberplate.detection.platenet import PlateNetDetector
+    from numberplate.evaluation.detection import ImageResult, summarize_by_source
+    from numberplate.imaging import load_image
+    from numberplate.train_data import read_detect_labels
+
+    det = PlateNetDetector(model, side=side, threshold=0.05, tile_large_images=not no_tiles)
+    thr = threshold if threshold is not None else PlateNetDetector(model, side=side).threshold
+    groups = read_detect_labels(data, split)
+    if not groups:
+        raise click.ClickException(f"no images of split {split!r} in {data}")
+    root = data.parent.parent if data.parent.name == "detect" else data.parent
+    results = []
+    t0 = time.perf_counter()
+    items = sorted(groups.items())[:limit]
+    with click.progressbar(items, label=f"detecting ({split})", file=None) as bar:
+        for rel, (source, boxes) in bar:
+            dets = det.detect(load_image(root / rel))
+            pred = np.array([[d.box.xmin, d.box.ymin, d.box.xmax, d.box.ymax] for d in dets], np.float32).reshape(-1, 4)
+            scores = np.array([d.confidence for d in dets], np.float32)
+            results.append(ImageResult(np.asarray(boxes, np.float32).reshape(-1, 4), pred, scores, source))
+    ms = (time.perf_counter() - t0) * 1000 / max(len(results), 1)
+    table = summarize_by_source(results, thr)
+    if as_json:
+        click.echo(json.dumps({k: v.to_dict() for k, v in table.items()} | {"threshold": thr, "ms_per_image": ms}))
+    else:
+        click.echo(format_detection_table(table, thr))
+        click.echo(f"{len(results)} images, {ms:.1f} ms/image (incl. decoding)")

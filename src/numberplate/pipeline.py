@@ -1,0 +1,98 @@
+"""The Reader: image -> plate detections -> crops -> plate text -> optional vehicle lookup."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable
+
+import numpy as np
+
+from numberplate.config import Config, load_config
+from numberplate.detection.base import Detector
+from numberplate.errors import LookupError_
+from numberplate.imaging import ImageInput, load_image
+from numberplate.lookup.base import VehicleLookup
+from numberplate.recognition.base import Recognizer
+from numberplate.recognition.crop import crop_plate
+from numberplate.types import ImageResult, PlateRead
+
+log = logging.getLogger(__name__)
+
+
+def default_detector(config: Config) -> Detector:
+    """The shipped PlateNet detector, configured from ``config``."""
+    from numberplate.detection.platenet import PlateNetDetector
+
+    return PlateNetDetector(
+        config.detector_model,
+        side=config.detector_side,
+        threshold=config.detection_threshold,
+        tile_large_images=config.tile_large_images,
+        intra_op_threads=config.intra_op_threads,
+    )
+
+
+class Reader:
+    """Finds and reads every number plate in an image.
+
+    >>> Reader().read("car.jpg")  # doctest: +SKIP
+    [PlateRead(...), ...]
+
+    Args:
+        detector: any object with ``detect(image) -> list[Detection]``; default: the shipped PlateNet.
+        recognizer: any object with ``read(crop, country) -> PlateText | None``; default from ``config.ocr``.
+        lookup: an optional ``VehicleLookup``; when given, each read plate is looked up.
+        config: runtime settings; default: ``load_config()`` (file, then ``NUMBERPLATE_*`` environment).
+    """
+
+    def __init__(
+        self,
+        detector: Detector | None = None,
+        recognizer: Recognizer | None = None,
+        lookup: VehicleLookup | None = None,
+        config: Config | None = None,
+    ):
+        from numberplate.recognition import create_recognizer
+
+        self.config = config or load_config()
+        self.detector = detector or default_detector(self.config)
+        self.recognizer = recognizer or create_recognizer(self.config.ocr)
+        self.lookup = lookup
+
+    def read(self, image: ImageInput, country: str | None = None) -> list[PlateRead]:
+        """Every plate in ``image`` (a path, bytes, numpy RGB array or PIL image), most confident first."""
+        return list(self.read_image(image, country).plates)
+
+    def read_image(self, image: ImageInput, country: str | None = None) -> ImageResult:
+        """Like :meth:`read`, with the image size and processing time."""
+        t0 = time.perf_counter()
+        arr = load_image(image, self.config.max_image_pixels)
+        plates = self.read_array(arr, country)
+        h, w = arr.shape[:2]
+        return ImageResult(w, h, tuple(plates), (time.perf_counter() - t0) * 1000.0)
+
+    def read_array(self, image: np.ndarray, country: str | None = None) -> list[PlateRead]:
+        """Read an already decoded RGB uint8 array."""
+        country = country or self.config.country
+        reads = []
+        for det in self.detector.detect(image):
+            crop = crop_plate(image, det)
+            text = self.recognizer.read(crop, country) if crop.size > 3 else None
+            reads.append(self._with_vehicle(PlateRead(det, text), country))
+        return reads
+
+    def crops(self, image: np.ndarray, reads: Iterable[PlateRead]) -> list[np.ndarray]:
+        """The plate crops of ``reads`` (as the recogniser saw them)."""
+        return [crop_plate(image, r.detection) for r in reads]
+
+    def _with_vehicle(self, read: PlateRead, country: str | None) -> PlateRead:
+        if self.lookup is None or read.text is None or not read.text.text:
+            return read
+        try:
+            vehicle = self.lookup.lookup(read.text.text, country or read.text.country)
+        except LookupError_ as e:
+            # A failed lookup never fails the read: the plate comes back with the reason.
+            log.info("lookup of %s failed: %s", read.text.text, e)
+            return PlateRead(read.detection, read.text, None, f"{type(e).__name__}: {e}")
+        return PlateRead(read.detection, read.text, vehicle, None)

@@ -1,0 +1,57 @@
+"""COCO-style AP and P/R on hand-made cases whose answers are known."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from numberplate.evaluation.detection import ImageResult, average_precision, box_iou, summarize, summarize_by_source
+
+
+def _r(gt: list, pred: list, scores: list, source: str = "s") -> ImageResult:
+    return ImageResult(np.array(gt, float).reshape(-1, 4), np.array(pred, float).reshape(-1, 4),
+                       np.array(scores, float), source)
+
+
+def test_box_iou_known_values() -> None:
+    iou = box_iou(np.array([[0, 0, 10, 10]]), np.array([[0, 0, 10, 10], [5, 0, 15, 10], [20, 20, 30, 30]]))
+    assert iou[0].tolist() == pytest.approx([1.0, 50 / 150, 0.0])
+
+
+def test_perfect_predictions_give_ap_one() -> None:
+    res = [_r([[0, 0, 10, 10]], [[0, 0, 10, 10]], [0.9]), _r([[5, 5, 20, 20]], [[5, 5, 20, 20]], [0.8])]
+    assert average_precision(res, 0.5) == pytest.approx(1.0)
+    m = summarize(res, 0.5)
+    assert (m.precision, m.recall, m.ap50, m.ap50_95) == (1.0, 1.0, 1.0, pytest.approx(1.0))
+
+
+def test_false_positive_ranked_first_halves_precision_at_first_recall() -> None:
+    # Ranking: FP (0.9), TP (0.8). Two GT, one found. Precision envelope: 0.5 up to recall 0.5, 0 after.
+    res = [_r([[0, 0, 10, 10], [100, 100, 110, 110]], [[50, 50, 60, 60], [0, 0, 10, 10]], [0.9, 0.8])]
+    # 101 recall points: 0.00..0.50 inclusive are 51 points at precision 0.5.
+    assert average_precision(res, 0.5) == pytest.approx(51 * 0.5 / 101)
+
+
+def test_duplicate_detection_counts_as_false_positive() -> None:
+    res = [_r([[0, 0, 10, 10]], [[0, 0, 10, 10], [0, 0, 10, 9]], [0.9, 0.8])]
+    m = summarize(res, 0.5)
+    assert m.precision == 0.5 and m.recall == 1.0
+    assert m.ap50 == pytest.approx(1.0)  # the TP outranks the duplicate
+
+
+def test_iou_threshold_affects_ap50_95() -> None:
+    # IoU of 0.81: a match for thresholds 0.5..0.8 (7 of 10), not for 0.85..0.95.
+    res = [_r([[0, 0, 100, 100]], [[0, 0, 90, 90]], [0.9])]
+    m = summarize(res, 0.5)
+    assert m.ap50 == pytest.approx(1.0)
+    assert m.ap50_95 == pytest.approx(0.7)
+
+
+def test_threshold_and_negatives() -> None:
+    res = [_r([[0, 0, 10, 10]], [[0, 0, 10, 10]], [0.2], "a"),
+           _r([], [[0, 0, 5, 5], [9, 9, 20, 20]], [0.9, 0.1], "neg")]
+    table = summarize_by_source(res, threshold=0.5)
+    assert table["a"].recall == 0.0  # its only detection is under the threshold
+    assert table["neg"].fp_per_negative == 1.0
+    assert table["all"].fp_per_negative == 1.0
+    assert np.isnan(table["neg"].ap50)  # no ground truth, AP undefined
