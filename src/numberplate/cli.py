@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from numberplate.train.cli import train_group
+from numberplate.web.cli import serve
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"})
 GLOB_CHARS = frozenset("*?[")
@@ -141,3 +142,4 @@ def read_command(
 
 
 main.add_command(train_group)
+main.add_command(serve)

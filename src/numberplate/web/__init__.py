@@ -1,1 +1,93 @@
-"""numberplate."""
+"""The numberplate web app: ``create_app()`` builds a Flask app with its blueprints, templates and static files."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from flask import Flask
+
+from numberplate.config import Config, load_config
+from numberplate.web import errors, security
+from numberplate.web.state import EXTENSION_KEY, NumberplateState, get_reader, get_state
+
+if TYPE_CHECKING:
+    from numberplate.pipeline import Reader
+
+log = logging.getLogger(__name__)
+
+SECRET_KEY_FILE = "secret_key"
+
+
+def create_app(config: Config | None = None, reader: Reader | None = None) -> Flask:
+    """Build the web app. Fast: the Reader's models load on first use (or when ``numberplate serve`` starts).
+
+    Args:
+        config: runtime settings; default ``load_config()`` (file, then ``NUMBERPLATE_*`` environment).
+        reader: a ready Reader to use instead of building one from ``config`` (tests pass fakes).
+    """
+    config = config or load_config()
+    instance = Path(config.instance_path).resolve()
+    app = Flask(__name__, instance_path=str(instance))
+    app.config.update(
+        MAX_CONTENT_LENGTH=int(config.max_upload_mb * 1024 * 1024),
+        SECRET_KEY=config.secret_key or instance_secret_key(instance),
+        SESSION_COOKIE_NAME="numberplate_session",
+    )
+    app.extensions[EXTENSION_KEY] = NumberplateState(config, reader)
+
+    errors.init_app(app)
+    security.init_app(app)
+
+    from numberplate.web import health, pages
+
+    app.register_blueprint(health.bp)
+    app.register_blueprint(pages.bp)
+
+    @app.context_processor
+    def _limits() -> dict[str, Any]:
+        return {"max_upload_mb": config.max_upload_mb}
+
+    return app
+
+
+def instance_secret_key(instance: Path) -> str:
+    """The secret key kept in ``instance/secret_key``, created (mode 0600) on first start.
+
+    Persisting it means restarts, and several processes sharing the folder, keep the same sessions.
+    When the folder is not writable the app still runs, with a key that lasts only this process.
+    """
+    path = instance / SECRET_KEY_FILE
+    try:
+        key = path.read_text(encoding="ascii").strip()
+        if key:
+            return key
+    except FileNotFoundError:
+        pass
+    except OSError as e:
+        log.warning("cannot read %s (%s); sessions will not survive a restart", path, e)
+        return secrets.token_hex(32)
+    key = secrets.token_hex(32)
+    tmp = instance / f".{SECRET_KEY_FILE}.{os.getpid()}.{secrets.token_hex(4)}"
+    try:
+        instance.mkdir(parents=True, exist_ok=True)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as fh:
+            fh.write(key + "\n")
+        try:
+            os.link(tmp, path)  # atomic: fails when another process created the key first
+        except FileExistsError:
+            return path.read_text(encoding="ascii").strip() or key
+    except OSError as e:
+        log.warning("cannot write %s (%s); sessions will not survive a restart", path, e)
+        return key
+    finally:
+        tmp.unlink(missing_ok=True)
+    log.info("created a new secret key in %s", path)
+    return key
+
+
+__all__ = ["create_app", "get_reader", "get_state", "instance_secret_key"]

@@ -1,0 +1,125 @@
+"""Errors as responses: an HTML error page for browsers, ``{"error": {code, message}}`` JSON for API clients."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
+
+from numberplate.errors import (
+    BackendUnavailableError,
+    ImageDecodeError,
+    ImageError,
+    ImageTooLargeError,
+    LookupAuthError,
+    LookupBadPlate,
+    LookupNotFound,
+    LookupRateLimited,
+    LookupUnavailable,
+    ModelLoadError,
+    NumberplateError,
+    UnsupportedImageError,
+)
+from numberplate.web.state import get_state
+
+log = logging.getLogger(__name__)
+
+
+class WebError(Exception):
+    """An error with an HTTP status, a machine-readable ``code`` and a ``message`` for people."""
+
+    def __init__(self, status: int, code: str, message: str):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+# First match wins, so subclasses come before their bases.
+ERROR_STATUS: tuple[tuple[type[NumberplateError], int, str], ...] = (
+    (ImageTooLargeError, 413, "image_too_large"),
+    (UnsupportedImageError, 415, "unsupported_image"),
+    (ImageDecodeError, 400, "image_not_decodable"),
+    (ImageError, 400, "bad_image"),
+    (ModelLoadError, 503, "model_unavailable"),
+    (BackendUnavailableError, 503, "backend_unavailable"),
+    (LookupNotFound, 404, "vehicle_not_found"),
+    (LookupBadPlate, 400, "bad_plate"),
+    (LookupRateLimited, 429, "lookup_rate_limited"),
+    (LookupAuthError, 502, "lookup_unavailable"),
+    (LookupUnavailable, 502, "lookup_unavailable"),
+)
+
+SERVER_FAULT_MESSAGE = "Something went wrong on the server; the server log says what. Please try again later."
+
+
+def wants_json() -> bool:
+    """Whether the client prefers JSON to HTML (``Accept: application/json``)."""
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json"
+
+
+def error_response(status: int, code: str, message: str) -> Response:
+    """A JSON error body or the HTML error page, whichever the client accepts, with ``status``."""
+    if wants_json():
+        response = jsonify(error={"code": code, "message": message})
+    else:
+        # Upload errors show the form again so the user can retry straight away.
+        show_form = request.blueprint == "pages" and status < 500
+        response = Response(
+            render_template("error.html", status=status, code=code, message=message, show_form=show_form)
+        )
+    response.status_code = status
+    return response
+
+
+def _handle_web_error(e: WebError) -> Response:
+    return error_response(e.status, e.code, e.message)
+
+
+def status_for(error: NumberplateError) -> tuple[int, str]:
+    """The HTTP status and error code for one of our exceptions (500 ``internal_error`` when unmapped)."""
+    matches = ((status, code) for cls, status, code in ERROR_STATUS if isinstance(error, cls))
+    return next(matches, (500, "internal_error"))
+
+
+def _handle_numberplate_error(e: NumberplateError) -> Response:
+    status, code = status_for(e)
+    if status >= 500:
+        # Server-side detail (paths, backend messages) goes to the log, not to the client.
+        log.error("%s: %s", type(e).__name__, e, exc_info=e)
+        message = (
+            "The plate reader is not available right now; the server log says why."
+            if status == 503 else SERVER_FAULT_MESSAGE
+        )
+        return error_response(status, code, message)
+    return error_response(status, code, str(e))
+
+
+def _handle_http_exception(e: HTTPException) -> Response:
+    status = e.code or 500
+    code = (e.name or "error").lower().replace(" ", "_").replace("'", "")
+    message = e.description or e.name or "error"
+    if isinstance(e, RequestEntityTooLarge):
+        limit = get_state().config.max_upload_mb
+        code, message = "upload_too_large", f"The upload is larger than the {limit:g} MB limit; send a smaller photo."
+    response = error_response(status, code, message)
+    if isinstance(e, MethodNotAllowed) and e.valid_methods:
+        response.headers["Allow"] = ", ".join(e.valid_methods)
+    return response
+
+
+def _handle_unexpected(e: Exception) -> Response:
+    if isinstance(e, HTTPException):  # Flask passes these to the generic handler only in odd cases
+        return _handle_http_exception(e)
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    return error_response(500, "internal_error", SERVER_FAULT_MESSAGE)
+
+
+def init_app(app: Flask) -> None:
+    """Route every error raised while handling a request to a JSON or HTML error response."""
+    app.register_error_handler(WebError, _handle_web_error)
+    app.register_error_handler(NumberplateError, _handle_numberplate_error)
+    app.register_error_handler(HTTPException, _handle_http_exception)
+    app.register_error_handler(Exception, _handle_unexpected)

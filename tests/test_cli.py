@@ -1,0 +1,82 @@
+"""`numberplate read` end to end with the shipped models: JSON Lines schema, table, errors, outputs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+from click.testing import CliRunner
+
+from numberplate.cli import main
+
+SCHEMA = json.loads((Path(__file__).parent / "schemas" / "read_jsonl.schema.json").read_text())
+SCENES = ["openlpr/10.jpg", "romania/1.jpg", "tunisia/1.jpg", "kaggle/Cars0.jpg", "negatives/0.jpg"]
+
+
+@pytest.fixture(scope="module")
+def scene_dir(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Path:
+    """A folder (with a sub-folder) of links to real shared scene images: nothing is copied."""
+    root = tmp_path_factory.mktemp("scenes")
+    (root / "sub").mkdir()
+    images = data_dir / "detect" / "images"
+    for i, rel in enumerate(s for s in SCENES if (images / s).exists()):
+        target = root / ("sub" if i % 2 else "") / rel.replace("/", "_")
+        target.symlink_to(images / rel)
+    return root
+
+
+def _lines(output: str) -> list[dict]:
+    return [json.loads(line) for line in output.splitlines() if line.strip()]
+
+
+def test_json_lines_one_valid_object_per_image(scene_dir: Path) -> None:
+    result = CliRunner().invoke(main, ["read", "--json", str(scene_dir)])
+    assert result.exit_code == 0, result.output
+    records = _lines(result.stdout)
+    n_images = len([p for p in scene_dir.rglob("*.jpg")])
+    assert n_images >= 4 and len(records) == n_images
+    for rec in records:
+        jsonschema.validate(rec, SCHEMA)
+        assert rec["error"] is None
+        for plate in rec["plates"]:
+            b = plate["box"]
+            assert b["xmax"] <= rec["width"] and b["ymax"] <= rec["height"]
+    assert sorted(Path(r["file"]).name for r in records) == sorted(p.name for p in scene_dir.rglob("*.jpg"))
+
+
+def test_bad_file_gets_error_line_and_exit_1(scene_dir: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "broken.jpg"
+    bad.write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    good = next(scene_dir.glob("*.jpg"))
+    result = CliRunner().invoke(main, ["read", "--json", str(bad), str(good), str(tmp_path / "missing.png")])
+    assert result.exit_code == 1
+    records = _lines(result.stdout)
+    assert [r["file"] for r in records] == [str(bad), str(good), str(tmp_path / "missing.png")]
+    for rec in records:
+        jsonschema.validate(rec, SCHEMA)
+    assert records[0]["error"].startswith(f"{bad} is")
+    assert records[0]["plates"] == [] and records[0]["width"] is None
+    assert records[1]["error"] is None
+    assert records[2]["error"] == f"{tmp_path / 'missing.png'}: no such file, folder or matching glob"
+    assert "2 of 3 input(s) failed" in result.stderr
+
+
+def test_glob_table_annotate_and_crops(scene_dir: Path, tmp_path: Path) -> None:
+    ann, crops = tmp_path / "ann", tmp_path / "crops"
+    result = CliRunner().invoke(main, ["read", str(scene_dir / "*.jpg"), "--annotate", str(ann), "--crops", str(crops)])
+    assert result.exit_code == 0, result.output
+    top_level = sorted(p.stem for p in scene_dir.glob("*.jpg"))
+    assert sorted(p.stem for p in ann.glob("*.jpg")) == top_level
+    # The table has one row per plate, or a "no plate found" row, for each image.
+    for stem in top_level:
+        assert stem in result.stdout
+    n_plates = sum(1 for line in result.stdout.splitlines() if "(no plate found)" not in line)
+    assert len(list(crops.glob("*.jpg"))) == n_plates
+
+
+def test_unknown_ocr_backend_is_a_usage_error(scene_dir: Path) -> None:
+    result = CliRunner().invoke(main, ["read", "--ocr", "nope", str(scene_dir)])
+    assert result.exit_code == 1
+    assert "unknown OCR backend 'nope'; choose one of" in result.output

@@ -1,0 +1,86 @@
+"""The Reader wires detector, crops, recogniser and lookup together, for every input type."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from numberplate import Reader, load_config
+from numberplate.errors import ImageDecodeError, LookupNotFound
+from numberplate.types import VehicleInfo
+from tests.fakes import EchoRecognizer, FixedDetector
+
+
+@pytest.fixture
+def reader() -> Reader:
+    return Reader(detector=FixedDetector(), recognizer=EchoRecognizer(), config=load_config(env={}))
+
+
+def _jpeg_bytes(w: int = 200, h: int = 100) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (w, h), (10, 20, 30)).save(buf, format="JPEG")
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("kind", ["str", "path", "bytes", "array", "pil"])
+def test_read_accepts_every_input_type(reader: Reader, tmp_path: Path, kind: str) -> None:
+    data = _jpeg_bytes()
+    path = tmp_path / "car.jpg"
+    path.write_bytes(data)
+    source = {"str": str(path), "path": path, "bytes": data,
+              "array": np.zeros((100, 200, 3), np.uint8), "pil": Image.open(io.BytesIO(data))}[kind]
+    reads = reader.read(source)
+    assert [r.text.text for r in reads if r.text] == ["ABC1234"]
+    assert reads[0].detection.box.to_dict() == {"xmin": 50, "ymin": 50, "xmax": 100, "ymax": 60}
+
+
+def test_crop_is_padded_box_and_country_hint_is_passed(reader: Reader) -> None:
+    reader.read(np.zeros((100, 200, 3), np.uint8), country="us")
+    shape, country = reader.recognizer.seen[-1]  # type: ignore[attr-defined]
+    # 50x10 box padded by 4% / 8% on each side -> 54x12.
+    assert shape == (12, 54, 3) and country == "us"
+
+
+def test_read_image_reports_size_and_time(reader: Reader) -> None:
+    result = reader.read_image(_jpeg_bytes(320, 240))
+    assert (result.width, result.height) == (320, 240)
+    assert result.processing_time_ms > 0
+    assert result.to_dict()["plates"][0]["text"] == "ABC1234"
+
+
+def test_bad_input_raises_specific_error(reader: Reader) -> None:
+    with pytest.raises(ImageDecodeError, match="is empty"):
+        reader.read(b"")
+
+
+class _Registry:
+    name = "registry"
+
+    def lookup(self, plate: str, country: str | None = None) -> VehicleInfo:
+        if plate == "ABC1234":
+            return VehicleInfo(plate=plate, source=self.name, make="Volvo", model="V70")
+        raise LookupNotFound(f"no vehicle registered as {plate}")
+
+
+def test_lookup_attaches_vehicle() -> None:
+    r = Reader(FixedDetector(), EchoRecognizer(), _Registry(), load_config(env={}))
+    (read,) = r.read(np.zeros((100, 200, 3), np.uint8))
+    assert read.vehicle is not None and read.vehicle.make == "Volvo"
+    assert read.to_dict()["vehicle"]["model"] == "V70"
+
+
+def test_failed_lookup_keeps_the_read() -> None:
+    r = Reader(FixedDetector(), EchoRecognizer("ZZZ9999"), _Registry(), load_config(env={}))
+    (read,) = r.read(np.zeros((100, 200, 3), np.uint8))
+    assert read.text is not None and read.text.text == "ZZZ9999"
+    assert read.vehicle is None
+    assert read.lookup_error == "LookupNotFound: no vehicle registered as ZZZ9999"
+
+
+def test_no_plates_gives_empty_list() -> None:
+    r = Reader(FixedDetector(boxes=[]), EchoRecognizer(), config=load_config(env={}))
+    assert r.read(np.zeros((50, 50, 3), np.uint8)) == []

@@ -1,0 +1,270 @@
+"""The upload form, the result page, upload errors, CSRF, security headers and the app factory."""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+import stat
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from PIL import Image
+from werkzeug.test import TestResponse
+
+from numberplate.web import get_state
+from numberplate.web.security import CONTENT_SECURITY_POLICY
+
+PLATE_TEXT, RUNNER_UP = "AB12CDE", "A812CDE"  # what conftest's FakeRecognizer reads
+JSON = {"Accept": "application/json"}
+MakeApp = Callable[..., Flask]
+DATA_URI_RE = re.compile(r'src="data:image/jpeg;base64,([A-Za-z0-9+/=]+)"')
+
+
+def form_token(client: FlaskClient) -> str:
+    """Load the start page and return the CSRF token from its form."""
+    html = client.get("/").get_data(as_text=True)
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, "no CSRF token in the form"
+    return match.group(1)
+
+
+def upload(
+    client: FlaskClient, data: bytes | None, filename: str = "car.jpg", *, token: str | None = None,
+    url: str = "/read", headers: dict[str, str] | None = None, **fields: str,
+) -> TestResponse:
+    """POST a multipart upload like the form does, with a valid CSRF token unless ``token`` is given."""
+    form: dict[str, Any] = {"csrf_token": form_token(client) if token is None else token, **fields}
+    if data is not None:
+        form["image"] = (io.BytesIO(data), filename)
+    return client.post(url, data=form, content_type="multipart/form-data", headers=headers or {})
+
+
+def images_in(html: str) -> list[Image.Image]:
+    return [Image.open(io.BytesIO(base64.b64decode(m))) for m in DATA_URI_RE.findall(html)]
+
+
+def test_index_shows_an_accessible_upload_form(client: FlaskClient) -> None:
+    res = client.get("/")
+    html = res.get_data(as_text=True)
+    assert res.status_code == 200
+    assert 'enctype="multipart/form-data"' in html
+    assert 'action="/read"' in html
+    assert html.count('accept="image/*"') == 2
+    assert 'capture="environment"' in html
+    for input_id in ("image", "camera", "country"):
+        assert f'<label for="{input_id}"' in html and f'id="{input_id}"' in html
+    assert 'name="csrf_token"' in html
+    assert "16 MB" in html
+    assert "/static/style.css" in html and "//" not in html.split("/static/style.css")[0].rsplit('"', 1)[-1]
+
+
+def test_static_stylesheet_is_served(client: FlaskClient) -> None:
+    res = client.get("/static/style.css")
+    assert res.status_code == 200
+    assert "text/css" in res.content_type
+    assert b".camera-only" in res.data
+
+
+def test_upload_shows_annotated_photo_crop_and_reading(client: FlaskClient, app: Flask, car_jpeg: bytes) -> None:
+    res = upload(client, car_jpeg, country="GB")
+    html = res.get_data(as_text=True)
+    assert res.status_code == 200, html
+    assert "1 plate found" in html
+    assert PLATE_TEXT in html and RUNNER_UP in html
+    assert "93.4%" in html  # reading confidence
+    assert "87.0%" in html  # detection confidence
+    assert "<dd>GB</dd>" in html
+    assert "600 × 450 pixels" in html
+    assert res.headers["Cache-Control"] == "no-store"
+
+    photo, crop = images_in(html)
+    assert photo.format == "JPEG" and photo.size == (600, 450)
+    # The crop is the fake box (0.35-0.65 x 0.55-0.7 of 600x450) with the crop's small padding.
+    assert crop.format == "JPEG"
+    assert 180 <= crop.width <= 200 and 67 <= crop.height <= 80
+    assert f'alt="Close-up of plate 1, read as {PLATE_TEXT}"' in html
+
+    # The photo shown is annotated: it differs from the upload inside the plate box's outline.
+    original = np.asarray(Image.open(io.BytesIO(car_jpeg)).convert("RGB"), np.int16)
+    shown = np.asarray(photo.convert("RGB"), np.int16)
+    assert np.abs(shown - original)[int(0.55 * 450) - 2: int(0.55 * 450) + 2, 230:370].mean() > 40
+
+    recognizer = get_state(app).get_reader().recognizer
+    assert recognizer.calls[-1][1] == "gb"  # type: ignore[attr-defined]
+
+
+def test_post_to_root_reads_too(client: FlaskClient, car_jpeg: bytes) -> None:
+    res = upload(client, car_jpeg, url="/")
+    assert res.status_code == 200
+    assert PLATE_TEXT in res.get_data(as_text=True)
+
+
+def test_big_photo_is_shrunk_for_display(client: FlaskClient) -> None:
+    buf = io.BytesIO()
+    Image.new("RGB", (3200, 1800), (90, 120, 150)).save(buf, "JPEG")
+    res = upload(client, buf.getvalue())
+    assert res.status_code == 200
+    photo, _ = images_in(res.get_data(as_text=True))
+    assert photo.size == (1600, 900)
+    assert "3200 × 1800 pixels" in res.get_data(as_text=True)
+
+
+def test_no_plate_found_message(make_app: MakeApp, car_jpeg: bytes) -> None:
+    app = make_app(boxes=())
+    res = upload(app.test_client(), car_jpeg)
+    html = res.get_data(as_text=True)
+    assert res.status_code == 200
+    assert "No plate found" in html
+    assert "No number plate was found in this photo" in html
+    assert len(images_in(html)) == 1  # the photo, no crops
+
+
+@pytest.mark.parametrize(
+    ("filename", "data", "status", "code", "message"),
+    [
+        ("empty.jpg", b"", 400, "empty_file", "The file empty.jpg is empty"),
+        ("notes.txt", b"this is not a photo\n", 400, "image_not_decodable", "notes.txt is not an image"),
+        ("truncated.jpg", b"\xff\xd8\xff\xe0\x00\x10JFIF", 400, "image_not_decodable", "truncated.jpg is"),
+        ("photo.ppm", b"P6\n2 2\n255\n" + bytes(12), 415, "unsupported_image", "photo.ppm is a PPM image"),
+    ],
+)
+def test_bad_uploads_get_a_clear_error(
+    client: FlaskClient, filename: str, data: bytes, status: int, code: str, message: str
+) -> None:
+    res = upload(client, data, filename)
+    html = res.get_data(as_text=True)
+    assert res.status_code == status
+    assert message in html
+    assert f"({code})" in html
+    assert 'name="image"' in html  # the form is offered again
+
+    res = upload(client, data, filename, headers=JSON)
+    assert res.status_code == status
+    assert res.get_json()["error"]["code"] == code
+    assert message in res.get_json()["error"]["message"]
+
+
+def test_missing_file_is_400(client: FlaskClient) -> None:
+    res = upload(client, None)
+    assert res.status_code == 400
+    assert "No photo was uploaded" in res.get_data(as_text=True)
+    # A form submitted with no file chosen sends an empty part with an empty file name.
+    res = upload(client, b"", filename="")
+    assert res.status_code == 400
+    assert "No photo was uploaded" in res.get_data(as_text=True)
+
+
+def test_bad_country_is_400(client: FlaskClient, car_jpeg: bytes) -> None:
+    res = upload(client, car_jpeg, country="Britain", headers=JSON)
+    assert res.status_code == 400
+    assert res.get_json()["error"]["code"] == "bad_country"
+
+
+def test_upload_over_the_size_limit_is_413(make_app: MakeApp, car_jpeg: bytes) -> None:
+    app = make_app(max_upload_mb=0.02)  # 20 KiB; the photo is 35 KB
+    assert app.config["MAX_CONTENT_LENGTH"] == int(0.02 * 1024 * 1024)
+    client = app.test_client()
+    res = upload(client, car_jpeg)
+    assert res.status_code == 413
+    assert "larger than the 0.02 MB limit" in res.get_data(as_text=True)
+    res = upload(client, car_jpeg, headers=JSON)
+    assert res.status_code == 413
+    assert res.get_json()["error"]["code"] == "upload_too_large"
+
+
+def test_image_over_the_pixel_limit_is_413(make_app: MakeApp, car_jpeg: bytes) -> None:
+    client = make_app(max_image_pixels=100_000).test_client()  # the photo has 270,000 pixels
+    res = upload(client, car_jpeg, headers=JSON)
+    assert res.status_code == 413
+    assert res.get_json()["error"]["code"] == "image_too_large"
+    assert "car.jpg is 600x450" in res.get_json()["error"]["message"]
+
+
+@pytest.mark.parametrize("token", ["", "forged-token"])
+def test_bad_csrf_token_is_400(client: FlaskClient, car_jpeg: bytes, token: str) -> None:
+    form_token(client)  # the session has a token; the request sends another (or none)
+    res = upload(client, car_jpeg, token=token)
+    assert res.status_code == 400
+    assert "The form has expired" in res.get_data(as_text=True)
+    res = upload(client, car_jpeg, token=token, headers=JSON)
+    assert res.get_json()["error"]["code"] == "csrf_failed"
+
+
+def test_csrf_token_of_another_session_is_rejected(app: Flask, car_jpeg: bytes) -> None:
+    other_token = form_token(app.test_client())
+    client = app.test_client()
+    form_token(client)
+    assert upload(client, car_jpeg, token=other_token).status_code == 400
+
+
+def test_csrf_token_is_accepted_from_header(client: FlaskClient, car_jpeg: bytes) -> None:
+    token = form_token(client)
+    res = client.post(
+        "/read", data={"image": (io.BytesIO(car_jpeg), "car.jpg")}, headers={"X-CSRF-Token": token},
+        content_type="multipart/form-data",
+    )
+    assert res.status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/", "/health", "/no-such-page", "/static/style.css"])
+def test_security_headers_on_every_response(client: FlaskClient, path: str) -> None:
+    res = client.get(path)
+    assert res.headers["X-Content-Type-Options"] == "nosniff"
+    assert res.headers["X-Frame-Options"] == "DENY"
+    assert res.headers["Referrer-Policy"] == "same-origin"
+    assert res.headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
+    assert "default-src 'self'" in CONTENT_SECURITY_POLICY and "img-src 'self' data:" in CONTENT_SECURITY_POLICY
+
+
+def test_pages_use_no_external_resources(client: FlaskClient, car_jpeg: bytes) -> None:
+    for html in (client.get("/").get_data(as_text=True), upload(client, car_jpeg).get_data(as_text=True)):
+        assert not re.search(r'(src|href)="(https?:)?//', html)
+        assert "<script" not in html and "style=" not in html  # the CSP forbids inline code
+
+
+def test_health(client: FlaskClient) -> None:
+    res = client.get("/health")
+    assert res.status_code == 200
+    assert res.get_json() == {"status": "ok"}
+
+
+def test_not_found_is_html_or_json(client: FlaskClient) -> None:
+    res = client.get("/nope")
+    assert res.status_code == 404 and "text/html" in res.content_type
+    assert "Back to the start page" in res.get_data(as_text=True)
+    res = client.get("/nope", headers=JSON)
+    assert res.status_code == 404
+    assert res.get_json()["error"]["code"] == "not_found"
+
+
+def test_method_not_allowed_keeps_allow_header(client: FlaskClient) -> None:
+    res = client.put("/health", headers=JSON)
+    assert res.status_code == 405
+    assert "GET" in res.headers["Allow"]
+
+
+def test_reader_loads_lazily_and_missing_model_is_503(make_app: MakeApp, tmp_path: Path, car_jpeg: bytes) -> None:
+    app = make_app(fake=False, detector_model=str(tmp_path / "missing.onnx"))
+    client = app.test_client()
+    assert client.get("/").status_code == 200
+    assert client.get("/health").status_code == 200
+    assert not get_state(app).reader_loaded
+    res = upload(client, car_jpeg, headers=JSON)
+    assert res.status_code == 503
+    assert res.get_json()["error"]["code"] == "model_unavailable"
+    assert "missing.onnx" not in res.get_data(as_text=True)  # server paths stay in the log
+
+
+def test_secret_key_is_generated_once_and_kept(make_app: MakeApp, tmp_path: Path) -> None:
+    first = make_app(secret_key=None).config["SECRET_KEY"]
+    key_file = tmp_path / "instance" / "secret_key"
+    assert key_file.read_text().strip() == first and len(first) >= 32
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert make_app(secret_key=None).config["SECRET_KEY"] == first
+    assert make_app(secret_key="given").config["SECRET_KEY"] == "given"
