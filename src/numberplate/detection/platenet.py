@@ -90,7 +90,7 @@ class PlateNetDetector:
         heat, dist = self._run(tensor)
         boxes, scores = decode(heat[0], dist[0], self.threshold)
         all_boxes, all_scores = [boxes / lb.scale], [scores]
-        if self.tile_large_images and max(h, w) >= 2 * self.side:
+        if self.tile_large_images and max(h, w) > 2 * self.side:
             tb, ts = self._detect_tiles(image)
             all_boxes.append(tb)
             all_scores.append(ts)
