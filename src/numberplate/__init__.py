@@ -23,7 +23,22 @@ except PackageNotFoundError:  # running from a source tree without install
     __version__ = "0.0.0"
 
 __all__ = [
-    "BoundingBox", "Candidate", "Config", "Detection", "ImageDecodeError", "ImageError", "ImageResult",
-    "ImageTooLargeError", "ModelLoadError", "NumberplateError", "PlateRead", "PlateText", "Reader",
-    "UnsupportedImageError", "VehicleInfo", "load_config", "load_image", "__version__",
+    "BoundingBox",
+    "Candidate",
+    "Config",
+    "Detection",
+    "ImageDecodeError",
+    "ImageError",
+    "ImageResult",
+    "ImageTooLargeError",
+    "ModelLoadError",
+    "NumberplateError",
+    "PlateRead",
+    "PlateText",
+    "Reader",
+    "UnsupportedImageError",
+    "VehicleInfo",
+    "__version__",
+    "load_config",
+    "load_image",
 ]

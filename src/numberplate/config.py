@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import math
 import os
 import tomllib
+import types
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
-from typing import Any, get_type_hints
+from typing import Any, get_args, get_type_hints
 
 from numberplate.errors import ConfigError
 
 ENV_PREFIX = "NUMBERPLATE_"
+FILE_TABLE = "numberplate"  # a file may keep its settings in a [numberplate] table
+
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+_NONE = ("", "none", "null")
 
 
 @dataclass(frozen=True)
@@ -38,55 +47,129 @@ class Config:
     intra_op_threads: int = 0
 
     def replace(self, **changes: Any) -> Config:
-        """A copy with some fields changed (validated)."""
-        cfg = dataclasses.replace(self, **changes)
+        """A copy with some fields changed; values are coerced and validated like keyword arguments.
+
+        Raises:
+            ConfigError: an unknown setting or an invalid value.
+        """
+        kinds = _field_kinds()
+        coerced = {}
+        for key, value in changes.items():
+            if key not in kinds:
+                raise ConfigError(_unknown(f"unknown setting {key!r}"))
+            coerced[key] = _coerce(f"setting {key!r}", value, *kinds[key])
+        cfg = dataclasses.replace(self, **coerced)
         _validate(cfg)
         return cfg
 
 
-def _coerce(name: str, value: Any, hint: Any) -> Any:
-    """Turn a string (from env or file) into the field's type; raise ConfigError naming the field."""
-    text = str(hint)
-    optional = "None" in text
-    if value is None or (optional and isinstance(value, str) and value.strip().lower() in ("", "none", "null")):
-        if optional:
-            return None
-        raise ConfigError(f"config {name!r} must not be empty")
-    try:
-        if text.startswith("bool") or hint is bool:
-            if isinstance(value, bool):
-                return value
-            s = str(value).strip().lower()
-            if s in ("1", "true", "yes", "on"):
-                return True
-            if s in ("0", "false", "no", "off"):
-                return False
-            raise ValueError(value)
-        if text.startswith("int") or hint is int:
-            if isinstance(value, bool):
-                raise ValueError(value)
-            return int(value)
-        if text.startswith("float") or hint is float:
-            if isinstance(value, bool):
-                raise ValueError(value)
-            return float(value)
-        return str(value)
-    except (TypeError, ValueError) as e:
-        kind = text.split(" ")[0].split("|")[0]
-        raise ConfigError(f"config {name!r}: {value!r} is not a valid {kind}") from e
+@cache
+def _field_kinds() -> dict[str, tuple[type, bool]]:
+    """Each field's base type (bool, int, float or str) and whether it may be None."""
+    kinds = {}
+    for name, hint in get_type_hints(Config).items():
+        optional = isinstance(hint, types.UnionType) and type(None) in get_args(hint)
+        base = next(a for a in get_args(hint) if a is not type(None)) if optional else hint
+        kinds[name] = (base, optional)
+    return kinds
+
+
+def _unknown(message: str) -> str:
+    return f"{message}; valid settings are {', '.join(sorted(_field_kinds()))}"
+
+
+def _coerce(label: str, value: Any, kind: type, optional: bool) -> Any:
+    """Turn a value (a string from the environment, a TOML value, an argument) into the field's type.
+
+    ``label`` names where the value came from, e.g. "environment variable NUMBERPLATE_PORT".
+    """
+    if optional and (value is None or (isinstance(value, str) and value.strip().lower() in _NONE)):
+        return None
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in _TRUE + _FALSE:
+            return value.strip().lower() in _TRUE
+        raise ConfigError(f"{label} must be true or false (also 1/0, yes/no, on/off), got {value!r}")
+    if kind is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, str):
+            with contextlib.suppress(ValueError):
+                return int(value.strip())
+        raise ConfigError(f"{label} must be a whole number, got {value!r}")
+    if kind is float:
+        number: float | None = None
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            number = float(value)
+        elif isinstance(value, str):
+            with contextlib.suppress(ValueError):
+                number = float(value.strip())
+        if number is None or not math.isfinite(number):
+            raise ConfigError(f"{label} must be a finite number, got {value!r}")
+        return number
+    if isinstance(value, str):
+        return value
+    raise ConfigError(f"{label} must be a string, got {value!r}")
 
 
 def _validate(cfg: Config) -> None:
+    """Check types (a Config can be built directly) and ranges; raise ConfigError naming the setting."""
+    for name, (kind, optional) in _field_kinds().items():
+        value = getattr(cfg, name)
+        if value is None and optional:
+            continue
+        ok = isinstance(value, kind) and not (kind in (int, float) and isinstance(value, bool))
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            ok = True  # an int is a fine float
+        if not ok:
+            raise ConfigError(f"config {name!r} must be of type {kind.__name__}, got {value!r}")
     if cfg.detector_side < 64 or cfg.detector_side % 32:
-        raise ConfigError(f"config 'detector_side' must be a multiple of 32 and >= 64, got {cfg.detector_side}")
+        raise ConfigError(f"config 'detector_side' must be a multiple of 32 and at least 64, got {cfg.detector_side}")
     if not 0.0 < cfg.detection_threshold < 1.0:
-        raise ConfigError(f"config 'detection_threshold' must be between 0 and 1, got {cfg.detection_threshold}")
-    if cfg.max_image_pixels <= 0 or cfg.max_upload_mb <= 0:
-        raise ConfigError("config 'max_image_pixels' and 'max_upload_mb' must be positive")
+        raise ConfigError(
+            f"config 'detection_threshold' must be between 0 and 1 (exclusive), got {cfg.detection_threshold}"
+        )
+    if cfg.max_image_pixels <= 0:
+        raise ConfigError(f"config 'max_image_pixels' must be positive, got {cfg.max_image_pixels}")
+    if not 0.0 < cfg.max_upload_mb < math.inf:
+        raise ConfigError(f"config 'max_upload_mb' must be a positive number, got {cfg.max_upload_mb}")
     if not 0 < cfg.port < 65536:
         raise ConfigError(f"config 'port' must be 1-65535, got {cfg.port}")
-    if cfg.workers < 1 or cfg.threads < 1:
-        raise ConfigError("config 'workers' and 'threads' must be at least 1")
+    for name in ("workers", "threads"):
+        if getattr(cfg, name) < 1:
+            raise ConfigError(f"config {name!r} must be at least 1, got {getattr(cfg, name)}")
+    if cfg.intra_op_threads < 0:
+        raise ConfigError(f"config 'intra_op_threads' must be 0 (automatic) or more, got {cfg.intra_op_threads}")
+    for name in ("ocr", "host", "instance_path"):
+        if not getattr(cfg, name).strip():
+            raise ConfigError(f"config {name!r} must not be empty")
+
+
+def _read_file(p: Path, origin: str) -> dict[str, Any]:
+    """The settings table of a TOML config file: the [numberplate] table if there is one, else the top level."""
+    try:
+        with p.open("rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError as e:
+        raise ConfigError(f"config file {p}{origin} does not exist; check the path") from e
+    except IsADirectoryError as e:
+        raise ConfigError(f"config file {p}{origin} is a directory; pass a TOML file") from e
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise ConfigError(f"config file {p} is not valid TOML: {e}") from e
+    except OSError as e:
+        raise ConfigError(f"config file {p}{origin} cannot be read: {e.strerror or e}") from e
+    if FILE_TABLE not in data:
+        return data
+    table = data[FILE_TABLE]
+    if not isinstance(table, dict):
+        raise ConfigError(f"config file {p}: {FILE_TABLE!r} must be a table ([{FILE_TABLE}]), got {table!r}")
+    stray = sorted(set(data) & set(_field_kinds()))
+    if stray:
+        raise ConfigError(
+            f"config file {p}: setting {stray[0]!r} is outside the [{FILE_TABLE}] table; move it into the table"
+        )
+    return table
 
 
 def load_config(
@@ -99,38 +182,41 @@ def load_config(
 
     ``overrides`` whose value is None are ignored, so unset CLI options pass straight through.
 
-    ``path`` defaults to ``$NUMBERPLATE_CONFIG`` when set. Unknown keys and bad values raise ConfigError.
+    Args:
+        path: a TOML file; default ``$NUMBERPLATE_CONFIG`` when set. Its settings may sit at the top
+            level or in a ``[numberplate]`` table.
+        env: the environment to read (default ``os.environ``); pass ``{}`` to ignore it.
+        base: start from this Config instead of the defaults.
+        **overrides: settings given explicitly (strings are coerced like environment values).
+
+    Raises:
+        ConfigError: a missing or invalid file, an unknown setting, or an invalid value.
     """
     env = os.environ if env is None else env
-    hints = get_type_hints(Config)
-    names = {f.name for f in fields(Config)}
+    kinds = _field_kinds()
     values: dict[str, Any] = dataclasses.asdict(base) if base else {}
 
-    path = path or env.get(ENV_PREFIX + "CONFIG")
+    origin = ""
+    if not path and env.get(ENV_PREFIX + "CONFIG"):
+        path, origin = env[ENV_PREFIX + "CONFIG"], f" (from ${ENV_PREFIX}CONFIG)"
     if path:
         p = Path(path)
-        try:
-            data = tomllib.loads(p.read_text())
-        except FileNotFoundError as e:
-            raise ConfigError(f"config file {p} does not exist") from e
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-            raise ConfigError(f"config file {p} is not valid TOML: {e}") from e
-        data = data.get("numberplate", data)
-        for key, value in data.items():
-            if key not in names:
-                raise ConfigError(f"config file {p}: unknown setting {key!r}")
-            values[key] = _coerce(key, value, hints[key])
+        for key, value in _read_file(p, origin).items():
+            if key not in kinds:
+                raise ConfigError(_unknown(f"config file {p}: unknown setting {key!r}"))
+            values[key] = _coerce(f"config file {p}: setting {key!r}", value, *kinds[key])
 
-    for name in names:
-        raw = env.get(ENV_PREFIX + name.upper())
+    for name, kind in kinds.items():
+        var = ENV_PREFIX + name.upper()
+        raw = env.get(var)
         if raw is not None:
-            values[name] = _coerce(ENV_PREFIX + name.upper(), raw, hints[name])
+            values[name] = _coerce(f"environment variable {var}", raw, *kind)
 
     for key, value in overrides.items():
-        if key not in names:
-            raise ConfigError(f"unknown setting {key!r}")
+        if key not in kinds:
+            raise ConfigError(_unknown(f"unknown setting {key!r}"))
         if value is not None:  # None means "not given" (e.g. a CLI option left out)
-            values[key] = _coerce(key, value, hints[key])
+            values[key] = _coerce(f"setting {key!r}", value, *kinds[key])
     cfg = Config(**values)
     _validate(cfg)
     return cfg

@@ -33,7 +33,7 @@ def rectify(image: np.ndarray, corners: np.ndarray) -> np.ndarray:
     width = max(np.linalg.norm(tr - tl), np.linalg.norm(br - bl))
     height = max(np.linalg.norm(bl - tl), np.linalg.norm(br - tr))
     scale = RECTIFIED_HEIGHT / max(height, 1.0)
-    out_w, out_h = max(int(round(width * scale)), 8), RECTIFIED_HEIGHT
+    out_w, out_h = max(round(width * scale), 8), RECTIFIED_HEIGHT
     dst = np.float32([[0, 0], [out_w - 1, 0], [out_w - 1, out_h - 1], [0, out_h - 1]])
     m = cv2.getPerspectiveTransform(corners.astype(np.float32), dst)
     return cv2.warpPerspective(image, m, (out_w, out_h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)

@@ -1,0 +1,300 @@
+"""load_config: defaults < TOML file < NUMBERPLATE_* environment < arguments, and every bad value is a ConfigError."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from numberplate.config import Config, load_config
+from numberplate.errors import ConfigError
+
+SETTINGS = (
+    "country, database_url, detection_threshold, detector_model, detector_side, host, instance_path, intra_op_threads, "
+    "lookup, max_image_pixels, max_upload_mb, ocr, port, secret_key, threads, tile_large_images, workers"
+)
+
+
+def write(tmp_path: Path, text: str, name: str = "numberplate.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def raises(message: str) -> Any:
+    """pytest.raises for a ConfigError whose whole message is ``message``."""
+    return pytest.raises(ConfigError, match=f"^{re.escape(message)}$")
+
+
+# --- sources and precedence ---------------------------------------------------------------------------------
+
+
+def test_defaults() -> None:
+    cfg = load_config(env={})
+    assert cfg == Config()
+    assert (cfg.detector_side, cfg.detection_threshold, cfg.port, cfg.host) == (640, 0.3, 8000, "127.0.0.1")
+    assert (cfg.tile_large_images, cfg.ocr, cfg.country, cfg.max_image_pixels) == (True, "rapidocr", None, 50_000_000)
+
+
+def test_file_overrides_defaults(tmp_path: Path) -> None:
+    path = write(tmp_path, 'port = 9000\nhost = "0.0.0.0"\ndetection_threshold = 0.5\ntile_large_images = false\n')
+    cfg = load_config(path, env={})
+    assert (cfg.port, cfg.host, cfg.detection_threshold, cfg.tile_large_images) == (9000, "0.0.0.0", 0.5, False)
+    assert cfg.workers == 2  # untouched settings keep their defaults
+
+
+def test_file_with_numberplate_table(tmp_path: Path) -> None:
+    # Other tables in a shared file (e.g. [tool.something]) are not ours and are left alone.
+    path = write(tmp_path, '[tool.other]\nx = 1\n\n[numberplate]\nport = 9001\ncountry = "gb"\n')
+    cfg = load_config(str(path), env={})
+    assert (cfg.port, cfg.country) == (9001, "gb")
+
+
+def test_file_found_through_environment(tmp_path: Path) -> None:
+    path = write(tmp_path, "port = 9002\n")
+    assert load_config(env={"NUMBERPLATE_CONFIG": str(path)}).port == 9002
+    # An explicit path wins over $NUMBERPLATE_CONFIG.
+    other = write(tmp_path, "port = 9003\n", "other.toml")
+    assert load_config(other, env={"NUMBERPLATE_CONFIG": str(path)}).port == 9003
+
+
+def test_environment_overrides_file(tmp_path: Path) -> None:
+    path = write(tmp_path, "port = 9000\nworkers = 3\n")
+    env = {"NUMBERPLATE_PORT": "9100", "NUMBERPLATE_TILE_LARGE_IMAGES": "off", "NUMBERPLATE_DETECTOR_MODEL": "m.onnx"}
+    cfg = load_config(path, env=env)
+    assert (cfg.port, cfg.workers, cfg.tile_large_images, cfg.detector_model) == (9100, 3, False, "m.onnx")
+
+
+def test_environment_can_clear_an_optional_setting(tmp_path: Path) -> None:
+    path = write(tmp_path, 'country = "gb"\n')
+    assert load_config(path, env={"NUMBERPLATE_COUNTRY": ""}).country is None
+    assert load_config(path, env={"NUMBERPLATE_COUNTRY": "none"}).country is None
+
+
+def test_unrelated_environment_is_ignored() -> None:
+    assert load_config(env={"NUMBERPLATE_DATA": "/data", "PORT": "1", "OTHER_PORT": "2"}) == Config()
+
+
+def test_arguments_override_environment(tmp_path: Path) -> None:
+    path = write(tmp_path, "port = 9000\n")
+    cfg = load_config(path, env={"NUMBERPLATE_PORT": "9100", "NUMBERPLATE_THREADS": "8"}, port=9200)
+    assert (cfg.port, cfg.threads) == (9200, 8)
+
+
+def test_none_arguments_are_ignored() -> None:
+    cfg = load_config(env={"NUMBERPLATE_PORT": "9100", "NUMBERPLATE_COUNTRY": "us"}, port=None, country=None, ocr=None)
+    assert (cfg.port, cfg.country, cfg.ocr) == (9100, "us", "rapidocr")
+
+
+def test_string_arguments_are_coerced() -> None:
+    cfg = load_config(env={}, port="9300", detection_threshold="0.25", tile_large_images="no")
+    assert (cfg.port, cfg.detection_threshold, cfg.tile_large_images) == (9300, 0.25, False)
+
+
+def test_base_config_is_the_starting_point() -> None:
+    base = Config(port=9400, workers=5)
+    cfg = load_config(env={"NUMBERPLATE_WORKERS": "6"}, base=base)
+    assert (cfg.port, cfg.workers) == (9400, 6)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("1", True),
+        ("true", True),
+        ("Yes", True),
+        (" on ", True),
+        ("0", False),
+        ("FALSE", False),
+        ("no", False),
+        ("off", False),
+    ],
+)
+def test_bool_parsing(raw: str, expected: bool) -> None:
+    assert load_config(env={"NUMBERPLATE_TILE_LARGE_IMAGES": raw}).tile_large_images is expected
+
+
+# --- bad values ---------------------------------------------------------------------------------------------
+
+
+def test_bool_that_is_neither() -> None:
+    with raises(
+        "environment variable NUMBERPLATE_TILE_LARGE_IMAGES must be true or false (also 1/0, yes/no, on/off), "
+        "got 'maybe'"
+    ):
+        load_config(env={"NUMBERPLATE_TILE_LARGE_IMAGES": "maybe"})
+
+
+def test_non_integer_port_from_environment() -> None:
+    with raises("environment variable NUMBERPLATE_PORT must be a whole number, got 'eighty'"):
+        load_config(env={"NUMBERPLATE_PORT": "eighty"})
+
+
+def test_non_integer_port_from_file(tmp_path: Path) -> None:
+    path = write(tmp_path, 'port = "http"\n')
+    with raises(f"config file {path}: setting 'port' must be a whole number, got 'http'"):
+        load_config(path, env={})
+
+
+def test_fractional_int_is_not_truncated(tmp_path: Path) -> None:
+    # int(8000.5) used to give 8000 silently.
+    path = write(tmp_path, "port = 8000.5\n")
+    with raises(f"config file {path}: setting 'port' must be a whole number, got 8000.5"):
+        load_config(path, env={})
+    with raises("setting 'workers' must be a whole number, got 2.7"):
+        load_config(env={}, workers=2.7)
+
+
+def test_bool_is_not_a_number() -> None:
+    with raises("setting 'port' must be a whole number, got True"):
+        load_config(env={}, port=True)
+    with raises("setting 'detection_threshold' must be a finite number, got False"):
+        load_config(env={}, detection_threshold=False)
+
+
+def test_non_finite_float() -> None:
+    with raises("environment variable NUMBERPLATE_MAX_UPLOAD_MB must be a finite number, got 'inf'"):
+        load_config(env={"NUMBERPLATE_MAX_UPLOAD_MB": "inf"})
+    with raises("environment variable NUMBERPLATE_DETECTION_THRESHOLD must be a finite number, got 'nan'"):
+        load_config(env={"NUMBERPLATE_DETECTION_THRESHOLD": "nan"})
+
+
+def test_string_setting_given_a_number_in_file(tmp_path: Path) -> None:
+    path = write(tmp_path, "ocr = 5\n")
+    with raises(f"config file {path}: setting 'ocr' must be a string, got 5"):
+        load_config(path, env={})
+
+
+def test_port_out_of_range() -> None:
+    with raises("config 'port' must be 1-65535, got 70000"):
+        load_config(env={"NUMBERPLATE_PORT": "70000"})
+    with raises("config 'port' must be 1-65535, got 0"):
+        load_config(env={}, port=0)
+
+
+def test_detection_threshold_out_of_range() -> None:
+    with raises("config 'detection_threshold' must be between 0 and 1 (exclusive), got 1.5"):
+        load_config(env={}, detection_threshold=1.5)
+
+
+def test_detector_side_not_a_multiple_of_32() -> None:
+    with raises("config 'detector_side' must be a multiple of 32 and at least 64, got 100"):
+        load_config(env={}, detector_side=100)
+    with raises("config 'detector_side' must be a multiple of 32 and at least 64, got 32"):
+        load_config(env={}, detector_side=32)
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"max_image_pixels": 0}, "config 'max_image_pixels' must be positive, got 0"),
+        ({"max_upload_mb": -1}, "config 'max_upload_mb' must be a positive number, got -1.0"),
+        ({"workers": 0}, "config 'workers' must be at least 1, got 0"),
+        ({"threads": 0}, "config 'threads' must be at least 1, got 0"),
+        ({"intra_op_threads": -1}, "config 'intra_op_threads' must be 0 (automatic) or more, got -1"),
+        ({"host": " "}, "config 'host' must not be empty"),
+        ({"ocr": ""}, "config 'ocr' must not be empty"),
+    ],
+    ids=lambda v: next(iter(v)) if isinstance(v, dict) else None,
+)
+def test_other_ranges(changes: dict[str, Any], message: str) -> None:
+    with raises(message):
+        load_config(env={}, **changes)
+
+
+def test_unknown_key_in_file(tmp_path: Path) -> None:
+    path = write(tmp_path, "prot = 9000\n")
+    with raises(f"config file {path}: unknown setting 'prot'; valid settings are {SETTINGS}"):
+        load_config(path, env={})
+
+
+def test_setting_outside_the_numberplate_table(tmp_path: Path) -> None:
+    # Without this check the top-level port would be ignored without a word.
+    path = write(tmp_path, "port = 9000\n\n[numberplate]\nhost = '0.0.0.0'\n")
+    with raises(f"config file {path}: setting 'port' is outside the [numberplate] table; move it into the table"):
+        load_config(path, env={})
+
+
+def test_numberplate_key_that_is_not_a_table(tmp_path: Path) -> None:
+    path = write(tmp_path, "numberplate = 5\n")
+    with raises(f"config file {path}: 'numberplate' must be a table ([numberplate]), got 5"):
+        load_config(path, env={})
+
+
+def test_unknown_keyword() -> None:
+    with raises(f"unknown setting 'colour'; valid settings are {SETTINGS}"):
+        load_config(env={}, colour="red")
+
+
+def test_invalid_toml(tmp_path: Path) -> None:
+    path = write(tmp_path, "port = \n")
+    with pytest.raises(ConfigError, match=f"^config file {re.escape(str(path))} is not valid TOML: Invalid value"):
+        load_config(path, env={})
+
+
+def test_file_that_is_not_utf8(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.toml"
+    path.write_bytes('host = "caf\xe9"\n'.encode("latin-1"))
+    with pytest.raises(ConfigError, match=f"^config file {re.escape(str(path))} is not valid TOML: "):
+        load_config(path, env={})
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    path = tmp_path / "missing.toml"
+    with raises(f"config file {path} does not exist; check the path"):
+        load_config(path, env={})
+    with raises(f"config file {path} (from $NUMBERPLATE_CONFIG) does not exist; check the path"):
+        load_config(env={"NUMBERPLATE_CONFIG": str(path)})
+
+
+def test_directory_as_file(tmp_path: Path) -> None:
+    with raises(f"config file {tmp_path} is a directory; pass a TOML file"):
+        load_config(tmp_path, env={})
+
+
+def test_config_errors_chain_their_cause(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(tmp_path / "missing.toml", env={})
+    assert isinstance(info.value.__cause__, FileNotFoundError)
+
+
+# --- the Config object --------------------------------------------------------------------------------------
+
+
+def test_config_is_frozen() -> None:
+    cfg = load_config(env={})
+    with pytest.raises(dataclasses.FrozenInstanceError, match="cannot assign to field 'port'"):
+        cfg.port = 1  # type: ignore[misc]
+    assert cfg.port == 8000
+
+
+def test_replace_returns_a_validated_copy() -> None:
+    cfg = Config()
+    new = cfg.replace(port=9500, country="gb", detection_threshold="0.4")
+    assert (new.port, new.country, new.detection_threshold) == (9500, "gb", 0.4)
+    assert cfg.port == 8000  # the original is untouched
+    assert new.replace(country=None).country is None
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"port": 70000}, "config 'port' must be 1-65535, got 70000"),
+        ({"detector_side": 100}, "config 'detector_side' must be a multiple of 32 and at least 64, got 100"),
+        ({"port": "x"}, "setting 'port' must be a whole number, got 'x'"),
+        ({"port": None}, "setting 'port' must be a whole number, got None"),
+        ({"prot": 1}, f"unknown setting 'prot'; valid settings are {SETTINGS}"),
+    ],
+    ids=lambda v: next(iter(v)) if isinstance(v, dict) else None,
+)
+def test_replace_validates(changes: dict[str, Any], message: str) -> None:
+    with raises(message):
+        Config().replace(**changes)
+
+
+def test_directly_built_config_is_validated_by_load_config() -> None:
+    with raises("config 'port' must be of type int, got '80'"):
+        load_config(env={}, base=Config(port="80"))  # type: ignore[arg-type]
