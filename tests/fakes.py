@@ -18,7 +18,9 @@ class FixedDetector:
     def detect(self, image: np.ndarray) -> list[Detection]:
         self.calls += 1
         h, w = image.shape[:2]
-        return [Detection(BoundingBox(x0 * w, y0 * h, x1 * w, y1 * h), self.confidence) for x0, y0, x1, y1 in self.boxes]
+        return [
+            Detection(BoundingBox(x0 * w, y0 * h, x1 * w, y1 * h), self.confidence) for x0, y0, x1, y1 in self.boxes
+        ]
 
 
 class EchoRecognizer:

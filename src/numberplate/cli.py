@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from numberplate.datasets.cli import data_group
 from numberplate.train.cli import train_group
 from numberplate.web.cli import serve
 
@@ -143,3 +144,4 @@ def read_command(
 
 main.add_command(train_group)
 main.add_command(serve)
+main.add_command(data_group)

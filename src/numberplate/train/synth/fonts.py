@@ -127,25 +127,26 @@ def check_fonts() -> None:
         fonts(group)
 
 
-@lru_cache(maxsize=64)
-def _font(path: str) -> ImageFont.FreeTypeFont:
+@lru_cache(maxsize=128)
+def _font(path: str, size: int) -> ImageFont.FreeTypeFont:
     # BASIC layout: no shaping engine needed, so output is identical with or without libraqm.
-    return ImageFont.truetype(path, RENDER_SIZE, layout_engine=ImageFont.Layout.BASIC)
+    return ImageFont.truetype(path, size, layout_engine=ImageFont.Layout.BASIC)
 
 
 @lru_cache(maxsize=8192)
-def text_mask(path: str, text: str, stroke: int = 0) -> np.ndarray:
+def text_mask(path: str, text: str, stroke: int = 0, size: int = RENDER_SIZE) -> np.ndarray:
     """The ink of ``text`` in one font as a tight uint8 alpha mask (cached; treat it as read-only).
 
     Args:
         path: Font file.
         text: Characters to draw (Arabic must already be in presentation forms, in visual order).
         stroke: Extra outline width in pixels at the render size, to make a face bolder.
+        size: Point size to rasterise at.
 
     Returns:
         A 2-D uint8 array cropped to the drawn pixels (1x1 zero array when nothing is drawn).
     """
-    font = _font(path)
+    font = _font(path, size)
     x0, y0, x1, y1 = font.getbbox(text, stroke_width=stroke)
     pad = 4 + stroke
     image = Image.new("L", (max(1, int(x1 - x0) + 2 * pad), max(1, int(y1 - y0) + 2 * pad)), 0)

@@ -8,6 +8,8 @@ from typing import Literal
 
 import numpy as np
 
+from numberplate.train.synth.rand import randint, weighted_index
+
 RGB = tuple[int, int, int]
 ItemKind = Literal["char", "gap", "dash", "dot", "word", "seal", "logo", "stack"]
 
@@ -213,16 +215,16 @@ _DRAWN_ONLY: dict[str, ItemKind] = {" ": "gap", "-": "dash", ".": "dot", "o": "s
 
 def _draw_char(token: str, layout: Layout, rng: np.random.Generator) -> str:
     if token == "@":
-        return layout.letters[rng.integers(len(layout.letters))]
+        return layout.letters[randint(rng, 0, len(layout.letters))]
     if token == "#":
-        return DIGITS[rng.integers(10)]
+        return DIGITS[randint(rng, 0, 10)]
     if token == "!":
-        return DIGITS[1 + rng.integers(9)]
+        return DIGITS[randint(rng, 1, 10)]
     if token == "*":
         pool = layout.letters + DIGITS
-        return pool[rng.integers(len(pool))]
+        return pool[randint(rng, 0, len(pool))]
     if token == "%":
-        return CN_PROVINCES[rng.integers(len(CN_PROVINCES))]
+        return CN_PROVINCES[randint(rng, 0, len(CN_PROVINCES))]
     if token in LABEL_CHARSET:
         return token
     raise ValueError(f"layout {layout.name!r}: unknown pattern token {token!r}")
@@ -243,7 +245,7 @@ def generate_text(layout: Layout, rng: np.random.Generator, pattern: str | None 
         ValueError: when the pattern has an unknown token or a different line count than the layout.
     """
     if pattern is None:
-        pattern = layout.patterns[rng.integers(len(layout.patterns))]
+        pattern = layout.patterns[randint(rng, 0, len(layout.patterns))]
     lines: list[tuple[Item, ...]] = []
     line: list[Item] = []
     i = 0
@@ -259,7 +261,7 @@ def generate_text(layout: Layout, rng: np.random.Generator, pattern: str | None 
             line.append(Item("stack", pair, in_label=token == "["))
             i = end
         elif token == "$":
-            region = layout.regions[rng.integers(len(layout.regions))]
+            region = layout.regions[randint(rng, 0, len(layout.regions))]
             line.extend(Item("char", c, in_label=True) for c in region)
         elif token == "~":
             line.append(Item("word", TUNIS_AR, in_label=True))
@@ -498,8 +500,7 @@ LAYOUTS_BY_NAME: dict[str, Layout] = {layout.name: layout for layout in LAYOUTS}
 
 def pick_layout(rng: np.random.Generator, layouts: tuple[Layout, ...] = LAYOUTS) -> Layout:
     """One layout drawn at random according to the layouts' weights."""
-    weights = np.array([layout.weight for layout in layouts], dtype=np.float64)
-    return layouts[int(rng.choice(len(layouts), p=weights / weights.sum()))]
+    return layouts[weighted_index(rng, [layout.weight for layout in layouts])]
 
 
 def get_layout(name: str) -> Layout:

@@ -1,0 +1,296 @@
+"""Turn a recogniser's per-character alternatives into a ranked, pattern-checked ``PlateText``."""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from numberplate.formats.patterns import Pattern, normalize, patterns_for
+from numberplate.types import Candidate, PlateText
+
+Alternatives = Sequence[Sequence[tuple[str, float]]]
+"""Per output character, its (character, probability) pairs, best first."""
+
+ConfidenceKind = Literal["sequence", "char"]
+
+# Letter <-> digit look-alikes with how readily one is read as the other (1 = indistinguishable).
+CONFUSION_PAIRS: tuple[tuple[str, str, float], ...] = (
+    ("O", "0", 0.9),
+    ("I", "1", 0.9),
+    ("B", "8", 0.8),
+    ("S", "5", 0.8),
+    ("Z", "2", 0.7),
+    ("G", "6", 0.6),
+    ("D", "0", 0.5),
+    ("Q", "0", 0.5),
+    ("A", "4", 0.4),
+    ("T", "7", 0.4),
+    ("L", "1", 0.3),
+    ("J", "1", 0.3),
+    ("B", "3", 0.3),
+    ("Z", "7", 0.3),
+    ("U", "0", 0.3),
+)
+
+
+def _confusion_table() -> dict[str, tuple[tuple[str, float], ...]]:
+    table: dict[str, list[tuple[str, float]]] = {}
+    for a, b, w in CONFUSION_PAIRS:
+        table.setdefault(a, []).append((b, w))
+        table.setdefault(b, []).append((a, w))
+    return {c: tuple(sorted(pairs, key=lambda x: -x[1])) for c, pairs in table.items()}
+
+
+CONFUSIONS: Mapping[str, tuple[tuple[str, float], ...]] = _confusion_table()
+"""For each character, its look-alikes of the other class with their confusion weights, strongest first."""
+
+DEFAULT_UNMATCHED_PRIOR = 0.01
+
+
+def postprocess(
+    alternatives: Alternatives,
+    country: str | None = None,
+    *,
+    top_k: int | None = 3,
+    beam_width: int = 16,
+    max_candidates: int = 5,
+    max_swaps: int = 2,
+    unmatched_prior: float = DEFAULT_UNMATCHED_PRIOR,
+) -> PlateText:
+    """Rank the readings of a plate from per-position alternatives, checked against a country's patterns.
+
+    Every candidate text scores the product of its per-character probabilities, found by a beam over
+    the positions. With a country, candidates are also spelled under each of its pattern shapes: where
+    a shape rules out the character read and allows a look-alike of the other class (``0`` where a
+    letter must be, ``B`` where a digit must be), the look-alike is tried with a reduced probability:
+    the read character's probability times the pair's weight in :data:`CONFUSIONS` where no reachable
+    shape allows the character read (the layout demands a correction), and only a share of its error
+    mass elsewhere (a reading that fits is overturned only by the recogniser's own doubt). A candidate
+    that fits a pattern is multiplied by the pattern's weight (its prior), one that fits none by
+    ``unmatched_prior``. Confidences are these scores over their sum plus the probability mass the
+    beam never reached, so they sum to at most 1 and, without a country, equal the plain products.
+
+    Args:
+        alternatives: for each output character, its top (character, probability) pairs, best first.
+            A position whose best character is a separator (space, dash...) is dropped.
+        country: country or region code (``"br"``, ``"us-ca"``); ``None`` uses no pattern data and
+            changes no character.
+        top_k: alternatives kept per position (``None``: all given).
+        beam_width: readings kept per position while searching.
+        max_candidates: how many candidates the result lists.
+        max_swaps: most look-alike swaps in one candidate, so a foreign or vanity plate is not forced
+            into a local layout.
+        unmatched_prior: prior of a reading that fits none of the country's patterns.
+
+    Returns:
+        The best reading, its confidence and per-character confidences, the candidates (best first,
+        confidences summing to at most 1), the matched pattern's country code and whether one matched
+        (``None`` without a country).
+
+    Raises:
+        ValueError: an alternative is not a single character, a probability is not in [0, 1], or a
+            search setting is out of range.
+        UnknownCountryError: ``country`` has no pattern data.
+    """
+    if (top_k is not None and top_k < 1) or beam_width < 1 or max_candidates < 1 or max_swaps < 0:
+        raise ValueError(
+            f"top_k={top_k}, beam_width={beam_width}, max_candidates={max_candidates} must be at least 1"
+            f" and max_swaps={max_swaps} at least 0"
+        )
+    if not 0.0 < unmatched_prior <= 1.0:
+        raise ValueError(f"unmatched_prior={unmatched_prior} must be in (0, 1]")
+    patterns = None if country is None else patterns_for(country)
+    positions = _clean(alternatives, top_k)
+    if not positions:
+        return PlateText("", 0.0, pattern_matched=None if patterns is None else False)
+
+    found: dict[str, _Reading] = {}
+    for reading in _beam([[(c, p, False) for c, p in pos.items()] for pos in positions], beam_width, max_swaps):
+        found.setdefault(reading.text, reading)
+    if patterns:
+        for options in _pattern_options(positions, patterns):
+            for reading in _beam(options, beam_width, max_swaps):
+                if reading.product > 0.0 and (
+                    reading.text not in found or reading.product > found[reading.text].product
+                ):
+                    found[reading.text] = reading
+
+    scored: list[tuple[float, float, _Reading, Pattern | None]] = []  # score, prior, reading, pattern
+    for reading in found.values():
+        pattern = _best_match(reading.text, patterns) if patterns else None
+        prior = 1.0 if patterns is None else pattern.weight if pattern else unmatched_prior
+        scored.append((reading.product * prior, prior, reading, pattern))
+    scored.sort(key=lambda s: -s[0])
+
+    # Strings the beam never reached keep their share of the recogniser's probability mass, at the
+    # best prior seen: unknown readings may fit a pattern as well as the best one does.
+    reached = sum(math.prod(pos.get(ch, 0.0) for pos, ch in zip(positions, text)) for text in found)
+    total = sum(s[0] for s in scored) + max(0.0, 1.0 - reached) * max(s[1] for s in scored)
+    candidates = tuple(Candidate(r.text, score / total if total > 0 else 0.0) for score, _, r, _ in scored)
+    _, _, best, pattern = scored[0]
+    return PlateText(
+        text=best.text,
+        confidence=candidates[0].confidence,
+        char_confidences=best.probs,
+        candidates=candidates[:max_candidates],
+        country=pattern.country if pattern else None,
+        pattern_matched=None if patterns is None else pattern is not None,
+    )
+
+
+def postprocess_text(
+    text: str,
+    confidence: float,
+    country: str | None = None,
+    *,
+    confidence_kind: ConfidenceKind = "sequence",
+    max_candidates: int = 5,
+    max_swaps: int = 2,
+    unmatched_prior: float = DEFAULT_UNMATCHED_PRIOR,
+) -> PlateText:
+    """:func:`postprocess` for backends that give only a string and one score.
+
+    Every character gets the same probability; its look-alikes from :data:`CONFUSIONS` share the rest
+    in proportion to their confusion weights (never more than the character itself), so common
+    one-character misreads appear as candidates.
+
+    Args:
+        text: the backend's reading; normalised first (upper case, separators removed).
+        confidence: the backend's score in [0, 1].
+        country: country or region code; ``None`` changes no character.
+        confidence_kind: ``"sequence"`` when the score is for the whole string (each character gets
+            ``confidence ** (1 / len)``), ``"char"`` when it is a per-character (mean) score.
+        max_candidates: how many candidates the result lists.
+        max_swaps: most look-alike swaps in one candidate.
+        unmatched_prior: prior of a reading that fits none of the country's patterns.
+
+    Raises:
+        ValueError: ``confidence`` is not in [0, 1].
+        UnknownCountryError: ``country`` has no pattern data.
+    """
+    if not 0.0 <= confidence <= 1.0:
+        raise ValueError(f"confidence {confidence} for {text!r} must be in [0, 1]")
+    plate = normalize(text)
+    p = confidence ** (1 / len(plate)) if plate and confidence_kind == "sequence" else confidence
+    alternatives = []
+    for c in plate:
+        looks = CONFUSIONS.get(c, ())
+        spread = min(p, (1.0 - p) / max(1.0, sum(w for _, w in looks)))
+        alternatives.append([(c, p), *((other, spread * w) for other, w in looks)])
+    return postprocess(
+        alternatives,
+        country,
+        top_k=None,
+        max_candidates=max_candidates,
+        max_swaps=max_swaps,
+        unmatched_prior=unmatched_prior,
+    )
+
+
+# --- internals -----------------------------------------------------------------------------------
+
+_Option = tuple[str, float, bool]  # character, probability, whether it is a look-alike swap
+
+
+@dataclass(frozen=True)
+class _Reading:
+    text: str
+    probs: tuple[float, ...]
+    product: float
+
+
+def _clean(alternatives: Alternatives, top_k: int | None) -> list[dict[str, float]]:
+    """Validate, fold and merge the alternatives: one {char: probability} per kept position, best first."""
+    positions = []
+    for i, pairs in enumerate(alternatives):
+        if not pairs:
+            raise ValueError(f"position {i} has no alternatives; drop it or give at least one (char, probability)")
+        merged: dict[str, float] = {}
+        separator_first = False
+        for rank, (char, prob) in enumerate(sorted(pairs, key=lambda cp: -cp[1])):
+            if not isinstance(char, str) or len(char) != 1:
+                raise ValueError(f"position {i}: alternative {char!r} is not a single character")
+            if not 0.0 <= prob <= 1.0 + 1e-6:
+                raise ValueError(f"position {i}: probability {prob} of {char!r} is not in [0, 1]")
+            folded = normalize(char)
+            if not folded:
+                separator_first |= rank == 0
+                continue
+            key = folded if len(folded) == 1 else char
+            merged[key] = min(1.0, merged.get(key, 0.0) + prob)
+        if separator_first or not merged:
+            continue
+        ranked = sorted(merged.items(), key=lambda cp: -cp[1])
+        positions.append(dict(ranked[:top_k] if top_k is not None else ranked))
+    return positions
+
+
+def _pattern_options(
+    positions: Sequence[Mapping[str, float]], patterns: Sequence[Pattern]
+) -> list[list[list[_Option]]]:
+    """Per reachable pattern shape, the options at each position.
+
+    A look-alike is decisive (full probability) only at a position where no reachable shape allows
+    the character read: there the layouts demand a correction. Elsewhere a reading that already fits
+    is overturned only by the recogniser's own doubt, so the look-alike gets a share of the error mass.
+    """
+    shapes = [
+        shape
+        for shape in _shapes(patterns, len(positions))
+        if all(_constrained(pos, allowed, decisive=True) for pos, allowed in zip(positions, shape))
+    ]
+    best = [next(iter(pos)) for pos in positions]
+    decisive = [all(best[i] not in shape[i] for shape in shapes) for i in range(len(positions))]
+    return [
+        [_constrained(pos, allowed, decisive=d) for pos, allowed, d in zip(positions, shape, decisive)]
+        for shape in shapes
+    ]
+
+
+def _constrained(position: Mapping[str, float], allowed: frozenset[str], *, decisive: bool) -> list[_Option]:
+    """The options a pattern position leaves: allowed alternatives, plus look-alikes of disallowed ones.
+
+    A look-alike gets the read character's probability times the confusion weight when ``decisive``,
+    else only a share of the read character's error mass (``1 - p``, or ``p`` for an unlikely
+    alternative) in proportion to the weights.
+    """
+    options = {c: (c, p, False) for c, p in position.items() if c in allowed}
+    for c, p in position.items():
+        if c in allowed:
+            continue
+        looks = CONFUSIONS.get(c, ())
+        share = 1.0 if decisive else min(p, 1.0 - p) / max(1.0, sum(w for _, w in looks))
+        for other, weight in looks:
+            value = (p if decisive else share) * weight
+            if other in allowed and value > options.get(other, ("", 0.0, False))[1]:
+                options[other] = (other, value, True)
+    return sorted(options.values(), key=lambda o: -o[1])
+
+
+def _beam(options: Sequence[Sequence[_Option]], width: int, max_swaps: int) -> list[_Reading]:
+    """The ``width`` most probable readings, each with at most ``max_swaps`` look-alike swaps."""
+    paths: list[tuple[float, str, tuple[float, ...], int]] = [(1.0, "", (), 0)]
+    for position in options:
+        grown = [
+            (score * p, text + c, (*probs, p), swaps + swapped)
+            for score, text, probs, swaps in paths
+            for c, p, swapped in position
+            if swaps + swapped <= max_swaps
+        ]
+        paths = heapq.nlargest(width, grown, key=lambda path: path[0])
+    return [_Reading(text, probs, score) for score, text, probs, _ in paths]
+
+
+def _shapes(patterns: Sequence[Pattern], length: int) -> list[tuple[frozenset[str], ...]]:
+    shapes: dict[tuple[frozenset[str], ...], None] = {}
+    for pattern in patterns:
+        shapes.update(dict.fromkeys(pattern.expand(length)))
+    return list(shapes)
+
+
+def _best_match(text: str, patterns: Sequence[Pattern]) -> Pattern | None:
+    found = [p for p in patterns if p.regex.fullmatch(text)]
+    return max(found, key=lambda p: p.weight) if found else None

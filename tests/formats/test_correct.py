@@ -1,0 +1,267 @@
+"""Candidate generation, look-alike correction against country patterns, and confidence calibration."""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+
+import pytest
+
+from numberplate.formats import CONFUSIONS, UnknownCountryError, postprocess, postprocess_text
+from numberplate.types import PlateText
+
+
+def certain(text: str, p: float = 0.95) -> list[list[tuple[str, float]]]:
+    """Alternatives of a recogniser that reads ``text`` with probability ``p`` per character, nothing else."""
+    return [[(c, p)] for c in text]
+
+
+def with_position(text: str, index: int, pairs: list[tuple[str, float]], p: float = 0.95) -> list:
+    alternatives = certain(text, p)
+    alternatives[index] = pairs
+    return alternatives
+
+
+def check_invariants(result: PlateText) -> None:
+    confidences = [c.confidence for c in result.candidates]
+    assert confidences == sorted(confidences, reverse=True)
+    assert sum(confidences) <= 1.0 + 1e-9
+    assert all(0.0 <= c <= 1.0 for c in confidences)
+    assert len({c.text for c in result.candidates}) == len(result.candidates)
+    assert len(result.char_confidences) == len(result.text)
+    assert result.candidates[0].text == result.text
+    assert result.candidates[0].confidence == result.confidence
+    json.dumps(result.to_dict())
+
+
+def texts(result: PlateText) -> list[str]:
+    return [c.text for c in result.candidates]
+
+
+# --- no country: rank, never correct -------------------------------------------------------------
+
+
+def test_without_country_nothing_is_corrected() -> None:
+    result = postprocess_text("0BC1234", 0.9)
+    assert result.text == "0BC1234"
+    assert (result.country, result.pattern_matched) == (None, None)
+    assert result.confidence == pytest.approx(0.9)  # a sequence score survives unchanged
+    # ... but the look-alike reading is offered as a candidate.
+    assert "OBC1234" in texts(result)
+    check_invariants(result)
+
+
+def test_without_country_confidences_are_the_recogniser_probabilities() -> None:
+    result = postprocess([[("A", 0.7), ("B", 0.3)], [("1", 0.6), ("I", 0.4)]])
+    expected = {"A1": 0.42, "AI": 0.28, "B1": 0.18, "BI": 0.12}
+    assert {c.text: round(c.confidence, 6) for c in result.candidates} == expected
+    assert result.char_confidences == (0.7, 0.6)
+    check_invariants(result)
+
+
+def test_unreached_probability_mass_keeps_confidences_honest() -> None:
+    # Each position lists only 60% of its mass: the best reading is 36% likely, not 100%.
+    result = postprocess([[("A", 0.6)], [("1", 0.6)]])
+    assert result.confidence == pytest.approx(0.36)
+
+
+# --- with a country: correct where the layout demands it ------------------------------------------
+
+
+def test_br_letter_position_read_as_digit_is_corrected() -> None:
+    result = postprocess_text("0BC1234", 0.9, "br")
+    assert result.text == "OBC1234"
+    assert (result.country, result.pattern_matched) == ("br", True)
+    assert result.char_confidences[0] < result.char_confidences[1]  # the swapped character pays for it
+    check_invariants(result)
+
+
+def test_br_valid_mercosul_reading_is_kept() -> None:
+    # ABC1O34 is a valid Mercosul plate (letter in 5th place) and ABC1034 a valid grey plate:
+    # a plain string read is kept, and the other reading is offered.
+    result = postprocess_text("ABC1O34", 0.9, "br")
+    assert result.text == "ABC1O34"
+    assert result.pattern_matched is True
+    assert "ABC1034" in texts(result)
+    check_invariants(result)
+
+
+@pytest.mark.parametrize(
+    ("pairs", "expected"),
+    [
+        ([("0", 0.6), ("O", 0.4)], "ABC1034"),
+        ([("O", 0.6), ("0", 0.4)], "ABC1O34"),
+        ([("O", 0.99)], "ABC1O34"),
+        ([("0", 0.99)], "ABC1034"),
+    ],
+)
+def test_br_ambiguous_position_is_decided_by_the_recogniser(pairs: list[tuple[str, float]], expected: str) -> None:
+    result = postprocess(with_position("ABC1O34", 4, pairs), "br")
+    assert result.text == expected
+    assert result.pattern_matched is True
+    assert {"ABC1034", "ABC1O34"} <= set(texts(result))
+    check_invariants(result)
+
+
+def test_gb_current_plate_stays() -> None:
+    result = postprocess_text("AB12CDE", 0.9, "gb")
+    assert result.text == "AB12CDE"
+    assert (result.country, result.pattern_matched) == ("gb", True)
+
+
+def test_gb_digit_in_letter_place_is_corrected_when_the_recogniser_hesitates() -> None:
+    result = postprocess(with_position("A812CDE", 1, [("8", 0.6), ("B", 0.3)]), "gb")
+    assert result.text == "AB12CDE"
+    # A generic backend's per-character score of 0.9 leaves enough doubt too.
+    assert postprocess_text("A812CDE", 0.9, "gb", confidence_kind="char").text == "AB12CDE"
+
+
+def test_gb_confident_read_of_a_valid_prefix_plate_is_kept() -> None:
+    # A812 CDE is a legal 1983-2001 plate; a near-certain read of it is not forced into today's format,
+    # though the current-format reading stays a candidate.
+    result = postprocess_text("A812CDE", 0.99, "gb")
+    assert result.text == "A812CDE"
+    assert result.pattern_matched is True
+    assert "AB12CDE" in texts(result)
+
+
+def test_tn_literal_t_is_restored() -> None:
+    result = postprocess_text("1274567", 0.9, "tn")
+    assert result.text == "12T4567"
+    assert result.country == "tn"
+
+
+def test_cn_letter_o_is_never_on_a_chinese_plate() -> None:
+    assert postprocess_text("京AB1O34", 0.9, "cn").text == "京AB1034"
+    # Letters and digits are both allowed there: a B stays a B.
+    assert postprocess_text("京A8B123", 0.9, "cn").text == "京A8B123"
+
+
+def test_ru_cyrillic_output_is_folded_to_latin() -> None:
+    result = postprocess([[(c, 0.95)] for c in "А123ВС77"], "ru")
+    assert result.text == "A123BC77"
+    assert result.pattern_matched is True
+
+
+def test_swaps_happen_only_where_the_layout_demands_the_other_class() -> None:
+    rng = random.Random(7)
+    letters, digits = "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "0123456789"
+    for _ in range(200):
+        grey = "".join(rng.choice(letters) for _ in range(3)) + "".join(rng.choice(digits) for _ in range(4))
+        assert postprocess_text(grey, 0.9, "br").text == grey
+    for a, b, _ in _pairs():
+        assert a.isalpha() != b.isalpha(), f"{a}<->{b} is not a letter/digit confusion"
+
+
+def _pairs() -> list[tuple[str, str, float]]:
+    return [(a, b, w) for a, looks in CONFUSIONS.items() for b, w in looks]
+
+
+def test_confusion_table_is_symmetric() -> None:
+    pairs = {(a, b): w for a, b, w in _pairs()}
+    assert all(pairs[(b, a)] == w for (a, b), w in pairs.items())
+    assert pairs[("O", "0")] > pairs[("D", "0")]  # O is the likeliest letter behind a 0
+
+
+def test_nothing_fits_keeps_the_raw_reading() -> None:
+    result = postprocess_text("HELLO", 0.8, "br")
+    assert result.text == "HELLO"
+    assert (result.country, result.pattern_matched) == (None, False)
+    assert result.confidence == pytest.approx(0.8)
+    check_invariants(result)
+
+
+def test_vanity_plate_is_not_forced_into_a_state_layout() -> None:
+    result = postprocess_text("P0W9999", 0.9, "us-ca")
+    assert result.text == "P0W9999"
+    assert result.pattern_matched is False
+
+
+def test_max_swaps_bounds_corrections() -> None:
+    assert postprocess_text("0BC1234", 0.9, "br", max_swaps=0).text == "0BC1234"
+    assert postprocess_text("0BC12B4", 0.9, "br", max_swaps=1).pattern_matched is False
+    assert postprocess_text("0BC12B4", 0.9, "br", max_swaps=2).text == "OBC1284"
+
+
+def test_unmatched_readings_are_down_weighted() -> None:
+    result = postprocess(with_position("ABC1234", 0, [("0", 0.55), ("O", 0.45)]), "br")
+    assert result.text == "OBC1234"
+    assert {c.text: c.confidence for c in result.candidates}.get("0BC1234", 0.0) < 0.05
+
+
+@pytest.mark.parametrize(
+    ("truth", "country"),
+    [("AB12CDE", None), ("AB12CDE", "gb"), ("ABC1234", "br"), ("123T4567", "tn"), ("7ABC123", "us-ca")],
+)
+def test_the_truth_is_among_the_candidates_for_one_character_confusions(truth: str, country: str | None) -> None:
+    for i, ch in enumerate(truth):
+        # The typical look-alikes (O/0, I/1, B/8, S/5, Z/2), not the rarer ones.
+        for look, _ in [(look, w) for look, w in CONFUSIONS.get(ch, ()) if w >= 0.7][:1]:
+            misread = truth[:i] + look + truth[i + 1 :]
+            result = postprocess_text(misread, 0.8, country)
+            assert truth in texts(result), (misread, texts(result))
+            check_invariants(result)
+
+
+@pytest.mark.parametrize(
+    "alternatives",
+    [
+        certain("AB12CDE"),
+        [[("A", 0.5), ("4", 0.4), ("H", 0.1)], [("8", 0.7), ("B", 0.2)], [("1", 1.0)], [("2", 0.9), ("Z", 0.1)]],
+        with_position("京A12345", 3, [("B", 0.5), ("8", 0.5)]),
+    ],
+)
+@pytest.mark.parametrize("country", [None, "gb", "cn", "us"])
+def test_result_invariants(alternatives: list, country: str | None) -> None:
+    check_invariants(postprocess(alternatives, country, max_candidates=3))
+
+
+# --- input handling ------------------------------------------------------------------------------
+
+
+def test_separators_and_case_are_normalised() -> None:
+    alternatives = [[("a", 0.9)], [("b", 0.9)], [("-", 0.8), ("1", 0.2)], [("1", 0.9)], [("2", 0.9)]]
+    alternatives += [[("c", 0.9)], [("d", 0.9)], [("e", 0.9)]]
+    result = postprocess(alternatives, "gb")
+    assert result.text == "AB12CDE"
+    assert len(result.char_confidences) == 7
+
+
+def test_empty_input() -> None:
+    assert postprocess([], None) == PlateText("", 0.0, pattern_matched=None)
+    assert postprocess_text(" - ", 0.9, "gb") == PlateText("", 0.0, pattern_matched=False)
+
+
+def test_zero_confidence_does_not_break() -> None:
+    result = postprocess_text("ABC1234", 0.0, "br")
+    assert result.text == "ABC1234"
+    assert result.confidence == 0.0
+
+
+@pytest.mark.parametrize(
+    ("alternatives", "message"),
+    [
+        ([[("A", 0.9)], []], "position 1 has no alternatives"),
+        ([[("AB", 0.9)]], "'AB' is not a single character"),
+        ([[("A", 1.5)]], "probability 1.5 of 'A' is not in"),
+        ([[("A", math.nan)]], "probability nan of 'A' is not in"),
+    ],
+)
+def test_malformed_alternatives_are_rejected(alternatives: list, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        postprocess(alternatives)
+
+
+def test_bad_settings_are_rejected() -> None:
+    with pytest.raises(ValueError, match="must be in \\[0, 1\\]"):
+        postprocess_text("ABC1234", 1.2)
+    with pytest.raises(ValueError, match="beam_width=0"):
+        postprocess(certain("AB"), beam_width=0)
+    with pytest.raises(ValueError, match="unmatched_prior=0"):
+        postprocess(certain("AB"), unmatched_prior=0)
+
+
+def test_unknown_country_is_reported() -> None:
+    with pytest.raises(UnknownCountryError, match="unknown country code 'xx'"):
+        postprocess_text("ABC1234", 0.9, "xx")

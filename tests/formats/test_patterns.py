@@ -1,0 +1,238 @@
+"""Pattern syntax, the shipped per-country data, matching and country-code resolution."""
+
+from __future__ import annotations
+
+import csv
+import doctest
+import re
+from pathlib import Path
+from typing import get_args
+
+import pytest
+
+import numberplate.formats
+from numberplate.errors import ConfigError
+from numberplate.formats import (
+    CountryCode,
+    Pattern,
+    UnknownCountryError,
+    compile_pattern,
+    known_countries,
+    match,
+    match_all,
+    normalize,
+    patterns_for,
+)
+from numberplate.formats.patterns import DIGITS, LETTERS, _load_country
+
+
+def test_country_code_literal_lists_exactly_the_shipped_data() -> None:
+    assert set(get_args(CountryCode)) == set(known_countries())
+    assert known_countries()["br"] == "Brazil"
+    assert known_countries(include_regions=True)["us-ca"] == "California, United States"
+
+
+@pytest.mark.parametrize("pattern", patterns_for(None), ids=lambda p: f"{p.country}:{p.source}")
+def test_every_shipped_pattern_matches_its_own_example(pattern: Pattern) -> None:
+    assert pattern.example, f"{pattern.country} pattern {pattern.source} has no example"
+    assert pattern.matches(pattern.example)
+    assert pattern.example in {normalize(p.example) for p in match_all(pattern.example, pattern.country)}
+
+
+@pytest.mark.parametrize(
+    ("country", "text", "fits"),
+    [
+        ("br", "ABC1234", True),
+        ("br", "ABC1D23", True),
+        ("br", "AB12345", False),
+        ("br", "ABCD123", False),
+        ("gb", "AB12CDE", True),
+        ("gb", "ab12 cde", True),
+        ("gb", "AI12CDE", False),  # no I on current plates
+        ("gb", "AB12CD", False),
+        ("de", "MAB1234", True),
+        ("de", "BXY123E", True),
+        ("de", "B1", False),
+        ("de", "M1234AB", False),
+        ("fr", "AB123CD", True),
+        ("fr", "AB123CO", False),  # SIV has no O
+        ("it", "AB123CD", True),
+        ("it", "AB123CU", False),
+        ("es", "1234BCD", True),
+        ("es", "1234BCA", False),  # vowels are never used
+        ("nl", "12ABC3", True),
+        ("nl", "1234567", False),
+        ("pl", "WA12345", True),
+        ("pl", "WA-123AB", True),
+        ("ro", "B123ABC", True),
+        ("ro", "CJ12ABC", True),
+        ("ro", "C123ABC", False),  # only Bucharest has a one-letter code
+        ("ru", "A123BC77", True),
+        ("ru", "A123BC777", True),
+        ("ru", "А123ВС77", True),  # Cyrillic look-alikes
+        ("ru", "D123BC77", False),
+        ("tr", "34A1234", True),
+        ("tr", "34ABC12", True),
+        ("tr", "3AB123", False),
+        ("tn", "123T4567", True),
+        ("tn", "12T3456", True),
+        ("tn", "123X4567", False),
+        ("cn", "京A12345", True),
+        ("cn", "皖AD12345", True),
+        ("cn", "京AO1234", False),  # no O on Chinese plates
+        ("cn", "XA12345", False),
+        ("in", "MH12AB1234", True),
+        ("in", "22BH1234AB", True),
+        ("in", "MH12AB12", False),
+        ("pk", "LEA1234", True),
+        ("za", "CA123456", True),
+        ("za", "BC12DEGP", True),
+        ("za", "BC12DEXX", False),
+        ("eg", "1234صنق", True),
+        ("eg", "١٢٣٤صنق", True),  # Arabic-Indic digits
+        ("eg", "1234ABC", False),
+        ("us", "7ABC123", True),
+        ("us", "ABC1234", True),
+        ("us-ca", "7ABC123", True),
+        ("us-ca", "ABC1234", False),  # a state's own layouts replace the generic ones
+        ("us-tx", "BH8G151", True),
+    ],
+)
+def test_match_per_country(country: str, text: str, fits: bool) -> None:
+    found = match(text, country)
+    assert (found is not None) is fits, (country, text, found)
+
+
+def matched(text: str, country: str | None = None) -> Pattern:
+    found = match(text, country)
+    assert found is not None, (text, country)
+    return found
+
+
+def test_match_without_country_tries_every_country() -> None:
+    assert matched("123T4567").country == "tn"
+    assert matched("京A12345").country == "cn"
+    assert match("HELLO WORLD") is None
+    assert {p.country for p in match_all("ABC1234")} >= {"br", "us", "us-ny", "gb"}
+
+
+def test_match_prefers_the_heaviest_pattern() -> None:
+    # A812CDE is a valid 1983-2001 prefix plate but not a current-format one.
+    assert matched("A812CDE", "gb").source == "[A-HJ-NPR-TV-Y]#{1,3}@@@"
+    assert matched("AB12CDE", "gb").weight == 1.0
+    assert matched("ABC1234", "gb").source == "@{1,3}#{1,4}"
+
+
+def test_region_codes_resolve_to_state_patterns_then_fall_back_to_the_country() -> None:
+    assert {p.country for p in patterns_for("us-ca")} == {"us-ca"}
+    assert patterns_for("US_CA") == patterns_for("us-ca")
+    # Puerto Rico is a known region without layouts of its own: generic US ones apply.
+    assert patterns_for("us-pr") == patterns_for("us")
+    assert matched("ABC1234", "us-pr").country == "us"
+
+
+def test_aliases_and_case() -> None:
+    assert patterns_for("uk") == patterns_for("gb") == patterns_for(" GB ")
+
+
+def test_unknown_country_error_lists_known_codes() -> None:
+    with pytest.raises(UnknownCountryError) as info:
+        patterns_for("xx")
+    assert str(info.value) == (
+        "unknown country code 'xx'; known codes: br, cn, de, eg, es, fr, gb, in, it, nl, pk, pl, ro, ru, tn, tr,"
+        " uk, us, za; regions as us-<region> (e.g. us-ak)"
+    )
+    assert isinstance(info.value, ConfigError)
+    assert info.value.code == "xx"
+    assert "gb" in info.value.known
+
+
+def test_unknown_region_error_lists_the_country_regions() -> None:
+    with pytest.raises(UnknownCountryError, match=r"^unknown country code 'us-zz'; known codes: us-ak, us-al, "):
+        match("ABC1234", "us-zz")
+    with pytest.raises(UnknownCountryError) as info:
+        patterns_for("de-by")
+    assert str(info.value) == "unknown country code 'de-by'; known codes: de"
+
+
+def test_repetition_syntax() -> None:
+    pattern = compile_pattern("@{1,3}#{2}")
+    assert [pattern.matches(t) for t in ("A12", "ABC12", "ABCD12", "A1", "A123")] == [True, True, False, False, False]
+    assert (pattern.min_length, pattern.max_length) == (3, 5)
+    optional = compile_pattern("@@#{0,1}")
+    assert optional.matches("AB") and optional.matches("AB1") and not optional.matches("AB12")
+
+
+def test_expand_spells_each_length_once() -> None:
+    pattern = compile_pattern("@{1,3}@{1,2}#{1,4}")
+    assert pattern.expand(3) == ((LETTERS, LETTERS, DIGITS),)
+    # Seven characters are 3, 4 or 5 letters then digits; the several ways to split the letters
+    # over the two letter tokens give the same shape, so each appears once.
+    assert [sum(s is LETTERS for s in shape) for shape in pattern.expand(7)] == [3, 4, 5]
+    assert compile_pattern("@{1,2}#").expand(4) == ()
+    assert compile_pattern("@{1,2}#").expand(2) == ((LETTERS, DIGITS),)
+
+
+def test_sets_ranges_escapes_and_tokens() -> None:
+    assert compile_pattern("[A-C]").matches("B") and not compile_pattern("[A-C]").matches("D")
+    assert compile_pattern("[A-HJ-NP-Z]").atoms[0].chars == LETTERS - {"I", "O"}
+    assert compile_pattern("\\@#").matches("@1")
+    assert compile_pattern("%#", tokens={"%": "京沪"}).matches("沪1")
+    assert compile_pattern("###T####").matches("123T4567")
+
+
+@pytest.mark.parametrize(
+    ("source", "problem"),
+    [
+        ("[AB", "never closed"),
+        ("@{3,1}", "needs 0 <= m <= n"),
+        ("@{20}", "needs 0 <= m <= n"),
+        ("@{x}", "must be {n} or {m,n}"),
+        ("{2}", "repetition follows a token"),
+        ("ab", "can never match"),
+        ("AB-12", "can never match"),
+        ("[C-A]", "runs backwards"),
+        ("", "is empty"),
+        ("@\\", "trailing backslash"),
+    ],
+)
+def test_malformed_patterns_are_config_errors(source: str, problem: str) -> None:
+    with pytest.raises(ConfigError, match=problem):
+        compile_pattern(source)
+
+
+def test_weight_must_be_a_probability() -> None:
+    with pytest.raises(ConfigError, match=r"weight 0 must be in \(0, 1\]"):
+        compile_pattern("@", weight=0)
+
+
+def test_malformed_data_file_names_the_file() -> None:
+    with pytest.raises(ConfigError, match=r"^formats/data/zz.json is not valid JSON"):
+        _load_country("zz.json", "{")
+    with pytest.raises(ConfigError, match=re.escape("formats/data/zz.json: pattern '@{2': '{' at position 1 is never")):
+        _load_country("zz.json", '{"country": "zz", "patterns": [{"pattern": "@{2"}]}')
+    with pytest.raises(ConfigError, match="expected an object with"):
+        _load_country("zz.json", '{"country": "yy", "patterns": []}')
+
+
+def test_normalize() -> None:
+    assert normalize("ab-12 cde") == "AB12CDE"
+    assert normalize("М 123 ВС·77") == "M123BC77"
+    assert normalize("٣٤٥") == "345"
+
+
+def test_shipped_patterns_cover_the_labelled_plates(data_dir: Path) -> None:
+    with open(data_dir / "ocr" / "labels.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    covered: dict[str, list[bool]] = {}
+    for row in rows:
+        group = "us" if row["country"].startswith("us-") else row["country"]
+        covered.setdefault(group, []).append(match(row["text"], row["country"]) is not None)
+    rate = {group: sum(hits) / len(hits) for group, hits in covered.items()}
+    assert rate["br"] == rate["cn"] == rate["tn"] == 1.0
+    # Vanity and specialty plates follow no layout; most US plates do.
+    assert rate["us"] > 0.65
+
+
+def test_package_docstring_examples_run() -> None:
+    assert doctest.testmod(numberplate.formats).failed == 0
