@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from numberplate.datasets.cli import data_group
+from numberplate.evaluation.cli import eval_group
 from numberplate.train.cli import train_group
 from numberplate.web.cli import serve
 
@@ -145,3 +146,4 @@ def read_command(
 main.add_command(train_group)
 main.add_command(serve)
 main.add_command(data_group)
+main.add_command(eval_group)

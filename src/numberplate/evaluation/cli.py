@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -45,26 +46,29 @@ def format_detection_table(table: dict, threshold: float) -> str:
 def eval_detect(data: Path, split: str, model: Path | None, side: int, threshold: float | None, no_tiles: bool,
                 limit: int | None, as_json: bool) -> None:
     """Precision/recall at the operating threshold, AP50, AP50:95 and FP per negative image, per source."""
+    from numberplate.datasets.labels import read_labels
     from numberplate.detection.platenet import PlateNetDetector
+    from numberplate.errors import DatasetError
     from numberplate.evaluation.detection import ImageResult, summarize_by_source
     from numberplate.imaging import load_image
-    from numberplate.train_data import read_detect_labels
 
     det = PlateNetDetector(model, side=side, threshold=0.05, tile_large_images=not no_tiles)
     thr = threshold if threshold is not None else PlateNetDetector(model, side=side).threshold
-    groups = read_detect_labels(data, split)
-    if not groups:
+    try:
+        records = read_labels(data, split=split)[:limit]
+    except DatasetError as e:
+        raise click.ClickException(str(e)) from e
+    if not records:
         raise click.ClickException(f"no images of split {split!r} in {data}")
-    root = data.parent.parent if data.parent.name == "detect" else data.parent
     results = []
     t0 = time.perf_counter()
-    items = sorted(groups.items())[:limit]
-    with click.progressbar(items, label=f"detecting ({split})", file=None) as bar:
-        for rel, (source, boxes) in bar:
-            dets = det.detect(load_image(root / rel))
-            pred = np.array([[d.box.xmin, d.box.ymin, d.box.xmax, d.box.ymax] for d in dets], np.float32).reshape(-1, 4)
+    with click.progressbar(records, label=f"detecting ({split})", file=sys.stderr) as bar:
+        for rec in bar:
+            dets = det.detect(load_image(rec.image))
+            pred = np.array([[d.box.xmin, d.box.ymin, d.box.xmax, d.box.ymax] for d in dets], np.float32)
+            gt = np.array([[b.box.xmin, b.box.ymin, b.box.xmax, b.box.ymax] for b in rec.boxes], np.float32)
             scores = np.array([d.confidence for d in dets], np.float32)
-            results.append(ImageResult(np.asarray(boxes, np.float32).reshape(-1, 4), pred, scores, source))
+            results.append(ImageResult(gt.reshape(-1, 4), pred.reshape(-1, 4), scores, rec.source))
     ms = (time.perf_counter() - t0) * 1000 / max(len(results), 1)
     table = summarize_by_source(results, thr)
     if as_json:

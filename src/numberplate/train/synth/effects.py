@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any, cast
 
 import cv2
 import numpy as np
@@ -36,7 +37,7 @@ def lerp(img: np.ndarray, target: np.ndarray | Colour, alpha: np.ndarray) -> Non
 
     OpenCV is used because numpy's broadcasting over a last axis of 3 is several times slower here.
     """
-    d = cv2.subtract(img, target)
+    d = cv2.subtract(img, cast(Any, target))  # the stubs do not know OpenCV's scalar tuples
     cv2.multiply(d, three(alpha), dst=d)
     cv2.subtract(img, d, dst=img)
 
@@ -162,7 +163,8 @@ def lighting(rng: np.random.Generator, img: np.ndarray, plate_alpha: np.ndarray)
         img *= _u(rng, 0.6, 1.25)
         img += _u(rng, -30, 25)
     if rng.random() < 0.5:
-        cv2.multiply(img, (_u(rng, 0.82, 1.18), _u(rng, 0.82, 1.18), _u(rng, 0.82, 1.18), 0.0), dst=img)
+        cast_ = (_u(rng, 0.82, 1.18), _u(rng, 0.82, 1.18), _u(rng, 0.82, 1.18), 0.0)
+        cv2.multiply(img, cast(Any, cast_), dst=img)
     np.clip(img, 0, 255, out=img)
     if rng.random() < 0.5:
         img *= 1.0 / 255.0
@@ -206,6 +208,7 @@ def jpeg(rng: np.random.Generator, img: np.ndarray) -> np.ndarray:
     """Re-compress a uint8 RGB image as JPEG at a random quality."""
     quality = _i(rng, 15, 96)
     ok, buf = cv2.imencode(".jpg", np.ascontiguousarray(img[..., ::-1]), [cv2.IMWRITE_JPEG_QUALITY, quality])
-    if not ok:  # pragma: no cover - OpenCV always encodes a valid uint8 image
+    decoded = cv2.imdecode(buf, cv2.IMREAD_COLOR) if ok else None
+    if decoded is None:  # pragma: no cover - OpenCV always round-trips a valid uint8 image
         return img
-    return np.ascontiguousarray(cv2.imdecode(buf, cv2.IMREAD_COLOR)[..., ::-1])
+    return np.ascontiguousarray(decoded[..., ::-1])

@@ -279,7 +279,6 @@ def generate_text(layout: Layout, rng: np.random.Generator, pattern: str | None 
 
 # --- Europe -----------------------------------------------------------------------------------------
 
-_EU_LINE = LineSpec(y=0.52, height=0.68, x0=0.115, x1=0.965, condense=(0.66, 0.85))
 _EU_WHITE = (Scheme(WHITE, BLACK, border=BLACK, weight=3.0), Scheme((250, 250, 250), BLACK),
              Scheme((236, 236, 228), (30, 30, 30), border=(30, 30, 30)))
 
@@ -384,8 +383,9 @@ _BR_OLD_SCHEMES = (Scheme((182, 184, 186), BLACK, border=BLACK, weight=3.0),
                    Scheme((25, 25, 25), (190, 190, 190), border=(190, 190, 190), weight=0.3),
                    Scheme((30, 110, 60), WHITE, border=WHITE, weight=0.2),
                    Scheme((30, 60, 140), WHITE, border=WHITE, weight=0.3))
-_MERCOSUL_SCHEMES = (Scheme(WHITE, BLACK, weight=4.0), Scheme(WHITE, (190, 20, 30)), Scheme(WHITE, (20, 40, 150), weight=0.4),
-                     Scheme(WHITE, (20, 110, 50), weight=0.3), Scheme(WHITE, (130, 130, 130), weight=0.2))
+_MERCOSUL_SCHEMES = (Scheme(WHITE, BLACK, weight=4.0), Scheme(WHITE, (190, 20, 30)),
+                     Scheme(WHITE, (20, 40, 150), weight=0.4), Scheme(WHITE, (20, 110, 50), weight=0.3),
+                     Scheme(WHITE, (130, 130, 130), weight=0.2))
 _MERCOSUL_BAR = Caption(("BRASIL",), y=0.1, height=0.1, x0=0.3, x1=0.7, colour=WHITE, bar=(0, 60, 160),
                         bar_height=0.2)
 
@@ -417,8 +417,8 @@ BRAZIL: tuple[Layout, ...] = (
 
 TUNISIA: tuple[Layout, ...] = (
     Layout(name="tn", country="tn", size_mm=(520, 110),
-           patterns=("1##~!###", "1##~!###", "1##~!###", "2##~!###", "!#~!###", "!#~!###", "1##~!##", "!#~!##",
-                     "1##~!#", "!~!###", "1##~!###"),
+           patterns=("1## ~ !###", "1## ~ !###", "1## ~ !###", "2## ~ !###", "!# ~ !###", "!# ~ !###", "1## ~ !##",
+                     "!# ~ !##", "1## ~ !#", "! ~ !###", "1##~!###"),
            lines=(LineSpec(y=0.52, height=0.7, x0=0.05, x1=0.95, condense=(0.6, 0.8), spacing=(0.03, 0.12)),),
            schemes=(Scheme((14, 14, 16), WHITE, border=WHITE, weight=4.0), Scheme((25, 25, 28), (235, 235, 235)),
                     Scheme((10, 10, 10), (250, 250, 250), border=(200, 200, 200))),

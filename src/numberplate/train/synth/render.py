@@ -4,16 +4,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import lru_cache
 
 import cv2
 import numpy as np
 
 from numberplate.train.synth import effects
-from numberplate.train.synth.rand import pick as _choice
-from numberplate.train.synth.rand import randint as _i
-from numberplate.train.synth.rand import uniform as _u
-from numberplate.train.synth.rand import weighted_index
 from numberplate.train.synth.fonts import fonts, text_mask
 from numberplate.train.synth.layouts import (
     CN_PROVINCES,
@@ -23,15 +18,21 @@ from numberplate.train.synth.layouts import (
     Item,
     Layout,
     LineSpec,
+    PlateText,
     Scheme,
     generate_text,
     get_layout,
     pick_layout,
 )
+from numberplate.train.synth.rand import pick as _pick
+from numberplate.train.synth.rand import randint as _i
+from numberplate.train.synth.rand import uniform as _u
+from numberplate.train.synth.rand import weighted_index
 
-MAX_PLATE_W = 320  # a rendered plate fits in this many pixels wide ...
+MAX_PLATE_W = 320  # render_plate's default size: the plate fits in this many pixels wide ...
 MAX_PLATE_H = 128  # ... and this many high
 CAPTION_SIZE = 40  # point size small texts are rasterised at (they end up a few pixels high)
+OVERSAMPLE = 1.4  # crops: plates are drawn this much larger than they appear, then warped down
 PRINT_INKS: tuple[RGB, ...] = ((20, 40, 120), (160, 20, 30), (20, 20, 22), (20, 90, 40), (90, 30, 110))
 
 
@@ -58,12 +59,12 @@ class SynthPlate:
 
 def _colour(rng: np.random.Generator, rgb: RGB, spread: float = 0.06) -> np.ndarray:
     """A plate colour with a little per-plate variation (paint batch, age, white balance)."""
-    c = np.asarray(rgb, np.float32) * _u(rng, 1.0 - spread, 1.0 + spread / 2)
-    return np.clip(c + rng.normal(0, 4, 3).astype(np.float32), 0, 255)
+    k = _u(rng, 1.0 - spread, 1.0 + spread / 2)
+    return np.array([min(255.0, max(0.0, c * k + _u(rng, -6, 6))) for c in rgb], np.float32)
 
 
-def _mix(a: np.ndarray, b: np.ndarray, t: float) -> np.ndarray:
-    return a + (b - a) * t
+def _tup(c: np.ndarray) -> tuple[float, float, float]:
+    return (float(c[0]), float(c[1]), float(c[2]))
 
 
 def _blend(canvas: np.ndarray, mask: np.ndarray, x: int, y: int, colour: np.ndarray, opacity: float = 1.0) -> None:
@@ -73,47 +74,54 @@ def _blend(canvas: np.ndarray, mask: np.ndarray, x: int, y: int, colour: np.ndar
     x0, y0, x1, y1 = max(x, 0), max(y, 0), min(x + w, cw), min(y + h, ch)
     if x0 >= x1 or y0 >= y1:
         return
-    a = mask[y0 - y:y1 - y, x0 - x:x1 - x].astype(np.float32)[..., None] * (opacity / 255.0)
-    region = canvas[y0:y1, x0:x1]
-    region += (colour - region) * a
+    a = mask[y0 - y:y1 - y, x0 - x:x1 - x].astype(np.float32) * np.float32(opacity / 255.0)
+    effects.lerp(canvas[y0:y1, x0:x1], effects.scalar(colour), a)
 
 
 def _scaled(mask: np.ndarray, w: int, h: int) -> np.ndarray:
     w, h = max(1, w), max(1, h)
-    interp = cv2.INTER_AREA if w < mask.shape[1] else cv2.INTER_LINEAR
-    return cv2.resize(mask, (w, h), interpolation=interp)
+    shrink = w * 2 < mask.shape[1] or h * 2 < mask.shape[0]
+    return cv2.resize(mask, (w, h), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
 
 
-@lru_cache(maxsize=256)
-def _rounded_rect(w: int, h: int, inset: int, radius: int) -> np.ndarray:
-    """Filled rounded rectangle coverage mask (uint8) inset by ``inset`` pixels from a w x h frame."""
+def _rounded_rect(w: int, h: int, radius: int) -> np.ndarray:
+    """Filled rounded-rectangle coverage mask (uint8) of a w x h plate."""
     m = np.zeros((h, w), np.uint8)
-    x0, y0, x1, y1 = inset, inset, w - 1 - inset, h - 1 - inset
-    r = max(0, min(radius, (x1 - x0) // 2, (y1 - y0) // 2))
-    if x1 <= x0 or y1 <= y0:
-        return m
-    cv2.rectangle(m, (x0 + r, y0), (x1 - r, y1), 255, -1)
-    cv2.rectangle(m, (x0, y0 + r), (x1, y1 - r), 255, -1)
-    for cx, cy in ((x0 + r, y0 + r), (x1 - r, y0 + r), (x0 + r, y1 - r), (x1 - r, y1 - r)):
-        cv2.circle(m, (cx, cy), r, 255, -1, cv2.LINE_AA)
-    m.setflags(write=False)
+    r = max(0, min(radius, (w - 1) // 2, (h - 1) // 2))
+    cv2.rectangle(m, (r, 0), (w - 1 - r, h - 1), 255, -1)
+    cv2.rectangle(m, (0, r), (w - 1, h - 1 - r), 255, -1)
+    if r:
+        for cx, cy in ((r, r), (w - 1 - r, r), (r, h - 1 - r), (w - 1 - r, h - 1 - r)):
+            cv2.circle(m, (cx, cy), r, 255, -1, cv2.LINE_AA)
     return m
 
 
-class _Painter:
-    """Draws one plate: holds the canvas, the chosen fonts, the colours and the emboss settings."""
+def _rounded_outline(img: np.ndarray, box: tuple[int, int, int, int], radius: int,
+                     colour: tuple[float, float, float], thickness: int) -> None:
+    """Draw a rounded rectangle outline straight onto the image."""
+    x0, y0, x1, y1 = box
+    r = max(0, min(radius, (x1 - x0) // 2, (y1 - y0) // 2))
+    for p, q in (((x0 + r, y0), (x1 - r, y0)), ((x0 + r, y1), (x1 - r, y1)),
+                 ((x0, y0 + r), (x0, y1 - r)), ((x1, y0 + r), (x1, y1 - r))):
+        cv2.line(img, p, q, colour, thickness, cv2.LINE_AA)
+    if r:
+        for (cx, cy), start in (((x0 + r, y0 + r), 180), ((x1 - r, y0 + r), 270), ((x1 - r, y1 - r), 0),
+                                ((x0 + r, y1 - r), 90)):
+            cv2.ellipse(img, (cx, cy), (r, r), 0, start, start + 90, colour, thickness, cv2.LINE_AA)
 
-    def __init__(self, rng: np.random.Generator, layout: Layout, scheme: Scheme):
+
+class _Painter:
+    """Draws one plate: holds the canvas, the chosen font, the colours and the emboss settings."""
+
+    def __init__(self, rng: np.random.Generator, layout: Layout, scheme: Scheme, width: int):
         self.rng = rng
         self.layout = layout
-        scale = min(MAX_PLATE_W / layout.size_mm[0], MAX_PLATE_H / layout.size_mm[1])
-        self.w = round(layout.size_mm[0] * scale)
-        self.h = round(layout.size_mm[1] * scale)
+        self.scheme = scheme
+        self.w = width
+        self.h = max(8, round(width * layout.size_mm[1] / layout.size_mm[0]))
         self.bg = _colour(rng, scheme.background)
         self.ink = _colour(rng, scheme.text, 0.08)
-        self.scheme = scheme
-        group = _choice(rng, layout.fonts)
-        self.font = _choice(rng, fonts(group))
+        self.font = _pick(rng, fonts(_pick(rng, layout.fonts)))
         self.stroke = _i(rng, 0, 4)
         self.emboss = rng.random() < layout.emboss
         angle = _u(rng, 0, 2 * math.pi)
@@ -125,65 +133,58 @@ class _Painter:
     # -- background and decorations -------------------------------------------------------------------
 
     def fill_background(self) -> None:
-        if self.scheme.gradient is not None:
-            bottom = _colour(self.rng, self.scheme.gradient)
-            t = np.linspace(0.0, 1.0, self.h, dtype=np.float32)[:, None]
-            column = self.bg + (bottom - self.bg) * t
-        else:
-            column = np.broadcast_to(self.bg, (self.h, 3))
-        # Sheet sheen: a gentle left-to-right brightness ramp.
-        ramp = np.linspace(1.0 - _u(self.rng, 0, 0.08), 1.0 + _u(self.rng, 0, 0.05), self.w, dtype=np.float32)
-        np.multiply(column[:, None, :], ramp[None, :, None], out=self.canvas)
+        bottom = _colour(self.rng, self.scheme.gradient) if self.scheme.gradient is not None else self.bg
+        # Corner colours interpolated over the plate: the vertical gradient times a gentle sheen ramp.
+        left, right = 1.0 - _u(self.rng, 0, 0.08), 1.0 + _u(self.rng, 0, 0.05)
+        corners = np.stack([np.stack([self.bg * left, self.bg * right]), np.stack([bottom * left, bottom * right])])
+        self.canvas[:] = cv2.resize(corners, (self.w, self.h), interpolation=cv2.INTER_LINEAR)
 
     def art(self) -> None:
         rng, w, h, c = self.rng, self.w, self.h, self.canvas
-        chosen = [a for a in self.layout.art if rng.random() < 0.3]
-        for kind in chosen:
-            tint = _mix(self.bg, rng.uniform(0, 255, 3).astype(np.float32), _u(rng, 0.15, 0.45))
-            col = tuple(float(v) for v in tint)
+        for kind in [a for a in self.layout.art if rng.random() < 0.3]:
+            target = np.array([_u(rng, 0, 255), _u(rng, 0, 255), _u(rng, 0, 255)], np.float32)
+            col = _tup(self.bg + (target - self.bg) * _u(rng, 0.15, 0.45))
             if kind == "sun":
-                cv2.circle(c, (_i(rng, 0, w), int(_u(rng, 0.3, 0.7) * h)), int(_u(rng, 0.2, 0.45) * h), col,
-                           -1, cv2.LINE_AA)
+                cv2.circle(c, (_i(rng, 0, w), int(_u(rng, 0.3, 0.7) * h)), int(_u(rng, 0.2, 0.45) * h), col, -1,
+                           cv2.LINE_AA)
             elif kind == "mountains":
                 n = _i(rng, 4, 9)
                 xs = np.linspace(-0.05 * w, 1.05 * w, n)
-                ys = rng.uniform(0.5, 0.85, n) * h
+                ys = np.array([_u(rng, 0.5, 0.85) * h for _ in range(n)])
                 pts = np.concatenate([np.stack([xs, ys], 1), [[1.05 * w, h], [-0.05 * w, h]]]).astype(np.int32)
                 cv2.fillPoly(c, [pts], col, cv2.LINE_AA)
             elif kind == "waves":
-                xs = np.arange(0, w, 4, dtype=np.float32)
+                xs = np.arange(0, w + 4, 4, dtype=np.float32)
                 for _ in range(_i(rng, 1, 4)):
                     y0, amp, period = _u(rng, 0.2, 0.9) * h, _u(rng, 0.02, 0.1) * h, _u(rng, 0.3, 1.2) * w
                     ys = y0 + amp * np.sin(xs / period * 2 * math.pi + _u(rng, 0, 6))
-                    pts = np.stack([xs, ys], 1).astype(np.int32)
-                    cv2.polylines(c, [pts], False, col, max(1, int(_u(rng, 0.02, 0.1) * h)), cv2.LINE_AA)
+                    cv2.polylines(c, [np.stack([xs, ys], 1).astype(np.int32)], False, col,
+                                  max(1, int(_u(rng, 0.02, 0.1) * h)), cv2.LINE_AA)
             elif kind == "stripes":
                 for y in (_u(rng, 0.22, 0.28), _u(rng, 0.76, 0.8)):
                     cv2.line(c, (0, int(y * h)), (w, int(y * h)), col, max(1, int(0.025 * h)))
             elif kind == "blotches":
-                c += effects.low_freq(rng, w, h, 3, cells=_i(rng, 3, 7)) * _u(rng, 10, 30)
+                cv2.scaleAdd(effects.low_freq(rng, w, h, 3, cells=_i(rng, 3, 7)), _u(rng, 10, 30), c, dst=c)
 
     def band(self, band: Band) -> tuple[float, float]:
-        """Draw a band; returns the horizontal span (fractions) it takes."""
+        """Draw a band; returns the horizontal span (fractions of the width) it takes."""
         rng, w, h = self.rng, self.w, self.h
-        bw = int(band.width * w)
+        bw = max(1, round(band.width * w))
         x0 = 0 if band.side == "left" else w - bw
         if band.colour is not None:
             self.canvas[:, x0:x0 + bw] = _colour(rng, band.colour)
         if band.stars:
             cx, cy, r = x0 + bw / 2, 0.33 * h, 0.15 * h
-            star = tuple(float(v) for v in _colour(rng, (255, 204, 0)))
+            star = _tup(_colour(rng, (255, 204, 0)))
             for k in range(12):
                 a = 2 * math.pi * k / 12
                 cv2.circle(self.canvas, (round(cx + r * math.cos(a)), round(cy + r * math.sin(a))),
                            max(1, round(0.025 * h)), star, -1, cv2.LINE_AA)
         if band.codes:
-            code = _choice(rng, band.codes)
-            font = _choice(rng, fonts("sans"))
-            mask = text_mask(font, code, 0, CAPTION_SIZE)
-            th = 0.26 * h if band.stars else 0.3 * h
+            mask = text_mask(_pick(rng, fonts("sans")), _pick(rng, band.codes), 0, CAPTION_SIZE)
+            th = (0.26 if band.stars else 0.3) * h
             tw = min(mask.shape[1] / mask.shape[0] * th, 0.8 * bw)
-            ty = 0.74 * h if band.stars else 0.5 * h
+            ty = (0.74 if band.stars else 0.5) * h
             self._paint(mask, x0 + bw / 2 - tw / 2, ty - th / 2, tw, th, _colour(rng, band.code_colour))
         if "chakra" in self.layout.extras and band.colour is None and band.side == "left":
             cv2.circle(self.canvas, (round(x0 + bw / 2), round(0.28 * h)), max(2, round(0.11 * h)),
@@ -195,24 +196,24 @@ class _Painter:
         if cap.bar is not None:
             y0, y1 = round((cap.y - cap.bar_height / 2) * h), round((cap.y + cap.bar_height / 2) * h)
             self.canvas[max(0, y0):max(0, y1)] = _colour(rng, cap.bar)
-        text = _choice(rng, cap.texts)
+        text = _pick(rng, cap.texts)
         if cap.colour is not None:
             colour = _colour(rng, cap.colour)
         elif self.scheme.caption is not None:
             colour = _colour(rng, self.scheme.caption)
         elif self.layout.art and rng.random() < 0.6:
-            colour = _colour(rng, _choice(rng, PRINT_INKS))
+            colour = _colour(rng, _pick(rng, PRINT_INKS))
         else:
             colour = self.ink
-        mask = text_mask(_choice(rng, fonts(cap.font)), text, 0, CAPTION_SIZE)
+        mask = text_mask(_pick(rng, fonts(cap.font)), text, 0, CAPTION_SIZE)
         th = cap.height * h * _u(rng, 0.85, 1.1)
         tw = min(mask.shape[1] / mask.shape[0] * th * _u(rng, 0.8, 1.05), (cap.x1 - cap.x0) * w)
         cx = (cap.x0 + cap.x1) / 2 * w + _u(rng, -0.03, 0.03) * w
         self._paint(mask, cx - tw / 2, cap.y * h - th / 2, tw, th, colour)
 
     def mercosul(self) -> None:
+        """Brazilian flag at the right of the blue bar, Mercosur emblem at its left, QR code under it."""
         rng, w, h, c = self.rng, self.w, self.h, self.canvas
-        bar_h = 0.2 * h
         fh = 0.11 * h
         fx, fy = 0.86 * w, 0.1 * h - fh / 2
         cv2.rectangle(c, (round(fx), round(fy)), (round(fx + 1.45 * fh), round(fy + fh)), (0.0, 150.0, 60.0), -1)
@@ -220,25 +221,24 @@ class _Painter:
                             [fx + 0.72 * fh, fy + 0.9 * fh], [fx + 0.1 * fh, fy + fh / 2]], np.int32)
         cv2.fillConvexPoly(c, diamond, (250.0, 210.0, 0.0), cv2.LINE_AA)
         cv2.circle(c, (round(fx + 0.72 * fh), round(fy + fh / 2)), max(1, round(0.22 * fh)), (20.0, 40.0, 140.0), -1)
-        cv2.circle(c, (round(0.08 * w), round(bar_h / 2)), max(2, round(0.07 * h)), (240.0, 240.0, 240.0),
+        cv2.circle(c, (round(0.08 * w), round(0.1 * h)), max(2, round(0.07 * h)), (240.0, 240.0, 240.0),
                    max(1, round(0.015 * h)), cv2.LINE_AA)
-        # QR code at the left end, under the bar.
         n = 7
         cell = max(1, round(0.15 * h / n))
-        qr = (rng.random((n, n)) < 0.5).astype(np.uint8) * 255
-        qr = cv2.resize(qr, (n * cell, n * cell), interpolation=cv2.INTER_NEAREST)
+        bits = (rng.random((n, n)) < 0.5).astype(np.uint8) * 255
+        qr = cv2.resize(bits, (n * cell, n * cell), interpolation=cv2.INTER_NEAREST)
         _blend(c, qr, round(0.012 * w), round(0.3 * h), np.array([20, 20, 20], np.float32), 0.9)
 
     def stickers(self) -> None:
+        """Registration stickers in the corners (US)."""
         rng, w, h = self.rng, self.w, self.h
         for _ in range(_i(rng, 0, 3)):
-            sw, sh = round(_u(rng, 0.1, 0.16) * w), round(_u(rng, 0.1, 0.15) * h)
+            sw, sh = max(2, round(_u(rng, 0.1, 0.16) * w)), max(2, round(_u(rng, 0.1, 0.15) * h))
             x = round(_u(rng, 0.02, 0.08) * w) if rng.random() < 0.5 else round(w - sw - _u(rng, 0.02, 0.08) * w)
             y = round(_u(rng, 0.03, 0.12) * h) if rng.random() < 0.7 else round(h - sh - _u(rng, 0.03, 0.1) * h)
-            col = rng.uniform(30, 255, 3).astype(np.float32)
+            col = np.array([_u(rng, 30, 255), _u(rng, 30, 255), _u(rng, 30, 255)], np.float32)
             self.canvas[y:y + sh, x:x + sw] = col
-            digits = f"{_i(rng, 0, 100):02d}"
-            mask = text_mask(_choice(rng, fonts("sans")), digits, 0, CAPTION_SIZE)
+            mask = text_mask(_pick(rng, fonts("sans")), f"{_i(rng, 0, 100):02d}", 0, CAPTION_SIZE)
             self._paint(mask, x + 0.15 * sw, y + 0.15 * sh, 0.7 * sw, 0.7 * sh,
                         np.array([20, 20, 20] if col.mean() > 120 else [240, 240, 240], np.float32))
 
@@ -246,13 +246,11 @@ class _Painter:
         if self.scheme.border is None or self.layout.border_width <= 0 or self.rng.random() < 0.15:
             return
         h = self.h
-        inset = round(_u(self.rng, 0.005, 0.04) * h)
         t = max(1, round(self.layout.border_width * h * _u(self.rng, 0.7, 1.3)))
-        r = round(self.layout.radius * h * 0.8)
-        outer = _rounded_rect(self.w, h, inset, r)
-        inner = _rounded_rect(self.w, h, inset + t, max(0, r - t))
-        ring = cv2.subtract(outer, inner)
-        _blend(self.canvas, ring, 0, 0, _colour(self.rng, self.scheme.border))
+        inset = round(_u(self.rng, 0.005, 0.04) * h) + t // 2
+        box = (inset, inset, self.w - 1 - inset, h - 1 - inset)
+        _rounded_outline(self.canvas, box, round(self.layout.radius * h * 0.8), _tup(_colour(self.rng,
+                                                                                              self.scheme.border)), t)
 
     def bolts(self) -> None:
         if not self.layout.bolts or self.rng.random() < 0.35:
@@ -285,18 +283,16 @@ class _Painter:
         if rows.size == 0:
             return
         d = max(1, round(0.012 * self.h)) if self.emboss else 0
-        y0, y1 = max(0, rows[0] - d), min(self.h, rows[-1] + 1 + d)
-        layer = self.ink_layer[y0:y1].astype(np.float32) * (1.0 / 255.0)
+        y0, y1 = max(0, int(rows[0]) - d), min(self.h, int(rows[-1]) + 1 + d)
+        layer = self.ink_layer[y0:y1].astype(np.float32) * np.float32(1.0 / 255.0)
         canvas = self.canvas[y0:y1]
         if d:
             dx, dy = round(self.light[0] * d), round(self.light[1] * d)
-            for sign, colour, opacity in ((1, self.bg * 0.45, 0.55), (-1, np.minimum(self.bg * 1.3 + 40, 255), 0.35)):
-                shifted = np.zeros_like(layer)
-                sx, sy = sign * dx, sign * dy
-                shifted[max(sy, 0):layer.shape[0] + min(sy, 0), max(sx, 0):layer.shape[1] + min(sx, 0)] = \
-                    layer[max(-sy, 0):layer.shape[0] + min(-sy, 0), max(-sx, 0):layer.shape[1] + min(-sx, 0)]
-                canvas += (colour - canvas) * (shifted * opacity)[..., None]
-        canvas += (self.ink - canvas) * layer[..., None]
+            shadow, highlight = self.bg * 0.45, np.minimum(self.bg * 1.3 + 40, 255)
+            for sx, sy, colour, opacity in ((dx, dy, shadow, 0.55), (-dx, -dy, highlight, 0.35)):
+                shifted = cv2.warpAffine(layer, np.array([[1, 0, sx], [0, 1, sy]], np.float32), (layer.shape[1], layer.shape[0]))
+                effects.lerp(canvas, effects.scalar(colour), shifted * np.float32(opacity))
+        effects.lerp(canvas, effects.scalar(self.ink), layer)
 
     def _glyph(self, ch: str, stroke: int) -> np.ndarray:
         if ch in CN_PROVINCES:
@@ -304,15 +300,16 @@ class _Painter:
         return text_mask(self.font, ch, stroke)
 
     def line(self, items: tuple[Item, ...], spec: LineSpec, x_span: tuple[float, float]) -> None:
+        """Lay out one line of the registration: measure every item, fit the line, then draw."""
         rng, w, h = self.rng, self.w, self.h
         ch_h = spec.height * h * _u(rng, 0.94, 1.04)
         cond = _u(rng, *spec.condense)
         gap = _u(rng, *spec.spacing) * ch_h
         stroke = self.stroke
-        arabic = _choice(rng, fonts("arabic"))
-        word_h = ch_h * _u(rng, 0.45, 0.65)
+        arabic = _pick(rng, fonts("arabic"))
+        arabic_stroke = _i(rng, 0, 3)
+        word_h = ch_h * _u(rng, 0.5, 0.7)
 
-        # Width each item takes on the line.
         advances: list[float] = []
         for item in items:
             if item.kind == "char":
@@ -323,7 +320,7 @@ class _Painter:
                 sub = [self._glyph(c, stroke) for c in item.text]
                 advances.append(max(m.shape[1] / m.shape[0] for m in sub) * 0.46 * ch_h * cond)
             elif item.kind == "word":
-                m = text_mask(arabic, item.text, (_i(rng, 0, 3)))
+                m = text_mask(arabic, item.text, arabic_stroke)
                 advances.append(m.shape[1] / m.shape[0] * word_h * _u(rng, 0.9, 1.3))
             else:
                 factor = {"gap": _u(rng, 0.2, 0.5), "dash": _u(rng, 0.22, 0.4), "dot": 0.2, "seal": 0.48,
@@ -352,8 +349,8 @@ class _Painter:
                 for k, c in enumerate(item.text[:2]):
                     self._ink(self._glyph(c, stroke), x, top + k * (ch_h - sh), adv, sh)
             elif item.kind == "word":
-                m = text_mask(arabic, item.text, 0)
-                self._ink(m, x, top + (ch_h - word_h) / 2 + _u(rng, -0.05, 0.12) * ch_h, adv, word_h)
+                m = text_mask(arabic, item.text, arabic_stroke)
+                self._ink(m, x, top + (ch_h - word_h) / 2 + _u(rng, -0.05, 0.1) * ch_h, adv, word_h)
             elif item.kind == "dash":
                 t = max(1.0, _u(rng, 0.07, 0.12) * ch_h)
                 cy = top + ch_h * _u(rng, 0.46, 0.54)
@@ -362,46 +359,34 @@ class _Painter:
             elif item.kind == "dot":
                 cv2.circle(self.ink_layer, (round(x + adv / 2), round(top + ch_h / 2)), max(1, round(0.06 * ch_h)),
                            255, -1, cv2.LINE_AA)
-            elif item.kind == "seal":
+            elif item.kind == "seal":  # German plates: inspection sticker over the state seal
                 r = adv / 2
                 for k, cy in enumerate((top + 0.3 * ch_h, top + 0.72 * ch_h)):
-                    col = rng.uniform(40, 230, 3) if k == 0 else np.full(3, _u(rng, 120, 200))
-                    cv2.circle(self.canvas, (round(x + r), round(cy)), max(1, round(r * 0.9)),
-                               tuple(float(v) for v in col), -1, cv2.LINE_AA)
-            elif item.kind == "logo":
-                col = tuple(float(v) for v in rng.uniform(20, 230, 3))
+                    col = (_u(rng, 40, 230), _u(rng, 40, 230), _u(rng, 40, 230)) if k == 0 else (_u(rng, 120, 200),) * 3
+                    cv2.circle(self.canvas, (round(x + r), round(cy)), max(1, round(r * 0.9)), col, -1, cv2.LINE_AA)
+            elif item.kind == "logo":  # a state emblem between character groups
+                col = (_u(rng, 20, 230), _u(rng, 20, 230), _u(rng, 20, 230))
                 cx, cy, r = x + adv / 2, top + ch_h / 2, adv * 0.45
                 if rng.random() < 0.5:
                     cv2.circle(self.canvas, (round(cx), round(cy)), max(1, round(r)), col, -1, cv2.LINE_AA)
                 else:
-                    k = _i(rng, 3, 7)
-                    angles = np.linspace(0, 2 * math.pi, k, endpoint=False) + _u(rng, 0, 1)
+                    angles = np.linspace(0, 2 * math.pi, _i(rng, 3, 7), endpoint=False) + _u(rng, 0, 1)
                     pts = np.stack([cx + r * np.cos(angles), cy + r * np.sin(angles)], 1).astype(np.int32)
                     cv2.fillConvexPoly(self.canvas, pts, col, cv2.LINE_AA)
             x += adv + gap * squeeze
 
 
-def render_plate(rng: np.random.Generator, layout: Layout | str | None = None) -> SynthPlate:
-    """Render one random plate, cut tight to its outline.
-
-    Args:
-        rng: Source of all randomness; the same generator state gives the same plate.
-        layout: A layout, a layout name, or None for one drawn by weight from ``layouts.LAYOUTS``.
-
-    Returns:
-        The plate image (at most 320x128 pixels), its coverage mask and its label.
-
-    Raises:
-        FontsNotFoundError: when a font the layout needs is not installed.
-    """
+def _resolve(rng: np.random.Generator, layout: Layout | str | None) -> Layout:
     if layout is None:
-        layout = pick_layout(rng)
-    elif isinstance(layout, str):
-        layout = get_layout(layout)
+        return pick_layout(rng)
+    return get_layout(layout) if isinstance(layout, str) else layout
+
+
+def _draw(rng: np.random.Generator, layout: Layout, width: int) -> tuple[np.ndarray, np.ndarray, PlateText]:
+    """Draw a plate: (float32 RGB canvas, uint8 coverage mask, generated text)."""
     plate_text = generate_text(layout, rng)
     scheme = layout.schemes[weighted_index(rng, [s.weight for s in layout.schemes])]
-
-    p = _Painter(rng, layout, scheme)
+    p = _Painter(rng, layout, scheme, width)
     p.fill_background()
     p.art()
     span = (0.0, 1.0)
@@ -421,11 +406,31 @@ def render_plate(rng: np.random.Generator, layout: Layout | str | None = None) -
     for items, spec in zip(plate_text.lines, layout.lines):
         p.line(items, spec, (span[0] + 0.02, span[1] - 0.015))
     p.finish_ink()
+    return p.canvas, _rounded_rect(p.w, p.h, round(layout.radius * p.h)), plate_text
 
-    image = np.clip(p.canvas, 0, 255).astype(np.uint8)
-    alpha = np.array(_rounded_rect(p.w, p.h, 0, round(layout.radius * p.h)))
-    return SynthPlate(image=image, alpha=alpha, text=plate_text.label, country=layout.country, layout=layout.name,
-                      lines=plate_text.line_labels)
+
+def render_plate(rng: np.random.Generator, layout: Layout | str | None = None, width: int | None = None) -> SynthPlate:
+    """Render one random plate, cut tight to its outline.
+
+    Args:
+        rng: Source of all randomness; the same generator state gives the same plate.
+        layout: A layout, a layout name, or None for one drawn by weight from ``layouts.LAYOUTS``.
+        width: Plate width in pixels; None fits the plate in 320x128.
+
+    Returns:
+        The plate image, its coverage mask and its label.
+
+    Raises:
+        FontsNotFoundError: when a font the layout needs is not installed.
+        KeyError: for an unknown layout name.
+    """
+    layout = _resolve(rng, layout)
+    if width is None:
+        w_mm, h_mm = layout.size_mm
+        width = round(w_mm * min(MAX_PLATE_W / w_mm, MAX_PLATE_H / h_mm))
+    canvas, alpha, plate_text = _draw(rng, layout, width)
+    return SynthPlate(image=np.clip(canvas, 0, 255).astype(np.uint8), alpha=alpha, text=plate_text.label,
+                      country=layout.country, layout=layout.name, lines=plate_text.line_labels)
 
 
 def _rotation(yaw: float, pitch: float, roll: float) -> np.ndarray:
@@ -439,16 +444,30 @@ def _rotation(yaw: float, pitch: float, roll: float) -> np.ndarray:
 
 
 def _angle(rng: np.random.Generator, limit_deg: float) -> float:
-    return math.radians(float(np.clip(rng.normal(0.0, limit_deg / 2.2), -limit_deg, limit_deg)))
+    """A viewing angle in radians, mostly small, never beyond the limit."""
+    return math.radians(max(-limit_deg, min(limit_deg, float(rng.normal(0.0, limit_deg / 2.2)))))
 
 
-def _project(rng: np.random.Generator, w: int, h: int) -> np.ndarray:
-    """Image positions of the plate corners seen from a random camera angle (plate pixels, centred)."""
+def _project(rng: np.random.Generator, w: float, h: float) -> np.ndarray:
+    """Image positions of a w x h plate's corners seen from a random camera angle (centred on the plate)."""
     corners = np.array([[-w / 2, -h / 2, 0], [w / 2, -h / 2, 0], [w / 2, h / 2, 0], [-w / 2, h / 2, 0]])
     rotated = corners @ _rotation(_angle(rng, 15), _angle(rng, 15), _angle(rng, 5)).T
     focal = w * _u(rng, 1.2, 4.0)
     z = rotated[:, 2] + focal
     return rotated[:, :2] * (focal / z)[:, None]
+
+
+def _crop_quad(rng: np.random.Generator, layout: Layout, out_w: int, out_h: int) -> np.ndarray:
+    """Where the plate corners land in the crop: a detector box around the projected plate, resized."""
+    quad = _project(rng, float(layout.size_mm[0]), float(layout.size_mm[1]))
+    bx0, by0 = quad.min(axis=0)
+    bx1, by1 = quad.max(axis=0)
+    bw, bh = bx1 - bx0, by1 - by0
+    # Mostly tight boxes (a few pixels cut or added), sometimes loose ones with the car around.
+    lo, hi = (0.0, 0.22) if rng.random() < 0.3 else (-0.02, 0.07)
+    left, top, right, bottom = (_u(rng, lo, hi) * s for s in (0.6 * bw, bh, 0.6 * bw, bh))
+    cx0, cy0 = bx0 - left, by0 - top
+    return (quad - [cx0, cy0]) * [out_w / (bw + left + right), out_h / (bh + top + bottom)]
 
 
 def render_crop(rng: np.random.Generator, out_size: tuple[int, int] = (160, 48),
@@ -462,34 +481,22 @@ def render_crop(rng: np.random.Generator, out_size: tuple[int, int] = (160, 48),
 
     Returns:
         (crop, text, country): an HxWx3 uint8 RGB image of ``out_size``, its label and country code.
+
+    Raises:
+        FontsNotFoundError: when a font the layout needs is not installed.
+        KeyError: for an unknown layout name.
     """
     out_w, out_h = out_size
-    plate = render_plate(rng, layout)
-    h, w = plate.alpha.shape
-    quad = _project(rng, w, h)
+    layout = _resolve(rng, layout)
+    dst = _crop_quad(rng, layout, out_w, out_h)
 
-    # Crop box around the projected plate: mostly tight (slightly cut or padded), sometimes loose.
-    bx0, by0 = quad.min(axis=0)
-    bx1, by1 = quad.max(axis=0)
-    bw, bh = bx1 - bx0, by1 - by0
-    if rng.random() < 0.3:
-        pads = rng.uniform(0.0, 0.22, 4) * np.array([bw, bh, bw, bh]) * np.array([0.6, 1.0, 0.6, 1.0])
-    else:
-        pads = rng.uniform(-0.02, 0.07, 4) * np.array([bw, bh, bw, bh]) * np.array([0.6, 1.0, 0.6, 1.0])
-    cx0, cy0, cx1, cy1 = bx0 - pads[0], by0 - pads[1], bx1 + pads[2], by1 + pads[3]
-    dst = (quad - [cx0, cy0]) * [out_w / (cx1 - cx0), out_h / (cy1 - cy0)]
-
-    # Shrink the plate close to its on-screen size first, so the warp does not alias.
-    span_w = float(np.ptp(dst[:, 0]))
-    span_h = float(np.ptp(dst[:, 1]))
-    f = min(1.0, max(1.4 * span_w / w, 1.4 * span_h / h))
-    face, alpha = plate.image, plate.alpha
-    if f < 1.0:
-        size = (max(2, round(w * f)), max(2, round(h * f)))
-        face = cv2.resize(face, size, interpolation=cv2.INTER_AREA)
-        alpha = cv2.resize(alpha, size, interpolation=cv2.INTER_AREA)
+    # Draw the plate only a little larger than it appears, so drawing is cheap and the warp does not alias.
+    aspect = layout.size_mm[0] / layout.size_mm[1]
+    span_w, span_h = float(np.ptp(dst[:, 0])), float(np.ptp(dst[:, 1]))
+    width = round(min(4 * out_w, max(OVERSAMPLE * span_w, OVERSAMPLE * span_h * aspect, 48)))
+    face, alpha, plate_text = _draw(rng, layout, width)
+    effects.weather(rng, face)
     ph, pw = alpha.shape
-    face = effects.weather(rng, face.astype(np.float32))
 
     src = np.array([[0, 0], [pw, 0], [pw, ph], [0, ph]], np.float32)
     matrix = cv2.getPerspectiveTransform(src, dst.astype(np.float32))
@@ -501,25 +508,24 @@ def render_crop(rng: np.random.Generator, out_size: tuple[int, int] = (160, 48),
     img = effects.background(rng, out_w, out_h)
     if rng.random() < 0.35:  # plate holder / dealer frame around the plate
         centre = dst.mean(axis=0)
-        grow = np.array([_u(rng, 1.02, 1.1), _u(rng, 1.06, 1.35)])
-        frame = ((dst - centre) * grow + centre) * 16
+        frame = ((dst - centre) * [_u(rng, 1.02, 1.1), _u(rng, 1.06, 1.35)] + centre) * 16
         shade = _u(rng, 10, 200)
         cv2.fillConvexPoly(img, frame.astype(np.int32), (shade, shade, shade * _u(rng, 0.9, 1.1)), cv2.LINE_AA,
                            shift=4)
-    a = cover.astype(np.float32)[..., None] * (1.0 / 255.0)
-    img += (warped - img) * a
+    a = cover.astype(np.float32) * np.float32(1.0 / 255.0)
+    effects.lerp(img, warped, a)
 
     if rng.random() < 0.3:
         effects.shadow(rng, img)
     if rng.random() < 0.2:
         effects.glare(rng, img)
-    noise = effects.lighting(rng, img, a[..., 0])
+    sigma = effects.lighting(rng, img, a)
     img = effects.blur(rng, img)
     if rng.random() < 0.35:
         img = effects.low_resolution(rng, img)
     if rng.random() < 0.7:
-        img += rng.standard_normal(img.shape, dtype=np.float32) * noise
+        cv2.scaleAdd(effects.noise(rng, out_h, out_w), sigma, img, dst=img)
     out = np.clip(img, 0, 255).astype(np.uint8)
     if rng.random() < 0.6:
         out = effects.jpeg(rng, out)
-    return out, plate.text, plate.country
+    return out, plate_text.label, layout.country

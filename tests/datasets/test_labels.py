@@ -1,0 +1,142 @@
+"""The detect labels CSV: reading the shared file, writing it back unchanged, and every malformed row."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from numberplate.datasets.labels import (
+    LABELS_COLUMNS,
+    LabelledBox,
+    LabelledImage,
+    count_boxes,
+    default_root,
+    read_labels,
+    write_labels,
+)
+from numberplate.errors import DatasetError
+from numberplate.types import BoundingBox
+
+HEADER = ",".join(LABELS_COLUMNS)
+
+
+def _csv(tmp_path: Path, *rows: str, header: str = HEADER) -> Path:
+    path = tmp_path / "labels.csv"
+    path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    return path
+
+
+def test_reads_the_shared_val_split_with_the_readme_counts(data_dir: Path, detect_rows: list[dict[str, str]]) -> None:
+    records = read_labels(data_dir / "detect" / "labels.csv", split="val")
+    # detect/README: val images 507+96+247+107+41+28, boxes 510+96+258+131+41
+    assert len(records) == 1026
+    assert count_boxes(records) == 1036
+    assert {r.split for r in records} == {"val"}
+    background = {r["image"] for r in detect_rows if r["split"] == "val" and not r["xmin"]}
+    assert {r.image.relative_to(data_dir).as_posix() for r in records if not r.boxes} == background
+    assert all(r.image.is_file() for r in records[:50])
+
+
+def test_merges_rows_of_one_image_and_resolves_against_the_data_root(data_dir: Path) -> None:
+    records = read_labels(data_dir / "detect" / "labels.csv", split="val")
+    multi = [r for r in records if len(r.boxes) > 1]
+    assert multi, "the val split has images with several plates"
+    r = multi[0]
+    assert r.image.parent.parent.parent == data_dir / "detect"
+    assert len({b.box for b in r.boxes}) == len(r.boxes)
+    assert all(b.name == "plate" for b in r.boxes)
+
+
+def test_write_reproduces_the_shared_rows(data_dir: Path, tmp_path: Path, detect_rows: list[dict[str, str]]) -> None:
+    records = read_labels(data_dir / "detect" / "labels.csv", split="val")
+    out = tmp_path / "val.csv"
+    write_labels(records, out, root=data_dir)
+    with open(out, newline="") as fh:
+        written = list(csv.DictReader(fh))
+    original = [r for r in detect_rows if r["split"] == "val"]
+    key = [*LABELS_COLUMNS]
+    assert sorted(tuple(r[k] for k in key) for r in written) == sorted(tuple(r[k] for k in key) for r in original)
+
+
+def test_round_trip_keeps_background_and_floats(tmp_path: Path) -> None:
+    records = [
+        LabelledImage(tmp_path / "a" / "1.jpg", 640, 480, (LabelledBox(BoundingBox(1.5, 2, 30.25, 40)),), "s", "train"),
+        LabelledImage(tmp_path / "b" / "2.jpg", 320, 200, (), "s", "val"),
+    ]
+    out = tmp_path / "labels.csv"
+    write_labels(records, out)
+    lines = out.read_text().splitlines()
+    assert lines == [HEADER, "a/1.jpg,640,480,1.5,2.0,30.2,40.0,s,train", "b/2.jpg,320,200,,,,,s,val"]
+    back = read_labels(out)
+    assert back[1] == records[1]
+    assert back[0].boxes[0].box == BoundingBox(1.5, 2.0, 30.2, 40.0)
+
+
+def test_images_outside_the_root_are_written_absolute(tmp_path: Path) -> None:
+    image = tmp_path / "elsewhere" / "x.jpg"
+    out = tmp_path / "out" / "labels.csv"
+    write_labels([LabelledImage(image, 10, 10, (), "s", "train")], out)
+    assert out.read_text().splitlines()[1] == f"{image.as_posix()},10,10,,,,,s,train"
+    assert read_labels(out)[0].image == image
+
+
+def test_same_image_in_two_splits_gives_two_records(tmp_path: Path) -> None:
+    path = _csv(tmp_path, "x.jpg,10,10,1,1,5,5,s,train", "x.jpg,10,10,2,2,6,6,s,val")
+    records = read_labels(path)
+    assert [(r.split, len(r.boxes)) for r in records] == [("train", 1), ("val", 1)]
+    assert [r.split for r in read_labels(path, split="val")] == ["val"]
+
+
+def test_default_root(tmp_path: Path) -> None:
+    assert default_root(tmp_path / "detect" / "labels.csv") == tmp_path
+    assert default_root(tmp_path / "mine" / "labels.csv") == tmp_path / "mine"
+
+
+@pytest.mark.parametrize(
+    ("rows", "header", "message"),
+    [
+        ((), "image,width,height,xmin,ymin,xmax,ymax,source",
+         "{p}: missing column(s) split; the header must be " + HEADER),
+        (("x.jpg,10,10,1,1,5,5,s",), HEADER, "{p}:2: expected 9 fields; check for stray commas"),
+        (("x.jpg,10,10,1,1,5,5,s,train,extra",), HEADER, "{p}:2: expected 9 fields; check for stray commas"),
+        ((",10,10,1,1,5,5,s,train",), HEADER, "{p}:2: the image column is empty"),
+        (("x.jpg,0,10,1,1,5,5,s,train",), HEADER, "{p}:2: width must be a positive whole number of pixels, got '0'"),
+        (("x.jpg,10,9.5,1,1,5,5,s,train",), HEADER,
+         "{p}:2: height must be a positive whole number of pixels, got '9.5'"),
+        (("x.jpg,ten,10,1,1,5,5,s,train",), HEADER, "{p}:2: width is not a number: 'ten'"),
+        (("x.jpg,10,10,1,1,5,,s,train",), HEADER,
+         "{p}:2: box fields must be all filled or all empty (background), got ['1', '1', '5', '']"),
+        (("x.jpg,10,10,1,a,5,5,s,train",), HEADER, "{p}:2: ymin is not a number: 'a'"),
+        (("x.jpg,10,10,1,1,inf,5,s,train",), HEADER, "{p}:2: xmax is not a finite number: 'inf'"),
+        (("x.jpg,10,10,5,1,5,5,s,train",), HEADER, "{p}:2: xmax (5) must be greater than xmin (5)"),
+        (("x.jpg,10,10,1,6,5,5,s,train",), HEADER, "{p}:2: ymax (5) must be greater than ymin (6)"),
+        (("x.jpg,10,10,1,1,5,5,s,train", "x.jpg,10,12,1,1,5,5,s,train"), HEADER,
+         "{p}:3: x.jpg is 10x12 (s) here but 10x10 (s) on line 2; one of the rows describes another picture, "
+         "fix or drop it"),
+        (("x.jpg,10,10,1,1,5,5,s,train", "x.jpg,10,10,1,1,5,5,t,train"), HEADER,
+         "{p}:3: x.jpg is 10x10 (t) here but 10x10 (s) on line 2; one of the rows describes another picture, "
+         "fix or drop it"),
+        (("x.jpg,10,10,,,,,s,train", "x.jpg,10,10,1,1,5,5,s,train"), HEADER,
+         "{p}:3: x.jpg has both a background row and a boxed row; keep one kind"),
+        (("x.jpg,10,10,1,1,5,5,s,train", "x.jpg,10,10,,,,,s,train"), HEADER,
+         "{p}:3: x.jpg has both a background row and a boxed row; keep one kind"),
+    ],
+)
+def test_malformed_rows(tmp_path: Path, rows: tuple[str, ...], header: str, message: str) -> None:
+    path = _csv(tmp_path, *rows, header=header)
+    with pytest.raises(DatasetError) as info:
+        read_labels(path)
+    assert str(info.value) == message.format(p=path)
+
+
+def test_unreadable_files(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.csv"
+    with pytest.raises(DatasetError) as info:
+        read_labels(missing)
+    assert str(info.value).startswith(f"{missing}: cannot read labels CSV ([Errno 2] No such file or directory")
+    binary = tmp_path / "binary.csv"
+    binary.write_bytes(b"\xff\xfe\x00bad")
+    with pytest.raises(DatasetError, match=r"binary\.csv: cannot read labels CSV \('utf-8' codec can't decode"):
+        read_labels(binary)

@@ -1,0 +1,27 @@
+"""`numberplate eval detect` prints a per-source table (or JSON) for a labelled split."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from numberplate.cli import main
+
+
+def test_eval_detect_json_has_every_metric(data_dir: Path) -> None:
+    labels = data_dir / "detect" / "labels.csv"
+    result = CliRunner().invoke(main, ["eval", "detect", "--data", str(labels), "--limit", "4", "--json"])
+    assert result.exit_code == 0, result.output
+    table = json.loads(result.stdout.strip().splitlines()[-1])
+    assert table["all"]["images"] == 4
+    assert set(table["all"]) == {"images", "plates", "precision", "recall", "ap50", "ap50_95", "fp_per_negative"}
+    assert 0.0 <= table["all"]["precision"] <= 1.0
+
+
+def test_eval_detect_unknown_split_is_an_error(data_dir: Path) -> None:
+    labels = data_dir / "detect" / "labels.csv"
+    result = CliRunner().invoke(main, ["eval", "detect", "--data", str(labels), "--split", "nope"])
+    assert result.exit_code == 1
+    assert f"no images of split 'nope' in {labels}" in result.output
