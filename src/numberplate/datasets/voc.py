@@ -162,7 +162,8 @@ def import_voc(
 
 
 def _number(v: float) -> str:
-    return str(int(v)) if v.is_integer() else f"{v:.2f}".rstrip("0").rstrip(".")
+    text = f"{v:.2f}".rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text
 
 
 def write_voc_csv(records: Iterable[LabelledImage], path: Path) -> None:

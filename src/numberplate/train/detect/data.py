@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import logging
 import math
 from collections import defaultdict
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ import numpy as np
 from numberplate.detection.postprocess import STRIDE
 
 GRAY = 114
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -27,18 +29,28 @@ class Scene:
 
 
 def read_labels(csv_path: Path, split: str | None, sources: set[str] | None = None) -> dict[str, dict]:
-    """Group the rows of a detect labels CSV by image; keep one split (None keeps all)."""
-    grouped: dict[str, dict] = defaultdict(lambda: {"boxes": [], "source": ""})
+    """Group the rows of a detect labels CSV by image; keep one split (None keeps all).
+
+    Each box keeps the image size its row states, so that :func:`load_scenes` can drop stale rows
+    (the shared CSV has a few images listed twice with different sizes: the picture was replaced).
+    Images that also appear in the ``val`` split are left out of every other split (no leak).
+    """
+    grouped: dict[str, dict] = defaultdict(lambda: {"boxes": [], "sizes": [], "source": ""})
+    val_images: set[str] = set()
     with open(csv_path, newline="") as fh:
-        for row in csv.DictReader(fh):
-            if split is not None and row["split"] != split:
-                continue
-            if sources and row["source"] not in sources:
-                continue
-            entry = grouped[row["image"]]
-            entry["source"] = row["source"]
-            if row["xmin"]:
-                entry["boxes"].append([float(row[k]) for k in ("xmin", "ymin", "xmax", "ymax")])
+        rows = list(csv.DictReader(fh))
+    if split != "val":
+        val_images = {r["image"] for r in rows if r["split"] == "val"}
+    for row in rows:
+        if split is not None and row["split"] != split:
+            continue
+        if (sources and row["source"] not in sources) or row["image"] in val_images:
+            continue
+        entry = grouped[row["image"]]
+        entry["source"] = row["source"]
+        if row["xmin"]:
+            entry["boxes"].append([float(row[k]) for k in ("xmin", "ymin", "xmax", "ymax")])
+            entry["sizes"].append((int(row["width"]), int(row["height"])))
     return dict(grouped)
 
 
@@ -54,8 +66,12 @@ def load_scenes(
         img = cv2.imread(str(root / rel), cv2.IMREAD_COLOR)
         if img is None:
             raise FileNotFoundError(f"cannot decode training image {root / rel}")
-        boxes = np.array(entry["boxes"], dtype=np.float32).reshape(-1, 4)
-        scale = min(1.0, max_side / max(img.shape[:2]))
+        h, w = img.shape[:2]
+        fresh = [b for b, size in zip(entry["boxes"], entry["sizes"]) if size == (w, h)]
+        if len(fresh) < len(entry["boxes"]):
+            log.warning("%s: dropped %d box(es) labelled for another image size", rel, len(entry["boxes"]) - len(fresh))
+        boxes = np.array(fresh, dtype=np.float32).reshape(-1, 4)
+        scale = min(1.0, max_side / max(h, w))
         if scale < 1.0:
             img = cv2.resize(img, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
             boxes *= scale

@@ -290,7 +290,8 @@ class _Painter:
             dx, dy = round(self.light[0] * d), round(self.light[1] * d)
             shadow, highlight = self.bg * 0.45, np.minimum(self.bg * 1.3 + 40, 255)
             for sx, sy, colour, opacity in ((dx, dy, shadow, 0.55), (-dx, -dy, highlight, 0.35)):
-                shifted = cv2.warpAffine(layer, np.array([[1, 0, sx], [0, 1, sy]], np.float32), (layer.shape[1], layer.shape[0]))
+                shift = np.array([[1, 0, sx], [0, 1, sy]], np.float32)
+                shifted = cv2.warpAffine(layer, shift, (layer.shape[1], layer.shape[0]))
                 effects.lerp(canvas, effects.scalar(colour), shifted * np.float32(opacity))
         effects.lerp(canvas, effects.scalar(self.ink), layer)
 

@@ -1,0 +1,165 @@
+"""Synthetic plate renderer: determinism, shapes, labels per layout, reading order, speed, missing fonts."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from numberplate.train.synth import (
+    LABEL_CHARSET,
+    LAYOUTS,
+    FontsNotFoundError,
+    font_packages,
+    get_layout,
+    render_crop,
+    render_plate,
+)
+from numberplate.train.synth import fonts as synth_fonts
+from numberplate.train.synth.__main__ import write_samples
+from numberplate.train.synth.layouts import CN_PROVINCES, generate_text
+
+FONTS_TXT = Path(synth_fonts.__file__).with_name("FONTS.txt")
+LABEL_FORMS = {
+    "tn": r"[1-9]\d{0,2}T[1-9]\d{0,3}",
+    "br_old": r"[A-Z]{3}\d{4}",
+    "br_mercosul": r"[A-Z]{3}\d[A-Z]\d{2}",
+    "br_mercosul_moto": r"[A-Z]{3}\d[A-Z]\d{2}",
+    "cn_blue": rf"[{CN_PROVINCES}][A-Z][A-Z0-9]{{5}}",
+    "cn_green": rf"[{CN_PROVINCES}][A-Z][A-Z0-9]{{6}}",
+    "uk": r"[A-Z]{2}\d{2}[A-Z]{3}",
+    "eu_fr": r"[A-Z]{2}\d{3}[A-Z]{2}",
+    "eu_es": r"\d{4}[B-DF-HJ-NP-TV-Z]{3}",
+}
+
+
+def test_same_seed_gives_the_same_crop_and_other_seeds_differ() -> None:
+    a = render_crop(np.random.default_rng(7))
+    b = render_crop(np.random.default_rng(7))
+    c = render_crop(np.random.default_rng(8))
+    assert np.array_equal(a[0], b[0]) and a[1:] == b[1:]
+    assert not np.array_equal(a[0], c[0])
+
+
+def test_same_seed_gives_the_same_plate() -> None:
+    a = render_plate(np.random.default_rng(3), "us")
+    b = render_plate(np.random.default_rng(3), "us")
+    assert np.array_equal(a.image, b.image) and np.array_equal(a.alpha, b.alpha)
+    assert (a.text, a.lines, a.layout) == (b.text, b.lines, b.layout)
+
+
+@pytest.mark.parametrize("out_size", [(160, 48), (96, 32)])
+def test_crop_shape_and_dtype(out_size: tuple[int, int]) -> None:
+    rng = np.random.default_rng(0)
+    for _ in range(10):
+        crop, text, country = render_crop(rng, out_size)
+        assert crop.shape == (out_size[1], out_size[0], 3) and crop.dtype == np.uint8
+        assert crop.flags.c_contiguous
+        assert text and country
+        assert crop.std() > 0  # not a blank image
+
+
+def test_plate_is_tight_with_transparent_rounded_corners() -> None:
+    plate = render_plate(np.random.default_rng(1), "eu_de")
+    h, w = plate.alpha.shape
+    assert plate.image.shape == (h, w, 3) and plate.image.dtype == np.uint8 and plate.alpha.dtype == np.uint8
+    assert max(w, h) <= 320 and w / h == pytest.approx(520 / 110, rel=0.05)
+    assert plate.alpha[0, 0] == 0 and plate.alpha[h // 2, w // 2] == 255
+    wide = render_plate(np.random.default_rng(1), "eu_de", width=120)
+    assert wide.image.shape[1] == 120
+
+
+def test_labels_use_the_plate_charset_only() -> None:
+    rng = np.random.default_rng(11)
+    countries = set()
+    for _ in range(300):
+        _, text, country = render_crop(rng)
+        countries.add(country)
+        assert text and set(text) <= LABEL_CHARSET, text
+        assert text == text.upper() and " " not in text and "-" not in text
+        if country == "cn":
+            assert text[0] in CN_PROVINCES and not set(text[1:]) & set(CN_PROVINCES)
+        else:
+            assert not set(text) & set(CN_PROVINCES)
+    assert {"us", "br", "tn", "cn"} <= countries  # the random mix covers the countries we evaluate on
+
+
+@pytest.mark.parametrize("name", [layout.name for layout in LAYOUTS])
+def test_every_layout_renders(name: str) -> None:
+    layout = get_layout(name)
+    rng = np.random.default_rng(5)
+    for _ in range(3):
+        plate = render_plate(rng, layout)
+        assert plate.layout == name and plate.country == layout.country
+        assert len(plate.lines) == len(layout.lines) and all(plate.lines)
+        assert "".join(plate.lines) == plate.text
+        if name in LABEL_FORMS:
+            assert re.fullmatch(LABEL_FORMS[name], plate.text), (name, plate.text)
+        # The registration is drawn: the plate is not one flat colour.
+        assert plate.image.reshape(-1, 3).std(axis=0).max() > 20
+        crop, text, country = render_crop(rng, (160, 48), name)
+        assert crop.shape == (48, 160, 3) and country == layout.country and set(text) <= LABEL_CHARSET
+
+
+def test_two_line_labels_read_top_line_first() -> None:
+    moto = get_layout("br_mercosul_moto")
+    text = generate_text(moto, np.random.default_rng(0), "ABC|1D23")
+    assert text.line_labels == ("ABC", "1D23") and text.label == "ABC1D23"
+    rng = np.random.default_rng(2)
+    for _ in range(20):
+        plate = render_plate(rng, "cn_yellow_2line")
+        top, bottom = plate.lines
+        assert len(top) == 2 and top[0] in CN_PROVINCES and len(bottom) == 5
+        assert plate.text == top + bottom
+
+
+def test_stacked_pairs_read_top_then_bottom_and_decorations_are_not_labelled() -> None:
+    us = get_layout("us")
+    assert generate_text(us, np.random.default_rng(0), "12[AB]3").label == "12AB3"
+    assert generate_text(us, np.random.default_rng(0), "{12}^ABC-123").label == "ABC123"
+    tn = generate_text(get_layout("tn"), np.random.default_rng(0), "123 ~ 4567")
+    assert tn.label == "123T4567"
+
+
+def test_bad_patterns_are_refused() -> None:
+    us = get_layout("us")
+    with pytest.raises(ValueError, match="unknown pattern token"):
+        generate_text(us, np.random.default_rng(0), "AB?1")
+    with pytest.raises(ValueError, match="lines"):
+        generate_text(us, np.random.default_rng(0), "AB|12")
+    with pytest.raises(KeyError, match="known: "):
+        get_layout("atlantis")
+
+
+def test_render_speed_smoke() -> None:
+    rng = np.random.default_rng(0)
+    render_crop(rng)  # font loading
+    start = time.perf_counter()
+    for _ in range(50):
+        render_crop(rng)
+    assert time.perf_counter() - start < 5.0
+
+
+def test_missing_fonts_raise_an_error_naming_the_packages(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(synth_fonts, "FONT_DIRS", (tmp_path,))
+    with pytest.raises(FontsNotFoundError, match="apt-get install") as err:
+        render_crop(np.random.default_rng(0))
+    assert "fonts-" in str(err.value) and str(tmp_path) in str(err.value)
+    with pytest.raises(FontsNotFoundError, match="fonts-wqy-microhei"):
+        synth_fonts.fonts("cjk")
+
+
+def test_fonts_txt_lists_every_package_the_code_uses() -> None:
+    listed = [line.strip() for line in FONTS_TXT.read_text().splitlines() if line.strip()]
+    assert sorted(listed) == font_packages()
+    for group in synth_fonts.FONT_GROUPS:
+        assert synth_fonts.fonts(group)  # installed here (make installs FONTS.txt)
+
+
+def test_write_samples_writes_grids(tmp_path: Path) -> None:
+    path = write_samples(tmp_path / "out", n=6, seed=1)
+    assert path.is_file() and path.stat().st_size > 1000
+    assert (tmp_path / "out" / "synth_plates.png").is_file()
