@@ -4,9 +4,10 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
-# Debian packages the product needs at run time (Tesseract OCR backend) and for tests.
+# Debian packages the product needs at run time (Tesseract OCR backend), and for tests and
+# training (the fonts the synthetic plate renderer draws with).
 APT_RUN  := tesseract-ocr
-APT_TEST := $(APT_RUN)
+APT_TEST := $(APT_RUN) $(shell cat src/numberplate/train/synth/FONTS.txt)
 
 .PHONY: run test install install-test system-deps system-deps-test lint clean
 

@@ -19,8 +19,8 @@ from numberplate.train.synth import (
     render_plate,
 )
 from numberplate.train.synth import fonts as synth_fonts
-from numberplate.train.synth.__main__ import write_samples
 from numberplate.train.synth.layouts import CN_PROVINCES, generate_text
+from numberplate.train.synth.samples import write_samples
 
 FONTS_TXT = Path(synth_fonts.__file__).with_name("FONTS.txt")
 LABEL_FORMS = {

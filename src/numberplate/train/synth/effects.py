@@ -165,6 +165,12 @@ def lighting(rng: np.random.Generator, img: np.ndarray, plate_alpha: np.ndarray)
     if rng.random() < 0.5:
         cast_ = (_u(rng, 0.82, 1.18), _u(rng, 0.82, 1.18), _u(rng, 0.82, 1.18), 0.0)
         cv2.multiply(img, cast(Any, cast_), dst=img)
+    if rng.random() < 0.3:  # haze, dirty lens, washed-out camera: pull towards one flat colour
+        k = _u(rng, 0.1, 0.45)
+        level = _u(rng, 60, 200)
+        haze = (level * _u(rng, 0.9, 1.1), level, level * _u(rng, 0.9, 1.1), 0.0)
+        cv2.addWeighted(img, 1.0 - k, img, 0.0, 0.0, dst=img)
+        cv2.add(img, cast(Any, tuple(c * k for c in haze)), dst=img)
     np.clip(img, 0, 255, out=img)
     if rng.random() < 0.5:
         img *= 1.0 / 255.0
@@ -180,7 +186,7 @@ def lighting(rng: np.random.Generator, img: np.ndarray, plate_alpha: np.ndarray)
 
 
 def blur(rng: np.random.Generator, img: np.ndarray) -> np.ndarray:
-    """Gaussian defocus or a short motion streak (or nothing)."""
+    """Gaussian defocus, a short motion streak, an over-sharpening camera, or nothing."""
     r = rng.random()
     if r < 0.45:
         return cv2.GaussianBlur(img, (0, 0), _u(rng, 0.3, 1.3))
@@ -192,6 +198,9 @@ def blur(rng: np.random.Generator, img: np.ndarray) -> np.ndarray:
         dx, dy = np.cos(angle) * c, np.sin(angle) * c
         cv2.line(kernel, (round(c - dx), round(c - dy)), (round(c + dx), round(c + dy)), 1.0, 1)
         return cv2.filter2D(img, -1, kernel / max(float(kernel.sum()), 1e-6))
+    if r < 0.68:
+        amount = _u(rng, 0.3, 1.0)
+        return cv2.addWeighted(img, 1.0 + amount, cv2.GaussianBlur(img, (0, 0), _u(rng, 0.8, 2.0)), -amount, 0.0)
     return img
 
 

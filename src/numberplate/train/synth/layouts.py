@@ -149,11 +149,13 @@ class Layout:
         bands: Bands at the plate ends.
         captions: Small texts.
         art: Background art the renderer may add ("sun", "mountains", "waves", "stripes", "blotches").
-        extras: Special decorations ("mercosul", "stickers", "chakra", "cn_frame").
+        extras: Special decorations ("mercosul", "stickers", "chakra").
         bolts: Bolt positions (x, y) as fractions of the plate size.
         radius: Corner radius as a fraction of plate height.
         border_width: Border line width as a fraction of plate height.
         emboss: Chance of raised characters with a shadow and highlight.
+        stroke: Range [lo, hi) of extra stroke width (pixels at the glyph render size) to embolden the font.
+        dash: Range of a dash's width as a fraction of the character height.
         weight: Relative probability when a layout is picked at random.
     """
 
@@ -174,6 +176,8 @@ class Layout:
     radius: float = 0.06
     border_width: float = 0.02
     emboss: float = 0.4
+    stroke: tuple[int, int] = (0, 4)
+    dash: tuple[float, float] = (0.22, 0.4)
     weight: float = 1.0
 
 
@@ -378,7 +382,8 @@ BR_CITIES = ("SP-SAO PAULO", "PR-CURITIBA", "RJ-RIO DE JANEIRO", "MG-BELO HORIZO
              "CE-FORTALEZA", "PR-FOZ DO IGUACU", "MG-UBERLANDIA", "ES-VITORIA", "PA-BELEM", "AM-MANAUS")
 _BR_OLD_SCHEMES = (Scheme((182, 184, 186), BLACK, border=BLACK, weight=3.0),
                    Scheme((200, 200, 198), (30, 30, 30), border=(30, 30, 30), weight=1.0),
-                   Scheme((165, 35, 40), WHITE, border=WHITE, weight=2.0),
+                   Scheme((165, 35, 40), WHITE, border=WHITE, weight=2.5),
+                   Scheme((150, 80, 85), (235, 225, 225), border=(235, 225, 225), weight=1.0),
                    Scheme(WHITE, BLACK, border=BLACK, weight=0.8),
                    Scheme((25, 25, 25), (190, 190, 190), border=(190, 190, 190), weight=0.3),
                    Scheme((30, 110, 60), WHITE, border=WHITE, weight=0.2),
@@ -394,7 +399,8 @@ BRAZIL: tuple[Layout, ...] = (
            lines=(LineSpec(y=0.6, height=0.58, x0=0.05, x1=0.95, condense=(0.62, 0.8), spacing=(0.05, 0.13)),),
            schemes=_BR_OLD_SCHEMES, fonts=("plate", "mono"),
            captions=(Caption(BR_CITIES, y=0.145, height=0.12, x0=0.25, x1=0.75, probability=0.95),),
-           bolts=((0.13, 0.14), (0.87, 0.14)), radius=0.1, border_width=0.035, emboss=0.7, weight=3.0),
+           bolts=((0.13, 0.14), (0.87, 0.14)), radius=0.1, border_width=0.035, emboss=0.7, stroke=(0, 2),
+           dash=(0.1, 0.22), weight=3.0),
     Layout(name="br_mercosul", country="br", size_mm=(400, 130), patterns=("@@@#@##",),
            lines=(LineSpec(y=0.61, height=0.56, x0=0.05, x1=0.95, condense=(0.66, 0.82), spacing=(0.06, 0.14)),),
            schemes=_MERCOSUL_SCHEMES, captions=(_MERCOSUL_BAR,), extras=("mercosul",), radius=0.08,
@@ -403,7 +409,7 @@ BRAZIL: tuple[Layout, ...] = (
            lines=(LineSpec(y=0.4, height=0.3, x0=0.12, x1=0.88, condense=(0.7, 0.9)),
                   LineSpec(y=0.77, height=0.33, x0=0.08, x1=0.92, condense=(0.7, 0.9))),
            schemes=_BR_OLD_SCHEMES, captions=(Caption(BR_CITIES, y=0.12, height=0.1, x0=0.1, x1=0.9),),
-           radius=0.08, border_width=0.03, emboss=0.6, weight=0.3),
+           radius=0.08, border_width=0.03, emboss=0.6, stroke=(0, 2), dash=(0.1, 0.22), weight=0.3),
     Layout(name="br_mercosul_moto", country="br", size_mm=(200, 170), patterns=("@@@|#@##",),
            lines=(LineSpec(y=0.42, height=0.3, x0=0.12, x1=0.88, condense=(0.7, 0.9)),
                   LineSpec(y=0.78, height=0.32, x0=0.08, x1=0.92, condense=(0.7, 0.9))),
@@ -436,8 +442,7 @@ CHINA: tuple[Layout, ...] = (
            schemes=(Scheme((12, 60, 190), WHITE, border=WHITE, gradient=(25, 85, 215), weight=3.0),
                     Scheme((20, 75, 200), (240, 240, 240), border=(240, 240, 240)),
                     Scheme((0, 50, 160), WHITE, border=WHITE, gradient=(10, 70, 190))),
-           extras=("cn_frame",), bolts=((0.2, 0.09), (0.8, 0.09)), radius=0.05, border_width=0.025, emboss=0.4,
-           weight=3.0),
+           bolts=((0.2, 0.09), (0.8, 0.09)), radius=0.05, border_width=0.025, emboss=0.4, stroke=(0, 2), weight=3.0),
     Layout(name="cn_yellow", country="cn", size_mm=(440, 140), patterns=("%@.*****", "%@.#####"),
            lines=(_CN_LINE,), letters=_CN_LETTERS,
            schemes=(Scheme((245, 190, 10), BLACK, border=BLACK),), bolts=((0.2, 0.09), (0.8, 0.09)), radius=0.05,

@@ -122,7 +122,7 @@ class _Painter:
         self.bg = _colour(rng, scheme.background)
         self.ink = _colour(rng, scheme.text, 0.08)
         self.font = _pick(rng, fonts(_pick(rng, layout.fonts)))
-        self.stroke = _i(rng, 0, 4)
+        self.stroke = _i(rng, *layout.stroke)
         self.emboss = rng.random() < layout.emboss
         angle = _u(rng, 0, 2 * math.pi)
         self.light = (math.cos(angle), math.sin(angle))
@@ -324,7 +324,7 @@ class _Painter:
                 m = text_mask(arabic, item.text, arabic_stroke)
                 advances.append(m.shape[1] / m.shape[0] * word_h * _u(rng, 0.9, 1.3))
             else:
-                factor = {"gap": _u(rng, 0.2, 0.5), "dash": _u(rng, 0.22, 0.4), "dot": 0.2, "seal": 0.48,
+                factor = {"gap": _u(rng, 0.2, 0.5), "dash": _u(rng, *self.layout.dash), "dot": 0.2, "seal": 0.48,
                           "logo": 0.7}[item.kind]
                 advances.append(factor * ch_h)
         x0, x1 = max(spec.x0, x_span[0]), min(spec.x1, x_span[1])
@@ -353,7 +353,7 @@ class _Painter:
                 m = text_mask(arabic, item.text, arabic_stroke)
                 self._ink(m, x, top + (ch_h - word_h) / 2 + _u(rng, -0.05, 0.1) * ch_h, adv, word_h)
             elif item.kind == "dash":
-                t = max(1.0, _u(rng, 0.07, 0.12) * ch_h)
+                t = max(1.0, _u(rng, 0.07, 0.13) * ch_h)
                 cy = top + ch_h * _u(rng, 0.46, 0.54)
                 cv2.rectangle(self.ink_layer, (round(x), round(cy - t / 2)), (round(x + adv), round(cy + t / 2)),
                               255, -1)
@@ -478,7 +478,8 @@ def render_crop(rng: np.random.Generator, out_size: tuple[int, int] = (160, 48),
     Args:
         rng: Source of all randomness; the same generator state gives the same crop.
         out_size: (width, height) of the returned crop.
-        layout: A layout, a layout name, or None for one drawn by weight.
+        layout: A layout, a layout name, or None for one drawn by weight from all layouts (for another mix,
+            pass ``layouts.pick_layout(rng, my_layouts)``).
 
     Returns:
         (crop, text, country): an HxWx3 uint8 RGB image of ``out_size``, its label and country code.

@@ -1,0 +1,144 @@
+"""OCR metrics: exact-match and character accuracy of a recogniser on labelled plate crops, per source."""
+
+from __future__ import annotations
+
+import csv
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from numberplate.errors import DatasetError
+from numberplate.recognition.base import Recognizer
+
+OCR_LABELS_COLUMNS = ("image", "text", "country", "source", "split")
+
+
+@dataclass(frozen=True)
+class OcrSample:
+    """One labelled plate crop: the image (a path or an RGB array), its text, source and country hint."""
+
+    image: Path | np.ndarray
+    text: str
+    source: str = ""
+    country: str | None = None
+    split: str = ""
+
+
+def read_ocr_labels(path: Path, root: Path | None = None, split: str | None = None) -> list[OcrSample]:
+    """Read an OCR labels CSV (``image,text,country,source,split``).
+
+    Region codes in the country column (``us-ca``) become the country hint ``us``, as the
+    :class:`~numberplate.recognition.base.Recognizer` protocol takes ISO 3166 alpha-2 codes.
+
+    Args:
+        path: the CSV file.
+        root: folder the ``image`` column is relative to; default: the data root when ``path``
+            is ``<root>/ocr/labels.csv``, else the CSV's own folder.
+        split: keep only rows of this split.
+
+    Raises:
+        DatasetError: the file cannot be read, lacks a column or has a row without image or text.
+    """
+    if root is None:
+        root = path.parent.parent if path.parent.name == "ocr" else path.parent
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            reader = csv.DictReader(fh)
+            missing = [c for c in OCR_LABELS_COLUMNS if c not in (reader.fieldnames or [])]
+            if missing:
+                raise DatasetError(
+                    f"{path}: missing column(s) {', '.join(missing)}; the header must be {','.join(OCR_LABELS_COLUMNS)}"
+                )
+            rows = [(reader.line_num, row) for row in reader]
+    except (OSError, UnicodeDecodeError, csv.Error) as e:
+        raise DatasetError(f"{path}: cannot read OCR labels CSV ({e})") from e
+    samples = []
+    for line, row in rows:
+        if split is not None and row["split"] != split:
+            continue
+        if not row["image"] or not row["text"]:
+            raise DatasetError(f"{path}:{line}: every row needs an image and its text")
+        country = row["country"].split("-")[0].lower() or None
+        samples.append(OcrSample(root / row["image"], row["text"], row["source"], country, row["split"]))
+    return samples
+
+
+def levenshtein(a: str, b: str) -> int:
+    """Edit distance (insertions, deletions, substitutions) between two strings."""
+    if len(a) < len(b):
+        a, b = b, a
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        previous = current
+    return previous[-1]
+
+
+def char_accuracy(predicted: str, truth: str) -> float:
+    """1 minus the edit distance normalised by the longer string (1.0 when both are empty)."""
+    longest = max(len(predicted), len(truth))
+    return 1.0 if longest == 0 else 1.0 - levenshtein(predicted, truth) / longest
+
+
+def _summary(exact: Sequence[bool], chars: Sequence[float], no_read: Sequence[bool], ms: Sequence[float]) -> dict:
+    n = len(exact)
+    return {
+        "plates": n,
+        "exact": sum(exact) / n if n else float("nan"),
+        "char_accuracy": sum(chars) / n if n else float("nan"),
+        "no_read": sum(no_read) / n if n else float("nan"),
+        "ms_per_plate": sum(ms) / n if n else float("nan"),
+    }
+
+
+def evaluate_recognizer(recognizer: Recognizer, rows: Iterable[OcrSample], *, with_reads: bool = False) -> dict:
+    """Run ``recognizer`` over labelled crops and score it per source and overall.
+
+    Only :meth:`Recognizer.read` is timed, not image decoding. A crop read as ``None`` counts as
+    the empty string.
+
+    Args:
+        recognizer: any OCR backend.
+        rows: labelled crops (see :func:`read_ocr_labels`).
+        with_reads: also return every (truth, prediction, confidence, source) under ``"reads"``.
+
+    Returns:
+        ``{"backend": name, "overall": {...}, "by_source": {source: {...}}}`` where each summary has
+        ``plates``, ``exact`` (share read exactly), ``char_accuracy`` (mean of :func:`char_accuracy`),
+        ``no_read`` (share read as ``None``) and ``ms_per_plate``.
+    """
+    from numberplate.imaging import load_image
+
+    groups: dict[str, list[tuple[bool, float, bool, float]]] = {}
+    reads: list[dict[str, Any]] = []
+    for row in rows:
+        image = row.image if isinstance(row.image, np.ndarray) else load_image(row.image)
+        t0 = time.perf_counter()
+        result = recognizer.read(image, row.country)
+        ms = (time.perf_counter() - t0) * 1000.0
+        predicted = result.text if result is not None else ""
+        groups.setdefault(row.source, []).append(
+            (predicted == row.text, char_accuracy(predicted, row.text), result is None, ms)
+        )
+        if with_reads:
+            reads.append({"truth": row.text, "predicted": predicted, "source": row.source,
+                          "confidence": result.confidence if result is not None else 0.0})
+    everything = [item for items in groups.values() for item in items]
+    out: dict[str, Any] = {
+        "backend": getattr(recognizer, "name", type(recognizer).__name__),
+        "overall": _summary(*_columns(everything)),
+        "by_source": {source: _summary(*_columns(items)) for source, items in sorted(groups.items())},
+    }
+    if with_reads:
+        out["reads"] = reads
+    return out
+
+
+def _columns(items: list[tuple[bool, float, bool, float]]) -> tuple[list[bool], list[float], list[bool], list[float]]:
+    return [i[0] for i in items], [i[1] for i in items], [i[2] for i in items], [i[3] for i in items]
