@@ -9,6 +9,7 @@ from numberplate.recognition.base import Recognizer
 
 # name -> "module:class"; a new backend is a new module plus one line here.
 BACKENDS: dict[str, str] = {
+    "plateocr": "numberplate.recognition.platenet_ocr:PlateOcrRecognizer",
     "rapidocr": "numberplate.recognition.rapidocr:RapidOcrRecognizer",
     "tesseract": "numberplate.recognition.tesseract:TesseractRecognizer",
 }

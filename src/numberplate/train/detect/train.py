@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import copy
-import csv
 import logging
-import math
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -17,6 +14,7 @@ from tqdm import tqdm
 
 from numberplate.detection.postprocess import STRIDE, decode, letterbox
 from numberplate.evaluation.detection import ImageResult, summarize_by_source
+from numberplate.train.common import ModelEMA, append_csv, plot_metrics, warmup_cosine
 from numberplate.train.detect.data import DetectDataset, Scene, load_scenes
 from numberplate.train.detect.model import PlateNet, count_parameters
 
@@ -46,27 +44,6 @@ class DetectTrainConfig:
     width: int = 48
     depth: int = 1
     extra: dict = field(default_factory=dict)
-
-
-class ModelEMA:
-    """Exponential moving average of the weights; the averaged copy is what we evaluate and ship."""
-
-    def __init__(self, model: torch.nn.Module, decay: float = 0.9995, updates: int = 0):
-        self.ema = copy.deepcopy(model).eval()
-        self.decay, self.updates = decay, updates
-        for p in self.ema.parameters():
-            p.requires_grad_(False)
-
-    @torch.no_grad()
-    def update(self, model: torch.nn.Module) -> None:
-        self.updates += 1
-        d = self.decay * (1 - math.exp(-self.updates / 1000))
-        msd = model.state_dict()
-        for k, v in self.ema.state_dict().items():
-            if v.dtype.is_floating_point:
-                v.mul_(d).add_(msd[k].detach(), alpha=1 - d)
-            else:
-                v.copy_(msd[k])
 
 
 def focal_heat_loss(logits: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -120,11 +97,7 @@ def predict_scenes(
 
 
 def _lr_at(cfg: DetectTrainConfig, step: float, steps_per_epoch: int) -> float:
-    epoch = step / steps_per_epoch
-    if epoch < cfg.warmup_epochs:
-        return cfg.lr * (0.05 + 0.95 * epoch / cfg.warmup_epochs)
-    progress = (epoch - cfg.warmup_epochs) / max(cfg.epochs - cfg.warmup_epochs, 1e-9)
-    return cfg.lr * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0))))
+    return warmup_cosine(cfg.lr, step / steps_per_epoch, cfg.epochs, cfg.warmup_epochs)
 
 
 def _collate(batch: list[dict[str, np.ndarray]]) -> dict[str, torch.Tensor]:
@@ -206,52 +179,10 @@ def train(cfg: DetectTrainConfig, resume: bool = False) -> Path:
                  "optimizer": opt.state_dict(), "epoch": epoch, "best_ap": best_ap, "config": asdict(cfg)}
         torch.save(state, last.with_suffix(".tmp"))
         last.with_suffix(".tmp").replace(last)  # atomic: a kill mid-save never corrupts last.pt
-        _append_csv(metrics_path, row)
+        append_csv(metrics_path, row)
         log.info("epoch %d: %s", epoch + 1, {k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()})
-        plot_metrics(metrics_path, out / "metrics.png")
+        plot_metrics(metrics_path, out / "metrics.png", ("loss_heat", "loss_box"), ("ap50", "ap50_95", "recall"))
     if not best.exists():
         final = {"model": ema.ema.state_dict(), "config": asdict(cfg), "epoch": cfg.epochs - 1, "ap50": best_ap}
         torch.save(final, best)
     return best
-
-
-def _append_csv(path: Path, row: dict) -> None:
-    rows = []
-    if path.exists():
-        with open(path, newline="") as fh:
-            rows = list(csv.DictReader(fh))
-    rows = [r for r in rows if int(r["epoch"]) < row["epoch"]] + [{k: str(v) for k, v in row.items()}]
-    keys: list[str] = []
-    for r in rows:
-        keys += [k for k in r if k not in keys]
-    with open(path, "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=keys)
-        w.writeheader()
-        w.writerows(rows)
-
-
-def plot_metrics(csv_path: Path, png_path: Path) -> None:
-    """Plot losses and AP per epoch from the metrics CSV."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    with open(csv_path, newline="") as fh:
-        rows = list(csv.DictReader(fh))
-    ep = [int(r["epoch"]) for r in rows]
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 4))
-    for key in ("loss_heat", "loss_box"):
-        a1.plot(ep, [float(r[key]) for r in rows], label=key)
-    a1.set_xlabel("epoch")
-    a1.legend()
-    for key in ("ap50", "ap50_95", "recall"):
-        pts = [(int(r["epoch"]), float(r[key])) for r in rows if r.get(key)]
-        if pts:
-            a2.plot(*zip(*pts), marker="o", label=key)
-    a2.set_xlabel("epoch")
-    a2.set_ylim(0, 1)
-    a2.legend()
-    fig.tight_layout()
-    fig.savefig(png_path, dpi=80)
-    plt.close(fig)

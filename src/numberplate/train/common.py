@@ -1,0 +1,104 @@
+"""Pieces every training loop shares: EMA weights, warm-up + cosine learning rate, metrics CSV and plot."""
+
+from __future__ import annotations
+
+import copy
+import csv
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+
+
+class ModelEMA:
+    """Exponential moving average of the weights; the averaged copy is what we evaluate and ship.
+
+    Args:
+        model: the model being trained (copied once; the copy is updated in place).
+        decay: the final decay per update.
+        updates: updates already made (when resuming).
+        ramp: updates over which the decay rises from 0 towards ``decay``, so early averages follow the model.
+    """
+
+    def __init__(self, model: torch.nn.Module, decay: float = 0.9995, updates: int = 0, ramp: float = 1000.0):
+        self.ema = copy.deepcopy(model).eval()
+        self.decay, self.updates, self.ramp = decay, updates, ramp
+        for p in self.ema.parameters():
+            p.requires_grad_(False)
+
+    @torch.no_grad()
+    def update(self, model: torch.nn.Module) -> None:
+        """Fold the model's current weights into the average (buffers such as BN counts are copied)."""
+        self.updates += 1
+        d = self.decay * (1 - math.exp(-self.updates / self.ramp))
+        msd = model.state_dict()
+        for k, v in self.ema.state_dict().items():
+            if v.dtype.is_floating_point:
+                v.mul_(d).add_(msd[k].detach(), alpha=1 - d)
+            else:
+                v.copy_(msd[k])
+
+
+def warmup_cosine(base_lr: float, epoch: float, epochs: float, warmup_epochs: float, floor: float = 0.02) -> float:
+    """Learning rate at a fractional ``epoch``: linear warm-up from 5%, then cosine down to ``floor * base_lr``."""
+    if epoch < warmup_epochs:
+        return base_lr * (0.05 + 0.95 * epoch / warmup_epochs)
+    progress = (epoch - warmup_epochs) / max(epochs - warmup_epochs, 1e-9)
+    return base_lr * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0))))
+
+
+def append_csv(path: Path, row: dict[str, Any]) -> None:
+    """Add one epoch's row to a metrics CSV, replacing rows of that epoch and later (a resumed run rewrites them).
+
+    Columns are the union of every row's keys, so a metric that appears in later epochs (evaluation
+    every few epochs) widens the header instead of breaking it.
+    """
+    rows = []
+    if path.exists():
+        with open(path, newline="") as fh:
+            rows = list(csv.DictReader(fh))
+    rows = [r for r in rows if int(r["epoch"]) < row["epoch"]] + [{k: str(v) for k, v in row.items()}]
+    keys: list[str] = []
+    for r in rows:
+        keys += [k for k in r if k not in keys]
+    with open(path, "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=keys)
+        w.writeheader()
+        w.writerows(rows)
+
+
+def plot_metrics(csv_path: Path, png_path: Path, losses: Sequence[str], metrics: Sequence[str]) -> None:
+    """Plot losses (left) and [0, 1] metrics (right) per epoch from a metrics CSV.
+
+    Args:
+        csv_path: the CSV written by :func:`append_csv`.
+        png_path: the PNG to write.
+        losses: columns drawn as lines on the left panel.
+        metrics: columns drawn with markers on the right panel (epochs without a value are skipped).
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    with open(csv_path, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    ep = [int(r["epoch"]) for r in rows]
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 4))
+    for key in losses:
+        if all(r.get(key) for r in rows):
+            a1.plot(ep, [float(r[key]) for r in rows], label=key)
+    a1.set_xlabel("epoch")
+    a1.legend()
+    for key in metrics:
+        pts = [(int(r["epoch"]), float(r[key])) for r in rows if r.get(key)]
+        if pts:
+            a2.plot(*zip(*pts), marker="o", label=key)
+    a2.set_xlabel("epoch")
+    a2.set_ylim(0, 1)
+    a2.legend()
+    fig.tight_layout()
+    fig.savefig(png_path, dpi=80)
+    plt.close(fig)

@@ -1,0 +1,113 @@
+"""OCR metrics on hand-made cases whose answers are known."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from numberplate.errors import DatasetError
+from numberplate.evaluation.ocr import OcrSample, char_accuracy, evaluate_recognizer, levenshtein, read_ocr_labels
+from numberplate.types import PlateText
+
+
+class ScriptedRecognizer:
+    """Answers from a table keyed by the crop's first pixel value; records the country hints it got."""
+
+    name = "scripted"
+
+    def __init__(self, answers: dict[int, str | None]):
+        self.answers = answers
+        self.countries: list[str | None] = []
+
+    def read(self, crop: np.ndarray, country: str | None = None) -> PlateText | None:
+        self.countries.append(country)
+        text = self.answers[int(crop[0, 0, 0])]
+        return None if text is None else PlateText(text, 0.5)
+
+
+def crop(key: int) -> np.ndarray:
+    return np.full((4, 8, 3), key, np.uint8)
+
+
+@pytest.mark.parametrize(("a", "b", "d"), [("kitten", "sitting", 3), ("", "ABC", 3), ("ABC", "ABC", 0),
+                                           ("AB12CD", "AB12DC", 2), ("沪A1", "A1", 1)])
+def test_levenshtein(a: str, b: str, d: int) -> None:
+    assert levenshtein(a, b) == d
+    assert levenshtein(b, a) == d
+
+
+def test_char_accuracy() -> None:
+    assert char_accuracy("ABC124", "ABC123") == pytest.approx(5 / 6)
+    assert char_accuracy("ABC1234", "ABC123") == pytest.approx(6 / 7)
+    assert char_accuracy("", "AB") == 0.0
+    assert char_accuracy("", "") == 1.0
+
+
+def test_evaluate_per_source_and_overall() -> None:
+    rows = [
+        OcrSample(crop(1), "AB123", "br", "br"),  # exact
+        OcrSample(crop(2), "CD456", "br", "br"),  # one substitution: char accuracy 0.8
+        OcrSample(crop(3), "京A12345", "cn", "cn"),  # no read
+        OcrSample(crop(4), "XYZ", "us", "us"),  # exact
+    ]
+    rec = ScriptedRecognizer({1: "AB123", 2: "CD457", 3: None, 4: "XYZ"})
+    out = evaluate_recognizer(rec, rows, with_reads=True)
+    assert out["backend"] == "scripted"
+    assert rec.countries == ["br", "br", "cn", "us"]
+    br, cn, us = (out["by_source"][s] for s in ("br", "cn", "us"))
+    assert (br["plates"], br["exact"], br["char_accuracy"], br["no_read"]) == (2, 0.5, pytest.approx(0.9), 0.0)
+    assert (cn["plates"], cn["exact"], cn["char_accuracy"], cn["no_read"]) == (1, 0.0, 0.0, 1.0)
+    assert (us["exact"], us["char_accuracy"]) == (1.0, 1.0)
+    overall = out["overall"]
+    assert (overall["plates"], overall["exact"], overall["no_read"]) == (4, 0.5, 0.25)
+    assert overall["char_accuracy"] == pytest.approx((1 + 0.8 + 0 + 1) / 4)
+    assert overall["ms_per_plate"] >= 0.0
+    assert [r["predicted"] for r in out["reads"]] == ["AB123", "CD457", "", "XYZ"]
+
+
+def test_evaluate_loads_image_paths(tmp_path: Path) -> None:
+    from PIL import Image
+
+    path = tmp_path / "plate.png"
+    Image.fromarray(crop(7)).save(path)
+    out = evaluate_recognizer(ScriptedRecognizer({7: "OK1"}), [OcrSample(path, "OK1", "x")])
+    assert out["overall"]["exact"] == 1.0
+
+
+def test_evaluate_nothing_gives_nan() -> None:
+    out = evaluate_recognizer(ScriptedRecognizer({}), [])
+    assert out["by_source"] == {}
+    assert np.isnan(out["overall"]["exact"])
+
+
+def test_read_ocr_labels(tmp_path: Path) -> None:
+    (tmp_path / "ocr").mkdir()
+    labels = tmp_path / "ocr" / "labels.csv"
+    labels.write_text(
+        "image,text,country,source,split\n"
+        "ocr/crops/us/ca1.jpg,5UMH719,us-ca,us,val\n"
+        "ocr/crops/br/a.jpg,AXK3125,br,br,train\n"
+        "ocr/crops/cn/b.jpg,京A12345,cn,cn,val\n",
+        encoding="utf-8",
+    )
+    val = read_ocr_labels(labels, split="val")
+    assert [(s.text, s.country, s.source) for s in val] == [("5UMH719", "us", "us"), ("京A12345", "cn", "cn")]
+    assert val[0].image == tmp_path / "ocr" / "crops" / "us" / "ca1.jpg"
+    assert len(read_ocr_labels(labels)) == 3
+    assert read_ocr_labels(labels, root=Path("/data"))[1].image == Path("/data/ocr/crops/br/a.jpg")
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [("image,text,source\nx.jpg,AB,br\n", "missing column"), ("image,text,country,source,split\nx.jpg,,br,br,val\n",
+                                                              "image and its text")],
+)
+def test_read_ocr_labels_rejects_malformed_files(tmp_path: Path, content: str, message: str) -> None:
+    labels = tmp_path / "labels.csv"
+    labels.write_text(content)
+    with pytest.raises(DatasetError, match=message):
+        read_ocr_labels(labels)
+    with pytest.raises(DatasetError, match="cannot read"):
+        read_ocr_labels(tmp_path / "missing.csv")
