@@ -28,7 +28,7 @@ def create_recognizer(name: str, **kwargs: object) -> Recognizer:
         raise ConfigError(f"unknown OCR backend {name!r}; choose one of {', '.join(available_backends())}") from e
     module_name, cls_name = target.split(":")
     cls = getattr(importlib.import_module(module_name), cls_name)
-    return cls(**kwargs)  # type: ignore[no-any-return]
+    return cls(**kwargs)
 
 
 __all__ = ["BACKENDS", "Recognizer", "available_backends", "create_recognizer"]

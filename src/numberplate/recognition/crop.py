@@ -30,10 +30,10 @@ def crop_plate(image: np.ndarray, detection: Detection, pad_x: float = 0.04, pad
 def rectify(image: np.ndarray, corners: np.ndarray) -> np.ndarray:
     """Warp the quadrilateral ``corners`` (TL, TR, BR, BL) to an upright rectangle of the same aspect."""
     tl, tr, br, bl = corners
-    width = max(np.linalg.norm(tr - tl), np.linalg.norm(br - bl))
-    height = max(np.linalg.norm(bl - tl), np.linalg.norm(br - tr))
+    width = float(max(np.linalg.norm(tr - tl), np.linalg.norm(br - bl)))
+    height = float(max(np.linalg.norm(bl - tl), np.linalg.norm(br - tr)))
     scale = RECTIFIED_HEIGHT / max(height, 1.0)
     out_w, out_h = max(round(width * scale), 8), RECTIFIED_HEIGHT
-    dst = np.float32([[0, 0], [out_w - 1, 0], [out_w - 1, out_h - 1], [0, out_h - 1]])
+    dst = np.array([[0, 0], [out_w - 1, 0], [out_w - 1, out_h - 1], [0, out_h - 1]], np.float32)
     m = cv2.getPerspectiveTransform(corners.astype(np.float32), dst)
     return cv2.warpPerspective(image, m, (out_w, out_h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)

@@ -134,7 +134,7 @@ class PlateOcrRecognizer:
         path = Path(model_path) if model_path else DEFAULT_MODEL
         self.session = create_session(path, providers, intra_op_threads)
         meta_path = path.with_suffix(".json")
-        meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
+        meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.is_file() else {}
         self.alphabet: str = meta.get("alphabet", ALPHABET)
         self.max_slots = int(meta.get("max_slots", MAX_SLOTS))
         self.input_size: tuple[int, int] = (

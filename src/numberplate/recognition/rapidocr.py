@@ -121,7 +121,7 @@ class RapidOcrRecognizer:
         self.min_line_score = min_line_score
         # "max" with a large limit: the detector takes our already-scaled image as it is.
         # One thread per session: plate crops are too small to gain from intra-op threads, and
-        # onnxruntime's spinning workers cost 3x when the machine is busy (measured: 86 vs 260 ms/plate).
+        # onnxruntime's spinning workers cost 3x when the CPU is busy (86 vs 260 ms/plate, 2 busy cores).
         options = {
             "det_limit_type": "max",
             "det_limit_side_len": 2000,
@@ -148,12 +148,12 @@ class RapidOcrRecognizer:
             return None
         boxes, _ = self._engine.text_det(image)
         lines = group_lines(boxes if boxes is not None else np.empty((0, 4, 2)), self.min_line_height_ratio)
-        read = self._recognise(image, [_line_crop(image, line) for line in lines])
+        read = self._recognise([_line_crop(image, line) for line in lines])
         if read is None:
-            read = self._recognise(image, [image])
+            read = self._recognise([image])
         return read
 
-    def _recognise(self, image: np.ndarray, crops: list[np.ndarray]) -> PlateText | None:
+    def _recognise(self, crops: list[np.ndarray]) -> PlateText | None:
         crops = [c for c in crops if c.shape[0] > 1 and c.shape[1] > 1]
         if not crops:
             return None

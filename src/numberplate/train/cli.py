@@ -47,3 +47,40 @@ def export_detect(checkpoint: Path, out: Path) -> None:
 
     diff = export_onnx(checkpoint, out)
     click.echo(f"wrote {out} (max |onnx - torch| = {diff:.2e})")
+
+
+@train_group.command("ocr")
+@click.option("--data", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=Path("../shared/data/ocr/labels.csv"), show_default=True, help="OCR labels CSV")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("runs/ocr"), show_default=True)
+@click.option("--epochs", type=click.IntRange(1), default=40, show_default=True)
+@click.option("--batch", type=click.IntRange(1), default=128, show_default=True)
+@click.option("--epoch-size", type=click.IntRange(1), default=20000, show_default=True, help="samples per epoch")
+@click.option("--real-fraction", type=click.FloatRange(0, 1), default=0.5, show_default=True,
+              help="share of real train crops per epoch; the rest are synthetic plates")
+@click.option("--lr", type=float, default=2e-3, show_default=True)
+@click.option("--workers", type=click.IntRange(0), default=1, show_default=True)
+@click.option("--threads", type=click.IntRange(1), default=1, show_default=True)
+@click.option("--limit", type=click.IntRange(1), default=None, help="use only the first N crops (smoke tests)")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--resume", is_flag=True, help="continue from OUT/last.pt")
+def train_ocr(data: Path, out: Path, resume: bool, **opts: object) -> None:
+    """Train the plate OCR model; checkpoints every epoch to OUT/last.pt, best EMA weights to OUT/best.pt."""
+    from numberplate.train.ocr.train import OcrTrainConfig, train
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    cfg = OcrTrainConfig(data=str(data), out=str(out), **opts)  # type: ignore[arg-type]
+    best = train(cfg, resume=resume)
+    click.echo(f"best checkpoint: {best}")
+
+
+@train_group.command("export-ocr")
+@click.argument("checkpoint", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              default=Path("src/numberplate/models/plate_ocr.onnx"), show_default=True)
+def export_ocr(checkpoint: Path, out: Path) -> None:
+    """Export an OCR checkpoint to ONNX (dynamic batch, softmax in the graph), verified against PyTorch."""
+    from numberplate.train.ocr.export import export_onnx
+
+    diff = export_onnx(checkpoint, out)
+    click.echo(f"wrote {out} (max |onnx - torch| = {diff:.2e})")

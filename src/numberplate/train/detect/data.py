@@ -114,7 +114,7 @@ def _warp_matrix(rng: np.random.Generator, scene: Scene, size: int, infer_side: 
     m[1, 2] = ty - (m[1, 0] * cx + m[1, 1] * cy)
     if rng.random() < 0.3:
         # Slight perspective: move the crop corners a few percent.
-        src = np.float32([[0, 0], [size, 0], [size, size], [0, size]])
+        src = np.array([[0, 0], [size, 0], [size, size], [0, size]], np.float32)
         dst = src + rng.uniform(-0.06, 0.06, size=(4, 2)).astype(np.float32) * size
         m = cv2.getPerspectiveTransform(src, dst).astype(np.float64) @ m
     return m
@@ -145,7 +145,7 @@ def _warp_boxes(boxes: np.ndarray, m: np.ndarray, size: int) -> tuple[np.ndarray
 
 def _photometric(rng: np.random.Generator, img: np.ndarray) -> np.ndarray:
     """Colour, light, blur, noise and JPEG degradations, each with its own probability."""
-    out = img.astype(np.float32)
+    out: np.ndarray = img.astype(np.float32)
     if rng.random() < 0.8:
         hsv = cv2.cvtColor(img, cv2.COLOR_RGB2HSV).astype(np.float32)
         hsv[..., 0] = (hsv[..., 0] + rng.uniform(-8, 8)) % 180
@@ -178,8 +178,9 @@ def _photometric(rng: np.random.Generator, img: np.ndarray) -> np.ndarray:
         out = np.clip(out.astype(np.float32) + rng.normal(0, rng.uniform(2, 12), out.shape), 0, 255).astype(np.uint8)
     if rng.random() < 0.3:
         ok, enc = cv2.imencode(".jpg", out, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(20, 90))])
-        if ok:
-            out = cv2.imdecode(enc, cv2.IMREAD_UNCHANGED)
+        decoded = cv2.imdecode(enc, cv2.IMREAD_UNCHANGED) if ok else None
+        if decoded is not None:
+            out = decoded
     return out
 
 
@@ -231,7 +232,8 @@ def gaussian_radius_targets(
         x0, y0, x1, y1 = (b / STRIDE).astype(int)
         weight_mask[max(y0, 0):y1 + 1, max(x0, 0):x1 + 1] = 0.0
     # Largest first, so that smaller plates overwrite the regression targets they share.
-    order = np.argsort(-(boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])) if len(boxes) else []
+    areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    order: np.ndarray | list[int] = np.argsort(-areas) if len(boxes) else []
     for i in order:
         x0, y0, x1, y1 = boxes[i]
         w, h = x1 - x0, y1 - y0

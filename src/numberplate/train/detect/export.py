@@ -42,7 +42,7 @@ def export_onnx(checkpoint: Path, out: Path, threshold: float = 0.3, metrics: di
     out.parent.mkdir(parents=True, exist_ok=True)
     dummy = torch.rand(1, 3, 384, 640)
     torch.onnx.export(
-        wrapped, dummy, str(out), input_names=["image"], output_names=["heat", "box"], opset_version=17,
+        wrapped, (dummy,), str(out), input_names=["image"], output_names=["heat", "box"], opset_version=17,
         dynamic_axes={"image": {0: "batch", 2: "height", 3: "width"}, "heat": {0: "batch", 2: "h8", 3: "w8"},
                       "box": {0: "batch", 2: "h8", 3: "w8"}},
         dynamo=False,

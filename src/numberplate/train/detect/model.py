@@ -49,8 +49,9 @@ class PlateNet(nn.Module):
         self.head = ConvBNAct(width, width)
         self.heat = nn.Conv2d(width, 1, 1)
         self.box = nn.Conv2d(width, 4, 1)
-        nn.init.constant_(self.heat.bias, -4.6)
-        nn.init.constant_(self.box.bias, 0.0)
+        with torch.no_grad():
+            self.heat.bias.fill_(-4.6)  # type: ignore[union-attr]  # prior: a plate centre is rare
+            self.box.bias.zero_()  # type: ignore[union-attr]
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         x = (x - 0.45) / 0.25

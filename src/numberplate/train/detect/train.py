@@ -6,10 +6,12 @@ import logging
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import torch
 from torch.nn import functional as F
+from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
 from numberplate.detection.postprocess import STRIDE, decode, letterbox
@@ -138,8 +140,9 @@ def train(cfg: DetectTrainConfig, resume: bool = False) -> Path:
 
     for epoch in range(start_epoch, cfg.epochs):
         ds.epoch = epoch
-        loader = torch.utils.data.DataLoader(
-            ds, batch_size=cfg.batch, shuffle=True, num_workers=cfg.workers, collate_fn=_collate,
+        loader: DataLoader[dict[str, np.ndarray]] = DataLoader(
+            cast("Dataset[dict[str, np.ndarray]]", ds), batch_size=cfg.batch, shuffle=True, num_workers=cfg.workers,
+            collate_fn=_collate,
             drop_last=True, generator=torch.Generator().manual_seed(cfg.seed * 1000 + epoch),
         )
         model.train()

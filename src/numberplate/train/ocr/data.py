@@ -10,6 +10,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from torch.utils.data import Dataset
 
 from numberplate.recognition.alphabet import MAX_SLOTS, encode, in_alphabet
 from numberplate.recognition.platenet_ocr import prepare
@@ -69,7 +70,8 @@ def load_crops(
         scale = max(out_w / w, out_h / h)
         if scale < 1.0:
             img = cv2.resize(img, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
-        crops.append(Crop(row["image"], row["text"], row["source"], row["country"], cv2.cvtColor(img, cv2.COLOR_BGR2RGB)))
+        rgb = cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+        crops.append(Crop(row["image"], row["text"], row["source"], row["country"], rgb))
     if skipped:
         log.warning("%s: skipped %d %s row(s) the OCR alphabet cannot represent", csv_path, skipped, split)
     return crops
@@ -132,7 +134,7 @@ def degrade(rng: np.random.Generator, img: np.ndarray, allow_low_res: bool = Tru
 # ---------------------------------------------------------------- dataset
 
 
-class OcrDataset:
+class OcrDataset(Dataset[dict[str, np.ndarray]]):
     """Map-style dataset mixing augmented real crops and synthetic plates (length sets the epoch size).
 
     Every sample is a pure function of (seed, epoch, index), so DataLoader workers produce the same

@@ -12,9 +12,10 @@ from typing import Any
 import numpy as np
 import torch
 from torch.nn import functional as F
+from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from numberplate.recognition.alphabet import ALPHABET, MAX_SLOTS, PAD_INDEX, decode
+from numberplate.recognition.alphabet import ALPHABET, MAX_SLOTS, decode
 from numberplate.recognition.platenet_ocr import prepare, read_probs
 from numberplate.train.common import ModelEMA, append_csv, plot_metrics, warmup_cosine
 from numberplate.train.ocr.data import Crop, OcrDataset, load_crops
@@ -127,7 +128,7 @@ def train(cfg: OcrTrainConfig, resume: bool = False) -> Path:
 
     for epoch in range(start_epoch, cfg.epochs):
         ds.epoch = epoch
-        loader = torch.utils.data.DataLoader(
+        loader: DataLoader[dict[str, np.ndarray]] = DataLoader(
             ds, batch_size=cfg.batch, shuffle=False, num_workers=cfg.workers, collate_fn=_collate,
             drop_last=len(ds) >= cfg.batch, persistent_workers=False,
         )
@@ -169,5 +170,3 @@ def train(cfg: OcrTrainConfig, resume: bool = False) -> Path:
         torch.save(final, best)
     return best
 
-
-__all__ = ["PAD_INDEX", "OcrTrainConfig", "build_model", "evaluate", "slot_loss", "train"]
