@@ -25,3 +25,22 @@ def test_eval_detect_unknown_split_is_an_error(data_dir: Path) -> None:
     result = CliRunner().invoke(main, ["eval", "detect", "--data", str(labels), "--split", "nope"])
     assert result.exit_code == 1
     assert f"no images of split 'nope' in {labels}" in result.output
+
+
+def test_eval_ocr_compares_backends_on_the_same_crops(data_dir: Path) -> None:
+    labels = data_dir / "ocr" / "labels.csv"
+    result = CliRunner().invoke(
+        main, ["eval", "ocr", "--data", str(labels), "--limit", "3", "--backend", "tesseract", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    (report,) = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["backend"] == "tesseract"
+    assert report["overall"]["plates"] == 3
+    assert 0.0 <= report["overall"]["char_accuracy"] <= 1.0
+
+
+def test_eval_ocr_unknown_backend_is_an_error(data_dir: Path) -> None:
+    labels = data_dir / "ocr" / "labels.csv"
+    result = CliRunner().invoke(main, ["eval", "ocr", "--data", str(labels), "--backend", "nope"])
+    assert result.exit_code == 1
+    assert "unknown OCR backend 'nope'" in result.output

@@ -76,3 +76,61 @@ def eval_detect(data: Path, split: str, model: Path | None, side: int, threshold
     else:
         click.echo(format_detection_table(table, thr))
         click.echo(f"{len(results)} images, {ms:.1f} ms/image (incl. decoding)")
+
+
+DEFAULT_OCR_LABELS = Path("../shared/data/ocr/labels.csv")
+
+
+def format_ocr_table(results: list[dict]) -> str:
+    """Exact match / character accuracy / ms per plate, one row per source and backend."""
+    head = f"{'source':<10} {'backend':<10} {'plates':>6} {'exact':>7} {'char acc':>8} {'no read':>7} {'ms/plate':>8}"
+    lines = [head, "-" * len(head)]
+    sources = [*sorted({s for r in results for s in r["by_source"]}), "overall"]
+    for source in sources:
+        for r in results:
+            m = r["overall"] if source == "overall" else r["by_source"].get(source)
+            if m is None:
+                continue
+            lines.append(f"{source:<10} {r['backend']:<10} {m['plates']:>6} {m['exact']:>7.3f}"
+                         f" {m['char_accuracy']:>8.3f} {m['no_read']:>7.3f} {m['ms_per_plate']:>8.1f}")
+    return "\n".join(lines)
+
+
+@eval_group.command("ocr")
+@click.option("--data", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=DEFAULT_OCR_LABELS,
+              show_default=True, help="OCR labels CSV (image,text,country,source,split)")
+@click.option("--split", default="val", show_default=True)
+@click.option("--backend", "backends", multiple=True,
+              help="backend(s) to compare (repeatable); default: every available backend")
+@click.option("--no-country", is_flag=True, help="do not pass the labelled country as a hint")
+@click.option("--limit", type=click.IntRange(1), default=None, help="first N crops only")
+@click.option("--json", "as_json", is_flag=True, help="print the results as JSON")
+def eval_ocr(data: Path, split: str, backends: tuple[str, ...], no_country: bool, limit: int | None,
+             as_json: bool) -> None:
+    """Exact-match and character accuracy per source for each OCR backend, in one run on the same crops."""
+    from dataclasses import replace
+
+    from numberplate.errors import NumberplateError
+    from numberplate.evaluation.ocr import evaluate_recognizer, read_ocr_labels
+    from numberplate.imaging import load_image
+    from numberplate.recognition import available_backends, create_recognizer
+
+    samples = read_ocr_labels(data, split=split)[:limit]
+    if not samples:
+        raise click.ClickException(f"no crops of split {split!r} in {data}")
+    # Decode once; every backend reads the very same arrays.
+    samples = [replace(s, image=load_image(s.image), country=None if no_country else s.country) for s in samples]
+    results = []
+    for name in backends or available_backends():
+        try:
+            recognizer = create_recognizer(name)
+        except NumberplateError as e:
+            if backends:
+                raise click.ClickException(str(e)) from e
+            click.echo(f"skipping {name}: {e}", err=True)
+            continue
+        results.append(evaluate_recognizer(recognizer, samples))
+    if as_json:
+        click.echo(json.dumps(results))
+    else:
+        click.echo(format_ocr_table(results))
