@@ -27,11 +27,23 @@ class PlateOCR(nn.Module):
 
     The whole (small) feature map is flattened rather than averaged, so the head knows where each
     feature sits: slot *k* is "the k-th character in reading order", wherever the plate's layout
-    puts it (single-line or two-line).
+    puts it (single-line or two-line). By default each slot's logits are a linear read-out of the
+    flattened map: a shared hidden layer in between (``hidden``) made the model learn far slower
+    (fitting 256 crops: 3% exact after 200 steps with 256 hidden units, 76% without).
 
     Input: (B, H, W, 3) uint8 RGB, the crop resized to ``INPUT_HEIGHT`` x ``INPUT_WIDTH`` (normalised
     inside the graph, so inference only resizes). Output: (B, max_slots, len(alphabet)) logits (the
     exported model applies the softmax).
+
+    Args:
+        channels: widths at stride 2, 4, 8 and 16.
+        depth: extra 3x3 convs after the stride-2 conv of the stride 4, 8 and 16 stages.
+        head_channels: the 1x1 bottleneck before flattening (keeps the first dense layer small).
+        hidden: width of a dense layer shared by all slots; 0 reads the slots straight off the feature map.
+        dropout: dropout before each dense layer.
+        max_slots: characters the model reads at most.
+        vocab: alphabet size, pad included.
+        input_size: (height, width) of the input; both multiples of 16.
     """
 
     def __init__(
@@ -39,7 +51,7 @@ class PlateOCR(nn.Module):
         channels: tuple[int, ...] = (32, 48, 96, 160),
         depth: tuple[int, ...] = (1, 2, 2),
         head_channels: int = 32,
-        hidden: int = 256,
+        hidden: int = 0,
         dropout: float = 0.1,
         max_slots: int = MAX_SLOTS,
         vocab: int = len(ALPHABET),
@@ -57,14 +69,12 @@ class PlateOCR(nn.Module):
             ConvBNAct(c4, head_channels, 1),
         )
         cells = (input_size[0] // 16) * (input_size[1] // 16)
-        self.head = nn.Sequential(
-            nn.Flatten(),
-            nn.Dropout(dropout),
-            nn.Linear(head_channels * cells, hidden),
-            nn.ReLU(inplace=True),
-            nn.Dropout(dropout),
-            nn.Linear(hidden, max_slots * vocab),
-        )
+        layers: list[nn.Module] = [nn.Flatten(), nn.Dropout(dropout)]
+        width = head_channels * cells
+        if hidden:
+            layers += [nn.Linear(width, hidden), nn.ReLU(inplace=True), nn.Dropout(dropout)]
+            width = hidden
+        self.head = nn.Sequential(*layers, nn.Linear(width, max_slots * vocab))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x.permute(0, 3, 1, 2).float()

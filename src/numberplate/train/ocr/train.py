@@ -128,9 +128,9 @@ def train(cfg: OcrTrainConfig, resume: bool = False) -> Path:
 
     for epoch in range(start_epoch, cfg.epochs):
         ds.epoch = epoch
+        # No shuffling needed: every index draws its own random crop from (seed, epoch, index).
         loader: DataLoader[dict[str, np.ndarray]] = DataLoader(
-            ds, batch_size=cfg.batch, shuffle=False, num_workers=cfg.workers, collate_fn=_collate,
-            drop_last=len(ds) >= cfg.batch, persistent_workers=False,
+            ds, batch_size=cfg.batch, num_workers=cfg.workers, collate_fn=_collate, drop_last=len(ds) >= cfg.batch,
         )
         model.train()
         loss_sum, n, lr = 0.0, 0, cfg.lr
@@ -147,7 +147,7 @@ def train(cfg: OcrTrainConfig, resume: bool = False) -> Path:
             opt.step()
             ema.update(model)
             loss_sum, n = loss_sum + loss.item(), n + 1
-            bar.set_postfix(loss=f"{loss_sum / n:.3f}", lr=f"{lr:.2e}")
+            bar.set_postfix(loss=f"{loss_sum / n:.3f}", lr=f"{lr:.2e}", refresh=False)
         seconds = round(time.time() - t_epoch, 1)
         metrics = evaluate(ema.ema, val_crops, size)
         row: dict[str, Any] = {"epoch": epoch + 1, "lr": lr, "loss": loss_sum / max(n, 1), "seconds": seconds,

@@ -1,0 +1,108 @@
+"""OCR training: deterministic mixed data, a few steps on a handful of crops, resume, export, read with plateocr."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+torch = pytest.importorskip("torch", reason="training needs the [train] extra (make test installs it)")
+
+from numberplate.recognition.alphabet import ALPHABET, MAX_SLOTS, PAD_INDEX, decode  # noqa: E402
+from numberplate.recognition.platenet_ocr import PlateOcrRecognizer  # noqa: E402
+from numberplate.train.cli import train_group  # noqa: E402
+from numberplate.train.ocr.data import OcrDataset, load_crops, warp_crop  # noqa: E402
+from numberplate.train.ocr.export import export_onnx  # noqa: E402
+from numberplate.train.ocr.model import INPUT_HEIGHT, INPUT_WIDTH, PlateOCR  # noqa: E402
+from numberplate.train.ocr.train import OcrTrainConfig, slot_loss, train  # noqa: E402
+
+SIZE = (INPUT_HEIGHT, INPUT_WIDTH)
+
+
+@pytest.fixture(scope="module")
+def crops(data_dir: Path) -> list:
+    return load_crops(data_dir / "ocr" / "labels.csv", "train", SIZE, limit=12)
+
+
+def test_load_crops_reads_train_only_and_shrinks_large_crops(data_dir: Path, crops: list) -> None:
+    assert len(crops) == 12
+    assert all(c.image.dtype == np.uint8 and c.image.ndim == 3 for c in crops)
+    val = load_crops(data_dir / "ocr" / "labels.csv", "val", SIZE, sources={"us"})
+    assert {c.source for c in val} == {"us"}
+    assert not {c.text for c in val} & {c.text for c in crops}
+    # us crops are up to 320 px wide: shrunk until one side fits the model input.
+    assert all(c.image.shape[1] <= INPUT_WIDTH or c.image.shape[0] <= INPUT_HEIGHT for c in val)
+
+
+def test_dataset_is_deterministic_and_mixes_real_and_synthetic(crops: list) -> None:
+    ds = OcrDataset(crops, SIZE, epoch_size=24, real_fraction=0.5, seed=3)
+    a = [ds[i] for i in range(24)]
+    b = [ds[i] for i in range(24)]
+    for x, y in zip(a, b):
+        assert np.array_equal(x["image"], y["image"]) and np.array_equal(x["target"], y["target"])
+    assert all(s["image"].shape == (*SIZE, 3) and s["target"].shape == (MAX_SLOTS,) for s in a)
+    real_texts = {c.text for c in crops}
+    texts = [decode(s["target"].tolist()) for s in a]
+    assert any(t in real_texts for t in texts) and any(t not in real_texts for t in texts)
+    ds.epoch = 1
+    assert not np.array_equal(ds[0]["image"], a[0]["image"])
+    synth_only = OcrDataset([], SIZE, epoch_size=4, real_fraction=0.0)
+    assert all(decode(synth_only[i]["target"].tolist()) for i in range(4))
+    with pytest.raises(ValueError, match="needs real crops"):
+        OcrDataset([], SIZE, epoch_size=4, real_fraction=0.5)
+
+
+def test_warp_crop_output_size(crops: list) -> None:
+    out = warp_crop(np.random.default_rng(0), crops[0].image, SIZE)
+    assert out.shape == (*SIZE, 3) and out.dtype == np.uint8
+
+
+def test_model_shape_and_loss() -> None:
+    model = PlateOCR().eval()
+    logits = model(torch.zeros(2, *SIZE, 3, dtype=torch.uint8))
+    assert logits.shape == (2, MAX_SLOTS, len(ALPHABET))
+    target = torch.full((2, MAX_SLOTS), PAD_INDEX)
+    assert float(slot_loss(logits, target).detach()) > 0
+
+
+def test_train_resume_export_and_read(tmp_path: Path, data_dir: Path) -> None:
+    out = tmp_path / "run"
+    cfg = OcrTrainConfig(data=str(data_dir / "ocr" / "labels.csv"), out=str(out), epochs=1, batch=8, epoch_size=16,
+                         limit=12, workers=0, threads=1)
+    train(cfg)
+    assert (out / "last.pt").is_file() and (out / "best.pt").is_file()
+    assert (out / "metrics.png").stat().st_size > 1000
+    rows = (out / "metrics.csv").read_text().splitlines()
+    assert rows[0].startswith("epoch,lr,loss,seconds,val_exact,val_exact_fmt,val_char_acc") and len(rows) == 2
+
+    # Resume continues at epoch 2 instead of starting over.
+    cfg.epochs = 2
+    train(cfg, resume=True)
+    rows = (out / "metrics.csv").read_text().splitlines()
+    assert [r.split(",")[0] for r in rows[1:]] == ["1", "2"]
+    assert torch.load(out / "last.pt", weights_only=False)["epoch"] == 1
+
+    onnx_path = tmp_path / "plate_ocr.onnx"
+    result = CliRunner().invoke(train_group, ["export-ocr", str(out / "best.pt"), "--out", str(onnx_path)])
+    assert result.exit_code == 0, result.output
+    meta = json.loads(onnx_path.with_suffix(".json").read_text(encoding="utf-8"))
+    assert meta["alphabet"] == ALPHABET and meta["max_slots"] == MAX_SLOTS
+    assert (meta["input_height"], meta["input_width"]) == SIZE and len(meta["sha256"]) == 64
+    assert export_onnx(out / "best.pt", onnx_path) < 1e-4
+
+    recognizer = PlateOcrRecognizer(onnx_path)
+    crops = load_crops(data_dir / "ocr" / "labels.csv", "val", SIZE, limit=3)
+    probs = recognizer.probabilities([c.image for c in crops])
+    for p in probs:
+        assert p is not None and p.shape == (MAX_SLOTS, len(ALPHABET))
+        np.testing.assert_allclose(p.sum(-1), 1.0, atol=1e-5)
+    # Batched inference gives the same probabilities as one crop at a time.
+    single = recognizer.probabilities([crops[1].image])[0]
+    np.testing.assert_allclose(probs[1], single, atol=1e-5)  # type: ignore[arg-type]
+    reads = recognizer.read_batch([c.image for c in crops], ["tn"] * 3)
+    assert reads[0] == recognizer.read(crops[0].image, "tn")
+    for read in reads:
+        assert read is None or (read.text and 0.0 <= read.confidence <= 1.0)
