@@ -83,7 +83,10 @@ def test_grey_crop_accepted_and_bad_input_rejected(recognizer: RapidOcrRecognize
     with pytest.raises(UnsupportedImageError):
         recognizer.read(render("ABC1234").astype(np.float32))
     with pytest.raises(UnsupportedImageError):
-        recognizer.read(np.zeros((10, 10, 4), np.uint8))
+        recognizer.read(np.zeros((10, 10, 2), np.uint8))
+    rgba = np.dstack([render("ABC1234"), np.full(render("ABC1234").shape[:2], 255, np.uint8)])
+    read = recognizer.read(rgba)
+    assert read is not None and read.text == "ABC1234"
 
 
 def test_reads_brazilian_val_crops(recognizer: RapidOcrRecognizer, val_samples: list[OcrSample]) -> None:

@@ -5,9 +5,35 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from numberplate.errors import UnsupportedImageError
 from numberplate.types import Detection
 
 RECTIFIED_HEIGHT = 64
+# A crop whose brightest and darkest pixels differ by less than this is blank: nothing to read.
+MIN_CONTRAST = 12
+
+
+def as_rgb_crop(crop: np.ndarray) -> np.ndarray | None:
+    """Validate a plate crop for an OCR backend: RGB uint8 (grey and RGBA converted), or None when blank.
+
+    Raises:
+        UnsupportedImageError: ``crop`` is not an (H, W, 3) RGB, (H, W, 4) RGBA or (H, W) grey uint8 array.
+    """
+    if not isinstance(crop, np.ndarray) or crop.dtype != np.uint8:
+        raise UnsupportedImageError(
+            f"a plate crop must be a uint8 numpy array, got {type(crop).__name__}"
+            f"{'' if not isinstance(crop, np.ndarray) else ' of ' + str(crop.dtype)}"
+        )
+    if crop.ndim == 2:
+        crop = cv2.cvtColor(crop, cv2.COLOR_GRAY2RGB)
+    elif crop.ndim == 3 and crop.shape[2] == 4:
+        crop = crop[:, :, :3]
+    if crop.ndim != 3 or crop.shape[2] != 3:
+        raise UnsupportedImageError(f"a plate crop must be (H, W, 3) RGB or (H, W) grey, got shape {crop.shape}")
+    h, w = crop.shape[:2]
+    if h < 2 or w < 2 or int(crop.max()) - int(crop.min()) < MIN_CONTRAST:
+        return None
+    return crop
 
 
 def crop_plate(image: np.ndarray, detection: Detection, pad_x: float = 0.04, pad_y: float = 0.08) -> np.ndarray:

@@ -11,9 +11,10 @@ import cv2
 import numpy as np
 
 from numberplate.detection.platenet import MODELS_DIR, create_session
-from numberplate.errors import ModelLoadError, UnsupportedImageError
+from numberplate.errors import ModelLoadError
 from numberplate.formats import postprocess
 from numberplate.recognition.alphabet import ALPHABET, MAX_SLOTS
+from numberplate.recognition.crop import as_rgb_crop
 from numberplate.types import PlateText
 
 log = logging.getLogger(__name__)
@@ -21,8 +22,6 @@ log = logging.getLogger(__name__)
 DEFAULT_MODEL = MODELS_DIR / "plate_ocr.onnx"
 DEFAULT_INPUT_SIZE = (64, 160)  # height, width
 DEFAULT_TOP_K = 3
-# Crops with less grey-level spread than this are blank; a slot classifier would hallucinate on them.
-MIN_CONTRAST = 12
 
 Alternatives = list[list[tuple[str, float]]]
 
@@ -38,23 +37,13 @@ def prepare(crop: np.ndarray, size: tuple[int, int]) -> np.ndarray | None:
     Raises:
         UnsupportedImageError: ``crop`` is not an (H, W, 3) RGB, (H, W, 4) RGBA or (H, W) grey uint8 array.
     """
-    if not isinstance(crop, np.ndarray) or crop.dtype != np.uint8:
-        raise UnsupportedImageError(
-            f"a plate crop must be a uint8 numpy array, got {type(crop).__name__}"
-            f"{'' if not isinstance(crop, np.ndarray) else ' of ' + str(crop.dtype)}"
-        )
-    if crop.ndim == 2:
-        crop = cv2.cvtColor(crop, cv2.COLOR_GRAY2RGB)
-    elif crop.ndim == 3 and crop.shape[2] == 4:
-        crop = crop[:, :, :3]
-    if crop.ndim != 3 or crop.shape[2] != 3:
-        raise UnsupportedImageError(f"a plate crop must be (H, W, 3) RGB or (H, W) grey, got shape {crop.shape}")
-    h, w = crop.shape[:2]
-    if h < 2 or w < 2 or int(crop.max()) - int(crop.min()) < MIN_CONTRAST:
+    rgb = as_rgb_crop(crop)
+    if rgb is None:
         return None
+    h, w = rgb.shape[:2]
     out_h, out_w = size
     shrinking = w > out_w and h > out_h
-    return cv2.resize(crop, (out_w, out_h), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
+    return cv2.resize(rgb, (out_w, out_h), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
 
 
 def slot_alternatives(probs: np.ndarray, alphabet: str = ALPHABET, top_k: int = DEFAULT_TOP_K) -> Alternatives:

@@ -9,7 +9,8 @@ from typing import Any
 import cv2
 import numpy as np
 
-from numberplate.errors import BackendUnavailableError, ModelLoadError, UnsupportedImageError
+from numberplate.errors import BackendUnavailableError, ModelLoadError
+from numberplate.recognition.crop import as_rgb_crop
 from numberplate.recognition.text import clean_plate_chars
 from numberplate.types import Candidate, PlateText
 
@@ -23,8 +24,6 @@ DEFAULT_DET_HEIGHT = 160
 DEFAULT_MIN_LINE_HEIGHT_RATIO = 0.7
 # RapidOCR's own default ``text_score``: lines read with less are noise.
 DEFAULT_MIN_LINE_SCORE = 0.5
-# Crops with less grey-level spread than this are blank; the recogniser would hallucinate on them.
-MIN_CONTRAST = 12
 # Side margin of a line crop, as a share of the line height: the recogniser misses edge characters without it.
 LINE_MARGIN = 0.1
 
@@ -187,21 +186,13 @@ def _providers(engine: Any) -> list[str]:
 
 def _prepare(crop: np.ndarray, height: int) -> np.ndarray | None:
     """The crop as BGR (RapidOCR's channel order) scaled to ``height`` with a border; ``None`` if blank."""
-    if not isinstance(crop, np.ndarray) or crop.dtype != np.uint8:
-        raise UnsupportedImageError(
-            f"a plate crop must be a uint8 numpy array, got {type(crop).__name__}"
-            f"{'' if not isinstance(crop, np.ndarray) else ' of ' + str(crop.dtype)}"
-        )
-    if crop.ndim == 2:
-        crop = cv2.cvtColor(crop, cv2.COLOR_GRAY2RGB)
-    if crop.ndim != 3 or crop.shape[2] != 3:
-        raise UnsupportedImageError(f"a plate crop must be (H, W, 3) RGB or (H, W) grey, got shape {crop.shape}")
-    h, w = crop.shape[:2]
-    if h < 2 or w < 2 or int(crop.max()) - int(crop.min()) < MIN_CONTRAST:
+    rgb = as_rgb_crop(crop)
+    if rgb is None:
         return None
+    h, w = rgb.shape[:2]
     scale = height / h
     size = (max(2, round(w * scale)), height)
-    bgr = cv2.resize(crop[:, :, ::-1], size, interpolation=cv2.INTER_CUBIC if scale > 1 else cv2.INTER_AREA)
+    bgr = cv2.resize(rgb[:, :, ::-1], size, interpolation=cv2.INTER_CUBIC if scale > 1 else cv2.INTER_AREA)
     pad = height // 8
     return cv2.copyMakeBorder(bgr, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
 

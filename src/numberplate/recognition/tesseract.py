@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 
 from numberplate.errors import BackendUnavailableError, UnsupportedImageError
+from numberplate.recognition.crop import MIN_CONTRAST
 from numberplate.recognition.text import clean_plate_text
 from numberplate.types import Candidate, PlateText
 
@@ -28,7 +29,6 @@ DEFAULT_TIMEOUT_S = 10.0
 MIN_SINGLE_LINE_CHARS = 4
 # A word counts when its height is at least this share of the tallest word's (drops small print).
 MIN_WORD_HEIGHT_RATIO = 0.7
-MIN_CONTRAST = 12
 
 
 @dataclass(frozen=True)
