@@ -35,7 +35,7 @@ def raises(message: str) -> Any:
 def test_defaults() -> None:
     cfg = load_config(env={})
     assert cfg == Config()
-    assert (cfg.detector_side, cfg.detection_threshold, cfg.port, cfg.host) == (640, 0.3, 8000, "127.0.0.1")
+    assert (cfg.detector_side, cfg.detection_threshold, cfg.port, cfg.host) == (640, None, 8000, "127.0.0.1")
     assert (cfg.tile_large_images, cfg.ocr, cfg.country, cfg.max_image_pixels) == (True, "rapidocr", None, 50_000_000)
 
 

@@ -30,7 +30,7 @@ class Config:
 
     detector_model: str | None = None
     detector_side: int = 640
-    detection_threshold: float = 0.3
+    detection_threshold: float | None = None  # None: the shipped model's own operating threshold
     tile_large_images: bool = True
     ocr: str = "rapidocr"
     country: str | None = None
@@ -126,7 +126,7 @@ def _validate(cfg: Config) -> None:
             raise ConfigError(f"config {name!r} must be of type {kind.__name__}, got {value!r}")
     if cfg.detector_side < 64 or cfg.detector_side % 32:
         raise ConfigError(f"config 'detector_side' must be a multiple of 32 and at least 64, got {cfg.detector_side}")
-    if not 0.0 < cfg.detection_threshold < 1.0:
+    if cfg.detection_threshold is not None and not 0.0 < cfg.detection_threshold < 1.0:
         raise ConfigError(
             f"config 'detection_threshold' must be between 0 and 1 (exclusive), got {cfg.detection_threshold}"
         )

@@ -41,11 +41,13 @@ def train_detect(data: Path, out: Path, resume: bool, **opts: object) -> None:
 @click.argument("checkpoint", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
               default=Path("src/numberplate/models/detector.onnx"), show_default=True)
-def export_detect(checkpoint: Path, out: Path) -> None:
+@click.option("--threshold", type=click.FloatRange(0.0, 1.0, min_open=True, max_open=True), default=0.5,
+              show_default=True, help="operating threshold recorded in the model's JSON (choose it on train data)")
+def export_detect(checkpoint: Path, out: Path, threshold: float) -> None:
     """Export a detector checkpoint to ONNX (dynamic batch), verified against PyTorch."""
     from numberplate.train.detect.export import export_onnx
 
-    diff = export_onnx(checkpoint, out)
+    diff = export_onnx(checkpoint, out, threshold=threshold)
     click.echo(f"wrote {out} (max |onnx - torch| = {diff:.2e})")
 
 
