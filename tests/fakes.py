@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 from numberplate.types import BoundingBox, Candidate, Detection, PlateText
@@ -35,3 +36,16 @@ class EchoRecognizer:
     def read(self, crop: np.ndarray, country: str | None = None) -> PlateText | None:
         self.seen.append((crop.shape, country))
         return PlateText(self.text, 0.9, (0.9,) * len(self.text), (Candidate(self.text, 0.9),), country)
+
+
+def render_text_crop(*lines: str, scale: float = 1.6, thickness: int = 4) -> np.ndarray:
+    """Black text on white, one row per line, as an RGB plate crop."""
+    rows = []
+    for text in lines:
+        (w, h), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)
+        row = np.full((h + base + 20, w + 30, 3), 255, np.uint8)
+        cv2.putText(row, text, (15, h + 10), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), thickness)
+        rows.append(row)
+    width = max(r.shape[1] for r in rows)
+    return np.vstack([cv2.copyMakeBorder(r, 0, 0, 0, width - r.shape[1], cv2.BORDER_CONSTANT, value=(255,) * 3)
+                      for r in rows])

@@ -14,19 +14,7 @@ from numberplate.evaluation.ocr import OcrSample, read_ocr_labels
 from numberplate.imaging import load_image
 from numberplate.recognition import Recognizer, create_recognizer
 from numberplate.recognition.rapidocr import RapidOcrRecognizer, group_lines
-
-
-def render(*lines: str, scale: float = 1.6, thickness: int = 4) -> np.ndarray:
-    """Black text on white, one row per line, as an RGB plate crop."""
-    rows = []
-    for text in lines:
-        (w, h), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)
-        row = np.full((h + base + 20, w + 30, 3), 255, np.uint8)
-        cv2.putText(row, text, (15, h + 10), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), thickness)
-        rows.append(row)
-    width = max(r.shape[1] for r in rows)
-    return np.vstack([cv2.copyMakeBorder(r, 0, 0, 0, width - r.shape[1], cv2.BORDER_CONSTANT, value=(255,) * 3)
-                      for r in rows])
+from tests.fakes import render_text_crop as render
 
 
 @pytest.fixture(scope="module")

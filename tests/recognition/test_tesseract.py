@@ -6,7 +6,6 @@ import re
 import stat
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
 
@@ -21,21 +20,9 @@ from numberplate.recognition.tesseract import (
     preprocess,
     words_to_plate,
 )
+from tests.fakes import render_text_crop as render
 
 TSV_HEADER = "level\tpage_num\tblock_num\tpar_num\tline_num\tword_num\tleft\ttop\twidth\theight\tconf\ttext"
-
-
-def render(*lines: str, scale: float = 1.6, thickness: int = 4) -> np.ndarray:
-    """Black text on white, one row per line, as an RGB plate crop."""
-    rows = []
-    for text in lines:
-        (w, h), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)
-        row = np.full((h + base + 20, w + 30, 3), 255, np.uint8)
-        cv2.putText(row, text, (15, h + 10), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), thickness)
-        rows.append(row)
-    width = max(r.shape[1] for r in rows)
-    return np.vstack([cv2.copyMakeBorder(r, 0, 0, 0, width - r.shape[1], cv2.BORDER_CONSTANT, value=(255,) * 3)
-                      for r in rows])
 
 
 @pytest.fixture(scope="module")
