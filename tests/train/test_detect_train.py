@@ -46,3 +46,17 @@ def test_train_resume_export_and_predict(tmp_path: Path, data_dir: Path) -> None
     heat2, _ = det.session.run(None, {"image": x})
     heat1, _ = det.session.run(None, {"image": x[1:]})
     np.testing.assert_allclose(heat2[1:], heat1, atol=1e-5)
+
+
+def test_warm_start_with_a_time_budget_stops_early(tmp_path: Path, data_dir: Path) -> None:
+    first = tmp_path / "first"
+    base = dict(data=str(data_dir / "detect" / "labels.csv"), batch=4, size=128, limit=8, epoch_size=8, eval_every=0,
+                workers=0, threads=1)
+    train(DetectTrainConfig(out=str(first), epochs=1, **base))  # type: ignore[arg-type]
+    second = tmp_path / "second"
+    # A budget far below one epoch: the run stops after its first epoch instead of running all 50.
+    train(DetectTrainConfig(out=str(second), epochs=50, minutes=1e-4, init=str(first / "last.pt"), **base))  # type: ignore[arg-type]
+    rows = (second / "metrics.csv").read_text().splitlines()
+    assert len(rows) == 2
+    ck = torch.load(second / "last.pt", weights_only=False)
+    assert ck["epoch"] == 0 and ck["config"]["epochs"] == 1 and ck["config"]["init"].endswith("last.pt")

@@ -26,6 +26,11 @@ def train_group() -> None:
 @click.option("--eval-every", type=click.IntRange(0), default=3, show_default=True)
 @click.option("--epoch-size", type=click.IntRange(1), default=None, help="samples per epoch (default: train images)")
 @click.option("--limit", type=click.IntRange(1), default=None, help="use only the first N images (smoke tests)")
+@click.option("--device", default="auto", show_default=True, help="auto (a GPU if any), cpu, cuda, cuda:N")
+@click.option("--minutes", type=click.FloatRange(0, min_open=True), default=None,
+              help="time budget: after each epoch the schedule is fitted so the run ends within it (caps --epochs)")
+@click.option("--init", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="start from this checkpoint's weights (new optimizer and schedule)")
 @click.option("--resume", is_flag=True, help="continue from OUT/last.pt")
 def train_detect(data: Path, out: Path, resume: bool, **opts: object) -> None:
     """Train the plate detector; checkpoints every epoch to OUT/last.pt, best EMA weights to OUT/best.pt."""
@@ -65,6 +70,11 @@ def export_detect(checkpoint: Path, out: Path, threshold: float) -> None:
 @click.option("--threads", type=click.IntRange(1), default=1, show_default=True)
 @click.option("--limit", type=click.IntRange(1), default=None, help="use only the first N crops (smoke tests)")
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--device", default="auto", show_default=True, help="auto (a GPU if any), cpu, cuda, cuda:N")
+@click.option("--minutes", type=click.FloatRange(0, min_open=True), default=None,
+              help="time budget: after each epoch the schedule is fitted so the run ends within it (caps --epochs)")
+@click.option("--init", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="start from this checkpoint's weights (new optimizer and schedule)")
 @click.option("--resume", is_flag=True, help="continue from OUT/last.pt")
 def train_ocr(data: Path, out: Path, resume: bool, **opts: object) -> None:
     """Train the plate OCR model; checkpoints every epoch to OUT/last.pt, best EMA weights to OUT/best.pt."""

@@ -1,4 +1,5 @@
-"""Pieces every training loop shares: EMA weights, warm-up + cosine learning rate, metrics CSV and plot."""
+"""Pieces every training loop shares: device choice, EMA weights, warm-up + cosine learning rate, time budget,
+metrics CSV and plot."""
 
 from __future__ import annotations
 
@@ -10,6 +11,50 @@ from pathlib import Path
 from typing import Any
 
 import torch
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    """The torch device to train on: ``auto`` takes the first CUDA GPU when there is one, else the CPU.
+
+    Raises:
+        ValueError: ``cuda`` was asked for and no GPU is visible.
+    """
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"--device {name}: no CUDA GPU is visible to PyTorch")
+    device = torch.device(name)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+    return device
+
+
+def epochs_within(budget_s: float, elapsed_s: float, epochs_done: int, start_epoch: int, epochs: int) -> int:
+    """The total epoch count a time-budgeted run should aim for, from the epochs this run has timed so far.
+
+    Like Ultralytics' ``time=`` argument: once the first epoch is timed, the schedule is stretched or
+    shrunk so that the run ends (with its learning rate at the floor) when the budget is spent. The
+    result is never below the epochs already done, nor above ``epochs``.
+    """
+    if epochs_done <= 0:
+        return epochs
+    per_epoch = elapsed_s / epochs_done
+    fit = start_epoch + int(budget_s / max(per_epoch, 1e-9))
+    return max(start_epoch + epochs_done, min(epochs, fit))
+
+
+def load_init(model: torch.nn.Module, checkpoint: Path) -> None:
+    """Start a new run from another run's weights (its EMA weights when it has them); no optimizer state.
+
+    Raises:
+        ValueError: the checkpoint's weights do not fit the model (another architecture or size).
+    """
+    ck = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    state = ck.get("ema") or ck["model"]
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as exc:
+        raise ValueError(f"{checkpoint}: weights do not fit this model: {exc}") from exc
 
 
 class ModelEMA:

@@ -16,7 +16,15 @@ from tqdm import tqdm
 
 from numberplate.detection.postprocess import STRIDE, decode, letterbox
 from numberplate.evaluation.detection import ImageResult, summarize_by_source
-from numberplate.train.common import ModelEMA, append_csv, plot_metrics, warmup_cosine
+from numberplate.train.common import (
+    ModelEMA,
+    append_csv,
+    epochs_within,
+    load_init,
+    pick_device,
+    plot_metrics,
+    warmup_cosine,
+)
 from numberplate.train.detect.data import DetectDataset, Scene, load_scenes
 from numberplate.train.detect.model import PlateNet, count_parameters
 
@@ -45,6 +53,9 @@ class DetectTrainConfig:
     seed: int = 0
     width: int = 48
     depth: int = 1
+    device: str = "auto"
+    minutes: float | None = None
+    init: str | None = None
     extra: dict = field(default_factory=dict)
 
 
@@ -62,8 +73,8 @@ def focal_heat_loss(logits: torch.Tensor, target: torch.Tensor, mask: torch.Tens
 def giou_loss(dist: torch.Tensor, reg: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     """Weighted GIoU loss between predicted distances (B, 4, H, W) and target boxes (B, 4, H, W)."""
     b, _, h, w = dist.shape
-    ys = (torch.arange(h, dtype=dist.dtype) + 0.5) * STRIDE
-    xs = (torch.arange(w, dtype=dist.dtype) + 0.5) * STRIDE
+    ys = (torch.arange(h, dtype=dist.dtype, device=dist.device) + 0.5) * STRIDE
+    xs = (torch.arange(w, dtype=dist.dtype, device=dist.device) + 0.5) * STRIDE
     cy, cx = torch.meshgrid(ys, xs, indexing="ij")
     sel = weight[:, 0] > 0
     if not sel.any():
@@ -89,17 +100,14 @@ def predict_scenes(
 ) -> list[ImageResult]:
     """Run the model on whole images the way inference does (letterbox, decode) and collect results."""
     model.eval()
+    device = next(model.parameters()).device
     results = []
     for s in scenes:
         tensor, lb = letterbox(s.image, infer_side)
-        heat, dist = model(torch.from_numpy(tensor))
-        boxes, scores = decode(torch.sigmoid(heat)[0].numpy(), dist[0].numpy(), threshold)
+        heat, dist = model(torch.from_numpy(tensor).to(device))
+        boxes, scores = decode(torch.sigmoid(heat)[0].cpu().numpy(), dist[0].cpu().numpy(), threshold)
         results.append(ImageResult(s.boxes, boxes / lb.scale, scores, s.source))
     return results
-
-
-def _lr_at(cfg: DetectTrainConfig, step: float, steps_per_epoch: int) -> float:
-    return warmup_cosine(cfg.lr, step / steps_per_epoch, cfg.epochs, cfg.warmup_epochs)
 
 
 def _collate(batch: list[dict[str, np.ndarray]]) -> dict[str, torch.Tensor]:
@@ -112,16 +120,20 @@ def train(cfg: DetectTrainConfig, resume: bool = False) -> Path:
     """Train (or resume) a detector; returns the path of the best EMA checkpoint."""
     torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
+    device = pick_device(cfg.device)
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     last, best = out / "last.pt", out / "best.pt"
     model = PlateNet(cfg.width, depth=cfg.depth)
-    log.info("PlateNet: %d parameters", count_parameters(model))
+    if cfg.init and not (resume and last.exists()):
+        load_init(model, Path(cfg.init))
+    model.to(device)
+    log.info("PlateNet: %d parameters, training on %s", count_parameters(model), device)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     ema = ModelEMA(model)
     start_epoch, best_ap = 0, -1.0
     if resume and last.exists():
-        ck = torch.load(last, map_location="cpu", weights_only=False)
+        ck = torch.load(last, map_location=device, weights_only=False)
         model.load_state_dict(ck["model"])
         ema.ema.load_state_dict(ck["ema"])
         ema.updates = ck["ema_updates"]
@@ -137,12 +149,15 @@ def train(cfg: DetectTrainConfig, resume: bool = False) -> Path:
     ds = DetectDataset(train_scenes, cfg.size, cfg.infer_side, cfg.epoch_size, cfg.mosaic, cfg.seed)
     steps_per_epoch = max(1, len(ds) // cfg.batch)
     metrics_path = out / "metrics.csv"
+    run_start, epochs = time.time(), cfg.epochs
 
     for epoch in range(start_epoch, cfg.epochs):
+        if epoch >= epochs:
+            break
         ds.epoch = epoch
         loader: DataLoader[dict[str, np.ndarray]] = DataLoader(
             cast("Dataset[dict[str, np.ndarray]]", ds), batch_size=cfg.batch, shuffle=True, num_workers=cfg.workers,
-            collate_fn=_collate,
+            collate_fn=_collate, pin_memory=device.type == "cuda",
             drop_last=True, generator=torch.Generator().manual_seed(cfg.seed * 1000 + epoch),
         )
         model.train()
@@ -150,9 +165,10 @@ def train(cfg: DetectTrainConfig, resume: bool = False) -> Path:
         t_epoch = time.time()
         bar = tqdm(loader, desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False, mininterval=5)
         for i, batch in enumerate(bar):
-            lr = _lr_at(cfg, epoch * steps_per_epoch + i, steps_per_epoch)
+            lr = warmup_cosine(cfg.lr, epoch + i / steps_per_epoch, epochs, cfg.warmup_epochs)
             for g in opt.param_groups:
                 g["lr"] = lr
+            batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
             heat, dist = model(batch["image"])
             l_heat = focal_heat_loss(heat, batch["heat"], batch["mask"])
             l_box = giou_loss(dist, batch["reg"], batch["reg_w"])
@@ -167,7 +183,10 @@ def train(cfg: DetectTrainConfig, resume: bool = False) -> Path:
         n = max(1, i + 1)
         row: dict = {"epoch": epoch + 1, "lr": lr, "loss_heat": sums[0] / n, "loss_box": sums[1] / n,
                      "seconds": round(time.time() - t_epoch, 1)}
-        is_last = epoch + 1 == cfg.epochs
+        if cfg.minutes:
+            epochs = epochs_within(cfg.minutes * 60, time.time() - run_start, epoch + 1 - start_epoch, start_epoch,
+                                   cfg.epochs)
+        is_last = epoch + 1 == epochs
         if cfg.eval_every and ((epoch + 1) % cfg.eval_every == 0 or is_last):
             table = summarize_by_source(predict_scenes(ema.ema, val_scenes, cfg.infer_side), threshold=0.3)
             allm = table["all"]
@@ -179,13 +198,14 @@ def train(cfg: DetectTrainConfig, resume: bool = False) -> Path:
                 torch.save({"model": ema.ema.state_dict(), "config": asdict(cfg), "epoch": epoch, "ap50": best_ap},
                            best)
         state = {"model": model.state_dict(), "ema": ema.ema.state_dict(), "ema_updates": ema.updates,
-                 "optimizer": opt.state_dict(), "epoch": epoch, "best_ap": best_ap, "config": asdict(cfg)}
+                 "optimizer": opt.state_dict(), "epoch": epoch, "best_ap": best_ap,
+                 "config": asdict(cfg) | {"epochs": epochs}}
         torch.save(state, last.with_suffix(".tmp"))
         last.with_suffix(".tmp").replace(last)  # atomic: a kill mid-save never corrupts last.pt
         append_csv(metrics_path, row)
         log.info("epoch %d: %s", epoch + 1, {k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()})
         plot_metrics(metrics_path, out / "metrics.png", ("loss_heat", "loss_box"), ("ap50", "ap50_95", "recall"))
     if not best.exists():
-        final = {"model": ema.ema.state_dict(), "config": asdict(cfg), "epoch": cfg.epochs - 1, "ap50": best_ap}
+        final = {"model": ema.ema.state_dict(), "config": asdict(cfg), "epoch": epochs - 1, "ap50": best_ap}
         torch.save(final, best)
     return best

@@ -17,7 +17,15 @@ from tqdm import tqdm
 
 from numberplate.recognition.alphabet import ALPHABET, MAX_SLOTS, decode
 from numberplate.recognition.platenet_ocr import prepare, read_probs
-from numberplate.train.common import ModelEMA, append_csv, plot_metrics, warmup_cosine
+from numberplate.train.common import (
+    ModelEMA,
+    append_csv,
+    epochs_within,
+    load_init,
+    pick_device,
+    plot_metrics,
+    warmup_cosine,
+)
 from numberplate.train.ocr.data import Crop, OcrDataset, load_crops
 from numberplate.train.ocr.model import INPUT_HEIGHT, INPUT_WIDTH, PlateOCR, count_parameters
 
@@ -45,6 +53,9 @@ class OcrTrainConfig:
     seed: int = 0
     height: int = INPUT_HEIGHT
     width: int = INPUT_WIDTH
+    device: str = "auto"
+    minutes: float | None = None
+    init: str | None = None
     extra: dict = field(default_factory=dict)
 
 
@@ -68,13 +79,14 @@ def evaluate(model: torch.nn.Module, crops: list[Crop], size: tuple[int, int], b
         right), and ``exact_<source>`` / ``exact_fmt_<source>`` per source.
     """
     model.eval()
+    device = next(model.parameters()).device
     hits: dict[str, list[float]] = defaultdict(list)
     chars_right = chars_total = 0
     for i in range(0, len(crops), batch):
         chunk = crops[i:i + batch]
         images = [prepare(c.image, size) for c in chunk]
         x = np.stack([im if im is not None else np.zeros((*size, 3), np.uint8) for im in images])
-        probs = torch.softmax(model(torch.from_numpy(x)), -1).numpy()
+        probs = torch.softmax(model(torch.from_numpy(x).to(device)), -1).cpu().numpy()
         for crop, p in zip(chunk, probs):
             text = decode(p.argmax(-1).tolist())
             read = read_probs(p, crop.country.split("-")[0] or None)
@@ -102,14 +114,18 @@ def train(cfg: OcrTrainConfig, resume: bool = False) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     last, best = out / "last.pt", out / "best.pt"
     size = (cfg.height, cfg.width)
+    device = pick_device(cfg.device)
     model = build_model(asdict(cfg))
-    log.info("PlateOCR: %d parameters, input %dx%d, %d slots x %d symbols",
-             count_parameters(model), cfg.height, cfg.width, MAX_SLOTS, len(ALPHABET))
+    if cfg.init and not (resume and last.exists()):
+        load_init(model, Path(cfg.init))
+    model.to(device)
+    log.info("PlateOCR: %d parameters, input %dx%d, %d slots x %d symbols, training on %s",
+             count_parameters(model), cfg.height, cfg.width, MAX_SLOTS, len(ALPHABET), device)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     ema = ModelEMA(model, cfg.ema_decay, ramp=300.0)
     start_epoch, best_exact = 0, -1.0
     if resume and last.exists():
-        ck = torch.load(last, map_location="cpu", weights_only=False)
+        ck = torch.load(last, map_location=device, weights_only=False)
         model.load_state_dict(ck["model"])
         ema.ema.load_state_dict(ck["ema"])
         ema.updates = ck["ema_updates"]
@@ -125,22 +141,27 @@ def train(cfg: OcrTrainConfig, resume: bool = False) -> Path:
     ds = OcrDataset(train_crops, size, cfg.epoch_size, cfg.real_fraction, cfg.seed)
     steps_per_epoch = max(1, len(ds) // cfg.batch)
     metrics_path = out / "metrics.csv"
+    run_start, epochs = time.time(), cfg.epochs
 
     for epoch in range(start_epoch, cfg.epochs):
+        if epoch >= epochs:
+            break
         ds.epoch = epoch
         # No shuffling needed: every index draws its own random crop from (seed, epoch, index).
         loader: DataLoader[dict[str, np.ndarray]] = DataLoader(
             ds, batch_size=cfg.batch, num_workers=cfg.workers, collate_fn=_collate, drop_last=len(ds) >= cfg.batch,
+            pin_memory=device.type == "cuda",
         )
         model.train()
         loss_sum, n, lr = 0.0, 0, cfg.lr
         t_epoch = time.time()
         bar = tqdm(loader, desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False, mininterval=5)
         for i, batch in enumerate(bar):
-            lr = warmup_cosine(cfg.lr, epoch + i / steps_per_epoch, cfg.epochs, cfg.warmup_epochs)
+            lr = warmup_cosine(cfg.lr, epoch + i / steps_per_epoch, epochs, cfg.warmup_epochs)
             for g in opt.param_groups:
                 g["lr"] = lr
-            loss = slot_loss(model(batch["image"]), batch["target"], cfg.label_smoothing)
+            image, target = batch["image"].to(device, non_blocking=True), batch["target"].to(device, non_blocking=True)
+            loss = slot_loss(model(image), target, cfg.label_smoothing)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
@@ -150,6 +171,9 @@ def train(cfg: OcrTrainConfig, resume: bool = False) -> Path:
             bar.set_postfix(loss=f"{loss_sum / n:.3f}", lr=f"{lr:.2e}", refresh=False)
         seconds = round(time.time() - t_epoch, 1)
         metrics = evaluate(ema.ema, val_crops, size)
+        if cfg.minutes:
+            epochs = epochs_within(cfg.minutes * 60, time.time() - run_start, epoch + 1 - start_epoch, start_epoch,
+                                   cfg.epochs)
         row: dict[str, Any] = {"epoch": epoch + 1, "lr": lr, "loss": loss_sum / max(n, 1), "seconds": seconds,
                                "val_exact": metrics.pop("exact"), "val_exact_fmt": metrics.pop("exact_fmt"),
                                "val_char_acc": metrics.pop("char_acc"), **metrics}
@@ -158,7 +182,8 @@ def train(cfg: OcrTrainConfig, resume: bool = False) -> Path:
             torch.save({"model": ema.ema.state_dict(), "config": asdict(cfg), "epoch": epoch, "val_exact": best_exact,
                         "metrics": row}, best)
         state = {"model": model.state_dict(), "ema": ema.ema.state_dict(), "ema_updates": ema.updates,
-                 "optimizer": opt.state_dict(), "epoch": epoch, "best_exact": best_exact, "config": asdict(cfg)}
+                 "optimizer": opt.state_dict(), "epoch": epoch, "best_exact": best_exact,
+                 "config": asdict(cfg) | {"epochs": epochs}}
         torch.save(state, last.with_suffix(".tmp"))
         last.with_suffix(".tmp").replace(last)  # atomic: a kill mid-save never corrupts last.pt
         append_csv(metrics_path, row)
@@ -166,7 +191,7 @@ def train(cfg: OcrTrainConfig, resume: bool = False) -> Path:
         sources = sorted(k for k in row if k.startswith("exact_") and not k.startswith("exact_fmt_"))
         plot_metrics(metrics_path, out / "metrics.png", ("loss",), ("val_exact", "val_char_acc", *sources))
     if not best.exists():
-        final = {"model": ema.ema.state_dict(), "config": asdict(cfg), "epoch": cfg.epochs - 1, "val_exact": best_exact}
+        final = {"model": ema.ema.state_dict(), "config": asdict(cfg), "epoch": epochs - 1, "val_exact": best_exact}
         torch.save(final, best)
     return best
 

@@ -1,0 +1,56 @@
+"""Shared training helpers: device choice, time-budgeted schedules, warm starts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from numberplate.train.common import epochs_within, load_init, pick_device  # noqa: E402
+
+
+def test_pick_device_auto_is_cpu_without_gpu(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert pick_device("auto").type == "cpu"
+    assert pick_device("cpu").type == "cpu"
+
+
+def test_pick_device_cuda_without_gpu_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(ValueError, match="no CUDA GPU"):
+        pick_device("cuda")
+
+
+@pytest.mark.parametrize(
+    ("budget", "elapsed", "done", "start", "epochs", "expected"),
+    [
+        (600, 60, 1, 0, 100, 10),  # 60 s per epoch: 10 fit in 10 minutes
+        (600, 60, 1, 0, 5, 5),  # never more than asked for
+        (600, 700, 1, 0, 100, 1),  # one slow epoch: stop after it
+        (600, 120, 2, 16, 33, 26),  # a resumed run counts from where it started
+        (600, 0, 0, 0, 40, 40),  # nothing timed yet: keep the asked count
+    ],
+)
+def test_epochs_within_fits_the_schedule_to_the_budget(
+    budget: float, elapsed: float, done: int, start: int, epochs: int, expected: int
+) -> None:
+    assert epochs_within(budget, elapsed, done, start, epochs) == expected
+
+
+def test_load_init_prefers_ema_weights(tmp_path: Path) -> None:
+    model, other = torch.nn.Linear(3, 2), torch.nn.Linear(3, 2)
+    torch.nn.init.constant_(other.weight, 7.0)
+    path = tmp_path / "last.pt"
+    torch.save({"model": model.state_dict(), "ema": other.state_dict()}, path)
+    fresh = torch.nn.Linear(3, 2)
+    load_init(fresh, path)
+    assert torch.equal(fresh.weight, other.weight)
+
+
+def test_load_init_rejects_another_architecture(tmp_path: Path) -> None:
+    path = tmp_path / "best.pt"
+    torch.save({"model": torch.nn.Linear(3, 2).state_dict()}, path)
+    with pytest.raises(ValueError, match="do not fit"):
+        load_init(torch.nn.Linear(4, 2), path)
