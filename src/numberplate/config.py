@@ -32,7 +32,7 @@ class Config:
     detector_side: int = 640
     detection_threshold: float | None = None  # None: the shipped model's own operating threshold
     tile_large_images: bool = True
-    ocr: str = "rapidocr"
+    ocr: str = "plateocr"
     country: str | None = None
     lookup: str | None = None
     max_image_pixels: int = 50_000_000

@@ -127,8 +127,17 @@ def test_region_codes_resolve_to_state_patterns_then_fall_back_to_the_country() 
     assert {p.country for p in patterns_for("us-ca")} == {"us-ca"}
     assert patterns_for("US_CA") == patterns_for("us-ca")
     # Puerto Rico is a known region without layouts of its own: generic US ones apply.
-    assert patterns_for("us-pr") == patterns_for("us")
+    assert {p.country for p in patterns_for("us-pr")} == {"us"}
     assert matched("ABC1234", "us-pr").country == "us"
+
+
+def test_a_country_hint_alone_allows_every_regions_layouts() -> None:
+    us = patterns_for("us")
+    assert {p.country for p in us} > {"us", "us-ne"}
+    assert len({p.regex.pattern for p in us}) == len(us)  # each layout once
+    # A Nebraska layout is a valid US plate: the "us" hint must not force it into another shape.
+    ne = patterns_for("us-ne")
+    assert all(any(q.regex.pattern == p.regex.pattern for q in us) for p in ne)
 
 
 def test_aliases_and_case() -> None:

@@ -45,12 +45,21 @@ def test_load_init_prefers_ema_weights(tmp_path: Path) -> None:
     path = tmp_path / "last.pt"
     torch.save({"model": model.state_dict(), "ema": other.state_dict()}, path)
     fresh = torch.nn.Linear(3, 2)
-    load_init(fresh, path)
+    assert load_init(fresh, path) == 2
     assert torch.equal(fresh.weight, other.weight)
+
+
+def test_load_init_copies_the_tensors_that_fit(tmp_path: Path) -> None:
+    old = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Linear(4, 2))
+    path = tmp_path / "best.pt"
+    torch.save({"model": old.state_dict()}, path)
+    new = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Linear(4, 5))  # same body, new head
+    assert load_init(new, path) == 2
+    assert torch.equal(new[0].weight, old[0].weight)
 
 
 def test_load_init_rejects_another_architecture(tmp_path: Path) -> None:
     path = tmp_path / "best.pt"
     torch.save({"model": torch.nn.Linear(3, 2).state_dict()}, path)
-    with pytest.raises(ValueError, match="do not fit"):
-        load_init(torch.nn.Linear(4, 2), path)
+    with pytest.raises(ValueError, match="no weights fit"):
+        load_init(torch.nn.Linear(4, 3), path)

@@ -429,7 +429,16 @@ def _patterns(key: str | None) -> tuple[Pattern, ...]:
         raise UnknownCountryError(key, sorted([*registry, *_aliases()]), hint)
     data = registry[base]
     if not region:
-        return data.patterns
+        # A country hint alone (``us``) allows every region's layouts too: a plate from any state is
+        # a valid US plate, and a fix that only the national patterns call for would break it.
+        seen = {p.regex.pattern for p in data.patterns}
+        extra = []
+        for _, pats in data.regions.values():
+            for q in pats:
+                if q.regex.pattern not in seen:
+                    seen.add(q.regex.pattern)
+                    extra.append(q)
+        return (*data.patterns, *extra)
     if region not in data.regions:
         known = [f"{base}-{r}" for r in sorted(data.regions)] or [base]
         raise UnknownCountryError(key, known)

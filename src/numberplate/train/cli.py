@@ -63,6 +63,8 @@ def export_detect(checkpoint: Path, out: Path, threshold: float) -> None:
 @click.option("--epochs", type=click.IntRange(1), default=40, show_default=True)
 @click.option("--batch", type=click.IntRange(1), default=128, show_default=True)
 @click.option("--epoch-size", type=click.IntRange(1), default=20000, show_default=True, help="samples per epoch")
+@click.option("--head", type=click.Choice(["attention", "linear"]), default="attention", show_default=True,
+              help="slot read-out: attention (slot queries over the feature map) or linear (flattened map)")
 @click.option("--real-fraction", type=click.FloatRange(0, 1), default=0.5, show_default=True,
               help="share of real train crops per epoch; the rest are synthetic plates")
 @click.option("--lr", type=float, default=2e-3, show_default=True)

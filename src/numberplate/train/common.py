@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import csv
+import logging
 import math
 from collections.abc import Sequence
 from pathlib import Path
@@ -29,6 +30,14 @@ def pick_device(name: str = "auto") -> torch.device:
     return device
 
 
+def worker_init(_: int) -> None:
+    """DataLoader worker set-up: one OpenCV and one torch thread each, so N workers use N cores, not N x cores."""
+    import cv2
+
+    cv2.setNumThreads(1)
+    torch.set_num_threads(1)
+
+
 def epochs_within(budget_s: float, elapsed_s: float, epochs_done: int, start_epoch: int, epochs: int) -> int:
     """The total epoch count a time-budgeted run should aim for, from the epochs this run has timed so far.
 
@@ -43,18 +52,24 @@ def epochs_within(budget_s: float, elapsed_s: float, epochs_done: int, start_epo
     return max(start_epoch + epochs_done, min(epochs, fit))
 
 
-def load_init(model: torch.nn.Module, checkpoint: Path) -> None:
+def load_init(model: torch.nn.Module, checkpoint: Path) -> int:
     """Start a new run from another run's weights (its EMA weights when it has them); no optimizer state.
 
+    Every tensor whose name and shape match is copied, so a model with a new head still starts from
+    an older model's backbone. Returns the number of tensors copied.
+
     Raises:
-        ValueError: the checkpoint's weights do not fit the model (another architecture or size).
+        ValueError: no tensor of the checkpoint fits the model (another architecture altogether).
     """
     ck = torch.load(checkpoint, map_location="cpu", weights_only=False)
     state = ck.get("ema") or ck["model"]
-    try:
-        model.load_state_dict(state)
-    except RuntimeError as exc:
-        raise ValueError(f"{checkpoint}: weights do not fit this model: {exc}") from exc
+    own = model.state_dict()
+    fits = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
+    if not fits:
+        raise ValueError(f"{checkpoint}: no weights fit this model (another architecture)")
+    model.load_state_dict(fits, strict=False)
+    logging.getLogger(__name__).info("init from %s: %d of %d tensors", checkpoint, len(fits), len(own))
+    return len(fits)
 
 
 class ModelEMA:

@@ -25,6 +25,7 @@ from numberplate.train.common import (
     pick_device,
     plot_metrics,
     warmup_cosine,
+    worker_init,
 )
 from numberplate.train.ocr.data import Crop, OcrDataset, load_crops
 from numberplate.train.ocr.model import INPUT_HEIGHT, INPUT_WIDTH, PlateOCR, count_parameters
@@ -53,6 +54,7 @@ class OcrTrainConfig:
     seed: int = 0
     height: int = INPUT_HEIGHT
     width: int = INPUT_WIDTH
+    head: str = "attention"
     device: str = "auto"
     minutes: float | None = None
     init: str | None = None
@@ -61,7 +63,8 @@ class OcrTrainConfig:
 
 def build_model(cfg: dict[str, Any]) -> PlateOCR:
     """The PlateOCR a checkpoint's config describes."""
-    return PlateOCR(input_size=(cfg.get("height", INPUT_HEIGHT), cfg.get("width", INPUT_WIDTH)))
+    return PlateOCR(input_size=(cfg.get("height", INPUT_HEIGHT), cfg.get("width", INPUT_WIDTH)),
+                    head=cfg.get("head", "linear"))
 
 
 def slot_loss(logits: torch.Tensor, target: torch.Tensor, label_smoothing: float = 0.0) -> torch.Tensor:
@@ -150,7 +153,7 @@ def train(cfg: OcrTrainConfig, resume: bool = False) -> Path:
         # No shuffling needed: every index draws its own random crop from (seed, epoch, index).
         loader: DataLoader[dict[str, np.ndarray]] = DataLoader(
             ds, batch_size=cfg.batch, num_workers=cfg.workers, collate_fn=_collate, drop_last=len(ds) >= cfg.batch,
-            pin_memory=device.type == "cuda",
+            pin_memory=device.type == "cuda", worker_init_fn=worker_init,
         )
         model.train()
         loss_sum, n, lr = 0.0, 0, cfg.lr
