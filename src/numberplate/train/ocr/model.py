@@ -57,7 +57,8 @@ class _Block(nn.Module):
         super().__init__()
         self.norm1, self.attn = nn.LayerNorm(dim), _Attention(dim, heads)
         self.cross = _Attention(dim, heads) if cross else None
-        self.norm2, self.norm_mem = (nn.LayerNorm(dim), nn.LayerNorm(dim)) if cross else (None, None)
+        self.norm2: nn.LayerNorm | None = nn.LayerNorm(dim) if cross else None
+        self.norm_mem: nn.LayerNorm | None = nn.LayerNorm(dim) if cross else None
         self.norm3 = nn.LayerNorm(dim)
         self.mlp = nn.Sequential(nn.Linear(dim, 2 * dim), nn.GELU(), nn.Dropout(dropout), nn.Linear(2 * dim, dim))
         self.drop = nn.Dropout(dropout)
