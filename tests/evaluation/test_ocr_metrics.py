@@ -9,7 +9,7 @@ import pytest
 
 from numberplate.errors import DatasetError
 from numberplate.evaluation.ocr import OcrSample, char_accuracy, evaluate_recognizer, levenshtein, read_ocr_labels
-from numberplate.types import PlateText
+from numberplate.types import Candidate, PlateText
 
 
 class ScriptedRecognizer:
@@ -65,6 +65,21 @@ def test_evaluate_per_source_and_overall() -> None:
     assert overall["char_accuracy"] == pytest.approx((1 + 0.8 + 0 + 1) / 4)
     assert overall["ms_per_plate"] >= 0.0
     assert [r["predicted"] for r in out["reads"]] == ["AB123", "CD457", "", "XYZ"]
+
+
+def test_in_candidates_counts_the_truth_among_the_listed_candidates() -> None:
+    class WithCandidates:
+        name = "cands"
+
+        def read(self, crop: np.ndarray, country: str | None = None) -> PlateText | None:
+            if int(crop[0, 0, 0]) == 3:
+                return None
+            return PlateText("ABC123", 0.6, candidates=(Candidate("ABC123", 0.6), Candidate("A8C123", 0.3)))
+
+    rows = [OcrSample(crop(1), "ABC123", "br"), OcrSample(crop(2), "A8C123", "br"), OcrSample(crop(2), "XYZ999", "br"),
+            OcrSample(crop(3), "ABC123", "br")]
+    m = evaluate_recognizer(WithCandidates(), rows)["overall"]
+    assert (m["exact"], m["in_candidates"]) == (0.25, 0.5)
 
 
 def test_evaluate_loads_image_paths(tmp_path: Path) -> None:

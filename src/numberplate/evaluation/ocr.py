@@ -86,11 +86,15 @@ def char_accuracy(predicted: str, truth: str) -> float:
     return 1.0 if longest == 0 else 1.0 - levenshtein(predicted, truth) / longest
 
 
-def _summary(exact: Sequence[bool], chars: Sequence[float], no_read: Sequence[bool], ms: Sequence[float]) -> dict:
+def _summary(
+    exact: Sequence[bool], chars: Sequence[float], no_read: Sequence[bool], ms: Sequence[float],
+    in_candidates: Sequence[bool],
+) -> dict:
     n = len(exact)
     return {
         "plates": n,
         "exact": sum(exact) / n if n else float("nan"),
+        "in_candidates": sum(in_candidates) / n if n else float("nan"),
         "char_accuracy": sum(chars) / n if n else float("nan"),
         "no_read": sum(no_read) / n if n else float("nan"),
         "ms_per_plate": sum(ms) / n if n else float("nan"),
@@ -110,12 +114,13 @@ def evaluate_recognizer(recognizer: Recognizer, rows: Iterable[OcrSample], *, wi
 
     Returns:
         ``{"backend": name, "overall": {...}, "by_source": {source: {...}}}`` where each summary has
-        ``plates``, ``exact`` (share read exactly), ``char_accuracy`` (mean of :func:`char_accuracy`),
+        ``plates``, ``exact`` (share read exactly), ``in_candidates`` (share whose truth is the text or
+        one of the listed candidates), ``char_accuracy`` (mean of :func:`char_accuracy`),
         ``no_read`` (share read as ``None``) and ``ms_per_plate``.
     """
     from numberplate.imaging import load_image
 
-    groups: dict[str, list[tuple[bool, float, bool, float]]] = {}
+    groups: dict[str, list[tuple[bool, float, bool, float, bool]]] = {}
     reads: list[dict[str, Any]] = []
     for row in rows:
         image = row.image if isinstance(row.image, np.ndarray) else load_image(row.image)
@@ -123,8 +128,9 @@ def evaluate_recognizer(recognizer: Recognizer, rows: Iterable[OcrSample], *, wi
         result = recognizer.read(image, row.country)
         ms = (time.perf_counter() - t0) * 1000.0
         predicted = result.text if result is not None else ""
+        texts = {predicted, *(c.text for c in result.candidates)} if result is not None else {""}
         groups.setdefault(row.source, []).append(
-            (predicted == row.text, char_accuracy(predicted, row.text), result is None, ms)
+            (predicted == row.text, char_accuracy(predicted, row.text), result is None, ms, row.text in texts)
         )
         if with_reads:
             reads.append({"truth": row.text, "predicted": predicted, "source": row.source,
@@ -140,5 +146,8 @@ def evaluate_recognizer(recognizer: Recognizer, rows: Iterable[OcrSample], *, wi
     return out
 
 
-def _columns(items: list[tuple[bool, float, bool, float]]) -> tuple[list[bool], list[float], list[bool], list[float]]:
-    return [i[0] for i in items], [i[1] for i in items], [i[2] for i in items], [i[3] for i in items]
+def _columns(
+    items: list[tuple[bool, float, bool, float, bool]],
+) -> tuple[list[bool], list[float], list[bool], list[float], list[bool]]:
+    return ([i[0] for i in items], [i[1] for i in items], [i[2] for i in items], [i[3] for i in items],
+            [i[4] for i in items])
