@@ -63,6 +63,8 @@ def export_detect(checkpoint: Path, out: Path, threshold: float) -> None:
 @click.option("--epochs", type=click.IntRange(1), default=40, show_default=True)
 @click.option("--batch", type=click.IntRange(1), default=128, show_default=True)
 @click.option("--epoch-size", type=click.IntRange(1), default=20000, show_default=True, help="samples per epoch")
+@click.option("--extra-data", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="more OCR labels CSVs whose train rows join the real crops (e.g. pseudo-label output)")
 @click.option("--head", type=click.Choice(["attention", "linear"]), default="attention", show_default=True,
               help="slot read-out: attention (slot queries over the feature map) or linear (flattened map)")
 @click.option("--real-fraction", type=click.FloatRange(0, 1), default=0.5, show_default=True,
@@ -86,6 +88,34 @@ def train_ocr(data: Path, out: Path, resume: bool, **opts: object) -> None:
     cfg = OcrTrainConfig(data=str(data), out=str(out), **opts)  # type: ignore[arg-type]
     best = train(cfg, resume=resume)
     click.echo(f"best checkpoint: {best}")
+
+
+@train_group.command("pseudo-label")
+@click.option("--data", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=Path("../shared/data/detect/labels.csv"), show_default=True, help="detect labels CSV")
+@click.option("--ocr-data", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=Path("../shared/data/ocr/labels.csv"), show_default=True,
+              help="OCR labels CSV whose val texts are never written (no leak into the reported split)")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True)
+@click.option("--reader", "readers", multiple=True, default=("plateocr", "rapidocr"), show_default=True,
+              help="OCR backends that must agree (repeatable)")
+@click.option("--min-confidence", type=click.FloatRange(0, 1), default=0.5, show_default=True)
+@click.option("--limit", type=click.IntRange(1), default=None, help="first N images only")
+def pseudo_label_command(data: Path, ocr_data: Path, out: Path, readers: tuple[str, ...], min_confidence: float,
+                         limit: int | None) -> None:
+    """Cut the boxed plates of the detect train split and keep those every reader reads the same (OCR CSV)."""
+    from numberplate.evaluation.ocr import read_ocr_labels
+    from numberplate.recognition import create_recognizer
+    from numberplate.train.ocr.pseudo import pseudo_label
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    if len(set(readers)) < 2:
+        raise click.BadParameter("give at least two different --reader backends", param_hint="--reader")
+    val_texts = {s.text for s in read_ocr_labels(ocr_data, split="val")}
+    stats = pseudo_label(data, out, [create_recognizer(r) for r in readers], min_confidence=min_confidence,
+                         exclude_texts=val_texts, limit=limit)
+    click.echo(stats.table())
+    click.echo(f"wrote {out / 'labels.csv'}")
 
 
 @train_group.command("export-ocr")

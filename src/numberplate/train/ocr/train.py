@@ -55,6 +55,7 @@ class OcrTrainConfig:
     height: int = INPUT_HEIGHT
     width: int = INPUT_WIDTH
     head: str = "attention"
+    extra_data: tuple[str, ...] = ()
     device: str = "auto"
     minutes: float | None = None
     init: str | None = None
@@ -139,6 +140,10 @@ def train(cfg: OcrTrainConfig, resume: bool = False) -> Path:
     data = Path(cfg.data)
     t0 = time.time()
     train_crops = load_crops(data, "train", size, limit=cfg.limit)
+    for extra in cfg.extra_data:
+        more = load_crops(Path(extra), "train", size, limit=cfg.limit)
+        log.info("%s: %d more train crops", extra, len(more))
+        train_crops += more
     val_crops = load_crops(data, "val", size, limit=cfg.limit)
     log.info("decoded %d train / %d val crops in %.0fs", len(train_crops), len(val_crops), time.time() - t0)
     ds = OcrDataset(train_crops, size, cfg.epoch_size, cfg.real_fraction, cfg.seed)

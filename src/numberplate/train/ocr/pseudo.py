@@ -1,0 +1,135 @@
+"""Pseudo-labelled OCR crops: plates cut from labelled detect scenes, kept where independent readers agree.
+
+The detect scenes hold thousands of boxed plates from many countries whose text nobody typed.
+Each box is cut out as inference would cut it and read by several OCR backends; a crop becomes a
+training label only when every reader returns the same text with enough confidence. The result
+is an OCR labels CSV (``image,text,country,source,split``) that ``numberplate train ocr
+--extra-data`` mixes into the real crops.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from numberplate.recognition.alphabet import in_alphabet
+from numberplate.recognition.base import Recognizer
+from numberplate.recognition.crop import crop_plate
+from numberplate.train.detect.data import read_labels
+from numberplate.types import BoundingBox, Detection
+
+log = logging.getLogger(__name__)
+
+MIN_PLATE_HEIGHT = 12  # px: smaller plates are not legible enough to trust any reading
+
+
+@dataclass(frozen=True)
+class PseudoStats:
+    """Counts per detect source: boxes seen, boxes large enough to read, readers agreeing, rows written."""
+
+    boxes: Counter[str]
+    readable: Counter[str]
+    agreed: Counter[str]
+    written: Counter[str]
+
+    def table(self) -> str:
+        """A fixed-width text table of the counts, one row per source and a total."""
+        head = f"{'source':<10} {'boxes':>6} {'readable':>8} {'agreed':>6} {'written':>7}"
+        lines = [head, "-" * len(head)]
+        for source in [*sorted(self.boxes), "all"]:
+            n = [sum(c.values()) if source == "all" else c[source]
+                 for c in (self.boxes, self.readable, self.agreed, self.written)]
+            lines.append(f"{source:<10} {n[0]:>6} {n[1]:>8} {n[2]:>6} {n[3]:>7}")
+        return "\n".join(lines)
+
+
+def agreed_text(readers: Sequence[Recognizer], crop: np.ndarray, min_confidence: float) -> str | None:
+    """The text every reader returns for ``crop`` with at least ``min_confidence``, or ``None``."""
+    texts = set()
+    for reader in readers:
+        read = reader.read(crop, None)
+        if read is None or read.confidence < min_confidence:
+            return None
+        texts.add(read.text)
+    return texts.pop() if len(texts) == 1 else None
+
+
+def pseudo_label(
+    labels_csv: Path,
+    out_dir: Path,
+    readers: Sequence[Recognizer],
+    *,
+    split: str = "train",
+    min_confidence: float = 0.5,
+    min_length: int = 4,
+    exclude_texts: Iterable[str] = (),
+    limit: int | None = None,
+) -> PseudoStats:
+    """Cut every labelled box of a detect split, read it with each reader, and write the agreed crops.
+
+    Args:
+        labels_csv: the shared detect labels CSV (boxes whose size column disagrees with the image
+            are skipped, as training does).
+        out_dir: gets ``crops/<source>/*.jpg`` and ``labels.csv`` (paths relative to ``out_dir``;
+            source ``pseudo-<source>``, country empty, split ``train``).
+        readers: at least two independent OCR backends.
+        split: the detect split to cut from (never the one you report).
+        min_confidence: every reader's confidence must reach this.
+        min_length: shorter agreed texts are dropped (partial reads agree too easily).
+        exclude_texts: texts never written (e.g. every OCR val label, so no val plate leaks in).
+        limit: first N images only.
+
+    Raises:
+        ValueError: fewer than two readers.
+        FileNotFoundError: an image cannot be decoded.
+    """
+    if len(readers) < 2:
+        raise ValueError("pseudo-labels need at least two independent readers to agree")
+    excluded = set(exclude_texts)
+    root = labels_csv.parent.parent if labels_csv.parent.name == "detect" else labels_csv.parent
+    stats = PseudoStats(Counter(), Counter(), Counter(), Counter())
+    rows: list[dict[str, str]] = []
+    for rel, entry in sorted(read_labels(labels_csv, split).items())[:limit]:
+        if not entry["boxes"]:
+            continue
+        bgr = cv2.imread(str(root / rel), cv2.IMREAD_COLOR)
+        if bgr is None:
+            raise FileNotFoundError(f"cannot decode {root / rel}")
+        image = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+        h, w = image.shape[:2]
+        source = entry["source"]
+        for k, (box, size) in enumerate(zip(entry["boxes"], entry["sizes"])):
+            if size != (w, h):
+                continue
+            stats.boxes[source] += 1
+            x0, y0, x1, y1 = box
+            if y1 - y0 < MIN_PLATE_HEIGHT:
+                continue
+            stats.readable[source] += 1
+            crop = crop_plate(image, Detection(BoundingBox(x0, y0, x1, y1), 1.0))
+            text = agreed_text(readers, crop, min_confidence)
+            if text is None:
+                continue
+            stats.agreed[source] += 1
+            if len(text) < min_length or not in_alphabet(text) or text in excluded:
+                continue
+            name = f"crops/{source}/{Path(rel).stem}_{k}.jpg"
+            (out_dir / name).parent.mkdir(parents=True, exist_ok=True)
+            cv2.imwrite(str(out_dir / name), cv2.cvtColor(crop, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 95])
+            rows.append({"image": name, "text": text, "country": "", "source": f"pseudo-{source}", "split": "train"})
+            stats.written[source] += 1
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with open(out_dir / "labels.csv", "w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=["image", "text", "country", "source", "split"])
+        writer.writeheader()
+        writer.writerows(rows)
+    log.info("pseudo-labels: %d of %d boxes written to %s", sum(stats.written.values()), sum(stats.boxes.values()),
+             out_dir)
+    return stats

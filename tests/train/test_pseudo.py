@@ -1,0 +1,75 @@
+"""Pseudo-labelled OCR crops from the detect scenes: agreement, leaks kept out, the CSV written."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from numberplate.train.ocr.data import load_crops
+from numberplate.train.ocr.pseudo import agreed_text, pseudo_label
+from numberplate.types import PlateText
+
+
+class Fixed:
+    """A reader that always answers the same text with a fixed confidence."""
+
+    name = "fixed"
+
+    def __init__(self, text: str | None, confidence: float = 0.9):
+        self.text, self.confidence, self.calls = text, confidence, 0
+
+    def read(self, crop: np.ndarray, country: str | None = None) -> PlateText | None:
+        self.calls += 1
+        return None if self.text is None else PlateText(self.text, self.confidence)
+
+
+def test_agreed_text_needs_every_reader_sure_and_equal() -> None:
+    crop = np.zeros((20, 60, 3), np.uint8)
+    assert agreed_text([Fixed("AB123"), Fixed("AB123")], crop, 0.5) == "AB123"
+    assert agreed_text([Fixed("AB123"), Fixed("AB128")], crop, 0.5) is None
+    assert agreed_text([Fixed("AB123"), Fixed("AB123", 0.3)], crop, 0.5) is None
+    unsure = Fixed(None)
+    second = Fixed("AB123")
+    assert agreed_text([unsure, second], crop, 0.5) is None
+    assert second.calls == 0  # stops at the first reader that gives up
+
+
+def test_pseudo_label_writes_agreed_crops_as_an_ocr_csv(tmp_path: Path, data_dir: Path) -> None:
+    labels = data_dir / "detect" / "labels.csv"
+    stats = pseudo_label(labels, tmp_path, [Fixed("XY1234"), Fixed("XY1234")], limit=3)
+    with open(tmp_path / "labels.csv", newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert rows and len(rows) == sum(stats.written.values())
+    assert all(r["text"] == "XY1234" and r["split"] == "train" and r["source"].startswith("pseudo-") for r in rows)
+    for r in rows:
+        img = cv2.imread(str(tmp_path / r["image"]))
+        assert img is not None and img.shape[0] >= 12
+    # The CSV is what `train ocr --extra-data` reads.
+    assert len(load_crops(tmp_path / "labels.csv", "train", (64, 160))) == len(rows)
+    assert "all" in stats.table()
+
+
+def test_pseudo_label_keeps_val_texts_and_disagreements_out(tmp_path: Path, data_dir: Path) -> None:
+    labels = data_dir / "detect" / "labels.csv"
+    excluded = pseudo_label(labels, tmp_path / "a", [Fixed("XY1234"), Fixed("XY1234")], limit=3,
+                            exclude_texts={"XY1234"})
+    assert sum(excluded.agreed.values()) > 0 and sum(excluded.written.values()) == 0
+    split = pseudo_label(labels, tmp_path / "b", [Fixed("XY1234"), Fixed("XY1235")], limit=3)
+    assert sum(split.agreed.values()) == 0
+    with pytest.raises(ValueError, match="at least two"):
+        pseudo_label(labels, tmp_path / "c", [Fixed("XY1234")], limit=3)
+
+
+def test_cli_refuses_a_single_reader(tmp_path: Path, data_dir: Path) -> None:
+    from click.testing import CliRunner
+
+    from numberplate.train.cli import train_group
+
+    result = CliRunner().invoke(train_group, [
+        "pseudo-label", "--data", str(data_dir / "detect" / "labels.csv"),
+        "--ocr-data", str(data_dir / "ocr" / "labels.csv"), "--out", str(tmp_path), "--reader", "plateocr"])
+    assert result.exit_code == 2 and "at least two different --reader" in result.output
