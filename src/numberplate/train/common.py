@@ -30,14 +30,6 @@ def pick_device(name: str = "auto") -> torch.device:
     return device
 
 
-def worker_init(_: int) -> None:
-    """DataLoader worker set-up: one OpenCV and one torch thread each, so N workers use N cores, not N x cores."""
-    import cv2
-
-    cv2.setNumThreads(1)
-    torch.set_num_threads(1)
-
-
 def epochs_within(budget_s: float, elapsed_s: float, epochs_done: int, start_epoch: int, epochs: int) -> int:
     """The total epoch count a time-budgeted run should aim for, from the epochs this run has timed so far.
 

@@ -24,7 +24,6 @@ from numberplate.train.common import (
     pick_device,
     plot_metrics,
     warmup_cosine,
-    worker_init,
 )
 from numberplate.train.detect.data import DetectDataset, Scene, load_scenes
 from numberplate.train.detect.model import PlateNet, count_parameters
@@ -158,7 +157,7 @@ def train(cfg: DetectTrainConfig, resume: bool = False) -> Path:
         ds.epoch = epoch
         loader: DataLoader[dict[str, np.ndarray]] = DataLoader(
             cast("Dataset[dict[str, np.ndarray]]", ds), batch_size=cfg.batch, shuffle=True, num_workers=cfg.workers,
-            collate_fn=_collate, pin_memory=device.type == "cuda", worker_init_fn=worker_init,
+            collate_fn=_collate, pin_memory=device.type == "cuda",
             drop_last=True, generator=torch.Generator().manual_seed(cfg.seed * 1000 + epoch),
         )
         model.train()

@@ -25,7 +25,6 @@ from numberplate.train.common import (
     pick_device,
     plot_metrics,
     warmup_cosine,
-    worker_init,
 )
 from numberplate.train.ocr.data import Crop, OcrDataset, load_crops
 from numberplate.train.ocr.model import INPUT_HEIGHT, INPUT_WIDTH, PlateOCR, count_parameters
@@ -158,7 +157,7 @@ def train(cfg: OcrTrainConfig, resume: bool = False) -> Path:
         # No shuffling needed: every index draws its own random crop from (seed, epoch, index).
         loader: DataLoader[dict[str, np.ndarray]] = DataLoader(
             ds, batch_size=cfg.batch, num_workers=cfg.workers, collate_fn=_collate, drop_last=len(ds) >= cfg.batch,
-            pin_memory=device.type == "cuda", worker_init_fn=worker_init,
+            pin_memory=device.type == "cuda",
         )
         model.train()
         loss_sum, n, lr = 0.0, 0, cfg.lr
