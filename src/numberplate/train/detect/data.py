@@ -6,12 +6,14 @@ import csv
 import logging
 import math
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from numberplate.datasets.labels import default_root
 from numberplate.detection.postprocess import STRIDE
 
 GRAY = 114
@@ -54,15 +56,20 @@ def read_labels(csv_path: Path, split: str | None, sources: set[str] | None = No
     return dict(grouped)
 
 
-def load_scenes(
-    csv_path: Path, split: str | None, max_side: int = 1024, limit: int | None = None,
+def iter_scenes(
+    csv_path: Path, split: str | None, max_side: int | None = 1024, limit: int | None = None,
     sources: set[str] | None = None,
-) -> list[Scene]:
-    """Decode every labelled image of a split into memory (long side capped at ``max_side``)."""
-    root = csv_path.parent.parent if csv_path.parent.name == "detect" else csv_path.parent
-    grouped = read_labels(csv_path, split, sources)
-    scenes = []
-    for rel, entry in sorted(grouped.items())[:limit]:
+) -> Iterator[Scene]:
+    """Decode the labelled images of a split one at a time (long side capped at ``max_side``; ``None``: as stored).
+
+    Boxes whose row states another image size (stale rows of a replaced picture) are dropped with
+    a warning.
+
+    Raises:
+        FileNotFoundError: an image cannot be decoded.
+    """
+    root = default_root(csv_path)
+    for rel, entry in sorted(read_labels(csv_path, split, sources).items())[:limit]:
         img = cv2.imread(str(root / rel), cv2.IMREAD_COLOR)
         if img is None:
             raise FileNotFoundError(f"cannot decode training image {root / rel}")
@@ -71,12 +78,19 @@ def load_scenes(
         if len(fresh) < len(entry["boxes"]):
             log.warning("%s: dropped %d box(es) labelled for another image size", rel, len(entry["boxes"]) - len(fresh))
         boxes = np.array(fresh, dtype=np.float32).reshape(-1, 4)
-        scale = min(1.0, max_side / max(h, w))
+        scale = 1.0 if max_side is None else min(1.0, max_side / max(h, w))
         if scale < 1.0:
             img = cv2.resize(img, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
             boxes *= scale
-        scenes.append(Scene(rel, entry["source"], cv2.cvtColor(img, cv2.COLOR_BGR2RGB), boxes))
-    return scenes
+        yield Scene(rel, entry["source"], cv2.cvtColor(img, cv2.COLOR_BGR2RGB), boxes)
+
+
+def load_scenes(
+    csv_path: Path, split: str | None, max_side: int = 1024, limit: int | None = None,
+    sources: set[str] | None = None,
+) -> list[Scene]:
+    """Decode every labelled image of a split into memory (see :func:`iter_scenes`)."""
+    return list(iter_scenes(csv_path, split, max_side, limit, sources))
 
 
 # ---------------------------------------------------------------- geometry

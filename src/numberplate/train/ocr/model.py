@@ -146,7 +146,6 @@ class PlateOCR(nn.Module):
             _stage(c3, c4, d4),  # stride 16
         ]
         cells = (input_size[0] // 16) * (input_size[1] // 16)
-        self.head_kind = head
         if head == "attention":
             self.backbone = nn.Sequential(*stages)
             self.head: nn.Module = SlotDecoder(c4, cells, slots=max_slots, vocab=vocab, dropout=dropout)

@@ -22,7 +22,7 @@ import numpy as np
 from numberplate.recognition.alphabet import in_alphabet
 from numberplate.recognition.base import Recognizer
 from numberplate.recognition.crop import crop_plate
-from numberplate.train.detect.data import read_labels
+from numberplate.train.detect.data import iter_scenes
 from numberplate.types import BoundingBox, Detection
 
 log = logging.getLogger(__name__)
@@ -93,34 +93,23 @@ def pseudo_label(
     if len(readers) < 2:
         raise ValueError("pseudo-labels need at least two independent readers to agree")
     excluded = set(exclude_texts)
-    root = labels_csv.parent.parent if labels_csv.parent.name == "detect" else labels_csv.parent
     stats = PseudoStats(Counter(), Counter(), Counter(), Counter())
     rows: list[dict[str, str]] = []
-    for rel, entry in sorted(read_labels(labels_csv, split).items())[:limit]:
-        if not entry["boxes"]:
-            continue
-        bgr = cv2.imread(str(root / rel), cv2.IMREAD_COLOR)
-        if bgr is None:
-            raise FileNotFoundError(f"cannot decode {root / rel}")
-        image = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-        h, w = image.shape[:2]
-        source = entry["source"]
-        for k, (box, size) in enumerate(zip(entry["boxes"], entry["sizes"])):
-            if size != (w, h):
-                continue
+    for scene in iter_scenes(labels_csv, split, max_side=None, limit=limit):
+        source = scene.source
+        for k, (x0, y0, x1, y1) in enumerate(scene.boxes.tolist()):
             stats.boxes[source] += 1
-            x0, y0, x1, y1 = box
             if y1 - y0 < MIN_PLATE_HEIGHT:
                 continue
             stats.readable[source] += 1
-            crop = crop_plate(image, Detection(BoundingBox(x0, y0, x1, y1), 1.0))
+            crop = crop_plate(scene.image, Detection(BoundingBox(x0, y0, x1, y1), 1.0))
             text = agreed_text(readers, crop, min_confidence)
             if text is None:
                 continue
             stats.agreed[source] += 1
             if len(text) < min_length or not in_alphabet(text) or text in excluded:
                 continue
-            name = f"crops/{source}/{Path(rel).stem}_{k}.jpg"
+            name = f"crops/{source}/{Path(scene.path).stem}_{k}.jpg"
             (out_dir / name).parent.mkdir(parents=True, exist_ok=True)
             cv2.imwrite(str(out_dir / name), cv2.cvtColor(crop, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 95])
             rows.append({"image": name, "text": text, "country": "", "source": f"pseudo-{source}", "split": "train"})
