@@ -65,3 +65,23 @@ class LookupAuthError(LookupError_):
 
 class LookupBadPlate(LookupError_):
     """The provider rejected the plate as malformed."""
+
+
+class StoreError(NumberplateError):
+    """The database or the image store cannot be opened, migrated or written."""
+
+
+class NotFoundError(NumberplateError):
+    """A stored record (a read, a watchlist entry, a token) does not exist."""
+
+
+class AuthError(NumberplateError):
+    """A missing, unknown or revoked API token."""
+
+
+class RateLimitedError(NumberplateError):
+    """A client made more calls than its limit allows."""
+
+    def __init__(self, message: str, retry_after: float | None = None):
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -1,0 +1,1 @@
+"""The database of reads (SQLite by default, PostgreSQL by URL) and the content-addressed image files."""

@@ -1,0 +1,72 @@
+"""Images and crops on disk, content-addressed: a file's name is the SHA-256 of its bytes."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import re
+import secrets
+from pathlib import Path
+
+from numberplate.errors import StoreError
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+class ImageFiles:
+    """Stores blobs under ``root/ab/cd/<sha256>.jpg``; the same bytes are stored once.
+
+    Writes are atomic (a temporary file renamed into place), so a killed process never leaves a
+    half-written image under a real name.
+    """
+
+    suffix = ".jpg"
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+
+    def path(self, sha256: str) -> Path:
+        """Where the blob ``sha256`` lives (whether or not it exists).
+
+        Raises:
+            StoreError: ``sha256`` is not 64 lower-case hex digits (so no name can escape the folder).
+        """
+        if not _SHA256.fullmatch(sha256):
+            raise StoreError(f"not an image id: {sha256[:80]!r}")
+        return self.root / sha256[:2] / sha256[2:4] / f"{sha256}{self.suffix}"
+
+    def put(self, data: bytes) -> str:
+        """Store ``data`` and return its SHA-256 (hex).
+
+        Raises:
+            StoreError: the folder is not writable or the disk is full.
+        """
+        sha = hashlib.sha256(data).hexdigest()
+        path = self.path(sha)
+        if path.exists():
+            return sha
+        tmp = path.with_name(f".{sha}.{secrets.token_hex(4)}.tmp")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with open(tmp, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        except OSError as e:
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
+            raise StoreError(f"cannot write image file under {self.root}: {e.strerror or e}") from e
+        return sha
+
+    def get(self, sha256: str) -> bytes | None:
+        """The blob's bytes, or None when it is not stored."""
+        try:
+            return self.path(sha256).read_bytes()
+        except FileNotFoundError:
+            return None
+
+    def delete(self, sha256: str) -> None:
+        """Remove a blob (no error when it is already gone)."""
+        self.path(sha256).unlink(missing_ok=True)

@@ -1,0 +1,362 @@
+"""Saving, finding and deleting reads: an image's plates with their crops, searchable by plate text."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from sqlalchemy import false, func, select
+from sqlalchemy.orm import Session
+
+from numberplate.errors import NotFoundError
+from numberplate.store.clock import as_utc, normalize_plate, utcnow
+from numberplate.store.db import Database
+from numberplate.store.files import ImageFiles
+from numberplate.store.fuzzy import levenshtein
+from numberplate.store.models import Plate, Read, WatchEntry
+from numberplate.types import ImageResult
+
+SearchMode = Literal["exact", "prefix", "fuzzy"]
+SEARCH_MODES: tuple[SearchMode, ...] = ("exact", "prefix", "fuzzy")
+MAX_PER_PAGE = 100
+
+
+@dataclass(frozen=True)
+class WatchHit:
+    """A watchlist entry a plate matched."""
+
+    id: int
+    plate: str
+    label: str
+    distance: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "plate": self.plate, "label": self.label, "distance": self.distance}
+
+
+@dataclass(frozen=True)
+class StoredPlate:
+    """A plate as stored with its read."""
+
+    id: int
+    text: str | None
+    confidence: float
+    detection_confidence: float
+    box: dict[str, int]
+    country: str | None
+    candidates: tuple[dict[str, Any], ...]
+    crop_sha256: str | None
+    vehicle: dict[str, Any] | None
+    lookup_error: str | None
+    watch: WatchHit | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "text": self.text,
+            "confidence": round(self.confidence, 4),
+            "detection_confidence": round(self.detection_confidence, 4),
+            "box": self.box,
+            "country": self.country,
+            "candidates": list(self.candidates),
+            "crop": self.crop_sha256,
+            "vehicle": self.vehicle,
+            "lookup_error": self.lookup_error,
+            "watchlist": self.watch.to_dict() if self.watch else None,
+        }
+
+
+@dataclass(frozen=True)
+class StoredRead:
+    """One stored read: the image's metadata and its plates."""
+
+    id: int
+    created_at: datetime
+    source: str
+    camera_id: str | None
+    filename: str | None
+    image_sha256: str | None
+    width: int
+    height: int
+    processing_ms: float
+    plates: tuple[StoredPlate, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "created_at": self.created_at.isoformat().replace("+00:00", "Z"),
+            "source": self.source,
+            "camera_id": self.camera_id,
+            "filename": self.filename,
+            "image": self.image_sha256,
+            "width": self.width,
+            "height": self.height,
+            "processing_time_ms": round(self.processing_ms, 1),
+            "plates": [p.to_dict() for p in self.plates],
+        }
+
+
+@dataclass(frozen=True)
+class ReadQuery:
+    """What to look for in the history; every field is optional."""
+
+    plate: str | None = None
+    mode: SearchMode = "exact"
+    distance: int = 1  # fuzzy mode: at most this many characters off (1 or 2)
+    since: datetime | None = None
+    until: datetime | None = None
+    camera_id: str | None = None
+    source: str | None = None
+    watchlist_only: bool = False
+    page: int = 1
+    per_page: int = 20
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of search results."""
+
+    items: tuple[StoredRead, ...]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.per_page))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "items": [r.to_dict() for r in self.items],
+            "total": self.total,
+            "page": self.page,
+            "per_page": self.per_page,
+            "pages": self.pages,
+        }
+
+
+def _watch_hit(plate: Plate) -> WatchHit | None:
+    watch = plate.watch
+    if watch is None:
+        return None
+    return WatchHit(watch.id, watch.plate_norm, watch.label, levenshtein(plate.plate_norm, watch.plate_norm))
+
+
+def _stored(read: Read) -> StoredRead:
+    plates = tuple(
+        StoredPlate(
+            id=p.id,
+            text=p.text,
+            confidence=p.confidence,
+            detection_confidence=p.detection_confidence,
+            box={"xmin": p.box_xmin, "ymin": p.box_ymin, "xmax": p.box_xmax, "ymax": p.box_ymax},
+            country=p.country,
+            candidates=tuple(p.candidates or ()),
+            crop_sha256=p.crop_sha256,
+            vehicle=p.vehicle,
+            lookup_error=p.lookup_error,
+            watch=_watch_hit(p),
+        )
+        for p in read.plates
+    )
+    return StoredRead(
+        id=read.id,
+        created_at=as_utc(read.created_at),
+        source=read.source,
+        camera_id=read.camera_id,
+        filename=read.filename,
+        image_sha256=read.image_sha256,
+        width=read.width,
+        height=read.height,
+        processing_ms=read.processing_ms,
+        plates=plates,
+    )
+
+
+def match_watchlist(entries: Sequence[WatchEntry], plate_norm: str) -> WatchEntry | None:
+    """The closest watchlist entry within its own ``max_distance`` of ``plate_norm`` (None: no alert)."""
+    if not plate_norm:
+        return None
+    best: tuple[int, WatchEntry] | None = None
+    for entry in entries:
+        d = levenshtein(plate_norm, entry.plate_norm, entry.max_distance)
+        if d <= entry.max_distance and (best is None or d < best[0]):
+            best = (d, entry)
+    return best[1] if best else None
+
+
+class ReadStore:
+    """The history of reads in a database, with images and crops in an :class:`ImageFiles`.
+
+    Args:
+        db: the database (migrated).
+        files: where image and crop bytes go; None stores metadata only.
+    """
+
+    def __init__(self, db: Database, files: ImageFiles | None = None):
+        self.db = db
+        self.files = files
+
+    def save(
+        self,
+        result: ImageResult,
+        *,
+        image_jpeg: bytes | None = None,
+        crops_jpeg: Sequence[bytes | None] = (),
+        source: str = "web",
+        camera_id: str | None = None,
+        filename: str | None = None,
+        country_hint: str | None = None,
+        token_id: int | None = None,
+        created_at: datetime | None = None,
+    ) -> StoredRead:
+        """Store a read; files are written before the row is committed, so a stored row never lacks its files."""
+        image_sha = self.files.put(image_jpeg) if self.files and image_jpeg else None
+        crop_shas = [self.files.put(c) if self.files and c else None for c in crops_jpeg]
+        with self.db.session() as session:
+            entries = session.scalars(select(WatchEntry)).all()
+            read = Read(
+                created_at=created_at or utcnow(),
+                source=source,
+                camera_id=camera_id,
+                filename=filename,
+                image_sha256=image_sha,
+                width=result.width,
+                height=result.height,
+                processing_ms=result.processing_time_ms,
+                country_hint=country_hint,
+                token_id=token_id,
+            )
+            for i, plate in enumerate(result.plates):
+                text = plate.text.text if plate.text and plate.text.text else None
+                norm = normalize_plate(text or "")
+                box = plate.detection.box.to_dict()
+                watch = match_watchlist(entries, norm)
+                read.plates.append(
+                    Plate(
+                        position=i,
+                        text=text,
+                        plate_norm=norm,
+                        confidence=plate.text.confidence if plate.text else 0.0,
+                        detection_confidence=plate.detection.confidence,
+                        country=plate.text.country if plate.text else None,
+                        candidates=[c.to_dict() for c in plate.text.candidates] if plate.text else [],
+                        crop_sha256=crop_shas[i] if i < len(crop_shas) else None,
+                        vehicle=plate.vehicle.to_dict() if plate.vehicle else None,
+                        lookup_error=plate.lookup_error,
+                        watch=watch,
+                        **{f"box_{k}": v for k, v in box.items()},
+                    )
+                )
+            session.add(read)
+            session.flush()
+            return _stored(read)
+
+    def get(self, read_id: int) -> StoredRead:
+        """The read with this id.
+
+        Raises:
+            NotFoundError: there is no such read.
+        """
+        with self.db.session() as session:
+            read = session.get(Read, read_id)
+            if read is None:
+                raise NotFoundError(f"there is no read with id {read_id}")
+            return _stored(read)
+
+    def delete(self, read_id: int) -> None:
+        """Delete a read, its plates, and the files no other read uses.
+
+        Raises:
+            NotFoundError: there is no such read.
+        """
+        with self.db.session() as session:
+            read = session.get(Read, read_id)
+            if read is None:
+                raise NotFoundError(f"there is no read with id {read_id}")
+            shas = {read.image_sha256} | {p.crop_sha256 for p in read.plates}
+            session.delete(read)
+            session.flush()
+            orphans = [s for s in shas if s and not self._referenced(session, s)]
+        # After the commit: if the process dies in between, a file is left over, never a row without its file.
+        for sha in orphans:
+            if self.files:
+                self.files.delete(sha)
+
+    @staticmethod
+    def _referenced(session: Session, sha: str) -> bool:
+        in_reads = session.scalar(select(func.count()).select_from(Read).where(Read.image_sha256 == sha))
+        in_plates = session.scalar(select(func.count()).select_from(Plate).where(Plate.crop_sha256 == sha))
+        return bool(in_reads or in_plates)
+
+    def search(self, query: ReadQuery) -> Page:
+        """Reads matching ``query``, newest first, one page of them.
+
+        Plate search compares normalised text (``ab-12 cde`` finds ``AB12CDE``): ``exact``, ``prefix``, or
+        ``fuzzy`` (at most ``query.distance`` insertions, deletions or substitutions).
+        """
+        per_page = max(1, min(query.per_page, MAX_PER_PAGE))
+        page = max(1, query.page)
+        with self.db.session() as session:
+            filters: list[Any] = []
+            if query.since:
+                filters.append(Read.created_at >= query.since)
+            if query.until:
+                filters.append(Read.created_at < query.until)
+            if query.camera_id:
+                filters.append(Read.camera_id == query.camera_id)
+            if query.source:
+                filters.append(Read.source == query.source)
+            plate_filters: list[Any] = []
+            norm = normalize_plate(query.plate or "")
+            if query.plate is not None and not norm:
+                plate_filters.append(false())  # "%" or "--" searches for a plate with no letters: none
+            elif query.plate is not None:
+                if query.mode == "exact":
+                    plate_filters.append(Plate.plate_norm == norm)
+                elif query.mode == "prefix":
+                    plate_filters.append(Plate.plate_norm.startswith(norm, autoescape=True))
+                else:
+                    k = max(0, query.distance)
+                    plate_filters.append(func.length(Plate.plate_norm).between(len(norm) - k, len(norm) + k))
+            if query.watchlist_only:
+                plate_filters.append(Plate.watch_id.is_not(None))
+            ids = select(Read.id).where(*filters)
+            if plate_filters:
+                ids = ids.join(Plate, Plate.read_id == Read.id).where(*plate_filters)
+            if query.mode == "fuzzy" and norm:
+                # The length window narrows the rows; the edit distance itself is computed here, the same
+                # on SQLite and PostgreSQL.
+                rows = session.execute(ids.add_columns(Plate.plate_norm)).all()
+                matched = {rid for rid, p in rows if levenshtein(p, norm, query.distance) <= query.distance}
+                ids = select(Read.id).where(Read.id.in_(matched))
+            ids = ids.distinct()
+            total = session.scalar(select(func.count()).select_from(ids.subquery())) or 0
+            reads = session.scalars(
+                select(Read)
+                .where(Read.id.in_(ids))
+                .order_by(Read.created_at.desc(), Read.id.desc())
+                .offset((page - 1) * per_page)
+                .limit(per_page)
+            ).all()
+            return Page(tuple(_stored(r) for r in reads), total, page, per_page)
+
+    def purge(self, older_than: timedelta) -> int:
+        """Delete reads older than ``older_than`` (the retention setting) and their unused files; returns how many."""
+        cutoff = utcnow() - older_than
+        with self.db.session() as session:
+            old = session.scalars(select(Read.id).where(Read.created_at < cutoff)).all()
+        for read_id in old:
+            self.delete(read_id)
+        return len(old)
+
+    def counts(self) -> dict[str, int]:
+        """How many reads and plates are stored."""
+        with self.db.session() as session:
+            return {
+                "reads": session.scalar(select(func.count()).select_from(Read)) or 0,
+                "plates": session.scalar(select(func.count()).select_from(Plate)) or 0,
+            }

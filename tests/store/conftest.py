@@ -1,0 +1,45 @@
+"""Storage fixtures: every store test runs against SQLite (a file) and a real PostgreSQL server."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import MetaData, text
+
+from numberplate.store.db import Database
+from numberplate.store.files import ImageFiles
+from tests.postgres import postgres_server
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    with postgres_server() as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """A freshly migrated, empty database of each kind."""
+    if request.param == "sqlite":
+        database = Database(f"sqlite:///{tmp_path / 'test.db'}")
+    else:
+        database = Database(request.getfixturevalue("postgres_url"))
+        _drop_everything(database)
+    database.migrate()
+    yield database
+    database.close()
+
+
+def _drop_everything(database: Database) -> None:
+    meta = MetaData()
+    meta.reflect(database.engine)
+    with database.engine.begin() as conn:
+        meta.drop_all(conn)
+        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> ImageFiles:
+    return ImageFiles(tmp_path / "images")

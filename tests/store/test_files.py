@@ -1,0 +1,53 @@
+"""Content-addressed image files: stored once, atomically, and never outside their folder."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import pytest
+
+from numberplate.errors import StoreError
+from numberplate.store.files import ImageFiles
+
+
+def test_put_stores_by_sha256_once(files: ImageFiles) -> None:
+    sha = files.put(b"jpeg bytes")
+    assert sha == hashlib.sha256(b"jpeg bytes").hexdigest()
+    assert files.put(b"jpeg bytes") == sha
+    path = files.path(sha)
+    assert path.read_bytes() == b"jpeg bytes"
+    assert path.relative_to(files.root).parts[:2] == (sha[:2], sha[2:4])
+    assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temporary file left behind
+
+
+def test_get_and_delete(files: ImageFiles) -> None:
+    sha = files.put(b"x")
+    assert files.get(sha) == b"x"
+    files.delete(sha)
+    files.delete(sha)
+    assert files.get(sha) is None
+
+
+@pytest.mark.parametrize("bad", ["../../etc/passwd", "a" * 63, "A" * 64, "g" * 64, ""])
+def test_names_that_are_not_a_sha256_are_refused(files: ImageFiles, bad: str) -> None:
+    with pytest.raises(StoreError, match="not an image id"):
+        files.path(bad)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores directory permissions")
+def test_unwritable_folder_raises_store_error(tmp_path: Path) -> None:
+    tmp_path.chmod(0o500)
+    try:
+        with pytest.raises(StoreError, match="cannot write"):
+            ImageFiles(tmp_path / "images").put(b"x")
+    finally:
+        tmp_path.chmod(0o700)
+
+
+def test_unwritable_root_raises_store_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "images"
+    blocker.write_text("a file where the folder should be")
+    with pytest.raises(StoreError, match="cannot write"):
+        ImageFiles(blocker).put(b"x")

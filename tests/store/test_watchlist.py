@@ -1,0 +1,55 @@
+"""Watchlist entries: add, change, list, delete, validation and fuzzy matching."""
+
+from __future__ import annotations
+
+import pytest
+
+from numberplate.errors import NotFoundError
+from numberplate.store.db import Database
+from numberplate.store.models import WatchEntry
+from numberplate.store.reads import match_watchlist
+from numberplate.store.watchlist import Watchlist, WatchlistError
+
+
+def test_add_list_update_delete(db: Database) -> None:
+    wl = Watchlist(db)
+    a = wl.add("ab 12 cde", "  stolen  ", 2)
+    b = wl.add("ZZ1")
+    assert (a.plate, a.label, a.max_distance) == ("AB12CDE", "stolen", 2)
+    assert [w.plate for w in wl.list()] == ["AB12CDE", "ZZ1"]
+    assert wl.update(b.id, label="visitor", max_distance=0).to_dict()["label"] == "visitor"
+    assert wl.get(b.id).max_distance == 0
+    wl.delete(a.id)
+    assert [w.id for w in wl.list()] == [b.id]
+    with pytest.raises(NotFoundError):
+        wl.delete(a.id)
+    with pytest.raises(NotFoundError):
+        wl.update(a.id, label="x")
+
+
+@pytest.mark.parametrize(
+    ("plate", "label", "distance", "message"),
+    [("", "", 1, "1 to 16"), ("--", "", 1, "1 to 16"), ("A" * 17, "", 1, "1 to 16"),
+     ("AB1", "", 3, "max_distance"), ("AB1", "", -1, "max_distance"), ("AB1", "x" * 201, 1, "label")],
+)
+def test_invalid_entries_are_refused(db: Database, plate: str, label: str, distance: int, message: str) -> None:
+    with pytest.raises(WatchlistError, match=message):
+        Watchlist(db).add(plate, label, distance)
+    assert Watchlist(db).list() == []
+
+
+def test_duplicate_plate_is_refused_and_the_first_kept(db: Database) -> None:
+    wl = Watchlist(db)
+    wl.add("AB12CDE", "first")
+    with pytest.raises(WatchlistError, match="already on the watchlist"):
+        wl.add("ab12cde", "second")
+    assert [w.label for w in wl.list()] == ["first"]
+
+
+def test_match_prefers_the_closest_entry_within_its_own_distance() -> None:
+    exact = WatchEntry(id=1, plate_norm="AB12CDE", label="", max_distance=0)
+    loose = WatchEntry(id=2, plate_norm="AB12CDF", label="", max_distance=2)
+    assert match_watchlist([exact, loose], "AB12CDE") is exact
+    assert match_watchlist([exact, loose], "AB12CDX") is loose
+    assert match_watchlist([exact], "AB12CDX") is None
+    assert match_watchlist([loose], "") is None
