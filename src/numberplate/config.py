@@ -34,7 +34,19 @@ class Config:
     tile_large_images: bool = True
     ocr: str = "plateocr"
     country: str | None = None
-    lookup: str | None = None
+    lookup: str = "local"  # vehicle-lookup providers: "local", or per country e.g. "gb=dvla,nl=rdw,*=local"
+    lookup_on_read: bool = False  # look up every read's vehicle unless a request says otherwise
+    lookup_cache_hours: float = 24.0
+    lookup_timeout: float = 5.0
+    dvla_api_key: str | None = None
+    dvla_url: str | None = None
+    regcheck_username: str | None = None
+    regcheck_password: str | None = None
+    regcheck_url: str | None = None
+    rdw_app_token: str | None = None
+    rdw_url: str | None = None
+    vegvesen_api_key: str | None = None
+    vegvesen_url: str | None = None
     max_image_pixels: int = 50_000_000
     max_upload_mb: float = 16.0
     host: str = "127.0.0.1"
@@ -42,7 +54,12 @@ class Config:
     workers: int = 2
     threads: int = 4
     instance_path: str = "instance"
-    database_url: str | None = None
+    database_url: str | None = None  # default: SQLite in the instance folder; or postgresql+psycopg://...
+    store_reads: bool = True  # keep reads (with their images and crops) in the history
+    retention_days: int = 0  # delete reads older than this many days; 0 keeps them
+    api_auth: bool = True  # the REST API wants `Authorization: Token <key>`
+    rate_limit_per_minute: int = 120  # API calls per token per minute; 0: no limit
+    admin_password: str | None = None  # when set, the pages ask for it (the API always uses tokens)
     secret_key: str | None = None
     intra_op_threads: int = 0
 
@@ -136,12 +153,16 @@ def _validate(cfg: Config) -> None:
         raise ConfigError(f"config 'max_upload_mb' must be a positive number, got {cfg.max_upload_mb}")
     if not 0 < cfg.port < 65536:
         raise ConfigError(f"config 'port' must be 1-65535, got {cfg.port}")
+    if cfg.retention_days < 0 or cfg.rate_limit_per_minute < 0:
+        raise ConfigError("config 'retention_days' and 'rate_limit_per_minute' must be 0 (off) or more")
+    if cfg.lookup_cache_hours < 0 or cfg.lookup_timeout <= 0:
+        raise ConfigError("config 'lookup_cache_hours' must be 0 or more and 'lookup_timeout' positive")
     for name in ("workers", "threads"):
         if getattr(cfg, name) < 1:
             raise ConfigError(f"config {name!r} must be at least 1, got {getattr(cfg, name)}")
     if cfg.intra_op_threads < 0:
         raise ConfigError(f"config 'intra_op_threads' must be 0 (automatic) or more, got {cfg.intra_op_threads}")
-    for name in ("ocr", "host", "instance_path"):
+    for name in ("ocr", "host", "instance_path", "lookup"):
         if not getattr(cfg, name).strip():
             raise ConfigError(f"config {name!r} must not be empty")
 

@@ -1,1 +1,109 @@
-"""numberplate."""
+"""Vehicle-information lookup: the protocol, one module per provider, the cache and the per-country router."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from numberplate.config import Config
+from numberplate.errors import ConfigError
+from numberplate.lookup.base import VehicleLookup
+
+if TYPE_CHECKING:
+    from numberplate.lookup.http import HttpClient
+    from numberplate.store.vehicles import LookupCache, VehicleRegistry
+
+
+def _http_client(config: Config, rate_per_second: float | None = None) -> HttpClient:
+    from numberplate.lookup.http import HttpClient
+
+    return HttpClient(timeout=config.lookup_timeout, rate_per_second=rate_per_second)
+
+
+def _need(value: str | None, setting: str, provider: str) -> str:
+    if not value:
+        raise ConfigError(f"the {provider} lookup needs {setting} (NUMBERPLATE_{setting.upper()}); none is set")
+    return value
+
+
+def _dvla(config: Config) -> VehicleLookup:
+    from numberplate.lookup.dvla import DvlaLookup
+
+    kwargs: dict[str, Any] = {"base_url": config.dvla_url} if config.dvla_url else {}
+    return DvlaLookup(_need(config.dvla_api_key, "dvla_api_key", "DVLA"), client=_http_client(config), **kwargs)
+
+
+def _regcheck(config: Config) -> VehicleLookup:
+    from numberplate.lookup.regcheck import RegcheckLookup
+
+    kwargs: dict[str, Any] = {"base_url": config.regcheck_url} if config.regcheck_url else {}
+    username = _need(config.regcheck_username, "regcheck_username", "regcheck")
+    return RegcheckLookup(username, config.regcheck_password, client=_http_client(config), **kwargs)
+
+
+def _rdw(config: Config) -> VehicleLookup:
+    from numberplate.lookup.rdw import RdwLookup
+
+    kwargs: dict[str, Any] = {"base_url": config.rdw_url} if config.rdw_url else {}
+    return RdwLookup(config.rdw_app_token, client=_http_client(config), **kwargs)
+
+
+def _vegvesen(config: Config) -> VehicleLookup:
+    from numberplate.lookup.vegvesen import VegvesenLookup
+
+    kwargs: dict[str, Any] = {"base_url": config.vegvesen_url} if config.vegvesen_url else {}
+    api_key = _need(config.vegvesen_api_key, "vegvesen_api_key", "Statens vegvesen")
+    return VegvesenLookup(api_key, client=_http_client(config), **kwargs)
+
+
+# name -> builder from config; "local" needs the database and is built in create_lookup.
+HTTP_PROVIDERS: dict[str, Callable[[Config], VehicleLookup]] = {
+    "dvla": _dvla,
+    "regcheck": _regcheck,
+    "rdw": _rdw,
+    "vegvesen": _vegvesen,
+}
+PROVIDERS = ("local", *HTTP_PROVIDERS)
+
+
+def create_provider(name: str, config: Config, registry: VehicleRegistry | None = None) -> VehicleLookup:
+    """One provider by name, configured from ``config`` (credentials from config or environment only).
+
+    Raises:
+        ConfigError: an unknown provider, or one whose credentials are not set.
+    """
+    if name == "local":
+        from numberplate.lookup.local import LocalRegistryLookup
+
+        if registry is None:
+            raise ConfigError("the local lookup needs the database (a VehicleRegistry)")
+        return LocalRegistryLookup(registry)
+    if name not in HTTP_PROVIDERS:
+        raise ConfigError(f"unknown lookup provider {name!r}; choose from {', '.join(PROVIDERS)}")
+    return HTTP_PROVIDERS[name](config)
+
+
+def create_lookup(
+    config: Config, registry: VehicleRegistry | None = None, cache: LookupCache | None = None
+) -> VehicleLookup:
+    """The lookup ``config.lookup`` describes: providers routed by country, HTTP ones behind the cache.
+
+    Raises:
+        ConfigError: a malformed route, an unknown provider or missing credentials.
+    """
+    from numberplate.lookup.cached import CachedLookup
+    from numberplate.lookup.router import CountryRouter, parse_routes
+
+    routes = parse_routes(config.lookup, set(PROVIDERS))
+    built: dict[str, VehicleLookup] = {}
+    for name in set(routes.values()):
+        provider = create_provider(name, config, registry)
+        if cache is not None and name != "local" and config.lookup_cache_hours > 0:
+            provider = CachedLookup(provider, cache)
+        built[name] = provider
+    if set(routes) == {"*"}:
+        return built[routes["*"]]
+    return CountryRouter({country: built[name] for country, name in routes.items()})
+
+
+__all__ = ["PROVIDERS", "VehicleLookup", "create_lookup", "create_provider"]

@@ -11,10 +11,11 @@ from typing import TYPE_CHECKING, Any
 from flask import Flask
 
 from numberplate.config import Config, load_config
-from numberplate.web import errors, security
+from numberplate.web import errors, metrics, security
 from numberplate.web.state import EXTENSION_KEY, NumberplateState, get_reader, get_state
 
 if TYPE_CHECKING:
+    from numberplate.lookup.base import VehicleLookup
     from numberplate.pipeline import Reader
 
 log = logging.getLogger(__name__)
@@ -22,12 +23,18 @@ log = logging.getLogger(__name__)
 SECRET_KEY_FILE = "secret_key"
 
 
-def create_app(config: Config | None = None, reader: Reader | None = None) -> Flask:
+def create_app(
+    config: Config | None = None, reader: Reader | None = None, lookup: VehicleLookup | None = None
+) -> Flask:
     """Build the web app. Fast: the Reader's models load on first use (or when ``numberplate serve`` starts).
 
     Args:
         config: runtime settings; default ``load_config()`` (file, then ``NUMBERPLATE_*`` environment).
         reader: a ready Reader to use instead of building one from ``config`` (tests pass fakes).
+        lookup: a ready vehicle lookup instead of the one ``config.lookup`` names.
+
+    Raises:
+        StoreError: the database cannot be opened or migrated.
     """
     config = config or load_config()
     instance = Path(config.instance_path).resolve()
@@ -37,15 +44,22 @@ def create_app(config: Config | None = None, reader: Reader | None = None) -> Fl
         SECRET_KEY=config.secret_key or instance_secret_key(instance),
         SESSION_COOKIE_NAME="numberplate_session",
     )
-    app.extensions[EXTENSION_KEY] = NumberplateState(config, reader)
+    state = NumberplateState(config, reader, lookup)
+    state.db.migrate()
+    app.extensions[EXTENSION_KEY] = state
 
     errors.init_app(app)
+    metrics.init_app(app, state.metrics)
     security.init_app(app)
 
-    from numberplate.web import health, pages
+    from numberplate.web import api, health, openapi, pages, platerecognizer
 
     app.register_blueprint(health.bp)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(openapi.bp)
+    app.register_blueprint(platerecognizer.bp)
+    state.csrf_exempt |= {api.bp.name, platerecognizer.bp.name}
 
     @app.context_processor
     def _limits() -> dict[str, Any]:

@@ -8,6 +8,7 @@ from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
 
 from numberplate.errors import (
+    AuthError,
     BackendUnavailableError,
     ImageDecodeError,
     ImageError,
@@ -18,9 +19,14 @@ from numberplate.errors import (
     LookupRateLimited,
     LookupUnavailable,
     ModelLoadError,
+    NotFoundError,
     NumberplateError,
+    RateLimitedError,
+    StoreError,
     UnsupportedImageError,
 )
+from numberplate.store.vehicles import RegistryImportError
+from numberplate.store.watchlist import WatchlistError
 from numberplate.web.state import get_state
 
 log = logging.getLogger(__name__)
@@ -49,7 +55,16 @@ ERROR_STATUS: tuple[tuple[type[NumberplateError], int, str], ...] = (
     (LookupRateLimited, 429, "lookup_rate_limited"),
     (LookupAuthError, 502, "lookup_unavailable"),
     (LookupUnavailable, 502, "lookup_unavailable"),
+    (AuthError, 401, "unauthorized"),
+    (RateLimitedError, 429, "rate_limited"),
+    (NotFoundError, 404, "not_found"),
+    (WatchlistError, 422, "invalid_watchlist_entry"),
+    (RegistryImportError, 422, "invalid_vehicle"),
+    (StoreError, 503, "storage_unavailable"),
 )
+# Blueprints that always answer errors in JSON, whatever the Accept header says.
+JSON_BLUEPRINTS = frozenset({"api", "platerecognizer"})
+JSON_PREFIXES = ("/api/", "/v1/")  # unmatched URLs there have no blueprint but are API calls
 
 SERVER_FAULT_MESSAGE = "Something went wrong on the server; the server log says what. Please try again later."
 
@@ -62,7 +77,7 @@ def wants_json() -> bool:
 
 def error_response(status: int, code: str, message: str) -> Response:
     """A JSON error body or the HTML error page, whichever the client accepts, with ``status``."""
-    if wants_json():
+    if request.blueprint in JSON_BLUEPRINTS or request.path.startswith(JSON_PREFIXES) or wants_json():
         response = jsonify(error={"code": code, "message": message})
     else:
         # Upload errors show the form again so the user can retry straight away.
@@ -86,6 +101,15 @@ def status_for(error: NumberplateError) -> tuple[int, str]:
 
 def _handle_numberplate_error(e: NumberplateError) -> Response:
     status, code = status_for(e)
+    if isinstance(e, AuthError):
+        response = error_response(status, code, str(e))
+        response.headers["WWW-Authenticate"] = 'Token realm="numberplate"'
+        return response
+    if isinstance(e, RateLimitedError):
+        response = error_response(status, code, str(e))
+        if e.retry_after is not None:
+            response.headers["Retry-After"] = str(max(1, round(e.retry_after)))
+        return response
     if status >= 500:
         # Server-side detail (paths, backend messages) goes to the log, not to the client.
         log.error("%s: %s", type(e).__name__, e, exc_info=e)

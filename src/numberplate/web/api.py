@@ -1,0 +1,228 @@
+"""The REST API under ``/api/v1``: read images, browse and delete the history, manage the watchlist."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request
+
+from numberplate.recognition import available_backends
+from numberplate.store.reads import SEARCH_MODES, ReadQuery
+from numberplate.types import PlateRead
+from numberplate.web.auth import require_token
+from numberplate.web.errors import WebError
+from numberplate.web.params import as_bool, as_camera, as_choice, as_country, as_datetime, as_int, invalid
+from numberplate.web.service import ReadOptions, ReadOutcome, read_upload
+from numberplate.web.state import get_state
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+IMAGE_FIELD = "image"
+
+
+@bp.before_request
+def _authenticate() -> None:
+    if request.endpoint != "api.health":
+        require_token()
+
+
+def _json_body() -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise WebError(400, "bad_json", "the request body must be a JSON object")
+    return body
+
+
+def _image_from_request() -> tuple[bytes, str, dict[str, Any]]:
+    """The image bytes, a name for messages, and the options, from a multipart form or a JSON body."""
+    mimetype = request.mimetype
+    if mimetype == "multipart/form-data":
+        files = [f for f in request.files.getlist(IMAGE_FIELD) if f.filename]
+        if not files:
+            raise WebError(400, "missing_image", f"send the photo as the multipart file field {IMAGE_FIELD!r}")
+        upload = files[0]
+        return upload.read(), upload.filename or "upload", request.form.to_dict()
+    if mimetype == "application/json":
+        body = _json_body()
+        encoded = body.get(IMAGE_FIELD)
+        if not isinstance(encoded, str) or not encoded.strip():
+            raise WebError(400, "missing_image", f"send the photo base64-encoded in the JSON field {IMAGE_FIELD!r}")
+        if encoded.startswith("data:"):
+            encoded = encoded.partition(",")[2]
+        try:
+            data = base64.b64decode(encoded, validate=True)
+        except (binascii.Error, ValueError) as e:
+            raise WebError(400, "bad_base64", f"the JSON field {IMAGE_FIELD!r} is not valid base64") from e
+        return data, str(body.get("filename") or "upload"), body
+    raise WebError(
+        415, "unsupported_media_type",
+        f"send multipart/form-data (file field {IMAGE_FIELD!r}) or application/json (base64 {IMAGE_FIELD!r}), "
+        f"not {mimetype or 'no content type'}",
+    )
+
+
+def plate_json(read: PlateRead, stored: dict[str, Any] | None) -> dict[str, Any]:
+    """One plate of a read response: the reader's fields plus its stored id, crop and watchlist hit."""
+    out = read.to_dict()
+    out["id"] = stored["id"] if stored else None
+    out["crop"] = stored["crop"] if stored else None
+    out["watchlist"] = stored["watchlist"] if stored else None
+    return out
+
+
+def read_json(outcome: ReadOutcome) -> dict[str, Any]:
+    """The body of ``POST /api/v1/read``."""
+    stored = outcome.stored.to_dict() if outcome.stored else None
+    plates = [
+        plate_json(p, stored["plates"][i] if stored else None) for i, p in enumerate(outcome.result.plates)
+    ]
+    return {
+        "id": stored["id"] if stored else None,
+        "created_at": stored["created_at"] if stored else None,
+        "width": outcome.result.width,
+        "height": outcome.result.height,
+        "processing_time_ms": round(outcome.result.processing_time_ms, 1),
+        "plates": plates,
+        "watchlist_hits": [p["watchlist"] for p in plates if p["watchlist"]],
+    }
+
+
+@bp.post("/read")
+def read() -> tuple[Response, int]:
+    """Read every plate in one image; options: country, ocr, lookup, store, camera_id."""
+    state = get_state()
+    data, name, form = _image_from_request()
+    if not data:
+        raise WebError(400, "empty_image", f"the image {name[:80]} is empty (0 bytes)")
+    options = ReadOptions(
+        country=as_country("country", form.get("country")),
+        ocr=as_choice("ocr", form.get("ocr"), available_backends(), None),
+        lookup=as_bool("lookup", form.get("lookup"), state.config.lookup_on_read),
+        store=as_bool("store", form.get("store"), True),
+        source="api",
+        camera_id=as_camera("camera_id", form.get("camera_id")),
+        filename=name[:255],
+        token_id=_token_id(),
+    )
+    outcome = read_upload(state, data, options)
+    return jsonify(read_json(outcome)), 201 if outcome.stored else 200
+
+
+def _token_id() -> int | None:
+    from flask import g
+
+    token = getattr(g, "token", None)
+    return token.id if token else None
+
+
+def read_query(args: Any) -> ReadQuery:
+    """A history query from request parameters (each bad one is a 422)."""
+    mode = as_choice("mode", args.get("mode"), SEARCH_MODES, "exact") or "exact"
+    since, until = as_datetime("since", args.get("since")), as_datetime("until", args.get("until"))
+    if since and until and since >= until:
+        raise invalid("until", "must be later than 'since'")
+    plate = args.get("plate")
+    if plate is not None and len(plate) > 32:
+        raise invalid("plate", "must be at most 32 characters")
+    return ReadQuery(
+        plate=plate or None,
+        mode=mode,  # type: ignore[arg-type]
+        distance=as_int("distance", args.get("distance"), 1, 1, 2),
+        since=since,
+        until=until,
+        camera_id=as_camera("camera_id", args.get("camera_id")),
+        source=as_choice("source", args.get("source"), ("web", "api", "plate-recognizer", "cli"), None),
+        watchlist_only=as_bool("watchlist", args.get("watchlist"), False),
+        page=as_int("page", args.get("page"), 1, 1, 1_000_000),
+        per_page=as_int("per_page", args.get("per_page"), 20, 1, 100),
+    )
+
+
+@bp.get("/reads")
+def list_reads() -> Response:
+    """The history, newest first: plate (exact, prefix or fuzzy), dates, camera, source, pages."""
+    return jsonify(get_state().reads.search(read_query(request.args)).to_dict())
+
+
+@bp.get("/reads/<int:read_id>")
+def get_read(read_id: int) -> Response:
+    """One stored read."""
+    return jsonify(get_state().reads.get(read_id).to_dict())
+
+
+@bp.delete("/reads/<int:read_id>")
+def delete_read(read_id: int) -> tuple[str, int]:
+    """Delete a read with its image and crops."""
+    get_state().reads.delete(read_id)
+    return "", 204
+
+
+@bp.get("/images/<sha256>")
+def image(sha256: str) -> Response:
+    """A stored photo or plate crop (JPEG) by the id a read gives."""
+    data = get_state().files.get(sha256) if _is_sha(sha256) else None
+    if data is None:
+        raise WebError(404, "not_found", f"there is no stored image {sha256[:64]}")
+    return Response(data, mimetype="image/jpeg", headers={"Cache-Control": "private, max-age=86400, immutable"})
+
+
+def _is_sha(value: str) -> bool:
+    return len(value) == 64 and all(c in "0123456789abcdef" for c in value)
+
+
+@bp.get("/watchlist")
+def list_watchlist() -> Response:
+    """Every watchlist entry."""
+    return jsonify(items=[w.to_dict() for w in get_state().watchlist.list()])
+
+
+def _watch_fields(body: dict[str, Any], partial: bool) -> dict[str, Any]:
+    fields: dict[str, Any] = {}
+    if "label" in body or not partial:
+        label = body.get("label", "")
+        if not isinstance(label, str):
+            raise invalid("label", "must be a string")
+        fields["label"] = label
+    if "max_distance" in body or not partial:
+        fields["max_distance"] = as_int("max_distance", body.get("max_distance"), 1, 0, 2)
+    return fields
+
+
+@bp.post("/watchlist")
+def add_watch() -> tuple[Response, int]:
+    """Put a plate on the watchlist: ``{"plate": ..., "label": ..., "max_distance": 0-2}``."""
+    body = _json_body() if request.is_json else request.form.to_dict()
+    plate = body.get("plate")
+    if not isinstance(plate, str) or not plate.strip():
+        raise invalid("plate", "is required: the plate to watch for")
+    entry = get_state().watchlist.add(plate, **_watch_fields(body, partial=False))
+    return jsonify(entry.to_dict()), 201
+
+
+@bp.get("/watchlist/<int:watch_id>")
+def get_watch(watch_id: int) -> Response:
+    """One watchlist entry."""
+    return jsonify(get_state().watchlist.get(watch_id).to_dict())
+
+
+@bp.patch("/watchlist/<int:watch_id>")
+def update_watch(watch_id: int) -> Response:
+    """Change an entry's label or max_distance."""
+    return jsonify(get_state().watchlist.update(watch_id, **_watch_fields(_json_body(), partial=True)).to_dict())
+
+
+@bp.delete("/watchlist/<int:watch_id>")
+def delete_watch(watch_id: int) -> tuple[str, int]:
+    """Remove a watchlist entry."""
+    get_state().watchlist.delete(watch_id)
+    return "", 204
+
+
+@bp.get("/health")
+def health() -> Response:
+    """Liveness and readiness: the database answers; whether the models are loaded yet."""
+    state = get_state()
+    counts = state.reads.counts()
+    return jsonify(status="ok", models_loaded=state.reader_loaded, reads=counts["reads"])

@@ -1,0 +1,260 @@
+"""The OpenAPI 3.1 document of the REST API, served at ``/api/openapi.json`` (a test checks real responses)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, jsonify
+
+from numberplate import __version__
+
+bp = Blueprint("openapi", __name__)
+
+NULLABLE_STR = {"type": ["string", "null"]}
+BOX = {
+    "type": "object",
+    "required": ["xmin", "ymin", "xmax", "ymax"],
+    "properties": {k: {"type": "integer"} for k in ("xmin", "ymin", "xmax", "ymax")},
+}
+CANDIDATE = {
+    "type": "object",
+    "required": ["text", "confidence"],
+    "properties": {"text": {"type": "string"}, "confidence": {"type": "number", "minimum": 0, "maximum": 1}},
+}
+WATCH_HIT = {
+    "type": ["object", "null"],
+    "required": ["id", "plate", "label", "distance"],
+    "properties": {"id": {"type": "integer"}, "plate": {"type": "string"}, "label": {"type": "string"},
+                   "distance": {"type": "integer", "minimum": 0, "maximum": 2}},
+}
+VEHICLE = {
+    "type": ["object", "null"],
+    "required": ["plate", "source"],
+    "properties": {
+        "plate": {"type": "string"}, "source": {"type": "string"}, "year": {"type": ["integer", "null"]},
+        **{k: NULLABLE_STR for k in ("make", "model", "colour", "fuel", "engine_size", "body", "registration_date",
+                                     "tax_status", "inspection_status", "vin", "description")},
+    },
+}
+
+
+def _obj(required: list[str], **properties: Any) -> dict[str, Any]:
+    return {"type": "object", "required": required, "properties": properties}
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+SCHEMAS: dict[str, Any] = {
+    "Error": _obj(["error"], error=_obj(["code", "message"], code={"type": "string"}, message={"type": "string"})),
+    "Box": BOX,
+    "Candidate": CANDIDATE,
+    "WatchHit": WATCH_HIT,
+    "Vehicle": VEHICLE,
+    "ReadPlate": _obj(
+        ["id", "text", "confidence", "box", "detection_confidence", "candidates", "country", "vehicle",
+         "lookup_error", "crop", "watchlist"],
+        id={"type": ["integer", "null"]}, text=NULLABLE_STR, confidence={"type": "number"}, box=_ref("Box"),
+        corners={"type": ["array", "null"]}, detection_confidence={"type": "number"},
+        candidates={"type": "array", "items": _ref("Candidate")}, country=NULLABLE_STR, vehicle=_ref("Vehicle"),
+        lookup_error=NULLABLE_STR, crop=NULLABLE_STR, watchlist=_ref("WatchHit"),
+    ),
+    "ReadResult": _obj(
+        ["id", "created_at", "width", "height", "processing_time_ms", "plates", "watchlist_hits"],
+        id={"type": ["integer", "null"]}, created_at=NULLABLE_STR, width={"type": "integer"},
+        height={"type": "integer"}, processing_time_ms={"type": "number"},
+        plates={"type": "array", "items": _ref("ReadPlate")},
+        watchlist_hits={"type": "array", "items": _ref("WatchHit")},
+    ),
+    "StoredPlate": _obj(
+        ["id", "text", "confidence", "detection_confidence", "box", "country", "candidates", "crop", "vehicle",
+         "lookup_error", "watchlist"],
+        id={"type": "integer"}, text=NULLABLE_STR, confidence={"type": "number"},
+        detection_confidence={"type": "number"}, box=_ref("Box"), country=NULLABLE_STR,
+        candidates={"type": "array", "items": _ref("Candidate")}, crop=NULLABLE_STR, vehicle=_ref("Vehicle"),
+        lookup_error=NULLABLE_STR, watchlist=_ref("WatchHit"),
+    ),
+    "StoredRead": _obj(
+        ["id", "created_at", "source", "camera_id", "filename", "image", "width", "height", "processing_time_ms",
+         "plates"],
+        id={"type": "integer"}, created_at={"type": "string", "format": "date-time"}, source={"type": "string"},
+        camera_id=NULLABLE_STR, filename=NULLABLE_STR, image=NULLABLE_STR, width={"type": "integer"},
+        height={"type": "integer"}, processing_time_ms={"type": "number"},
+        plates={"type": "array", "items": _ref("StoredPlate")},
+    ),
+    "ReadPage": _obj(
+        ["items", "total", "page", "per_page", "pages"],
+        items={"type": "array", "items": _ref("StoredRead")}, total={"type": "integer"},
+        page={"type": "integer"}, per_page={"type": "integer"}, pages={"type": "integer"},
+    ),
+    "Watch": _obj(
+        ["id", "plate", "label", "max_distance", "created_at"],
+        id={"type": "integer"}, plate={"type": "string"}, label={"type": "string"},
+        max_distance={"type": "integer", "minimum": 0, "maximum": 2}, created_at={"type": "string"},
+    ),
+    "WatchList": _obj(["items"], items={"type": "array", "items": _ref("Watch")}),
+    "WatchInput": {
+        "type": "object",
+        "properties": {"plate": {"type": "string"}, "label": {"type": "string"},
+                       "max_distance": {"type": "integer", "minimum": 0, "maximum": 2}},
+    },
+    "Health": _obj(["status"], status={"type": "string"}, models_loaded={"type": "boolean"},
+                   reads={"type": "integer"}),
+    "PlateReaderResult": _obj(
+        ["box", "plate", "region", "score", "candidates", "dscore", "vehicle"],
+        box=_ref("Box"), plate={"type": "string"},
+        region=_obj(["code", "score"], code={"type": "string"}, score={"type": "number"}),
+        score={"type": "number"}, dscore={"type": "number"},
+        candidates={"type": "array", "items": _obj(["score", "plate"], score={"type": "number"},
+                                                    plate={"type": "string"})},
+        vehicle=_obj(["score", "type", "box"], score={"type": "number"}, type={"type": "string"}, box=_ref("Box")),
+    ),
+    "PlateReaderResponse": _obj(
+        ["processing_time", "results", "filename", "version", "camera_id", "timestamp"],
+        processing_time={"type": "number"}, results={"type": "array", "items": _ref("PlateReaderResult")},
+        filename={"type": "string"}, version={"type": "integer"}, camera_id=NULLABLE_STR,
+        timestamp={"type": "string"},
+        usage=_obj(["calls", "max_calls"], calls={"type": "integer"}, max_calls={"type": "integer"}),
+    ),
+    "Statistics": _obj(
+        ["usage", "total_calls"],
+        usage=_obj(["month", "calls", "year", "resets_on"], month={"type": "integer"}, calls={"type": "integer"},
+                   year={"type": "integer"}, resets_on={"type": "string"}),
+        total_calls={"type": "integer"},
+    ),
+}
+
+_ERRORS = {
+    "400": "Malformed request (no image, bad base64 or JSON)",
+    "401": "Missing, unknown or revoked token",
+    "404": "No such record",
+    "413": "Upload or image too large",
+    "415": "Unsupported content type or image format",
+    "422": "A parameter has an invalid value",
+    "429": "Rate limit reached (see Retry-After)",
+}
+
+
+def _responses(ok: str, schema: str | None, *errors: str) -> dict[str, Any]:
+    out: dict[str, Any] = {ok: {"description": "Success"}}
+    if schema:
+        out[ok]["content"] = {"application/json": {"schema": _ref(schema)}}
+    for code in errors:
+        out[code] = {"description": _ERRORS[code], "content": {"application/json": {"schema": _ref("Error")}}}
+    return out
+
+
+def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
+
+
+_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
+_READ_OPTIONS = {
+    "country": {"type": "string", "description": "country hint, e.g. gb, br, us-ca"},
+    "ocr": {"type": "string", "description": "OCR backend: plateocr (default), rapidocr or tesseract"},
+    "lookup": {"type": "boolean", "description": "look up each plate's vehicle"},
+    "store": {"type": "boolean", "description": "keep the read in the history (default true)"},
+    "camera_id": {"type": "string"},
+}
+
+PATHS: dict[str, Any] = {
+    "/api/v1/read": {"post": {
+        "summary": "Read every plate in an image",
+        "requestBody": {"required": True, "content": {
+            "multipart/form-data": {"schema": {"type": "object", "required": ["image"], "properties": {
+                "image": {"type": "string", "format": "binary"}, **_READ_OPTIONS}}},
+            "application/json": {"schema": {"type": "object", "required": ["image"], "properties": {
+                "image": {"type": "string", "contentEncoding": "base64"}, "filename": {"type": "string"},
+                **_READ_OPTIONS}}},
+        }},
+        "responses": {"200": {"description": "Read, not stored",
+                              "content": {"application/json": {"schema": _ref("ReadResult")}}},
+                      **_responses("201", "ReadResult", "400", "401", "413", "415", "422", "429")},
+    }},
+    "/api/v1/reads": {"get": {
+        "summary": "Search the history, newest first",
+        "parameters": [
+            _query("plate", {"type": "string"}, "plate text (case and separators ignored)"),
+            _query("mode", {"enum": ["exact", "prefix", "fuzzy"]}, "how plate matches"),
+            _query("distance", {"type": "integer", "minimum": 1, "maximum": 2}, "fuzzy: characters off"),
+            _query("since", {"type": "string", "format": "date-time"}, "from this time (ISO 8601)"),
+            _query("until", {"type": "string", "format": "date-time"}, "before this time"),
+            _query("camera_id", {"type": "string"}, "one camera"),
+            _query("source", {"enum": ["web", "api", "plate-recognizer", "cli"]}, "how the read came in"),
+            _query("watchlist", {"type": "boolean"}, "only reads with a watchlist alert"),
+            _query("page", {"type": "integer", "minimum": 1}, "page number"),
+            _query("per_page", {"type": "integer", "minimum": 1, "maximum": 100}, "reads per page"),
+        ],
+        "responses": _responses("200", "ReadPage", "401", "422", "429"),
+    }},
+    "/api/v1/reads/{id}": {
+        "get": {"summary": "One stored read", "parameters": [_ID],
+                "responses": _responses("200", "StoredRead", "401", "404", "429")},
+        "delete": {"summary": "Delete a read with its image and crops", "parameters": [_ID],
+                   "responses": _responses("204", None, "401", "404", "429")},
+    },
+    "/api/v1/images/{sha256}": {"get": {
+        "summary": "A stored photo or crop",
+        "parameters": [{"name": "sha256", "in": "path", "required": True, "schema": {"type": "string"}}],
+        "responses": {"200": {"description": "JPEG", "content": {"image/jpeg": {}}},
+                      **_responses("404", "Error", "401")},
+    }},
+    "/api/v1/watchlist": {
+        "get": {"summary": "Every watchlist entry", "responses": _responses("200", "WatchList", "401", "429")},
+        "post": {"summary": "Add a plate to the watchlist",
+                 "requestBody": {"required": True,
+                                 "content": {"application/json": {"schema": _ref("WatchInput")}}},
+                 "responses": _responses("201", "Watch", "400", "401", "422", "429")},
+    },
+    "/api/v1/watchlist/{id}": {
+        "get": {"summary": "One entry", "parameters": [_ID], "responses": _responses("200", "Watch", "401", "404")},
+        "patch": {"summary": "Change label or max_distance", "parameters": [_ID],
+                  "requestBody": {"required": True,
+                                  "content": {"application/json": {"schema": _ref("WatchInput")}}},
+                  "responses": _responses("200", "Watch", "400", "401", "404", "422")},
+        "delete": {"summary": "Remove an entry", "parameters": [_ID],
+                   "responses": _responses("204", None, "401", "404")},
+    },
+    "/api/v1/health": {"get": {"summary": "Liveness, no token needed",
+                               "responses": _responses("200", "Health")}},
+    "/metrics": {"get": {"summary": "Prometheus metrics",
+                         "responses": {"200": {"description": "text format 0.0.4",
+                                               "content": {"text/plain": {}}}}}},
+    "/v1/plate-reader/": {"post": {
+        "summary": "Plate Recognizer Snapshot compatible read",
+        "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+            "type": "object", "required": ["upload"], "properties": {
+                "upload": {"type": "string", "format": "binary"},
+                "regions": {"type": "array", "items": {"type": "string"}},
+                "camera_id": {"type": "string"}, "timestamp": {"type": "string", "format": "date-time"},
+                "config": {"type": "string", "description": "JSON: threshold_d, threshold_o, region"}}}}}},
+        "responses": _responses("201", "PlateReaderResponse", "400", "401", "413", "415", "422", "429"),
+    }},
+    "/v1/statistics/": {"get": {"summary": "This month's calls of the token",
+                                "responses": _responses("200", "Statistics", "401")}},
+}
+
+
+def document() -> dict[str, Any]:
+    """The whole OpenAPI 3.1 document."""
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "numberplate API", "version": __version__,
+                 "description": "Find and read number plates. Send `Authorization: Token <key>`; "
+                                "create keys with `numberplate token create NAME`."},
+        "servers": [{"url": "/"}],
+        "security": [{"token": []}],
+        "components": {
+            "securitySchemes": {"token": {"type": "apiKey", "in": "header", "name": "Authorization",
+                                          "description": "Token <key>"}},
+            "schemas": SCHEMAS,
+        },
+        "paths": PATHS,
+    }
+
+
+@bp.get("/api/openapi.json")
+def openapi_json() -> Response:
+    """The OpenAPI document (no token needed)."""
+    return jsonify(document())

@@ -1,0 +1,81 @@
+"""One uploaded image through the Reader and into the history: shared by the pages and both APIs."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+
+from numberplate.errors import ImageError
+from numberplate.imaging import encode_jpeg, load_image
+from numberplate.store.reads import StoredRead
+from numberplate.types import ImageResult
+from numberplate.web.state import NumberplateState
+
+STORED_JPEG_QUALITY = 90  # the stored photo is re-encoded: one format on disk, and no EXIF (location) kept
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """Per-request choices."""
+
+    country: str | None = None
+    ocr: str | None = None
+    lookup: bool = False
+    store: bool = True
+    source: str = "web"
+    camera_id: str | None = None
+    filename: str | None = None
+    token_id: int | None = None
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ReadOutcome:
+    """What reading one image gave: the result, its crops, and the stored read when it was kept."""
+
+    image: np.ndarray
+    result: ImageResult
+    crops: tuple[np.ndarray, ...]
+    stored: StoredRead | None
+
+
+def decode_upload(state: NumberplateState, data: bytes, name: str) -> np.ndarray:
+    """Decode uploaded bytes; errors name the user's file instead of ``<N bytes>``.
+
+    Raises:
+        ImageError: (a subclass) the bytes are empty, not an image, unsupported or too large.
+    """
+    try:
+        return load_image(data, state.config.max_image_pixels)
+    except ImageError as e:
+        raise type(e)(str(e).replace(f"<{len(data)} bytes>", name)) from e
+
+
+def read_upload(state: NumberplateState, data: bytes, options: ReadOptions) -> ReadOutcome:
+    """Decode, read every plate, and (unless ``options.store`` is off) save the read with its image and crops."""
+    image = decode_upload(state, data, options.filename or "the upload")
+    reader = state.reader_for(options.ocr, options.lookup)
+    t0 = time.perf_counter()
+    plates = reader.read_array(image, options.country)
+    elapsed = (time.perf_counter() - t0) * 1000.0
+    crops = tuple(reader.crops(image, plates))
+    h, w = image.shape[:2]
+    result = ImageResult(w, h, tuple(plates), elapsed)
+    state.metrics.add_plates(len(plates))
+    stored = None
+    if options.store and state.config.store_reads:
+        stored = state.reads.save(
+            result,
+            image_jpeg=encode_jpeg(image, STORED_JPEG_QUALITY),
+            crops_jpeg=[encode_jpeg(c, 92) if c.size else None for c in crops],
+            source=options.source,
+            camera_id=options.camera_id,
+            filename=options.filename,
+            country_hint=options.country,
+            token_id=options.token_id,
+            created_at=options.created_at,
+        )
+    return ReadOutcome(image, result, crops, stored)

@@ -1,0 +1,237 @@
+"""The REST API: reads, history search, deletion, watchlist, auth, rate limits, every bad request; checked
+against the OpenAPI document."""
+
+from __future__ import annotations
+
+import base64
+import io
+from collections.abc import Callable
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from numberplate.web import get_state
+from tests.web.conftest import PLATE_TEXT
+from tests.web.openapi_check import check
+
+
+@pytest.fixture
+def token(app: Flask) -> str:
+    secret, _ = get_state(app).tokens.create("tests")
+    return secret
+
+
+@pytest.fixture
+def auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Token {token}"}
+
+
+def post_image(client: FlaskClient, data: bytes, auth: dict[str, str], **fields: str) -> object:
+    form = {"image": (io.BytesIO(data), "car.jpg"), **fields}
+    return client.post("/api/v1/read", data=form, headers=auth, content_type="multipart/form-data")
+
+
+def test_read_multipart_stores_and_returns_the_plates(client: FlaskClient, auth: dict[str, str],
+                                                      car_jpeg: bytes) -> None:
+    r = post_image(client, car_jpeg, auth, country="gb", camera_id="gate 1")
+    body = check(r, "/api/v1/read", "post")
+    assert r.status_code == 201
+    assert body["id"] is not None and body["width"] == 600 and body["height"] == 450
+    plate = body["plates"][0]
+    assert plate["text"] == PLATE_TEXT and plate["crop"] and plate["id"]
+    assert [c["text"] for c in plate["candidates"]][:1] == [PLATE_TEXT]
+    stored = check(client.get(f"/api/v1/reads/{body['id']}", headers=auth), "/api/v1/reads/{id}", "get")
+    assert stored["camera_id"] == "gate 1" and stored["source"] == "api" and stored["plates"][0]["text"] == PLATE_TEXT
+    image = client.get(f"/api/v1/images/{stored['image']}", headers=auth)
+    assert image.status_code == 200 and image.mimetype == "image/jpeg" and image.data[:2] == b"\xff\xd8"
+    crop = client.get(f"/api/v1/images/{plate['crop']}", headers=auth)
+    assert crop.status_code == 200 and crop.data[:2] == b"\xff\xd8"
+
+
+def test_read_json_base64_without_storing(client: FlaskClient, auth: dict[str, str], car_jpeg: bytes) -> None:
+    payload = {"image": "data:image/jpeg;base64," + base64.b64encode(car_jpeg).decode(), "store": False}
+    r = client.post("/api/v1/read", json=payload, headers=auth)
+    body = check(r, "/api/v1/read", "post")
+    assert r.status_code == 200 and body["id"] is None and body["plates"][0]["text"] == PLATE_TEXT
+    assert check(client.get("/api/v1/reads", headers=auth), "/api/v1/reads", "get")["total"] == 0
+
+
+def test_history_search_and_delete(client: FlaskClient, auth: dict[str, str], car_jpeg: bytes) -> None:
+    ids = [post_image(client, car_jpeg, auth).get_json()["id"] for _ in range(3)]  # type: ignore[attr-defined]
+    page = check(client.get("/api/v1/reads?plate=ab12cde&per_page=2", headers=auth), "/api/v1/reads", "get")
+    assert page["total"] == 3 and page["pages"] == 2 and [r["id"] for r in page["items"]] == ids[::-1][:2]
+    fuzzy = client.get("/api/v1/reads?plate=AB12CDX&mode=fuzzy&distance=1", headers=auth).get_json()
+    assert fuzzy["total"] == 3
+    assert client.get("/api/v1/reads?plate=AB1&mode=prefix", headers=auth).get_json()["total"] == 3
+    assert client.get("/api/v1/reads?plate=ZZ&mode=prefix", headers=auth).get_json()["total"] == 0
+    r = client.delete(f"/api/v1/reads/{ids[0]}", headers=auth)
+    check(r, "/api/v1/reads/{id}", "delete")
+    assert r.status_code == 204
+    gone = client.get(f"/api/v1/reads/{ids[0]}", headers=auth)
+    assert check(gone, "/api/v1/reads/{id}", "get")["error"]["code"] == "not_found"
+    assert client.delete(f"/api/v1/reads/{ids[0]}", headers=auth).status_code == 404
+    assert client.get("/api/v1/reads", headers=auth).get_json()["total"] == 2
+
+
+def test_watchlist_crud_and_alert_on_read(client: FlaskClient, auth: dict[str, str], car_jpeg: bytes) -> None:
+    r = client.post("/api/v1/watchlist", json={"plate": "AB12CDF", "label": "stolen", "max_distance": 1},
+                    headers=auth)
+    entry = check(r, "/api/v1/watchlist", "post")
+    assert r.status_code == 201 and entry["plate"] == "AB12CDF"
+    body = post_image(client, car_jpeg, auth).get_json()  # type: ignore[attr-defined]
+    assert body["watchlist_hits"] == [{"id": entry["id"], "plate": "AB12CDF", "label": "stolen", "distance": 1}]
+    assert client.get("/api/v1/reads?watchlist=true", headers=auth).get_json()["total"] == 1
+    listed = check(client.get("/api/v1/watchlist", headers=auth), "/api/v1/watchlist", "get")
+    assert [w["id"] for w in listed["items"]] == [entry["id"]]
+    patched = client.patch(f"/api/v1/watchlist/{entry['id']}", json={"max_distance": 0}, headers=auth)
+    assert check(patched, "/api/v1/watchlist/{id}", "patch")["max_distance"] == 0
+    assert post_image(client, car_jpeg, auth).get_json()["watchlist_hits"] == []  # type: ignore[attr-defined]
+    duplicate = client.post("/api/v1/watchlist", json={"plate": "ab12cdf"}, headers=auth)
+    assert check(duplicate, "/api/v1/watchlist", "post")["error"]["code"] == "invalid_watchlist_entry"
+    assert duplicate.status_code == 422
+    r = client.delete(f"/api/v1/watchlist/{entry['id']}", headers=auth)
+    assert r.status_code == 204
+    assert client.get(f"/api/v1/watchlist/{entry['id']}", headers=auth).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("headers", "message"),
+    [
+        ({}, "needs a token"),
+        ({"Authorization": "Token np_wrong"}, "not valid"),
+        ({"Authorization": "Basic dXNlcjpwYXNz"}, "must be 'Token"),
+        ({"Authorization": "Token "}, "must be 'Token"),
+    ],
+)
+def test_requests_without_a_valid_token_get_401(client: FlaskClient, headers: dict[str, str], message: str) -> None:
+    r = client.get("/api/v1/reads", headers=headers)
+    body = check(r, "/api/v1/reads", "get")
+    assert r.status_code == 401 and message in body["error"]["message"]
+    assert r.headers["WWW-Authenticate"].startswith("Token")
+
+
+def test_revoked_token_gets_401(app: Flask, client: FlaskClient, token: str, auth: dict[str, str]) -> None:
+    state = get_state(app)
+    state.tokens.revoke(state.tokens.list()[0].id)
+    r = client.get("/api/v1/reads", headers=auth)
+    assert r.status_code == 401 and "revoked" in r.get_json()["error"]["message"]
+
+
+def test_bearer_scheme_is_accepted(client: FlaskClient, token: str) -> None:
+    assert client.get("/api/v1/reads", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+
+
+def test_rate_limit_per_token_gives_429_with_retry_after(make_app: Callable[..., Flask]) -> None:
+    app = make_app(rate_limit_per_minute=2)
+    secret, _ = get_state(app).tokens.create("t")
+    client = app.test_client()
+    headers = {"Authorization": f"Token {secret}"}
+    assert [client.get("/api/v1/reads", headers=headers).status_code for _ in range(2)] == [200, 200]
+    r = client.get("/api/v1/reads", headers=headers)
+    body = check(r, "/api/v1/reads", "get")
+    assert r.status_code == 429 and body["error"]["code"] == "rate_limited"
+    assert 1 <= int(r.headers["Retry-After"]) <= 60
+
+
+def test_api_auth_off_allows_calls_without_a_token(make_app: Callable[..., Flask], car_jpeg: bytes) -> None:
+    client = make_app(api_auth=False).test_client()
+    r = post_image(client, car_jpeg, {})
+    assert r.status_code == 201  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "status", "code"),
+    [
+        ({"data": {"country": "gb"}, "content_type": "multipart/form-data"}, 400, "missing_image"),
+        ({"json": {"image": ""}}, 400, "missing_image"),
+        ({"json": {"image": "not base64!!"}}, 400, "bad_base64"),
+        ({"data": "[1, 2]", "content_type": "application/json"}, 400, "bad_json"),
+        ({"data": "{oops", "content_type": "application/json"}, 400, "bad_json"),
+        ({"data": b"raw bytes", "content_type": "image/jpeg"}, 415, "unsupported_media_type"),
+        ({"data": "x", "content_type": "text/plain"}, 415, "unsupported_media_type"),
+        ({"json": {"image": base64.b64encode(b"GIF89a not really").decode()}}, 400, "image_not_decodable"),
+        ({"json": {"image": base64.b64encode(b"%PDF-1.4 text").decode()}}, 400, "image_not_decodable"),
+    ],
+)
+def test_bad_read_requests(client: FlaskClient, auth: dict[str, str], kwargs: dict[str, object], status: int,
+                           code: str) -> None:
+    r = client.post("/api/v1/read", headers=auth, **kwargs)  # type: ignore[arg-type]
+    body = check(r, "/api/v1/read", "post")
+    assert (r.status_code, body["error"]["code"]) == (status, code)
+    assert client.get("/api/v1/reads", headers=auth).get_json()["total"] == 0  # nothing half-stored
+
+
+def test_empty_image_file(client: FlaskClient, auth: dict[str, str]) -> None:
+    r = post_image(client, b"", auth)
+    assert r.status_code == 400 and r.get_json()["error"]["code"] == "empty_image"  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("fields", "name"),
+    [({"country": "Great Britain"}, "country"), ({"ocr": "gpt"}, "ocr"), ({"lookup": "maybe"}, "lookup"),
+     ({"store": "2"}, "store"), ({"camera_id": "<script>"}, "camera_id")],
+)
+def test_invalid_read_options_get_422(client: FlaskClient, auth: dict[str, str], car_jpeg: bytes,
+                                      fields: dict[str, str], name: str) -> None:
+    r = post_image(client, car_jpeg, auth, **fields)
+    body = check(r, "/api/v1/read", "post")  # type: ignore[arg-type]
+    assert r.status_code == 422 and f"parameter {name!r}" in body["error"]["message"]  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["mode=soundex", "distance=3", "distance=x", "since=yesterday", "page=0", "per_page=101", "watchlist=perhaps",
+     "source=fax", "since=2026-11-24&until=2026-11-01", "plate=" + "A" * 33],
+)
+def test_invalid_search_parameters_get_422(client: FlaskClient, auth: dict[str, str], query: str) -> None:
+    r = client.get(f"/api/v1/reads?{query}", headers=auth)
+    body = check(r, "/api/v1/reads", "get")
+    assert r.status_code == 422 and body["error"]["code"] == "invalid_parameter"
+
+
+def test_too_large_upload_gets_413(make_app: Callable[..., Flask]) -> None:
+    app = make_app(max_upload_mb=0.01)
+    secret, _ = get_state(app).tokens.create("t")
+    r = post_image(app.test_client(), b"\xff" * 20_000, {"Authorization": f"Token {secret}"})
+    body = check(r, "/api/v1/read", "post")  # type: ignore[arg-type]
+    assert r.status_code == 413 and body["error"]["code"] == "upload_too_large"  # type: ignore[attr-defined]
+
+
+def test_image_with_too_many_pixels_gets_413(make_app: Callable[..., Flask], car_jpeg: bytes) -> None:
+    app = make_app(max_image_pixels=1000)
+    secret, _ = get_state(app).tokens.create("t")
+    r = post_image(app.test_client(), car_jpeg, {"Authorization": f"Token {secret}"})
+    assert r.status_code == 413 and r.get_json()["error"]["code"] == "image_too_large"  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("path", ["/api/v1/images/../../secret_key", "/api/v1/images/" + "0" * 64,
+                                  "/api/v1/images/%2e%2e%2fsecret_key"])
+def test_images_cannot_escape_the_store(client: FlaskClient, auth: dict[str, str], path: str) -> None:
+    assert client.get(path, headers=auth).status_code == 404
+
+
+def test_unknown_api_path_and_method_answer_json(client: FlaskClient, auth: dict[str, str]) -> None:
+    r = client.get("/api/v1/nothing", headers=auth)
+    assert r.status_code == 404 and r.get_json()["error"]["code"] == "not_found"
+    r = client.put("/api/v1/read", headers=auth)
+    assert r.status_code == 405 and "POST" in r.headers["Allow"]
+
+
+def test_health_needs_no_token_and_metrics_count_requests(client: FlaskClient, auth: dict[str, str],
+                                                          car_jpeg: bytes) -> None:
+    health = check(client.get("/api/v1/health"), "/api/v1/health", "get")
+    assert health["status"] == "ok"
+    post_image(client, car_jpeg, auth)
+    text = client.get("/metrics").get_data(as_text=True)
+    assert 'numberplate_http_requests_total{endpoint="api.read",method="POST",status="201"} 1' in text
+    assert "numberplate_plates_read_total 1" in text and "numberplate_stored_reads 1" in text
+    assert 'numberplate_http_request_seconds_bucket{endpoint="api.read",le="+Inf"} 1' in text
+
+
+def test_openapi_document_is_served_and_valid(client: FlaskClient) -> None:
+    from openapi_spec_validator import validate
+
+    doc = client.get("/api/openapi.json").get_json()
+    assert doc["openapi"] == "3.1.0" and "/api/v1/read" in doc["paths"]
+    validate(doc)
