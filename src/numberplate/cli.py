@@ -7,6 +7,7 @@ import json
 import sys
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,8 @@ import click
 
 from numberplate.datasets.cli import data_group
 from numberplate.evaluation.cli import eval_group
+from numberplate.lookup.cli import lookup_group
+from numberplate.store.cli import db_group, token_group
 from numberplate.train.cli import train_group
 from numberplate.web.cli import serve
 
@@ -83,11 +86,13 @@ def _table_rows(name: str, record: dict[str, Any]) -> list[str]:
 @click.option("--crops", type=click.Path(file_okay=False, path_type=Path), help="write each plate crop here")
 @click.option("--ocr", help="OCR backend (rapidocr, tesseract, ...); default from config")
 @click.option("--country", help="country hint, ISO 3166 alpha-2 (e.g. us, gb, br)")
+@click.option("--lookup/--no-lookup", "with_lookup", default=None,
+              help="look up each plate's vehicle (providers from config 'lookup'; default: lookup_on_read)")
 @click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="TOML config file")
 def read_command(
     paths: tuple[str, ...], as_json: bool, annotate: Path | None, crops: Path | None, ocr: str | None,
-    country: str | None, config_path: Path | None,
+    country: str | None, with_lookup: bool | None, config_path: Path | None,
 ) -> None:
     """Find and read the plates in PATHS (files, folders searched recursively, or glob patterns)."""
     from numberplate.config import load_config
@@ -98,7 +103,16 @@ def read_command(
 
     try:
         config = load_config(config_path, ocr=ocr, country=country.lower() if country else None)
-        reader = Reader(config=config)
+        lookup = None
+        if config.lookup_on_read if with_lookup is None else with_lookup:
+            from numberplate.lookup import create_lookup
+            from numberplate.store.cli import open_database
+            from numberplate.store.vehicles import LookupCache, VehicleRegistry
+
+            db = open_database(config)
+            cache = LookupCache(db, timedelta(hours=config.lookup_cache_hours))
+            lookup = create_lookup(config, registry=VehicleRegistry(db), cache=cache)
+        reader = Reader(config=config, lookup=lookup)
     except (ConfigError, ModelLoadError, NumberplateError) as e:
         raise click.ClickException(str(e)) from e
     for folder in (annotate, crops):
@@ -147,3 +161,6 @@ main.add_command(train_group)
 main.add_command(serve)
 main.add_command(data_group)
 main.add_command(eval_group)
+main.add_command(token_group)
+main.add_command(db_group)
+main.add_command(lookup_group)

@@ -1,0 +1,119 @@
+"""`numberplate token` (API tokens) and `numberplate db` (migrations, retention) commands."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import click
+
+from numberplate.config import Config, load_config
+from numberplate.errors import NumberplateError
+from numberplate.store.db import Database, default_url
+
+CONFIG_OPTION = click.option(
+    "--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="TOML config file"
+)
+
+
+def open_database(config: Config) -> Database:
+    """The configured database, migrated to the current schema.
+
+    Raises:
+        click.ClickException: it cannot be opened or migrated.
+    """
+    try:
+        db = Database(config.database_url or default_url(config.instance_path))
+        db.migrate()
+    except NumberplateError as e:
+        raise click.ClickException(str(e)) from e
+    return db
+
+
+def _config(config_path: Path | None) -> Config:
+    try:
+        return load_config(config_path)
+    except NumberplateError as e:
+        raise click.ClickException(str(e)) from e
+
+
+@click.group("token")
+def token_group() -> None:
+    """Create, list and revoke API tokens (stored hashed; a secret is shown once)."""
+
+
+@token_group.command("create")
+@click.argument("name")
+@click.option("--max-calls", type=click.IntRange(1), help="calls allowed per calendar month (default: unlimited)")
+@CONFIG_OPTION
+def token_create(name: str, max_calls: int | None, config_path: Path | None) -> None:
+    """Create a token called NAME and print its secret (shown only this once)."""
+    from numberplate.store.tokens import Tokens
+
+    secret, info = Tokens(open_database(_config(config_path))).create(name, max_calls)
+    click.echo(secret)
+    click.echo(f"token {info.id} ({info.name}) created; send it as 'Authorization: Token <secret>'", err=True)
+
+
+@token_group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="JSON output")
+@CONFIG_OPTION
+def token_list(as_json: bool, config_path: Path | None) -> None:
+    """List tokens (id, name, prefix, limits, last use); never the secrets."""
+    from numberplate.store.tokens import Tokens
+
+    tokens = Tokens(open_database(_config(config_path))).list()
+    if as_json:
+        click.echo(json.dumps([t.to_dict() for t in tokens]))
+        return
+    if not tokens:
+        click.echo("no tokens; create one with `numberplate token create NAME`")
+    for t in tokens:
+        d = t.to_dict()
+        state = "revoked" if t.revoked else "active"
+        click.echo(f"{t.id:>4}  {t.prefix}…  {t.name:<24} {state:<8} max/month {t.max_calls or '-':<8}"
+                   f" last used {d['last_used_at'] or 'never'}")
+
+
+@token_group.command("revoke")
+@click.argument("token_id", type=int)
+@CONFIG_OPTION
+def token_revoke(token_id: int, config_path: Path | None) -> None:
+    """Revoke token TOKEN_ID (see `numberplate token list`)."""
+    from numberplate.store.tokens import Tokens
+
+    try:
+        info = Tokens(open_database(_config(config_path))).revoke(token_id)
+    except NumberplateError as e:
+        raise click.ClickException(str(e)) from e
+    click.echo(f"token {info.id} ({info.name}) revoked")
+
+
+@click.group("db")
+def db_group() -> None:
+    """The database of reads: migrate, purge old reads."""
+
+
+@db_group.command("upgrade")
+@CONFIG_OPTION
+def db_upgrade(config_path: Path | None) -> None:
+    """Create or migrate the database schema to the current version."""
+    db = open_database(_config(config_path))
+    click.echo(f"database {db.safe_url} is up to date")
+
+
+@db_group.command("purge")
+@click.option("--days", type=click.IntRange(1), help="delete reads older than this (default: retention_days)")
+@CONFIG_OPTION
+def db_purge(days: int | None, config_path: Path | None) -> None:
+    """Delete reads (and their images) older than the retention period."""
+    from numberplate.store.files import ImageFiles
+    from numberplate.store.reads import ReadStore
+
+    config = _config(config_path)
+    days = days or config.retention_days
+    if not days:
+        raise click.ClickException("no retention period: pass --days N or set retention_days")
+    store = ReadStore(open_database(config), ImageFiles(Path(config.instance_path).resolve() / "images"))
+    click.echo(f"deleted {store.purge(timedelta(days=days))} read(s) older than {days} day(s)")

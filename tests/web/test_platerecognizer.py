@@ -1,0 +1,134 @@
+"""The Plate Recognizer Snapshot drop-in, with the request shapes Home Assistant, Frigate, Node-RED and
+ZoneMinder integrations send."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+from collections.abc import Callable
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from numberplate.store.reads import ReadQuery
+from numberplate.web import get_state
+from tests.web.openapi_check import check
+
+
+@pytest.fixture
+def token(app: Flask) -> str:
+    return get_state(app).tokens.create("home assistant")[0]
+
+
+@pytest.fixture
+def auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Token {token}"}
+
+
+def test_home_assistant_style_multipart_upload(client: FlaskClient, auth: dict[str, str], car_jpeg: bytes) -> None:
+    # requests.post(url, data={"regions": ["gb"], "camera_id": ..., "config": json.dumps(...)},
+    #               files={"upload": image}, headers={"Authorization": "Token ..."})
+    data = {
+        "upload": (io.BytesIO(car_jpeg), "image.jpg"),
+        "regions": ["gb"],
+        "camera_id": "driveway",
+        "config": json.dumps({"threshold_d": 0.2, "threshold_o": 0.3}),
+        "mmc": "true",
+    }
+    r = client.post("/v1/plate-reader/", data=data, headers=auth, content_type="multipart/form-data")
+    body = check(r, "/v1/plate-reader/", "post")
+    assert r.status_code == 201
+    assert body["camera_id"] == "driveway" and body["filename"] == "image.jpg" and body["version"] == 1
+    result = body["results"][0]
+    assert result["plate"] == "ab12cde"  # lower case, as their clients expect
+    assert result["candidates"][0] == {"score": 0.934, "plate": "ab12cde"}
+    assert result["region"]["code"] == "gb" and result["dscore"] == 0.87
+    assert set(result["box"]) == {"xmin", "ymin", "xmax", "ymax"}
+    assert body["usage"] == {"calls": 1, "max_calls": 1_000_000_000}
+    assert body["processing_time"] >= 0
+    history = get_state().reads.search(ReadQuery())
+    assert history.total == 1 and history.items[0].source == "plate-recognizer"
+    assert history.items[0].camera_id == "driveway"
+
+
+def test_node_red_style_base64_upload_with_timestamp(client: FlaskClient, auth: dict[str, str],
+                                                     car_jpeg: bytes) -> None:
+    data = {"upload": base64.b64encode(car_jpeg).decode(), "timestamp": "2026-11-24T10:00:00Z"}
+    r = client.post("/v1/plate-reader/", data=data, headers=auth)
+    body = check(r, "/v1/plate-reader/", "post")
+    assert r.status_code == 201 and body["timestamp"] == "2026-11-24T10:00:00Z"
+    assert body["results"][0]["plate"] == "ab12cde"
+
+
+def test_json_body_with_base64_upload(client: FlaskClient, auth: dict[str, str], car_jpeg: bytes) -> None:
+    r = client.post("/v1/plate-reader/", json={"upload": base64.b64encode(car_jpeg).decode(), "regions": ["us-ca"]},
+                    headers=auth)
+    assert r.status_code == 201 and r.get_json()["results"][0]["plate"] == "ab12cde"
+
+
+def test_thresholds_filter_results(client: FlaskClient, auth: dict[str, str], car_jpeg: bytes) -> None:
+    data = {"upload": (io.BytesIO(car_jpeg), "a.jpg"), "config": '{"threshold_d": 0.9}'}
+    r = client.post("/v1/plate-reader/", data=data, headers=auth, content_type="multipart/form-data")
+    assert r.status_code == 201 and r.get_json()["results"] == []  # detection score 0.87 < 0.9
+
+
+def test_statistics_counts_this_months_calls(client: FlaskClient, auth: dict[str, str], car_jpeg: bytes) -> None:
+    for _ in range(2):
+        client.post("/v1/plate-reader/", data={"upload": (io.BytesIO(car_jpeg), "a.jpg")}, headers=auth,
+                    content_type="multipart/form-data")
+    r = client.get("/v1/statistics/", headers=auth)
+    body = check(r, "/v1/statistics/", "get")
+    assert body["usage"]["calls"] == 3  # two reads and this call
+    assert body["usage"]["resets_on"].endswith("T00:00:00Z") and body["total_calls"] == 1_000_000_000
+
+
+def test_monthly_max_calls_show_in_usage(make_app: Callable[..., Flask], car_jpeg: bytes) -> None:
+    app = make_app()
+    secret, _ = get_state(app).tokens.create("frigate", max_calls=1)
+    client = app.test_client()
+    headers = {"Authorization": f"Token {secret}"}
+    ok = client.post("/v1/plate-reader/", data={"upload": (io.BytesIO(car_jpeg), "a.jpg")}, headers=headers,
+                     content_type="multipart/form-data")
+    assert ok.get_json()["usage"] == {"calls": 1, "max_calls": 1}
+    r = client.get("/v1/statistics/", headers=headers)
+    assert r.status_code == 429 and "used up" in r.get_json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "status", "field"),
+    [
+        ({"data": {"regions": "gb"}}, 400, "missing_upload"),
+        ({"data": {"upload": "###"}}, 400, "bad_base64"),
+        ({"data": {"upload_url": "http://example.com/car.jpg"}}, 400, "upload_url_not_supported"),
+        ({"data": {"upload": base64.b64encode(b"not an image").decode()}}, 400, "image_not_decodable"),
+        ({"data": b"\x00", "content_type": "application/octet-stream"}, 415, "unsupported_media_type"),
+        ({"data": {"upload": "aGk=", "regions": "Great Britain"}}, 422, "invalid_parameter"),
+        ({"data": {"upload": "aGk=", "config": "{not json"}}, 422, "invalid_parameter"),
+        ({"data": {"upload": "aGk=", "config": '{"threshold_d": 2}'}}, 422, "invalid_parameter"),
+        ({"data": {"upload": "aGk=", "timestamp": "noon"}}, 422, "invalid_parameter"),
+    ],
+)
+def test_bad_requests_answer_with_detail_and_error(client: FlaskClient, auth: dict[str, str],
+                                                   kwargs: dict[str, object], status: int, field: str) -> None:
+    r = client.post("/v1/plate-reader/", headers=auth, **kwargs)  # type: ignore[arg-type]
+    body = check(r, "/v1/plate-reader/", "post")
+    assert r.status_code == status and body["error"]["code"] == field and body["detail"]
+    assert get_state().reads.counts()["reads"] == 0
+
+
+def test_missing_and_wrong_tokens_get_401(client: FlaskClient, car_jpeg: bytes) -> None:
+    for headers in ({}, {"Authorization": "Token nope"}):
+        r = client.post("/v1/plate-reader/", data={"upload": (io.BytesIO(car_jpeg), "a.jpg")}, headers=headers,
+                        content_type="multipart/form-data")
+        body = check(r, "/v1/plate-reader/", "post")
+        assert r.status_code == 401 and body["detail"] and r.headers["WWW-Authenticate"].startswith("Token")
+
+
+def test_too_large_upload_gets_413(make_app: Callable[..., Flask]) -> None:
+    app = make_app(max_upload_mb=0.01)
+    secret, _ = get_state(app).tokens.create("t")
+    r = app.test_client().post("/v1/plate-reader/", data={"upload": (io.BytesIO(b"\0" * 20_000), "a.jpg")},
+                               headers={"Authorization": f"Token {secret}"}, content_type="multipart/form-data")
+    assert r.status_code == 413 and r.get_json()["error"]["code"] == "upload_too_large"
