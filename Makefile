@@ -4,10 +4,11 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
-# Debian packages the product needs at run time (Tesseract OCR backend), and for tests and
-# training (the fonts the synthetic plate renderer draws with).
+# Debian packages the product needs at run time (Tesseract OCR backend), and for tests: the fonts the
+# synthetic plate renderer draws with, PostgreSQL (the storage tests start their own server) and
+# Chromium (the browser tests drive Debian's build, never a downloaded one).
 APT_RUN  := tesseract-ocr
-APT_TEST := $(APT_RUN) $(shell cat src/numberplate/train/synth/FONTS.txt)
+APT_TEST := $(APT_RUN) postgresql chromium $(shell cat src/numberplate/train/synth/FONTS.txt)
 
 .PHONY: run test install install-test system-deps system-deps-test lint clean
 

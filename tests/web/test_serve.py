@@ -93,7 +93,7 @@ def test_serve_command_loads_the_reader_and_serves(
     monkeypatch.setenv("NUMBERPLATE_THREADS", "3")
     monkeypatch.setenv("NUMBERPLATE_INSTANCE_PATH", str(tmp_path / "instance"))
 
-    result = runner.invoke(main, ["serve", "--port", "0"])
+    result = runner.invoke(main, ["serve", "--port", "0", "--workers", "1"])
 
     assert result.exit_code == 0, result.output
     assert created[0].threads == 3 and created[0].port == 0
@@ -117,6 +117,6 @@ def test_serve_reports_a_missing_model(runner: CliRunner, tmp_path: Path, monkey
     monkeypatch.setenv("NUMBERPLATE_DETECTOR_MODEL", str(tmp_path / "missing.onnx"))
     monkeypatch.setenv("NUMBERPLATE_INSTANCE_PATH", str(tmp_path / "instance"))
     monkeypatch.delenv("NUMBERPLATE_CONFIG", raising=False)
-    result = runner.invoke(main, ["serve", "--port", "0"])
+    result = runner.invoke(main, ["serve", "--port", "0", "--workers", "1"])
     assert result.exit_code == 1
     assert "missing.onnx" in result.output

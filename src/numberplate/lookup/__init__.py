@@ -14,10 +14,11 @@ if TYPE_CHECKING:
     from numberplate.store.vehicles import LookupCache, VehicleRegistry
 
 
-def _http_client(config: Config, rate_per_second: float | None = None) -> HttpClient:
+def _http_client(config: Config, name: str, rate_per_second: float | None = None) -> HttpClient:
+    """A client of its own per provider, so one provider's outage opens only its own circuit breaker."""
     from numberplate.lookup.http import HttpClient
 
-    return HttpClient(timeout=config.lookup_timeout, rate_per_second=rate_per_second)
+    return HttpClient(name=name, timeout=config.lookup_timeout, rate_per_second=rate_per_second)
 
 
 def _need(value: str | None, setting: str, provider: str) -> str:
@@ -30,7 +31,7 @@ def _dvla(config: Config) -> VehicleLookup:
     from numberplate.lookup.dvla import DvlaLookup
 
     kwargs: dict[str, Any] = {"base_url": config.dvla_url} if config.dvla_url else {}
-    return DvlaLookup(_need(config.dvla_api_key, "dvla_api_key", "DVLA"), client=_http_client(config), **kwargs)
+    return DvlaLookup(_need(config.dvla_api_key, "dvla_api_key", "DVLA"), client=_http_client(config, "dvla"), **kwargs)
 
 
 def _regcheck(config: Config) -> VehicleLookup:
@@ -38,14 +39,14 @@ def _regcheck(config: Config) -> VehicleLookup:
 
     kwargs: dict[str, Any] = {"base_url": config.regcheck_url} if config.regcheck_url else {}
     username = _need(config.regcheck_username, "regcheck_username", "regcheck")
-    return RegcheckLookup(username, config.regcheck_password, client=_http_client(config), **kwargs)
+    return RegcheckLookup(username, config.regcheck_password, client=_http_client(config, "regcheck"), **kwargs)
 
 
 def _rdw(config: Config) -> VehicleLookup:
     from numberplate.lookup.rdw import RdwLookup
 
     kwargs: dict[str, Any] = {"base_url": config.rdw_url} if config.rdw_url else {}
-    return RdwLookup(config.rdw_app_token, client=_http_client(config), **kwargs)
+    return RdwLookup(config.rdw_app_token, client=_http_client(config, "rdw"), **kwargs)
 
 
 def _vegvesen(config: Config) -> VehicleLookup:
@@ -53,7 +54,7 @@ def _vegvesen(config: Config) -> VehicleLookup:
 
     kwargs: dict[str, Any] = {"base_url": config.vegvesen_url} if config.vegvesen_url else {}
     api_key = _need(config.vegvesen_api_key, "vegvesen_api_key", "Statens vegvesen")
-    return VegvesenLookup(api_key, client=_http_client(config), **kwargs)
+    return VegvesenLookup(api_key, client=_http_client(config, "vegvesen"), **kwargs)
 
 
 # name -> builder from config; "local" needs the database and is built in create_lookup.

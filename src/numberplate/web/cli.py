@@ -1,39 +1,63 @@
-"""The `numberplate serve` command: the web app under waitress, with the models loaded before the first request."""
+"""The `numberplate serve` command: the web app under gunicorn (N worker processes) or waitress (one)."""
 
 from __future__ import annotations
 
 import dataclasses
 import logging
+import threading
+import time
+from datetime import timedelta
 from pathlib import Path
 
 import click
+from flask import Flask
 
 from numberplate.config import Config, load_config
 from numberplate.errors import NumberplateError
+
+log = logging.getLogger(__name__)
 
 
 @click.command("serve")
 @click.option("--host", help=f"address to listen on; 0.0.0.0 for every interface  [default: {Config.host}]")
 @click.option("--port", type=click.IntRange(0, 65535), help=f"TCP port, 0 for any free one  [default: {Config.port}]")
-@click.option("--threads", type=click.IntRange(1), help=f"request threads  [default: {Config.threads}]")
+@click.option("--workers", type=click.IntRange(1),
+              help=f"worker processes, each with its own models  [default: {Config.workers}]")
+@click.option("--threads", type=click.IntRange(1), help=f"request threads per worker  [default: {Config.threads}]")
 @click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="TOML config file")
-def serve(host: str | None, port: int | None, threads: int | None, config_path: Path | None) -> None:
-    """Serve the web app (upload a photo, see its plates) until Ctrl+C.
+def serve(
+    host: str | None, port: int | None, workers: int | None, threads: int | None, config_path: Path | None
+) -> None:
+    """Serve the web app and API until Ctrl+C: gunicorn with N worker processes, or waitress with --workers 1.
 
     Settings come from defaults, then the config file, then NUMBERPLATE_* environment variables, then these options.
     """
     from numberplate.web import create_app, get_state
-    from numberplate.web.server import make_server, server_url, stop_server
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
-        config = serve_config(config_path, host=host, port=port, threads=threads)
-        app = create_app(config)
+        config = serve_config(config_path, host=host, port=port, threads=threads, workers=workers)
+        app = create_app(config)  # creates or migrates the database once, before any worker starts
         click.echo("loading models ...", err=True)
-        get_state(app).get_reader()
+        get_state(app).get_reader()  # fail here, with the reason, rather than in every worker
     except NumberplateError as e:
         raise click.ClickException(str(e)) from e
+    start_retention(app)
+    if config.workers == 1:
+        _serve_one(app, config)
+        return
+    from numberplate.web.workers import run_workers
+
+    del app  # each worker builds its own app and models after the fork
+    run_workers(config, lambda: create_app(config),
+                lambda url: click.echo(f"numberplate web app on {url}  ({config.workers} workers; Ctrl+C to stop)"))
+
+
+def _serve_one(app: Flask, config: Config) -> None:
+    from numberplate.web.server import make_server, server_url, stop_server
+
     try:
         server = make_server(app, config)
     except OSError as e:  # address in use, no permission for ports below 1024, unknown host, ...
@@ -47,10 +71,38 @@ def serve(host: str | None, port: int | None, threads: int | None, config_path: 
         stop_server(server)
 
 
+RETENTION_CHECK_S = 3600
+
+
+def start_retention(app: Flask) -> threading.Thread | None:
+    """With ``retention_days`` set, delete older reads now and then hourly, in a daemon thread."""
+    from numberplate.web import get_state
+
+    state = get_state(app)
+    days = state.config.retention_days
+    if not days:
+        return None
+
+    def loop() -> None:
+        while True:
+            try:
+                n = state.reads.purge(timedelta(days=days))
+                if n:
+                    log.info("retention: deleted %d read(s) older than %d day(s)", n, days)
+            except NumberplateError as e:
+                log.warning("retention purge failed: %s", e)
+            time.sleep(RETENTION_CHECK_S)
+
+    thread = threading.Thread(target=loop, name="numberplate-retention", daemon=True)
+    thread.start()
+    return thread
+
+
 def serve_config(
-    config_path: Path | None, host: str | None = None, port: int | None = None, threads: int | None = None
+    config_path: Path | None, host: str | None = None, port: int | None = None, threads: int | None = None,
+    workers: int | None = None,
 ) -> Config:
     """The config ``serve`` runs with: defaults < file < environment < the given options (None: not given)."""
-    config = load_config(config_path, host=host, port=port or None, threads=threads)
+    config = load_config(config_path, host=host, port=port or None, threads=threads, workers=workers)
     # load_config only accepts ports 1-65535; 0 (any free port) is a listening choice, not a stored setting.
     return dataclasses.replace(config, port=0) if port == 0 else config

@@ -1,0 +1,5 @@
+"""`python -m numberplate`: the numberplate command."""
+
+from numberplate.cli import main
+
+main()
