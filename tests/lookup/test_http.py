@@ -1,0 +1,404 @@
+"""HttpClient against a local server: retries, jittered backoff, Retry-After, circuit breaker, rate limit, threads."""
+
+from __future__ import annotations
+
+import random
+import socket
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+
+import httpx
+import pytest
+
+from numberplate.errors import LookupRateLimited, LookupUnavailable
+from numberplate.lookup.http import HttpClient, compact_plate, parse_retry_after, read_json
+from tests.lookup.servers import FakeClock, LocalServer, MakeClient, Reply, Request
+
+
+def test_a_plain_answer_comes_back_after_one_request(server: LocalServer, make_client: MakeClient) -> None:
+    response = make_client().request("GET", server.url + "/thing", params={"q": "1"}, headers={"X-Test": "yes"})
+    assert response.status_code == 200
+    assert response.json() == {"ok": True}
+    [request] = server.requests
+    assert (request.path, request.query, request.headers["x-test"]) == ("/thing", {"q": "1"}, "yes")
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 501])
+def test_statuses_that_are_not_retried_go_back_to_the_caller(
+    status: int, server: LocalServer, make_client: MakeClient, clock: FakeClock
+) -> None:
+    server.then(Reply.json({"error": "nope"}, status))
+    response = make_client().request("GET", server.url)
+    assert response.status_code == status
+    assert len(server.requests) == 1
+    assert clock.sleeps == []
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
+def test_server_errors_are_retried_until_an_answer(
+    status: int, server: LocalServer, make_client: MakeClient, clock: FakeClock
+) -> None:
+    server.then(Reply.json({}, status), Reply.json({}, status))
+    response = make_client(retries=2).request("GET", server.url)
+    assert response.status_code == 200
+    assert len(server.requests) == 3
+    assert len(clock.sleeps) == 2
+
+
+def test_backoff_is_full_jitter_under_the_exponential_cap(server: LocalServer, clock: FakeClock) -> None:
+    server.then(*[Reply.json({}, 500)] * 6)
+    client = HttpClient(
+        name="test", timeout=0.2, retries=5, backoff=0.1, max_backoff=0.25, sleep=clock.sleep, clock=clock
+    )
+    with client, pytest.raises(LookupUnavailable) as caught:
+        client.request("GET", server.url)
+    caps = [0.1, 0.2, 0.25, 0.25, 0.25]
+    assert len(clock.sleeps) == len(caps)
+    assert all(0.0 <= s <= cap for s, cap in zip(clock.sleeps, caps))
+    assert len(set(clock.sleeps)) == len(caps)  # jittered: no two waits alike
+    assert len(server.requests) == 6
+    message = str(caught.value)
+    assert "test (127.0.0.1)" in message
+    assert "server error (HTTP 500) (6 tries)" in message
+
+
+def test_jitter_spreads_over_the_whole_range(server: LocalServer, make_client: MakeClient, clock: FakeClock) -> None:
+    client = make_client(retries=1, backoff=1.0, rng=random.Random(0))
+    for _ in range(40):
+        server.then(Reply.json({}, 503))
+        client.request("GET", server.url)
+    assert len(clock.sleeps) == 40
+    assert all(0.0 <= w <= 1.0 for w in clock.sleeps)
+    assert min(clock.sleeps) < 0.25 and max(clock.sleeps) > 0.75  # full jitter, not "the cap plus a little"
+
+
+def test_retry_after_seconds_replace_the_backoff(
+    server: LocalServer, make_client: MakeClient, clock: FakeClock
+) -> None:
+    server.then(Reply.retry_after(429, 3))
+    response = make_client().request("GET", server.url)
+    assert response.status_code == 200
+    assert clock.sleeps == [3.0]
+
+
+def test_retry_after_as_an_http_date(server: LocalServer, make_client: MakeClient, clock: FakeClock) -> None:
+    when = datetime.now(UTC) + timedelta(seconds=10)
+    server.then(Reply.retry_after(503, format_datetime(when, usegmt=True)))
+    assert make_client().request("GET", server.url).status_code == 200
+    [wait] = clock.sleeps
+    assert 8.0 < wait <= 10.0
+
+
+def test_retry_after_longer_than_the_cap_fails_at_once_and_blocks_until_then(
+    server: LocalServer, make_client: MakeClient, clock: FakeClock
+) -> None:
+    client = make_client(max_retry_after=30)
+    server.then(Reply.retry_after(429, 120))
+    with pytest.raises(LookupRateLimited) as caught:
+        client.request("GET", server.url)
+    assert caught.value.retry_after == 120
+    assert "120 s" in str(caught.value)
+    assert len(server.requests) == 1 and clock.sleeps == []
+    clock.advance(60)
+    with pytest.raises(LookupRateLimited) as again:
+        client.request("GET", server.url)
+    assert again.value.retry_after == pytest.approx(60)
+    assert len(server.requests) == 1  # blocked without touching the network
+    clock.advance(61)
+    assert client.request("GET", server.url).status_code == 200
+
+
+def test_503_with_a_long_retry_after_is_unavailable_at_once(server: LocalServer, make_client: MakeClient) -> None:
+    server.then(Reply.retry_after(503, 3600))
+    with pytest.raises(LookupUnavailable, match="3600 s"):
+        make_client().request("GET", server.url)
+    assert len(server.requests) == 1
+
+
+def test_429_after_every_try_is_rate_limited_with_the_last_retry_after(
+    server: LocalServer, make_client: MakeClient, clock: FakeClock
+) -> None:
+    server.then(*[Reply.retry_after(429, 2)] * 3)
+    with pytest.raises(LookupRateLimited) as caught:
+        make_client(retries=2).request("GET", server.url)
+    assert caught.value.retry_after == 2.0
+    assert "rate limited (HTTP 429) (3 tries)" in str(caught.value)
+    assert clock.sleeps == [2.0, 2.0]
+
+
+def test_429_without_retry_after_uses_the_backoff(
+    server: LocalServer, make_client: MakeClient, clock: FakeClock
+) -> None:
+    server.then(*[Reply.json({}, 429)] * 2)
+    with pytest.raises(LookupRateLimited) as caught:
+        make_client(retries=1).request("GET", server.url)
+    assert caught.value.retry_after is None
+    [wait] = clock.sleeps
+    assert 0.0 <= wait <= 0.1
+
+
+def test_a_slow_server_times_out_and_names_the_timeout(server: LocalServer, make_client: MakeClient) -> None:
+    server.then(Reply.json({}, delay=0.5), Reply.json({}, delay=0.5))
+    started = time.monotonic()
+    with pytest.raises(LookupUnavailable) as caught:
+        make_client(retries=1).request("GET", server.url)
+    assert time.monotonic() - started < 1.0
+    assert "timed out after 0.2 s (2 tries); try again later" in str(caught.value)
+    assert isinstance(caught.value.__cause__, httpx.TimeoutException)
+
+
+def test_a_slow_first_reply_is_retried(server: LocalServer, make_client: MakeClient) -> None:
+    server.then(Reply.json({}, delay=0.5))
+    assert make_client(retries=1).request("GET", server.url).json() == {"ok": True}
+
+
+def test_nothing_listening_is_unavailable(make_client: MakeClient) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(LookupUnavailable, match=r"could not connect .*\(3 tries\)") as caught:
+        make_client().request("GET", f"http://127.0.0.1:{port}/")
+    assert isinstance(caught.value.__cause__, httpx.ConnectError)
+
+
+def test_a_dropped_connection_is_retried(server: LocalServer, make_client: MakeClient) -> None:
+    server.then(Reply(drop=True))
+    assert make_client().request("GET", server.url).status_code == 200
+    assert len(server.requests) == 2
+
+
+def test_a_truncated_reply_after_every_try_is_unavailable(server: LocalServer, make_client: MakeClient) -> None:
+    server.then(*[Reply.json({"make": "FORD", "pad": "x" * 200}, truncate=True)] * 3)
+    with pytest.raises(LookupUnavailable, match=r"broke off the reply .*\(3 tries\)"):
+        make_client().request("GET", server.url)
+    assert len(server.requests) == 3
+
+
+def test_is_answer_returns_a_meaningful_500_without_retrying(server: LocalServer, make_client: MakeClient) -> None:
+    server.then(Reply.text("System.Exception: No vehicles found", 500))
+    response = make_client().request("GET", server.url, is_answer=lambda r: "No vehicles" in r.text)
+    assert response.status_code == 500
+    assert len(server.requests) == 1
+
+
+@pytest.mark.parametrize("url", ["ftp://127.0.0.1/", "http://[::1"])
+def test_a_bad_url_is_not_retried(url: str, make_client: MakeClient, clock: FakeClock) -> None:
+    with pytest.raises(LookupUnavailable, match="check the base URL and credentials"):
+        make_client().request("GET", url)
+    assert clock.sleeps == []
+
+
+# --- circuit breaker ----------------------------------------------------------------------------------
+
+
+def _fail(server: LocalServer, n: int) -> None:
+    server.then(*[Reply.json({}, 500)] * n)
+
+
+def test_consecutive_failures_open_the_breaker_and_it_fails_fast(
+    server: LocalServer, make_client: MakeClient, clock: FakeClock
+) -> None:
+    client = make_client(retries=0, breaker_failures=3, breaker_reset=10)
+    _fail(server, 3)
+    for _ in range(3):
+        with pytest.raises(LookupUnavailable, match="server error"):
+            client.request("GET", server.url)
+    assert client.breaker_state == "open"
+    with pytest.raises(LookupUnavailable, match="circuit breaker open") as caught:
+        client.request("GET", server.url)
+    assert "failed 3 times in a row" in str(caught.value) and "10 s" in str(caught.value)
+    assert len(server.requests) == 3  # the fast failure never reached the server
+
+
+def test_after_the_reset_one_trial_call_closes_the_breaker(
+    server: LocalServer, make_client: MakeClient, clock: FakeClock
+) -> None:
+    client = make_client(retries=0, breaker_failures=2, breaker_reset=10)
+    _fail(server, 2)
+    for _ in range(2):
+        with pytest.raises(LookupUnavailable):
+            client.request("GET", server.url)
+    clock.advance(10)
+    assert client.breaker_state == "half-open"
+    assert client.request("GET", server.url).status_code == 200
+    assert client.breaker_state == "closed"
+    assert len(server.requests) == 3
+
+
+def test_a_failed_trial_opens_the_breaker_again_after_one_try(
+    server: LocalServer, make_client: MakeClient, clock: FakeClock
+) -> None:
+    client = make_client(retries=0, breaker_failures=2, breaker_reset=10)
+    _fail(server, 2)
+    for _ in range(2):
+        with pytest.raises(LookupUnavailable):
+            client.request("GET", server.url)
+    client.retries = 3  # the trial still makes a single try
+    clock.advance(10)
+    _fail(server, 1)
+    with pytest.raises(LookupUnavailable, match=r"\(1 try\)"):
+        client.request("GET", server.url)
+    assert len(server.requests) == 3
+    assert client.breaker_state == "open"
+    with pytest.raises(LookupUnavailable, match="circuit breaker open"):
+        client.request("GET", server.url)
+    assert len(server.requests) == 3
+
+
+def test_only_one_trial_call_goes_through_while_half_open(make_client: MakeClient, clock: FakeClock) -> None:
+    release = threading.Event()
+
+    def app(request: Request) -> Reply:
+        if request.query.get("fail"):
+            return Reply.json({}, 500)
+        release.wait(5)
+        return Reply.json({"trial": True})
+
+    with LocalServer(app) as server:
+        client = make_client(retries=0, breaker_failures=1, breaker_reset=10, timeout=5)
+        with pytest.raises(LookupUnavailable):
+            client.request("GET", server.url, params={"fail": "1"})
+        clock.advance(10)
+        results: list[int] = []
+        trial = threading.Thread(target=lambda: results.append(client.request("GET", server.url).status_code))
+        trial.start()
+        deadline = time.monotonic() + 5
+        while len(server.requests) < 2 and time.monotonic() < deadline:
+            time.sleep(0.005)
+        with pytest.raises(LookupUnavailable, match="the trial call"):
+            client.request("GET", server.url)
+        release.set()
+        trial.join(5)
+    assert results == [200]
+    assert client.breaker_state == "closed"
+    assert len(server.requests) == 2
+
+
+def test_a_success_resets_the_failure_count(server: LocalServer, make_client: MakeClient) -> None:
+    client = make_client(retries=0, breaker_failures=3)
+    for script in ([500, 500, 200], [500, 500]):
+        server.then(*[Reply.json({}, s) for s in script])
+        for status in script:
+            if status == 200:
+                client.request("GET", server.url)
+            else:
+                with pytest.raises(LookupUnavailable):
+                    client.request("GET", server.url)
+    assert client.breaker_state == "closed"
+
+
+def test_rate_limiting_does_not_open_the_breaker(server: LocalServer, make_client: MakeClient) -> None:
+    client = make_client(retries=0, breaker_failures=2)
+    server.then(*[Reply.json({}, 429)] * 4)
+    for _ in range(4):
+        with pytest.raises(LookupRateLimited):
+            client.request("GET", server.url)
+    assert client.breaker_state == "closed"
+
+
+def test_breaker_failures_zero_disables_it(server: LocalServer, make_client: MakeClient) -> None:
+    client = make_client(retries=0, breaker_failures=0)
+    _fail(server, 10)
+    for _ in range(10):
+        with pytest.raises(LookupUnavailable, match="server error"):
+            client.request("GET", server.url)
+    assert client.breaker_state == "closed"
+    assert len(server.requests) == 10
+
+
+# --- rate limit ---------------------------------------------------------------------------------------
+
+
+def test_the_token_bucket_spaces_requests(server: LocalServer, make_client: MakeClient, clock: FakeClock) -> None:
+    client = make_client(rate_per_second=2, timeout=1.0)
+    for _ in range(3):
+        client.request("GET", server.url)
+    assert clock.sleeps == [0.5, 0.5]
+    assert len(server.requests) == 3
+
+
+def test_a_burst_goes_at_once_then_the_rate_applies(
+    server: LocalServer, make_client: MakeClient, clock: FakeClock
+) -> None:
+    client = make_client(rate_per_second=10, burst=3, timeout=1.0)
+    for _ in range(4):
+        client.request("GET", server.url)
+    assert clock.sleeps == [pytest.approx(0.1)]
+
+
+def test_a_wait_longer_than_the_timeout_raises_instead(server: LocalServer, make_client: MakeClient) -> None:
+    client = make_client(rate_per_second=1, timeout=0.2)
+    client.request("GET", server.url)
+    with pytest.raises(LookupRateLimited, match="local limit of 1 requests/s") as caught:
+        client.request("GET", server.url)
+    assert caught.value.retry_after == pytest.approx(1.0)
+    assert len(server.requests) == 1
+
+
+def test_concurrent_callers_share_one_client_safely(server: LocalServer) -> None:
+    server.then(*[Reply.json({}, 503)] * 5)
+    client = HttpClient(name="threads", timeout=2.0, retries=3, backoff=0.001, rate_per_second=400, burst=5)
+    statuses: list[int] = []
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        for _ in range(5):
+            try:
+                statuses.append(client.request("GET", server.url).status_code)
+            except BaseException as e:
+                errors.append(e)
+
+    started = time.monotonic()
+    with client:
+        threads = [threading.Thread(target=work) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(10)
+    elapsed = time.monotonic() - started
+    assert errors == []
+    assert statuses == [200] * 40
+    assert len(server.requests) == 45  # every scripted 503 was retried once
+    assert elapsed >= (45 - 5) / 400 * 0.9  # the shared bucket held the rate across threads
+    assert client.breaker_state == "closed"
+
+
+# --- helpers ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [("5", 5.0), (" 2.5 ", 2.5), ("-3", 0.0), ("0", 0.0), ("soon", None), ("", None), (None, None), ("nan", None)],
+)
+def test_parse_retry_after_seconds(value: str | None, seconds: float | None) -> None:
+    assert parse_retry_after(value) == seconds
+
+
+def test_parse_retry_after_dates() -> None:
+    now = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
+    assert parse_retry_after("Wed, 01 May 2024 12:01:30 GMT", now=now) == 90.0
+    assert parse_retry_after("Wed, 01 May 2024 11:00:00 GMT", now=now) == 0.0
+
+
+def test_compact_plate() -> None:
+    assert compact_plate(" ab-12 cde ") == "AB12CDE"
+    assert compact_plate("ек 39-085") == "ЕК39085"
+    assert compact_plate(" - ") == ""
+
+
+def test_read_json_names_what_came_instead() -> None:
+    response = httpx.Response(200, text="<html>maintenance</html>", headers={"Content-Type": "text/html"})
+    with pytest.raises(LookupUnavailable, match=r"not JSON \(text/html, 24 bytes\)") as caught:
+        read_json(response, "prov")
+    assert isinstance(caught.value.__cause__, ValueError)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"timeout": 0}, {"retries": -1}, {"backoff": -1}, {"rate_per_second": 0}, {"burst": 0.5}, {"breaker_reset": -1}],
+)
+def test_invalid_settings_are_refused(options: dict[str, float]) -> None:
+    with pytest.raises(ValueError):
+        HttpClient(**options)  # type: ignore[arg-type]
