@@ -71,3 +71,17 @@ def test_lookup_errors(env: dict[str, str], tmp_path: Path) -> None:
     assert code == 1 and "unknown provider" in err
     code, _, err = run(env, "lookup", "AB1", "--provider", "dvla")
     assert code == 1 and "dvla_api_key" in err
+
+
+def test_read_with_lookup_prints_the_local_registry_vehicle(env: dict[str, str], tmp_path: Path,
+                                                            data_dir: Path) -> None:
+    csv = tmp_path / "vehicles.csv"
+    csv.write_text("plate,make,model,colour\nCV58VP,Vauxhall,Corsa,Silver\n")
+    assert run(env, "lookup", "import", str(csv))[0] == 0
+    photo = str(data_dir / "detect" / "images" / "openlpr" / "10.jpg")  # the shipped models read CV58VP
+    code, out, _ = run(env, "read", photo, "--json", "--lookup")
+    plate = json.loads(out)["plates"][0]
+    assert code == 0 and plate["text"] == "CV58VP"
+    assert (plate["vehicle"]["make"], plate["vehicle"]["model"]) == ("Vauxhall", "Corsa")
+    code, out, _ = run(env, "read", photo, "--json")
+    assert json.loads(out)["plates"][0]["vehicle"] is None

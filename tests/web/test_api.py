@@ -235,3 +235,23 @@ def test_openapi_document_is_served_and_valid(client: FlaskClient) -> None:
     doc = client.get("/api/openapi.json").get_json()
     assert doc["openapi"] == "3.1.0" and "/api/v1/read" in doc["paths"]
     validate(doc)
+
+
+def test_read_with_lookup_shows_the_local_registry_vehicle(app: Flask, client: FlaskClient, auth: dict[str, str],
+                                                           car_jpeg: bytes) -> None:
+    get_state(app).vehicles.upsert({"plate": "AB12CDE", "country": "gb", "make": "Ford", "model": "Focus",
+                                    "year": "2019", "colour": "Blue"})
+    body = check(post_image(client, car_jpeg, auth, country="gb", lookup="true"), "/api/v1/read", "post")
+    vehicle = body["plates"][0]["vehicle"]
+    assert (vehicle["make"], vehicle["model"], vehicle["year"], vehicle["source"]) == ("Ford", "Focus", 2019, "local")
+    stored = client.get(f"/api/v1/reads/{body['id']}", headers=auth).get_json()
+    assert stored["plates"][0]["vehicle"]["colour"] == "Blue"
+    without = post_image(client, car_jpeg, auth, country="gb").get_json()  # type: ignore[attr-defined]
+    assert without["plates"][0]["vehicle"] is None  # lookup_on_read is off by default
+
+
+def test_failed_lookup_returns_the_read_with_the_error(client: FlaskClient, auth: dict[str, str],
+                                                      car_jpeg: bytes) -> None:
+    body = check(post_image(client, car_jpeg, auth, country="gb", lookup="true"), "/api/v1/read", "post")
+    assert body["plates"][0]["text"] == PLATE_TEXT and body["plates"][0]["vehicle"] is None
+    assert body["plates"][0]["lookup_error"].startswith("LookupNotFound")
