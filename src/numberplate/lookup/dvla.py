@@ -13,13 +13,13 @@ from numberplate.errors import (
     LookupNotFound,
     LookupUnavailable,
 )
-from numberplate.lookup.http import HttpClient, compact_plate, read_json
+from numberplate.lookup.http import HttpClient, HttpProvider, compact_plate, read_json
 from numberplate.types import VehicleInfo
 
 PATH = "/vehicle-enquiry/v1/vehicles"
 
 
-class DvlaLookup:
+class DvlaLookup(HttpProvider):
     """Looks UK plates up in the DVLA Vehicle Enquiry Service (``POST /vehicle-enquiry/v1/vehicles``).
 
     The service knows Great Britain and Northern Ireland plates only; ``country`` is not sent. It has
@@ -47,17 +47,7 @@ class DvlaLookup:
         if not api_key.strip():
             raise ConfigError("dvla: an API key is needed; apply for one at the DVLA developer portal")
         self._api_key = api_key.strip()
-        self.base_url = base_url.rstrip("/")
-        self._owns_client = client is None
-        self.client = client or HttpClient(name=self.name)
-
-    def __repr__(self) -> str:
-        return f"DvlaLookup(base_url={self.base_url!r})"
-
-    def close(self) -> None:
-        """Close the HTTP client if this lookup made it."""
-        if self._owns_client:
-            self.client.close()
+        super().__init__(base_url, client)
 
     def lookup(self, plate: str, country: str | None = None) -> VehicleInfo:
         """The DVLA's record of a UK plate (spaces, dashes and case do not matter).

@@ -392,3 +392,25 @@ def read_json(response: httpx.Response, label: str) -> Any:
             f"{label}: answered HTTP {response.status_code} with a body that is not JSON ({kind}, "
             f"{len(response.content)} bytes); try again later"
         ) from e
+
+
+class HttpProvider:
+    """What every HTTP lookup provider shares: its service root and an HTTP client (its own unless given).
+
+    Subclasses set ``name`` and implement ``lookup(plate, country)``.
+    """
+
+    name = "http"
+
+    def __init__(self, base_url: str, client: HttpClient | None = None):
+        self.base_url = base_url.rstrip("/")
+        self._owns_client = client is None
+        self.client = client or HttpClient(name=self.name)
+
+    def __repr__(self) -> str:  # never the credentials
+        return f"{type(self).__name__}(base_url={self.base_url!r})"
+
+    def close(self) -> None:
+        """Close the HTTP client if this provider made it."""
+        if self._owns_client:
+            self.client.close()

@@ -14,7 +14,7 @@ from numberplate.errors import (
     LookupNotFound,
     LookupUnavailable,
 )
-from numberplate.lookup.http import HttpClient, compact_plate, read_json
+from numberplate.lookup.http import HttpClient, HttpProvider, compact_plate, read_json
 from numberplate.types import VehicleInfo
 
 log = logging.getLogger(__name__)
@@ -24,7 +24,7 @@ FUEL = "8ys7-d773"  # Open Data RDW: Gekentekende_voertuigen_brandstof
 _UNKNOWN = frozenset({"", "niet geregistreerd", "n.v.t."})
 
 
-class RdwLookup:
+class RdwLookup(HttpProvider):
     """Looks Dutch plates (kentekens) up in the RDW's registered-vehicles dataset.
 
     ``GET {base}/resource/m9d7-ebf2.json?kenteken=XX999X`` gives the vehicle; with ``fuel=True`` a second
@@ -50,18 +50,11 @@ class RdwLookup:
         fuel: bool = True,
     ):
         self._app_token = app_token
-        self.base_url = base_url.rstrip("/")
+        super().__init__(base_url, client)
         self.fuel = fuel
-        self._owns_client = client is None
-        self.client = client or HttpClient(name=self.name)
 
     def __repr__(self) -> str:
         return f"RdwLookup(base_url={self.base_url!r}, fuel={self.fuel})"
-
-    def close(self) -> None:
-        """Close the HTTP client if this lookup made it."""
-        if self._owns_client:
-            self.client.close()
 
     def lookup(self, plate: str, country: str | None = None) -> VehicleInfo:
         """The RDW's record of a Dutch kenteken (dashes, spaces and case do not matter).

@@ -18,7 +18,7 @@ from numberplate.errors import (
     LookupNotFound,
     LookupUnavailable,
 )
-from numberplate.lookup.http import HttpClient, compact_plate, read_json
+from numberplate.lookup.http import HttpClient, HttpProvider, compact_plate, read_json
 from numberplate.types import VehicleInfo
 
 # ISO 3166-1 alpha-2 code -> the service's endpoint ("Check" alone is the UK).
@@ -60,7 +60,7 @@ _NOT_FOUND_WORDS = ("no vehicle", "not found", "no record", "no data", "no resul
 _BAD_PLATE_WORDS = ("invalid registration", "registration number is invalid", "invalid plate", "invalid format")
 
 
-class RegcheckLookup:
+class RegcheckLookup(HttpProvider):
     """Looks plates up with CarRegistrationAPI (regcheck.org.uk and its national sites).
 
     The default is the XML web service, ``GET {base}/api/reg.asmx/{Endpoint}?RegistrationNumber=..&username=..``,
@@ -99,18 +99,11 @@ class RegcheckLookup:
             raise ConfigError("regcheck: the JSON endpoint needs a password for basic auth; pass password=")
         self._username = username
         self._password = password
-        self.base_url = base_url.rstrip("/")
+        super().__init__(base_url, client)
         self.use_json = use_json
-        self._owns_client = client is None
-        self.client = client or HttpClient(name=self.name)
 
     def __repr__(self) -> str:
         return f"RegcheckLookup(username={self._username!r}, base_url={self.base_url!r}, use_json={self.use_json})"
-
-    def close(self) -> None:
-        """Close the HTTP client if this lookup made it."""
-        if self._owns_client:
-            self.client.close()
 
     def lookup(self, plate: str, country: str | None = None) -> VehicleInfo:
         """The vehicle registered under ``plate`` in ``country`` (ISO 3166 code; None is the UK).

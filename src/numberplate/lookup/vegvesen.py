@@ -13,13 +13,13 @@ from numberplate.errors import (
     LookupNotFound,
     LookupUnavailable,
 )
-from numberplate.lookup.http import HttpClient, compact_plate, read_json
+from numberplate.lookup.http import HttpClient, HttpProvider, compact_plate, read_json
 from numberplate.types import VehicleInfo
 
 PATH = "/enkeltoppslag/kjoretoydata"
 
 
-class VegvesenLookup:
+class VegvesenLookup(HttpProvider):
     """Looks Norwegian plates (kjennemerker) up in Statens vegvesen's Autosys technical data.
 
     ``GET {base}/enkeltoppslag/kjoretoydata?kjennemerke=AB12345`` with ``SVV-Authorization: Apikey <key>``
@@ -48,17 +48,7 @@ class VegvesenLookup:
         if not api_key.strip():
             raise ConfigError("vegvesen: an API key is needed; apply for one at Statens vegvesen")
         self._api_key = api_key.strip()
-        self.base_url = base_url.rstrip("/")
-        self._owns_client = client is None
-        self.client = client or HttpClient(name=self.name)
-
-    def __repr__(self) -> str:
-        return f"VegvesenLookup(base_url={self.base_url!r})"
-
-    def close(self) -> None:
-        """Close the HTTP client if this lookup made it."""
-        if self._owns_client:
-            self.client.close()
+        super().__init__(base_url, client)
 
     def lookup(self, plate: str, country: str | None = None) -> VehicleInfo:
         """Statens vegvesen's technical record of a Norwegian plate (spaces, dashes and case do not matter).

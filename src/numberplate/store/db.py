@@ -6,19 +6,20 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from numberplate.errors import StoreError
+from numberplate.errors import NotFoundError, StoreError
 
 log = logging.getLogger(__name__)
 
 DEFAULT_DB_NAME = "numberplate.db"
 MIGRATIONS = Path(__file__).with_name("migrations")
+T = TypeVar("T")
 
 
 def default_url(instance_path: str | Path) -> str:
@@ -116,6 +117,18 @@ class Database:
     def close(self) -> None:
         """Close every pooled connection."""
         self.engine.dispose()
+
+
+def get_or_raise(session: Session, model: type[T], row_id: int, what: str) -> T:
+    """The row of ``model`` with primary key ``row_id``.
+
+    Raises:
+        NotFoundError: there is none ("there is no {what} with id N").
+    """
+    row = session.get(model, row_id)
+    if row is None:
+        raise NotFoundError(f"there is no {what} with id {row_id}")
+    return row
 
 
 def alembic_config() -> Any:

@@ -11,9 +11,8 @@ from typing import Any, Literal
 from sqlalchemy import false, func, select
 from sqlalchemy.orm import Session
 
-from numberplate.errors import NotFoundError
 from numberplate.store.clock import as_utc, normalize_plate, utcnow
-from numberplate.store.db import Database
+from numberplate.store.db import Database, get_or_raise
 from numberplate.store.files import ImageFiles
 from numberplate.store.fuzzy import levenshtein
 from numberplate.store.models import Plate, Read, WatchEntry
@@ -262,9 +261,7 @@ class ReadStore:
             NotFoundError: there is no such read.
         """
         with self.db.session() as session:
-            read = session.get(Read, read_id)
-            if read is None:
-                raise NotFoundError(f"there is no read with id {read_id}")
+            read = get_or_raise(session, Read, read_id, "read")
             return _stored(read)
 
     def delete(self, read_id: int) -> None:
@@ -274,9 +271,7 @@ class ReadStore:
             NotFoundError: there is no such read.
         """
         with self.db.session() as session:
-            read = session.get(Read, read_id)
-            if read is None:
-                raise NotFoundError(f"there is no read with id {read_id}")
+            read = get_or_raise(session, Read, read_id, "read")
             shas = {read.image_sha256} | {p.crop_sha256 for p in read.plates}
             session.delete(read)
             session.flush()

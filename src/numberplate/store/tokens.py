@@ -11,9 +11,9 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from numberplate.errors import AuthError, NotFoundError, RateLimitedError
+from numberplate.errors import AuthError, RateLimitedError
 from numberplate.store.clock import as_utc, utcnow
-from numberplate.store.db import Database
+from numberplate.store.db import Database, get_or_raise
 from numberplate.store.models import ApiToken, Usage
 
 TOKEN_PREFIX = "np_"
@@ -94,9 +94,7 @@ class Tokens:
             NotFoundError: no such token.
         """
         with self.db.session() as session:
-            row = session.get(ApiToken, token_id)
-            if row is None:
-                raise NotFoundError(f"there is no token with id {token_id}")
+            row = get_or_raise(session, ApiToken, token_id, "token")
             row.revoked_at = row.revoked_at or utcnow()
             session.flush()
             return _info(row)

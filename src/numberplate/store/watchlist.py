@@ -9,9 +9,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from numberplate.errors import NotFoundError, StoreError
+from numberplate.errors import StoreError
 from numberplate.store.clock import as_utc, normalize_plate
-from numberplate.store.db import Database
+from numberplate.store.db import Database, get_or_raise
 from numberplate.store.models import WatchEntry
 
 MAX_DISTANCE = 2
@@ -88,9 +88,7 @@ class Watchlist:
             WatchlistError: an invalid value.
         """
         with self.db.session() as session:
-            entry = session.get(WatchEntry, watch_id)
-            if entry is None:
-                raise NotFoundError(f"there is no watchlist entry with id {watch_id}")
+            entry = get_or_raise(session, WatchEntry, watch_id, "watchlist entry")
             _, entry.label, entry.max_distance = _checked(
                 entry.plate_norm,
                 entry.label if label is None else label,
@@ -106,9 +104,7 @@ class Watchlist:
             NotFoundError: no such entry.
         """
         with self.db.session() as session:
-            entry = session.get(WatchEntry, watch_id)
-            if entry is None:
-                raise NotFoundError(f"there is no watchlist entry with id {watch_id}")
+            entry = get_or_raise(session, WatchEntry, watch_id, "watchlist entry")
             return _watch(entry)
 
     def list(self) -> list[Watch]:
@@ -123,7 +119,5 @@ class Watchlist:
             NotFoundError: no such entry.
         """
         with self.db.session() as session:
-            entry = session.get(WatchEntry, watch_id)
-            if entry is None:
-                raise NotFoundError(f"there is no watchlist entry with id {watch_id}")
+            entry = get_or_raise(session, WatchEntry, watch_id, "watchlist entry")
             session.delete(entry)
