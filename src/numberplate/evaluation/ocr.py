@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from numberplate.errors import DatasetError
+from numberplate.formats.distance import levenshtein
 from numberplate.recognition.base import Recognizer
 
 OCR_LABELS_COLUMNS = ("image", "text", "country", "source", "split")
@@ -65,19 +66,6 @@ def read_ocr_labels(path: Path, root: Path | None = None, split: str | None = No
         country = row["country"].split("-")[0].lower() or None
         samples.append(OcrSample(root / row["image"], row["text"], row["source"], country, row["split"]))
     return samples
-
-
-def levenshtein(a: str, b: str) -> int:
-    """Edit distance (insertions, deletions, substitutions) between two strings."""
-    if len(a) < len(b):
-        a, b = b, a
-    previous = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        current = [i]
-        for j, cb in enumerate(b, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
-        previous = current
-    return previous[-1]
 
 
 def char_accuracy(predicted: str, truth: str) -> float:

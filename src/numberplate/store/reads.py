@@ -11,10 +11,10 @@ from typing import Any, Literal
 from sqlalchemy import false, func, select
 from sqlalchemy.orm import Session
 
+from numberplate.formats.distance import levenshtein
 from numberplate.store.clock import as_utc, normalize_plate, utcnow
 from numberplate.store.db import Database, get_or_raise
 from numberplate.store.files import ImageFiles
-from numberplate.store.fuzzy import levenshtein
 from numberplate.store.models import Plate, Read, WatchEntry
 from numberplate.types import ImageResult
 

@@ -1,4 +1,4 @@
-"""Edit distance between plate strings, for fuzzy history search and watchlist matching."""
+"""Edit distance between plate strings: OCR metrics, fuzzy history search, watchlist matching."""
 
 from __future__ import annotations
 

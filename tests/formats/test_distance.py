@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from numberplate.store.fuzzy import levenshtein, within
+from numberplate.formats.distance import levenshtein, within
 
 
 @pytest.mark.parametrize(
