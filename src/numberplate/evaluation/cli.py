@@ -136,3 +136,58 @@ def eval_ocr(data: Path, split: str, backends: tuple[str, ...], no_country: bool
         click.echo(json.dumps(results))
     else:
         click.echo(format_ocr_table(results))
+
+
+DEFAULT_E2E_LABELS = Path("data/e2e/labels.csv")
+DEFAULT_DATA_ROOT = Path("../shared/data")
+
+
+def format_e2e_table(table: dict[str, dict]) -> str:
+    """A fixed-width text table of per-source end-to-end metrics."""
+    head = (f"{'source':<10} {'images':>6} {'plates':>6} {'detected':>8} {'read':>7} {'read|det':>8} {'chars':>7}"
+            f" {'false':>6} {'ms/img':>7}")
+    lines = ["read = box IoU >= 0.5 and exact text; false = a read where no plate is known", head, "-" * len(head)]
+    for source, m in table.items():
+        lines.append(
+            f"{source:<10} {m['images']:>6} {m['plates']:>6} {m['detected']:>8.4f} {m['read']:>7.4f}"
+            f" {m['read_if_detected']:>8.4f} {m['char_accuracy']:>7.4f} {m['false_reads']:>6} {m['ms_per_image']:>7.1f}"
+        )
+    return "\n".join(lines)
+
+
+@eval_group.command("e2e")
+@click.option("--labels", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=DEFAULT_E2E_LABELS,
+              show_default=True, help="e2e labels CSV (image,xmin,ymin,xmax,ymax,text,legible,source)")
+@click.option("--root", type=click.Path(exists=True, file_okay=False, path_type=Path), default=DEFAULT_DATA_ROOT,
+              show_default=True, help="folder the labels' image paths are relative to")
+@click.option("--ocr", help="OCR backend (default from config)")
+@click.option("--errors", "show_errors", is_flag=True, help="also list every plate not read exactly")
+@click.option("--json", "as_json", is_flag=True, help="print the table (and errors) as JSON")
+def eval_e2e(labels: Path, root: Path, ocr: str | None, show_errors: bool, as_json: bool) -> None:
+    """Detector + recogniser on whole scenes: plates detected, read exactly, false reads, per source."""
+    from numberplate.config import load_config
+    from numberplate.datasets.labels import read_labels
+    from numberplate.errors import NumberplateError
+    from numberplate.evaluation.e2e import evaluate_e2e, read_e2e_labels
+    from numberplate.pipeline import Reader
+
+    try:
+        rows = read_e2e_labels(labels)
+        reader = Reader(config=load_config(ocr=ocr, country=None))
+        known: dict[str, list] = {}
+        detect_csv = root / "detect" / "labels.csv"
+        if detect_csv.is_file():
+            for record in read_labels(detect_csv, root=root):
+                known[str(record.image.relative_to(root))] = [b.box for b in record.boxes]
+        table, records = evaluate_e2e(reader, rows, root, known)
+    except NumberplateError as e:
+        raise click.ClickException(str(e)) from e
+    errors = [r for r in records if r["read"] != r["truth"]]
+    if as_json:
+        click.echo(json.dumps({"table": table, "errors": errors if show_errors else None}))
+        return
+    click.echo(format_e2e_table(table))
+    if show_errors:
+        for r in errors:
+            click.echo(f"{r['source']:<10} {r['image']:<45} truth {r['truth']:<10} read {r['read'] or '-'}"
+                       f"{'' if r['detected'] else '  (not detected)'}")

@@ -1,0 +1,169 @@
+"""End-to-end metrics: detector + recogniser on whole scenes whose plates have box and text labels.
+
+Labels file (CSV, documented in ``data/e2e/README.md``)::
+
+    image,xmin,ymin,xmax,ymax,text,legible,source
+
+``image`` is relative to the data root (``../shared/data``). A row with ``legible`` = ``no`` marks a plate
+that is there but cannot be read with certainty: it is not scored for text, and reads on it are not false.
+A plate counts as **read** when a predicted box overlaps it with IoU >= 0.5 and the predicted text equals
+the label exactly. A **false read** is a predicted plate with text whose box overlaps no known plate: the
+labelled ones, and every box the detection labels (``detect/labels.csv``) give for the same image.
+"""
+
+from __future__ import annotations
+
+import csv
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from numberplate.errors import DatasetError
+from numberplate.evaluation.ocr import char_accuracy
+from numberplate.imaging import load_image
+from numberplate.pipeline import Reader
+from numberplate.types import BoundingBox, PlateRead
+
+E2E_COLUMNS = ("image", "xmin", "ymin", "xmax", "ymax", "text", "legible", "source")
+IOU_MATCH = 0.5
+
+
+@dataclass(frozen=True)
+class E2eLabel:
+    """One labelled plate in a scene: its box, and its text when it is legible."""
+
+    image: str
+    box: BoundingBox
+    text: str | None
+    source: str
+
+
+def read_e2e_labels(path: Path) -> list[E2eLabel]:
+    """The rows of an e2e labels CSV.
+
+    Raises:
+        DatasetError: the file cannot be read, lacks a column, or has a malformed row.
+    """
+    try:
+        with path.open(newline="", encoding="utf-8") as fh:
+            reader = csv.DictReader(fh)
+            missing = [c for c in E2E_COLUMNS if c not in (reader.fieldnames or [])]
+            if missing:
+                raise DatasetError(f"{path}: missing column(s) {', '.join(missing)}; need {', '.join(E2E_COLUMNS)}")
+            labels = []
+            for line, row in enumerate(reader, 2):
+                try:
+                    box = BoundingBox(*(float(row[k]) for k in ("xmin", "ymin", "xmax", "ymax")))
+                except ValueError as e:
+                    raise DatasetError(f"{path}:{line}: box coordinates must be numbers") from e
+                if box.width <= 0 or box.height <= 0:
+                    raise DatasetError(f"{path}:{line}: empty box")
+                legible = row["legible"].strip().lower()
+                if legible not in ("yes", "no"):
+                    raise DatasetError(f"{path}:{line}: legible must be yes or no, got {row['legible']!r}")
+                text = row["text"].strip().upper() if legible == "yes" else None
+                if legible == "yes" and not text:
+                    raise DatasetError(f"{path}:{line}: a legible plate needs its text")
+                labels.append(E2eLabel(row["image"], box, text, row["source"] or "unknown"))
+            return labels
+    except OSError as e:
+        raise DatasetError(f"cannot read e2e labels {path}: {e}") from e
+
+
+def match(labels: Sequence[BoundingBox], predicted: Sequence[BoundingBox], iou: float = IOU_MATCH
+          ) -> dict[int, int]:
+    """Greedy one-to-one matching by IoU (best pairs first): ``{label index: prediction index}``."""
+    pairs = sorted(
+        ((a.iou(b), i, j) for i, a in enumerate(labels) for j, b in enumerate(predicted) if a.iou(b) >= iou),
+        reverse=True,
+    )
+    used_l: set[int] = set()
+    used_p: set[int] = set()
+    out = {}
+    for _, i, j in pairs:
+        if i not in used_l and j not in used_p:
+            out[i] = j
+            used_l.add(i)
+            used_p.add(j)
+    return out
+
+
+@dataclass
+class _Tally:
+    images: int = 0
+    plates: int = 0
+    detected: int = 0
+    read: int = 0
+    char_sum: float = 0.0
+    false_reads: int = 0
+    seconds: float = 0.0
+
+    def row(self) -> dict[str, Any]:
+        nan = float("nan")
+        return {
+            "images": self.images,
+            "plates": self.plates,
+            "detected": self.detected / self.plates if self.plates else nan,
+            "read": self.read / self.plates if self.plates else nan,
+            "read_if_detected": self.read / self.detected if self.detected else nan,
+            "char_accuracy": self.char_sum / self.plates if self.plates else nan,
+            "false_reads": self.false_reads,
+            "ms_per_image": 1000 * self.seconds / self.images if self.images else nan,
+        }
+
+
+def evaluate_e2e(
+    reader: Reader,
+    labels: Iterable[E2eLabel],
+    root: Path,
+    known_boxes: Mapping[str, Sequence[BoundingBox]] | None = None,
+) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:
+    """Read every labelled scene with ``reader``; per-source metrics (plus ``all``) and one record per plate.
+
+    Args:
+        reader: the pipeline to evaluate (its detector threshold and OCR backend as configured).
+        labels: the e2e labels.
+        root: folder the labels' image paths are relative to.
+        known_boxes: every boxed plate per image (e.g. from the detection labels), so that reads of
+            plates without a text label are not counted as false reads.
+    """
+    by_image: dict[str, list[E2eLabel]] = defaultdict(list)
+    for label in labels:
+        by_image[label.image].append(label)
+    tallies: dict[str, _Tally] = defaultdict(_Tally)
+    records = []
+    for image_path, plates in sorted(by_image.items()):
+        image = load_image(root / image_path)
+        t0 = time.perf_counter()
+        reads: list[PlateRead] = reader.read_array(image)
+        dt = time.perf_counter() - t0
+        source = plates[0].source
+        for key in (source, "all"):
+            tallies[key].images += 1
+            tallies[key].seconds += dt
+        predicted = [r.detection.box for r in reads]
+        matched = match([p.box for p in plates], predicted)
+        for i, label in enumerate(plates):
+            if label.text is None:
+                continue
+            j = matched.get(i)
+            plate_text = reads[j].text if j is not None else None
+            text = plate_text.text if plate_text else ""
+            for key in (source, "all"):
+                t = tallies[key]
+                t.plates += 1
+                t.detected += j is not None
+                t.read += text == label.text
+                t.char_sum += char_accuracy(text, label.text)
+            records.append({"image": image_path, "truth": label.text, "read": text or None,
+                            "detected": j is not None, "source": source})
+        known = [p.box for p in plates] + list((known_boxes or {}).get(image_path, ()))
+        for read in reads:
+            if read.text and read.text.text and all(read.detection.box.iou(k) < IOU_MATCH for k in known):
+                for key in (source, "all"):
+                    tallies[key].false_reads += 1
+    table = {k: tallies[k].row() for k in sorted(tallies, key=lambda s: (s == "all", s))}
+    return table, records

@@ -1,0 +1,91 @@
+"""End-to-end metrics on hand-made scenes with known answers: matching, reads, misses and false reads."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from numberplate.config import Config
+from numberplate.errors import DatasetError
+from numberplate.evaluation.e2e import evaluate_e2e, match, read_e2e_labels
+from numberplate.pipeline import Reader
+from numberplate.types import BoundingBox, Detection, PlateText
+
+HEADER = "image,xmin,ymin,xmax,ymax,text,legible,source\n"
+
+
+class ScriptedDetector:
+    """Returns fixed boxes per image width (each test image has its own width)."""
+
+    def __init__(self, boxes: dict[int, list[BoundingBox]]):
+        self.boxes = boxes
+
+    def detect(self, image: np.ndarray) -> list[Detection]:
+        return [Detection(b, 0.9) for b in self.boxes.get(image.shape[1], [])]
+
+
+class ByPosition:
+    """Reads a crop as the text registered for its left edge."""
+
+    name = "scripted"
+
+    def __init__(self, texts: dict[int, str]):
+        self.texts = texts
+        self.calls = 0
+
+    def read(self, crop: np.ndarray, country: str | None = None) -> PlateText | None:
+        text = self.texts[self.calls]
+        self.calls += 1
+        return PlateText(text, 0.9) if text else None
+
+
+def test_match_is_one_to_one_best_iou_first() -> None:
+    a, b = BoundingBox(0, 0, 10, 10), BoundingBox(20, 0, 30, 10)
+    assert match([a, b], [BoundingBox(21, 0, 31, 10), BoundingBox(0, 0, 10, 10)]) == {0: 1, 1: 0}
+    assert match([a], [BoundingBox(5, 5, 15, 15)]) == {}  # IoU 1/7 < 0.5
+    assert match([a, BoundingBox(0, 0, 10, 11)], [a]) == {0: 0}
+
+
+def test_labels_parse_and_reject_bad_rows(tmp_path: Path) -> None:
+    good = tmp_path / "good.csv"
+    good.write_text(HEADER + "s/a.jpg,1,2,30,12,ab12cde,yes,x\ns/a.jpg,40,2,60,12,,no,x\n")
+    labels = read_e2e_labels(good)
+    assert labels[0].text == "AB12CDE" and labels[1].text is None and labels[0].box.xmax == 30
+    for body, message in (("s,1,2,3,4,A,maybe,x\n", "legible"), ("s,1,2,x,4,A,yes,x\n", "numbers"),
+                          ("s,1,2,1,4,A,yes,x\n", "empty box"), ("s,1,2,3,4,,yes,x\n", "needs its text")):
+        bad = tmp_path / "bad.csv"
+        bad.write_text(HEADER + body)
+        with pytest.raises(DatasetError, match=message):
+            read_e2e_labels(bad)
+    (tmp_path / "cols.csv").write_text("image,text\n")
+    with pytest.raises(DatasetError, match="missing column"):
+        read_e2e_labels(tmp_path / "cols.csv")
+
+
+def test_reads_misses_wrong_texts_and_false_reads(tmp_path: Path) -> None:
+    for name, width in (("one.png", 200), ("two.png", 300)):
+        Image.fromarray(np.full((100, width, 3), 128, np.uint8)).save(tmp_path / name)
+    labels = tmp_path / "labels.csv"
+    labels.write_text(HEADER + "\n".join([
+        "one.png,10,10,60,30,AAA111,yes,s1",   # read right
+        "one.png,100,10,150,30,BBB222,yes,s1",  # detected, read wrong
+        "two.png,10,10,60,30,CCC333,yes,s2",   # not detected
+        "two.png,100,60,150,80,,no,s2",        # illegible: not scored, reading it is not false
+    ]) + "\n")
+    detector = ScriptedDetector({
+        200: [BoundingBox(11, 10, 61, 30), BoundingBox(100, 11, 150, 31)],
+        300: [BoundingBox(100, 60, 150, 80), BoundingBox(200, 10, 250, 30), BoundingBox(250, 60, 290, 80)],
+    })
+    recognizer = ByPosition({0: "AAA111", 1: "BBB223", 2: "ZZZ", 3: "FALSE1", 4: "KNOWN1"})
+    reader = Reader(detector, recognizer, config=Config())
+    known = {"two.png": [BoundingBox(250, 60, 290, 80)]}  # boxed in the detect labels, no text label
+    table, records = evaluate_e2e(reader, read_e2e_labels(labels), tmp_path, known)
+    assert table["s1"]["plates"] == 2 and table["s1"]["read"] == 0.5 and table["s1"]["detected"] == 1.0
+    assert table["s2"]["plates"] == 1 and table["s2"]["detected"] == 0.0 and table["s2"]["false_reads"] == 1
+    assert table["all"]["plates"] == 3 and table["all"]["read"] == pytest.approx(1 / 3)
+    assert table["all"]["read_if_detected"] == 0.5 and table["all"]["false_reads"] == 1
+    assert list(table) == ["s1", "s2", "all"]
+    assert {r["truth"]: r["read"] for r in records} == {"AAA111": "AAA111", "BBB222": "BBB223", "CCC333": None}
