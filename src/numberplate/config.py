@@ -33,6 +33,7 @@ class Config:
     detection_threshold: float | None = None  # None: the shipped model's own operating threshold
     tile_large_images: bool = True
     ocr: str = "plateocr"
+    rectify: bool = False  # deskew plate crops from their own edges before reading (when no corners)
     country: str | None = None
     lookup: str = "local"  # vehicle-lookup providers: "local", or per country e.g. "gb=dvla,nl=rdw,*=local"
     lookup_on_read: bool = False  # look up every read's vehicle unless a request says otherwise

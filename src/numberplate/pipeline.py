@@ -77,14 +77,14 @@ class Reader:
         country = country or self.config.country
         reads = []
         for det in self.detector.detect(image):
-            crop = crop_plate(image, det)
+            crop = crop_plate(image, det, level=self.config.rectify)
             text = self.recognizer.read(crop, country) if crop.size > 3 else None
             reads.append(self._with_vehicle(PlateRead(det, text), country))
         return reads
 
     def crops(self, image: np.ndarray, reads: Iterable[PlateRead]) -> list[np.ndarray]:
         """The plate crops of ``reads`` (as the recogniser saw them)."""
-        return [crop_plate(image, r.detection) for r in reads]
+        return [crop_plate(image, r.detection, level=self.config.rectify) for r in reads]
 
     def _with_vehicle(self, read: PlateRead, country: str | None) -> PlateRead:
         if self.lookup is None or read.text is None or not read.text.text:

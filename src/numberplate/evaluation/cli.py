@@ -105,9 +105,10 @@ def format_ocr_table(results: list[dict]) -> str:
 @click.option("--backend", "backends", multiple=True,
               help="backend(s) to compare (repeatable); default: every available backend")
 @click.option("--no-country", is_flag=True, help="do not pass the labelled country as a hint")
+@click.option("--rectify", is_flag=True, help="deskew every crop from its own edges first")
 @click.option("--limit", type=click.IntRange(1), default=None, help="first N crops only")
 @click.option("--json", "as_json", is_flag=True, help="print the results as JSON")
-def eval_ocr(data: Path, split: str, backends: tuple[str, ...], no_country: bool, limit: int | None,
+def eval_ocr(data: Path, split: str, backends: tuple[str, ...], no_country: bool, rectify: bool, limit: int | None,
              as_json: bool) -> None:
     """Exact-match and character accuracy per source for each OCR backend, in one run on the same crops."""
     from dataclasses import replace
@@ -121,7 +122,11 @@ def eval_ocr(data: Path, split: str, backends: tuple[str, ...], no_country: bool
     if not samples:
         raise click.ClickException(f"no crops of split {split!r} in {data}")
     # Decode once; every backend reads the very same arrays.
-    samples = [replace(s, image=load_image(s.image), country=None if no_country else s.country) for s in samples]
+    from numberplate.recognition.rectify import deskew
+
+    level = deskew if rectify else (lambda crop: crop)
+    samples = [replace(s, image=level(load_image(s.image)), country=None if no_country else s.country)
+               for s in samples]
     results = []
     for name in backends or available_backends():
         try:
@@ -161,9 +166,11 @@ def format_e2e_table(table: dict[str, dict]) -> str:
 @click.option("--root", type=click.Path(exists=True, file_okay=False, path_type=Path), default=DEFAULT_DATA_ROOT,
               show_default=True, help="folder the labels' image paths are relative to")
 @click.option("--ocr", help="OCR backend (default from config)")
+@click.option("--rectify/--no-rectify", default=None, help="deskew crops before reading (default from config)")
 @click.option("--errors", "show_errors", is_flag=True, help="also list every plate not read exactly")
 @click.option("--json", "as_json", is_flag=True, help="print the table (and errors) as JSON")
-def eval_e2e(labels: Path, root: Path, ocr: str | None, show_errors: bool, as_json: bool) -> None:
+def eval_e2e(labels: Path, root: Path, ocr: str | None, rectify: bool | None, show_errors: bool,
+             as_json: bool) -> None:
     """Detector + recogniser on whole scenes: plates detected, read exactly, false reads, per source."""
     from numberplate.config import load_config
     from numberplate.datasets.labels import read_labels
@@ -173,7 +180,7 @@ def eval_e2e(labels: Path, root: Path, ocr: str | None, show_errors: bool, as_js
 
     try:
         rows = read_e2e_labels(labels)
-        reader = Reader(config=load_config(ocr=ocr, country=None))
+        reader = Reader(config=load_config(ocr=ocr, rectify=rectify))
         known: dict[str, list] = {}
         detect_csv = root / "detect" / "labels.csv"
         if detect_csv.is_file():

@@ -6,6 +6,7 @@ import cv2
 import numpy as np
 
 from numberplate.errors import UnsupportedImageError
+from numberplate.recognition.rectify import deskew
 from numberplate.types import Detection
 
 RECTIFIED_HEIGHT = 64
@@ -36,11 +37,14 @@ def as_rgb_crop(crop: np.ndarray) -> np.ndarray | None:
     return crop
 
 
-def crop_plate(image: np.ndarray, detection: Detection, pad_x: float = 0.04, pad_y: float = 0.08) -> np.ndarray:
+def crop_plate(
+    image: np.ndarray, detection: Detection, pad_x: float = 0.04, pad_y: float = 0.08, level: bool = False
+) -> np.ndarray:
     """The plate region of an RGB image, rectified to a fronto-parallel view when corners are known.
 
     The box is padded a little on each side, because detectors draw tight boxes and OCR
-    models read the edge characters better with some margin.
+    models read the edge characters better with some margin. With ``level``, a crop without corners
+    is deskewed from its own edges (:func:`numberplate.recognition.rectify.deskew`).
     """
     h, w = image.shape[:2]
     if detection.corners is not None:
@@ -50,7 +54,8 @@ def crop_plate(image: np.ndarray, detection: Detection, pad_x: float = 0.04, pad
     x1, y1 = int(np.ceil(box.xmax)), int(np.ceil(box.ymax))
     if x1 - x0 < 1 or y1 - y0 < 1:
         return np.zeros((1, 1, 3), np.uint8)
-    return np.ascontiguousarray(image[y0:y1, x0:x1])
+    crop = np.ascontiguousarray(image[y0:y1, x0:x1])
+    return deskew(crop) if level else crop
 
 
 def rectify(image: np.ndarray, corners: np.ndarray) -> np.ndarray:

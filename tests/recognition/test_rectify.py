@@ -1,0 +1,44 @@
+"""Deskewing plate crops from their edges: known angles are found and levelled; level or blank crops pass."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from numberplate.recognition.crop import crop_plate
+from numberplate.recognition.rectify import deskew, skew_angle
+from numberplate.types import BoundingBox, Detection
+
+
+def plate(angle: float) -> np.ndarray:
+    """A synthetic plate (white, black border, six black characters) rotated by ``angle`` degrees."""
+    img = np.full((120, 360, 3), 90, np.uint8)
+    cv2.rectangle(img, (40, 30), (320, 90), (255, 255, 255), -1)
+    cv2.rectangle(img, (40, 30), (320, 90), (0, 0, 0), 3)
+    for x in range(60, 300, 40):
+        cv2.rectangle(img, (x, 42), (x + 22, 78), (0, 0, 0), -1)
+    m = cv2.getRotationMatrix2D((180, 60), angle, 1.0)
+    return cv2.warpAffine(img, m, (360, 120), borderMode=cv2.BORDER_REPLICATE)
+
+
+@pytest.mark.parametrize("angle", [-15.0, -6.0, 3.0, 9.0, 20.0])
+def test_known_skew_is_found_and_levelled(angle: float) -> None:
+    assert skew_angle(plate(angle)) == pytest.approx(angle, abs=0.6)
+    assert abs(skew_angle(deskew(plate(angle)))) < 1.5
+
+
+def test_level_blank_and_tiny_crops_are_left_alone() -> None:
+    level = plate(0.0)
+    assert skew_angle(level) == 0.0 and deskew(level) is level
+    blank = np.full((40, 120, 3), 128, np.uint8)
+    assert deskew(blank) is blank
+    assert skew_angle(np.zeros((4, 10, 3), np.uint8)) == 0.0
+
+
+def test_crop_plate_levels_only_when_asked() -> None:
+    scene = np.full((300, 600, 3), 60, np.uint8)
+    scene[90:210, 120:480] = plate(10.0)
+    det = Detection(BoundingBox(120, 90, 480, 210), 0.9)
+    assert abs(skew_angle(crop_plate(scene, det))) > 8
+    assert abs(skew_angle(crop_plate(scene, det, level=True))) < 1.5
