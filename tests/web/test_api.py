@@ -255,3 +255,12 @@ def test_failed_lookup_returns_the_read_with_the_error(client: FlaskClient, auth
     body = check(post_image(client, car_jpeg, auth, country="gb", lookup="true"), "/api/v1/read", "post")
     assert body["plates"][0]["text"] == PLATE_TEXT and body["plates"][0]["vehicle"] is None
     assert body["plates"][0]["lookup_error"].startswith("LookupNotFound")
+
+
+def test_misconfigured_lookup_keeps_the_read_and_says_why(make_app: Callable[..., Flask], car_jpeg: bytes) -> None:
+    app = make_app(lookup="gb=dvla")  # no dvla_api_key set
+    secret, _ = get_state(app).tokens.create("t")
+    r = post_image(app.test_client(), car_jpeg, {"Authorization": f"Token {secret}"}, lookup="true")
+    plate = r.get_json()["plates"][0]  # type: ignore[attr-defined]
+    assert r.status_code == 201 and plate["text"] == PLATE_TEXT  # type: ignore[attr-defined]
+    assert plate["lookup_error"].startswith("LookupUnavailable") and "dvla_api_key" in plate["lookup_error"]

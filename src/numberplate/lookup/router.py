@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from numberplate.errors import ConfigError, LookupBadPlate
+from numberplate.errors import ConfigError, LookupBadPlate, LookupUnavailable
 from numberplate.lookup.base import VehicleLookup
 from numberplate.types import VehicleInfo
 
@@ -61,3 +61,20 @@ class CountryRouter:
         if provider is None:
             raise LookupBadPlate(f"no vehicle lookup is configured for country {country or '(unknown)'}")
         return provider.lookup(plate, country)
+
+
+class Unconfigured:
+    """Stands in for a lookup whose configuration is broken: every call says why."""
+
+    name = "unconfigured"
+
+    def __init__(self, reason: str):
+        self.reason = reason
+
+    def lookup(self, plate: str, country: str | None = None) -> VehicleInfo:
+        """Always raises.
+
+        Raises:
+            LookupUnavailable: with the configuration problem.
+        """
+        raise LookupUnavailable(f"vehicle lookup is not configured correctly: {self.reason}")

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, cast
 from flask import Flask, current_app
 
 from numberplate.config import Config
+from numberplate.errors import ConfigError
 from numberplate.store.db import Database, default_url
 from numberplate.store.files import ImageFiles
 from numberplate.store.reads import ReadStore
@@ -82,8 +83,14 @@ class NumberplateState:
             with self._lock:
                 if self._lookup is None:
                     from numberplate.lookup import create_lookup
+                    from numberplate.lookup.router import Unconfigured
 
-                    self._lookup = create_lookup(self.config, registry=self.vehicles, cache=self.lookup_cache)
+                    try:
+                        self._lookup = create_lookup(self.config, registry=self.vehicles, cache=self.lookup_cache)
+                    except ConfigError as e:
+                        # A misconfigured lookup must not fail reads: each comes back with this reason.
+                        log.error("vehicle lookup disabled: %s", e)
+                        self._lookup = Unconfigured(str(e))
         return self._lookup
 
     def reader_for(self, ocr: str | None = None, lookup: bool = False) -> Reader:
