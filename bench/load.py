@@ -123,7 +123,7 @@ class Server:
                 conn.close()
 
     def stop(self) -> None:
-        os.killpg(self.proc.pid, signal.SIGTERM)
+        os.killpg(self.proc.pid, signal.SIGINT)
         self.proc.wait(timeout=60)
         self.dir.cleanup()
 

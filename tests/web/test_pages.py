@@ -1,4 +1,4 @@
-"""The upload form, the result page, upload errors, CSRF, security headers and the app factory."""
+"""The upload form, reading uploads (stored or shown at once), upload errors, CSRF, headers, the app factory."""
 
 from __future__ import annotations
 
@@ -8,41 +8,21 @@ import re
 import stat
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from PIL import Image
-from werkzeug.test import TestResponse
 
 from numberplate.web import get_state
 from numberplate.web.security import CONTENT_SECURITY_POLICY
+from tests.web.forms import form_token, read_id, upload
 
 PLATE_TEXT, RUNNER_UP = "AB12CDE", "A812CDE"  # what conftest's FakeRecognizer reads
 JSON = {"Accept": "application/json"}
 MakeApp = Callable[..., Flask]
 DATA_URI_RE = re.compile(r'src="data:image/jpeg;base64,([A-Za-z0-9+/=]+)"')
-
-
-def form_token(client: FlaskClient) -> str:
-    """Load the start page and return the CSRF token from its form."""
-    html = client.get("/").get_data(as_text=True)
-    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert match, "no CSRF token in the form"
-    return match.group(1)
-
-
-def upload(
-    client: FlaskClient, data: bytes | None, filename: str = "car.jpg", *, token: str | None = None,
-    url: str = "/read", headers: dict[str, str] | None = None, **fields: str,
-) -> TestResponse:
-    """POST a multipart upload like the form does, with a valid CSRF token unless ``token`` is given."""
-    form: dict[str, Any] = {"csrf_token": form_token(client) if token is None else token, **fields}
-    if data is not None:
-        form["image"] = (io.BytesIO(data), filename)
-    return client.post(url, data=form, content_type="multipart/form-data", headers=headers or {})
 
 
 def images_in(html: str) -> list[Image.Image]:
@@ -71,7 +51,41 @@ def test_static_stylesheet_is_served(client: FlaskClient) -> None:
     assert b".camera-only" in res.data
 
 
-def test_upload_shows_annotated_photo_crop_and_reading(client: FlaskClient, app: Flask, car_jpeg: bytes) -> None:
+def test_upload_stores_the_read_and_shows_its_page(client: FlaskClient, app: Flask, car_jpeg: bytes) -> None:
+    res = upload(client, car_jpeg, country="GB")
+    assert res.status_code == 303
+    assert res.headers["Location"] == "/reads/1"
+    page = client.get("/reads/1")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200, html
+    assert "1 plate found" in html
+    assert PLATE_TEXT in html and RUNNER_UP in html
+    assert "93.4%" in html  # reading confidence
+    assert "87.0%" in html  # detection confidence
+    assert "<dd>GB</dd>" in html
+    assert "600 × 450 pixels" in html
+    assert "car.jpg" in html
+    assert page.headers["Cache-Control"] == "no-store"
+
+    # The stored photo as uploaded, with the plate outlined by an SVG rectangle over it.
+    photo_url, crop_url = re.findall(r'(?:href|src)="(/images/[0-9a-f]{64}\.jpg)"', html)
+    photo = Image.open(io.BytesIO(client.get(photo_url).data))
+    assert photo.format == "JPEG" and photo.size == (600, 450)
+    assert re.search(r'<rect class="plate-box" x="210" y="248"\s+width="180" height="67"/>', html)
+    # The crop is the fake box (0.35-0.65 x 0.55-0.7 of 600x450) with the crop's small padding.
+    crop = Image.open(io.BytesIO(client.get(crop_url).data))
+    assert crop.format == "JPEG"
+    assert 180 <= crop.width <= 200 and 67 <= crop.height <= 80
+    assert f'alt="Close-up of plate 1, read as {PLATE_TEXT}"' in html
+
+    recognizer = get_state(app).get_reader().recognizer
+    assert recognizer.calls[-1][1] == "gb"  # type: ignore[attr-defined]
+    assert get_state(app).reads.get(1).plates[0].text == PLATE_TEXT
+
+
+def test_upload_without_storing_shows_the_result_at_once(make_app: MakeApp, car_jpeg: bytes) -> None:
+    app = make_app(store_reads=False)
+    client = app.test_client()
     res = upload(client, car_jpeg, country="GB")
     html = res.get_data(as_text=True)
     assert res.status_code == 200, html
@@ -82,6 +96,7 @@ def test_upload_shows_annotated_photo_crop_and_reading(client: FlaskClient, app:
     assert "<dd>GB</dd>" in html
     assert "600 × 450 pixels" in html
     assert res.headers["Cache-Control"] == "no-store"
+    assert "Photos are read in memory and not stored" in html
 
     photo, crop = images_in(html)
     assert photo.format == "JPEG" and photo.size == (600, 450)
@@ -97,18 +112,20 @@ def test_upload_shows_annotated_photo_crop_and_reading(client: FlaskClient, app:
 
     recognizer = get_state(app).get_reader().recognizer
     assert recognizer.calls[-1][1] == "gb"  # type: ignore[attr-defined]
+    assert get_state(app).reads.counts() == {"reads": 0, "plates": 0}
+    assert not list((Path(get_state(app).config.instance_path) / "images").glob("**/*.jpg"))
 
 
 def test_post_to_root_reads_too(client: FlaskClient, car_jpeg: bytes) -> None:
     res = upload(client, car_jpeg, url="/")
-    assert res.status_code == 200
-    assert PLATE_TEXT in res.get_data(as_text=True)
+    assert read_id(res) == 1
+    assert PLATE_TEXT in client.get("/reads/1").get_data(as_text=True)
 
 
-def test_big_photo_is_shrunk_for_display(client: FlaskClient) -> None:
+def test_big_photo_is_shrunk_for_display(make_app: MakeApp) -> None:
     buf = io.BytesIO()
     Image.new("RGB", (3200, 1800), (90, 120, 150)).save(buf, "JPEG")
-    res = upload(client, buf.getvalue())
+    res = upload(make_app(store_reads=False).test_client(), buf.getvalue())
     assert res.status_code == 200
     photo, _ = images_in(res.get_data(as_text=True))
     assert photo.size == (1600, 900)
@@ -116,13 +133,19 @@ def test_big_photo_is_shrunk_for_display(client: FlaskClient) -> None:
 
 
 def test_no_plate_found_message(make_app: MakeApp, car_jpeg: bytes) -> None:
-    app = make_app(boxes=())
+    app = make_app(boxes=(), store_reads=False)
     res = upload(app.test_client(), car_jpeg)
     html = res.get_data(as_text=True)
     assert res.status_code == 200
     assert "No plate found" in html
     assert "No number plate was found in this photo" in html
     assert len(images_in(html)) == 1  # the photo, no crops
+
+    client = make_app(boxes=()).test_client()  # stored: the read page says the same
+    html = client.get(f"/reads/{read_id(upload(client, car_jpeg))}").get_data(as_text=True)
+    assert "No plate found" in html
+    assert "No number plate was found in this photo" in html
+    assert 'class="crop"' not in html and "<rect" not in html
 
 
 @pytest.mark.parametrize(
@@ -135,7 +158,7 @@ def test_no_plate_found_message(make_app: MakeApp, car_jpeg: bytes) -> None:
     ],
 )
 def test_bad_uploads_get_a_clear_error(
-    client: FlaskClient, filename: str, data: bytes, status: int, code: str, message: str
+    client: FlaskClient, app: Flask, filename: str, data: bytes, status: int, code: str, message: str
 ) -> None:
     res = upload(client, data, filename)
     html = res.get_data(as_text=True)
@@ -143,6 +166,7 @@ def test_bad_uploads_get_a_clear_error(
     assert message in html
     assert f"({code})" in html
     assert 'name="image"' in html  # the form is offered again
+    assert get_state(app).reads.counts()["reads"] == 0
 
     res = upload(client, data, filename, headers=JSON)
     assert res.status_code == status
@@ -209,7 +233,7 @@ def test_csrf_token_is_accepted_from_header(client: FlaskClient, car_jpeg: bytes
         "/read", data={"image": (io.BytesIO(car_jpeg), "car.jpg")}, headers={"X-CSRF-Token": token},
         content_type="multipart/form-data",
     )
-    assert res.status_code == 200
+    assert res.status_code == 303
 
 
 @pytest.mark.parametrize("path", ["/", "/health", "/no-such-page", "/static/style.css"])
@@ -222,10 +246,13 @@ def test_security_headers_on_every_response(client: FlaskClient, path: str) -> N
     assert "default-src 'self'" in CONTENT_SECURITY_POLICY and "img-src 'self' data:" in CONTENT_SECURITY_POLICY
 
 
-def test_pages_use_no_external_resources(client: FlaskClient, car_jpeg: bytes) -> None:
+def test_pages_use_no_external_resources(make_app: MakeApp, car_jpeg: bytes) -> None:
+    client = make_app(store_reads=False).test_client()
     for html in (client.get("/").get_data(as_text=True), upload(client, car_jpeg).get_data(as_text=True)):
         assert not re.search(r'(src|href)="(https?:)?//', html)
-        assert "<script" not in html and "style=" not in html  # the CSP forbids inline code
+        assert "style=" not in html  # the CSP forbids inline styles and scripts
+        assert re.findall(r"<script[^>]*>", html) == ['<script src="/static/upload.js" defer>']
+        assert "<script src=\"/static/upload.js\" defer></script>" in html
 
 
 def test_health(client: FlaskClient) -> None:

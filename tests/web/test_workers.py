@@ -77,7 +77,7 @@ class Server:
 
     def stop(self) -> None:
         if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
+            os.killpg(self.proc.pid, signal.SIGINT)  # gunicorn: quick shutdown (SIGTERM waits for keep-alives)
             try:
                 self.proc.wait(timeout=30)
             except subprocess.TimeoutExpired:

@@ -52,10 +52,26 @@ def create_app(
     metrics.init_app(app, state.metrics)
     security.init_app(app)
 
-    from numberplate.web import api, health, openapi, pages, platerecognizer
+    from numberplate.web import (
+        api,
+        health,
+        history,
+        login,
+        openapi,
+        pages,
+        platerecognizer,
+        settings_pages,
+        vehicles_pages,
+        watchlist_pages,
+    )
 
     app.register_blueprint(health.bp)
+    app.register_blueprint(login.bp)  # first, so its login check runs before the other pages' hooks
     app.register_blueprint(pages.bp)
+    app.register_blueprint(history.bp)
+    app.register_blueprint(watchlist_pages.bp)
+    app.register_blueprint(vehicles_pages.bp)
+    app.register_blueprint(settings_pages.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(openapi.bp)
     app.register_blueprint(platerecognizer.bp)

@@ -1,31 +1,42 @@
-"""The HTML pages: the upload form and the result page for one uploaded photo."""
+"""The upload form, reading uploaded photos, the page of one stored read, and the stored images."""
 
 from __future__ import annotations
 
 import base64
 import re
-import time
 from dataclasses import dataclass
 from pathlib import PureWindowsPath
+from typing import Any
 
 import cv2
 import numpy as np
-from flask import Blueprint, Response, render_template, request
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from werkzeug.datastructures import FileStorage
+from werkzeug.wrappers import Response as BaseResponse
 
-from numberplate.errors import ImageError
-from numberplate.imaging import encode_jpeg, load_image
+from numberplate.errors import ImageError, NotFoundError
+from numberplate.imaging import encode_jpeg
 from numberplate.render import annotate
+from numberplate.store.reads import StoredRead
 from numberplate.types import PlateRead
 from numberplate.web.errors import WebError
+from numberplate.web.params import as_bool
+from numberplate.web.service import ReadOptions, ReadOutcome, read_upload
 from numberplate.web.state import get_state
+from numberplate.web.views import init_pages, private_page
 
 bp = Blueprint("pages", __name__)
+init_pages(bp)
 
 UPLOAD_FIELD = "image"
 COUNTRY_FIELD = "country"
+LOOKUP_FIELD = "lookup"
 MAX_DISPLAY_SIDE = 1600  # the annotated photo is shrunk to this for the page; reading uses full resolution
+MAX_BATCH = 50  # photos in one upload
+MAX_FLASHED = 5  # per-photo errors shown after a batch upload
 COUNTRY_RE = re.compile(r"[a-z]{2}")
+SHA256_RE = re.compile(r"[0-9a-f]{64}")
+IMAGE_CACHE = "private, max-age=86400, immutable"  # content-addressed: the bytes of a name never change
 
 
 @dataclass(frozen=True)
@@ -38,7 +49,7 @@ class CandidateView:
 
 @dataclass(frozen=True)
 class PlateView:
-    """One plate as the result page shows it."""
+    """One plate as the in-memory result page shows it."""
 
     number: int
     text: str | None
@@ -49,6 +60,31 @@ class PlateView:
     crop_uri: str
     crop_width: int
     crop_height: int
+    vehicle: dict[str, Any] | None
+    lookup_error: str | None
+
+
+@dataclass(frozen=True)
+class ResultView:
+    """One photo read without storing it: the annotated photo as a data URI and its plates."""
+
+    filename: str
+    width: int
+    height: int
+    image_uri: str
+    image_width: int
+    image_height: int
+    plates: tuple[PlateView, ...]
+    processing_ms: int
+
+
+@dataclass(frozen=True)
+class BatchItem:
+    """One photo of a several-photo upload: its stored read, or why it could not be read."""
+
+    filename: str
+    read: StoredRead | None = None
+    error: str | None = None
 
 
 def _percent(value: float) -> str:
@@ -81,15 +117,36 @@ def _plate_view(number: int, read: PlateRead, crop: np.ndarray) -> PlateView:
         crop_uri=jpeg_data_uri(crop, quality=92),
         crop_width=int(crop.shape[1]),
         crop_height=int(crop.shape[0]),
+        vehicle=read.vehicle.to_dict() if read.vehicle else None,
+        lookup_error=read.lookup_error,
     )
 
 
-def _uploaded_file() -> FileStorage:
-    # The form has two file inputs (gallery and camera); the first one the user filled wins.
+def _result_view(name: str, outcome: ReadOutcome) -> ResultView:
+    result = outcome.result
+    shown = _fit(annotate(outcome.image, list(result.plates)), MAX_DISPLAY_SIDE)
+    return ResultView(
+        filename=name,
+        width=result.width,
+        height=result.height,
+        image_uri=jpeg_data_uri(shown),
+        image_width=int(shown.shape[1]),
+        image_height=int(shown.shape[0]),
+        plates=tuple(
+            _plate_view(i, r, c) for i, (r, c) in enumerate(zip(result.plates, outcome.crops, strict=True), 1)
+        ),
+        processing_ms=round(result.processing_time_ms),
+    )
+
+
+def _uploaded_files() -> list[FileStorage]:
+    # The form has two file inputs (gallery, which takes several, and camera); every chosen file counts.
     chosen = [f for f in request.files.getlist(UPLOAD_FIELD) if f.filename]
     if not chosen:
         raise WebError(400, "missing_file", "No photo was uploaded. Choose a photo of a vehicle and send it again.")
-    return chosen[0]
+    if len(chosen) > MAX_BATCH:
+        raise WebError(400, "too_many_files", f"{len(chosen)} photos were sent; send at most {MAX_BATCH} at a time.")
+    return chosen
 
 
 def _display_name(upload: FileStorage) -> str:
@@ -109,6 +166,21 @@ def _country_hint() -> str | None:
     return raw
 
 
+def _lookup_wanted() -> bool:
+    # The form sends a hidden "0" before the checkbox, so the last value is the user's choice; a client
+    # that sends neither gets the configured default.
+    values = request.form.getlist(LOOKUP_FIELD)
+    return as_bool(LOOKUP_FIELD, values[-1] if values else None, get_state().config.lookup_on_read)
+
+
+def _read_one(upload: FileStorage, options: ReadOptions) -> ReadOutcome:
+    name = options.filename or "upload"
+    data = upload.read()
+    if not data:
+        raise WebError(400, "empty_file", f"The file {name} is empty (0 bytes). Choose another photo.")
+    return read_upload(get_state(), data, options)
+
+
 @bp.get("/")
 def index() -> str:
     """The upload form."""
@@ -117,38 +189,95 @@ def index() -> str:
 
 @bp.post("/")
 @bp.post("/read")  # registered first (decorators apply bottom-up), so url_for("pages.read") gives /read
-def read() -> Response:
-    """Read the plates in an uploaded photo and show them (nothing is stored)."""
-    upload = _uploaded_file()
-    country = _country_hint()
-    name = _display_name(upload)
-    data = upload.read()
-    if not data:
-        raise WebError(400, "empty_file", f"The file {name} is empty (0 bytes). Choose another photo.")
-    state = get_state()
-    try:
-        image = load_image(data, state.config.max_image_pixels)
-    except ImageError as e:
-        # Same error class (so the same status), but naming the user's file instead of "<N bytes>".
-        raise type(e)(str(e).replace(f"<{len(data)} bytes>", name)) from e
+def read() -> BaseResponse:
+    """Read and store the uploaded photos, then show the read (one photo) or a summary (several).
 
-    reader = state.get_reader()
-    t0 = time.perf_counter()
-    reads = reader.read_array(image, country)
-    elapsed_ms = (time.perf_counter() - t0) * 1000.0
-    crops = reader.crops(image, reads)
-    shown = _fit(annotate(image, reads), MAX_DISPLAY_SIDE)
-    html = render_template(
-        "result.html",
-        filename=name,
-        country=country or "",
-        width=int(image.shape[1]),
-        height=int(image.shape[0]),
-        image_uri=jpeg_data_uri(shown),
-        image_width=int(shown.shape[1]),
-        image_height=int(shown.shape[0]),
-        plates=[_plate_view(i, r, c) for i, (r, c) in enumerate(zip(reads, crops, strict=True), 1)],
-        processing_ms=round(elapsed_ms),
-    )
-    # The page holds the user's photo: keep it out of shared and browser caches.
-    return Response(html, headers={"Cache-Control": "no-store"})
+    When storing is switched off (``store_reads = false``) the result is shown straight away instead.
+    With several photos, one that cannot be read is reported on the summary while the others are kept;
+    when none can be read the first error is the answer, with its status.
+    """
+    uploads = _uploaded_files()
+    country = _country_hint()
+    lookup = _lookup_wanted()
+    state = get_state()
+    names = [_display_name(u) for u in uploads]
+    outcomes: list[tuple[str, ReadOutcome | None, WebError | ImageError | None]] = []
+    for upload, name in zip(uploads, names, strict=True):
+        options = ReadOptions(country=country, lookup=lookup, source="web", filename=name[:255])
+        try:
+            outcomes.append((name, _read_one(upload, options), None))
+        except (WebError, ImageError) as e:
+            if len(uploads) == 1:
+                raise
+            outcomes.append((name, None, e))
+    done = [(name, outcome) for name, outcome, _ in outcomes if outcome is not None]
+    if not done:
+        first = outcomes[0][2]
+        assert first is not None
+        raise first
+
+    if not state.config.store_reads:
+        html = render_template(
+            "result.html", results=[_result_view(name, outcome) for name, outcome in done], country=country or ""
+        )
+        # The page holds the user's photo: keep it out of shared and browser caches.
+        return Response(html, headers={"Cache-Control": "no-store"})
+
+    stored = [outcome.stored for _, outcome in done if outcome.stored is not None]
+    if len(uploads) == 1:
+        return redirect(url_for("pages.read_page", read_id=stored[0].id), 303)
+    failed = [(name, getattr(error, "message", None) or str(error)) for name, _, error in outcomes if error]
+    for name, message in failed[:MAX_FLASHED]:  # the messages travel in the session cookie: keep it small
+        flash(f"{name}: {message[:200]}", "error")
+    if len(failed) > MAX_FLASHED:
+        flash(f"{len(failed) - MAX_FLASHED} more photos could not be read either.", "error")
+    return redirect(url_for("pages.batch", ids=",".join(str(r.id) for r in stored)), 303)
+
+
+def _batch_ids(raw: str) -> list[int]:
+    parts = [p for p in raw.split(",") if p.strip()]
+    if not parts or len(parts) > MAX_BATCH or not all(p.strip().isdigit() for p in parts):
+        raise WebError(
+            422, "invalid_parameter", f"parameter 'ids': must be 1 to {MAX_BATCH} read ids separated by commas"
+        )
+    return [int(p) for p in parts]
+
+
+@bp.get("/reads/batch")
+def batch() -> BaseResponse:
+    """A summary of several photos uploaded together, linking each read."""
+    state = get_state()
+    items = []
+    for read_id in _batch_ids(request.args.get("ids", "")):
+        try:
+            read = state.reads.get(read_id)
+        except NotFoundError:
+            items.append(BatchItem(f"Read {read_id}", error="This read has been deleted."))
+            continue
+        items.append(BatchItem(read.filename or f"Read {read.id}", read=read))
+    alerts = sum(1 for item in items if item.read and any(p.watch for p in item.read.plates))
+    return private_page("batch.html", items=items, alerts=alerts)
+
+
+@bp.get("/reads/<int:read_id>")
+def read_page(read_id: int) -> BaseResponse:
+    """One stored read: the photo with its plates outlined, each plate's crop, text and vehicle, any alert."""
+    read = get_state().reads.get(read_id)
+    return private_page("read.html", read=read, alerts=[p for p in read.plates if p.watch])
+
+
+@bp.post("/reads/<int:read_id>/delete")
+def delete_read(read_id: int) -> BaseResponse:
+    """Delete a read with its photo and crops, then go to the history."""
+    get_state().reads.delete(read_id)
+    flash(f"Read {read_id} was deleted, with its photo and plate crops.", "info")
+    return redirect(url_for("history.index"), 303)
+
+
+@bp.get("/images/<sha256>.jpg")
+def image(sha256: str) -> BaseResponse:
+    """A stored photo or plate crop (JPEG), by the SHA-256 a read names."""
+    data = get_state().files.get(sha256) if SHA256_RE.fullmatch(sha256) else None
+    if data is None:
+        raise WebError(404, "not_found", "There is no stored image with that name; it may have been deleted.")
+    return Response(data, mimetype="image/jpeg", headers={"Cache-Control": IMAGE_CACHE})

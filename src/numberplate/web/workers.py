@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -30,6 +31,13 @@ def run_workers(config: Config, app_factory: Callable[[], Flask], on_ready: Call
         host = "127.0.0.1" if host in ("0.0.0.0", "") else host
         on_ready(f"http://{f'[{host}]' if ':' in host else host}:{port}/")
 
+    def worker_exit(server: Any, worker: Any) -> None:
+        # The worker has finished its requests; without this its interpreter shutdown waits on native
+        # threads (ONNX Runtime) until gunicorn's graceful timeout kills it. Every read is already
+        # committed (and SQLite's WAL survives even a SIGKILL), so nothing is lost by leaving now.
+        logging.shutdown()
+        os._exit(0)
+
     options = {
         "bind": f"[{config.host}]:{config.port}" if ":" in config.host else f"{config.host}:{config.port}",
         "workers": config.workers,
@@ -40,6 +48,7 @@ def run_workers(config: Config, app_factory: Callable[[], Flask], on_ready: Call
         "keepalive": 5,
         "max_requests": 0,
         "when_ready": when_ready,
+        "worker_exit": worker_exit,
         "proc_name": "numberplate",
         "errorlog": "-",
         "loglevel": "info",

@@ -1,0 +1,51 @@
+"""The history page: stored reads, newest first, searchable by plate, date, camera and source."""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import date, timedelta
+from typing import Any
+
+from flask import Blueprint, Response, request
+
+from numberplate.store.reads import SEARCH_MODES, Page
+from numberplate.web.api import read_query
+from numberplate.web.errors import WebError
+from numberplate.web.state import get_state
+from numberplate.web.views import private_page
+
+bp = Blueprint("history", __name__)
+
+SOURCES = ("web", "api", "plate-recognizer", "cli")
+FORM_FIELDS = ("plate", "mode", "distance", "since", "until", "camera_id", "source", "watchlist", "per_page")
+
+
+def _query_args(args: Any) -> dict[str, str]:
+    """The search form's values; a date-only ``until`` means "to the end of that day"."""
+    values = {name: args.get(name, "").strip() for name in (*FORM_FIELDS, "page")}
+    until = values["until"]
+    if len(until) == 10:
+        with contextlib.suppress(ValueError):  # a bad date is left for read_query to name
+            values["until"] = (date.fromisoformat(until) + timedelta(days=1)).isoformat()
+    return values
+
+
+@bp.get("/history")
+def index() -> Response:
+    """Search the stored reads; a bad parameter shows its message above the form (422)."""
+    form = {name: request.args.get(name, "").strip() for name in FORM_FIELDS}
+    error = None
+    try:
+        page = get_state().reads.search(read_query(_query_args(request.args)))
+    except WebError as e:
+        error, page = e.message, Page((), 0, 1, 20)
+    return private_page(
+        "history.html",
+        status=422 if error else 200,
+        page=page,
+        form=form,
+        error=error,
+        modes=SEARCH_MODES,
+        sources=SOURCES,
+        searched=any(form[name] for name in FORM_FIELDS if name != "per_page"),
+    )

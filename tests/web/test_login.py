@@ -1,0 +1,117 @@
+"""The optional login: off without ``admin_password``; with it, every page but the API and monitors asks first."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from numberplate.web import get_state
+from tests.web.forms import CSRF_RE, form_token, read_id, upload
+
+MakeApp = Callable[..., Flask]
+PASSWORD = "correct horse battery staple"
+PAGES = ["/", "/history", "/watchlist", "/vehicles", "/vehicles/new", "/settings", "/api-docs", "/reads/1",
+         "/images/" + "0" * 64 + ".jpg"]
+
+
+@pytest.fixture
+def locked(make_app: MakeApp) -> Flask:
+    return make_app(admin_password=PASSWORD)
+
+
+def log_in(client: FlaskClient, password: str = PASSWORD, next_url: str = "/") -> tuple[int, str]:
+    html = client.get("/login").get_data(as_text=True)
+    match = CSRF_RE.search(html)
+    assert match, html
+    res = client.post("/login", data={"csrf_token": match.group(1), "password": password, "next": next_url})
+    return res.status_code, res.headers.get("Location") or res.get_data(as_text=True)
+
+
+def test_without_a_password_every_page_is_open(client: FlaskClient) -> None:
+    for path in PAGES[:7]:
+        assert client.get(path).status_code == 200, path
+    html = client.get("/").get_data(as_text=True)
+    assert "Log out" not in html
+    assert 'aria-label="Main"' in html
+    res = client.get("/login?next=/history")
+    assert res.status_code == 303 and res.headers["Location"] == "/history"
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_pages_redirect_to_the_login(locked: Flask, path: str) -> None:
+    res = locked.test_client().get(path)
+    assert res.status_code == 303
+    assert res.headers["Location"].startswith("/login?next=")
+
+
+def test_monitors_static_files_and_the_api_need_no_login(locked: Flask) -> None:
+    client = locked.test_client()
+    assert client.get("/health").status_code == 200
+    assert client.get("/metrics").status_code == 200
+    assert client.get("/static/style.css").status_code == 200
+    assert client.get("/api/openapi.json").status_code == 200
+    res = client.get("/api/v1/reads")  # the API asks for its token, not the password
+    assert res.status_code == 401 and res.get_json()["error"]["code"] == "unauthorized"
+    assert client.post("/v1/plate-reader/").status_code == 401
+
+
+def test_wrong_password_is_401_and_the_right_one_opens_the_pages(locked: Flask, car_jpeg: bytes) -> None:
+    client = locked.test_client()
+    res = client.get("/login")
+    html = res.get_data(as_text=True)
+    assert res.status_code == 200
+    assert '<label for="password">' in html and 'autocomplete="current-password"' in html
+    assert 'aria-label="Main"' not in html  # no navigation before logging in
+
+    status, body = log_in(client, "wrong")
+    assert status == 401
+    assert "That password is not right." in body
+    assert client.get("/history").status_code == 303
+
+    status, location = log_in(client, next_url="/history?plate=AB1")
+    assert (status, location) == (303, "/history?plate=AB1")
+    for path in PAGES[:7]:
+        assert client.get(path).status_code == 200, path
+    html = client.get("/settings").get_data(as_text=True)
+    assert "Log out" in html
+    assert PASSWORD not in html
+    assert read_id(upload(client, car_jpeg)) == 1  # a fresh CSRF token after login works
+
+
+def test_logout(locked: Flask) -> None:
+    client = locked.test_client()
+    log_in(client)
+    token = form_token(client, "/history")
+    res = client.post("/logout", data={"csrf_token": token})
+    assert res.status_code == 303 and res.headers["Location"] == "/login"
+    assert client.get("/history").status_code == 303
+
+
+def test_login_needs_the_csrf_token(locked: Flask) -> None:
+    client = locked.test_client()
+    client.get("/login")
+    res = client.post("/login", data={"password": PASSWORD})
+    assert res.status_code == 400
+    assert client.get("/history").status_code == 303
+
+
+@pytest.mark.parametrize(
+    ("next_url", "location"),
+    [("/watchlist", "/watchlist"), ("//evil.example/", "/"), ("https://evil.example/", "/"),
+     ("/\\evil.example", "/"), ("", "/"), ("history", "/")],
+)
+def test_login_only_returns_to_this_site(locked: Flask, next_url: str, location: str) -> None:
+    assert log_in(locked.test_client(), next_url=next_url) == (303, location)
+
+
+def test_unauthenticated_upload_is_refused(locked: Flask, car_jpeg: bytes) -> None:
+    client = locked.test_client()
+    html = client.get("/login").get_data(as_text=True)
+    match = CSRF_RE.search(html)
+    assert match
+    res = upload(client, car_jpeg, token=match.group(1))
+    assert res.status_code == 303 and res.headers["Location"].startswith("/login")
+    assert get_state(locked).reads.counts()["reads"] == 0

@@ -1,0 +1,164 @@
+"""The vehicle registry pages: list and pages, add, edit, rename, delete, CSV import, and every bad input."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from numberplate.errors import NotFoundError
+from numberplate.web import get_state
+from tests.web.forms import form_token, post_form, text_of
+
+FORD = {
+    "plate": "ab12 cde", "country": "GB", "make": "FORD", "model": "Focus", "colour": "Blue", "fuel": "Petrol",
+    "year": "2019", "engine_size": "1598 cc", "body": "Hatchback", "registration_date": "2019-03-01",
+    "tax_status": "Taxed", "inspection_status": "Valid", "vin": "WF0XXXGCDX1234567", "description": "Fleet car",
+}
+
+
+def import_csv(client: FlaskClient, text: bytes | str, name: str = "vehicles.csv") -> tuple[int, str]:
+    data = text.encode() if isinstance(text, str) else text
+    res = post_form(client, "/vehicles/import", {"csv": (io.BytesIO(data), name)}, content_type="multipart/form-data")
+    return res.status_code, res.get_data(as_text=True)
+
+
+def test_empty_registry_and_forms_render(client: FlaskClient) -> None:
+    html = client.get("/vehicles").get_data(as_text=True)
+    assert "The registry is empty." in html
+    assert '<label for="csv">' in html
+    html = client.get("/vehicles/new").get_data(as_text=True)
+    assert "Add a vehicle" in html
+    for name in FORD:
+        assert f'<label for="v-{name}">' in html and f'name="{name}"' in html
+
+
+def test_add_edit_rename_and_delete(client: FlaskClient, app: Flask) -> None:
+    registry = get_state(app).vehicles
+    res = post_form(client, "/vehicles", FORD)
+    assert res.status_code == 303 and res.headers["Location"] == "/vehicles"
+    html = client.get("/vehicles").get_data(as_text=True)
+    assert "AB12CDE was added to the registry." in html
+    assert "FORD Focus" in html and "Blue" in html and "2019" in html and "Taxed" in html
+    found = registry.find("AB12CDE", "gb")
+    assert (found.make, found.year, found.vin, found.description) == ("FORD", 2019, "WF0XXXGCDX1234567", "Fleet car")
+
+    html = client.get("/vehicles/edit?plate=AB12CDE&country=gb").get_data(as_text=True)
+    assert 'name="colour" type="text" value="Blue"' in html
+    assert 'name="original_plate" value="AB12CDE"' in html
+    res = post_form(client, "/vehicles", {**FORD, "colour": "Red", "original_plate": "AB12CDE",
+                                          "original_country": "gb"})
+    assert res.status_code == 303
+    assert "AB12CDE was updated in the registry." in client.get("/vehicles").get_data(as_text=True)
+    assert registry.find("AB12CDE", "gb").colour == "Red"
+
+    # A new plate (a correction) replaces the old row instead of adding a second one.
+    post_form(client, "/vehicles", {**FORD, "plate": "AB12CDF", "original_plate": "AB12CDE",
+                                    "original_country": "gb"})
+    assert [(c, v.plate, v.colour) for c, v in registry.list()] == [("gb", "AB12CDF", "Blue")]
+
+    res = post_form(client, "/vehicles/delete", {"plate": "AB12CDF", "country": "gb"})
+    assert res.status_code == 303
+    assert "AB12CDF was deleted from the registry." in client.get("/vehicles").get_data(as_text=True)
+    assert registry.list() == []
+    assert post_form(client, "/vehicles/delete", {"plate": "AB12CDF", "country": "gb"}).status_code == 404
+
+
+def test_edit_of_an_unknown_vehicle_is_404(client: FlaskClient) -> None:
+    res = client.get("/vehicles/edit?plate=NOPE&country=")
+    assert res.status_code == 404
+    assert "is not in the registry" in res.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"plate": ""}, "parameter 'plate': is required"),
+        ({"plate": "--"}, "plate '--' must have 1 to 16 letters or digits"),
+        ({"year": "new"}, "year 'new' is not a whole number"),
+        ({"year": "1700"}, "year '1700' is not a plausible model year"),
+        ({"country": "Great Britain"}, "parameter 'country': must be a country code"),
+    ],
+)
+def test_bad_vehicle_form_is_422_and_keeps_the_registry(
+    client: FlaskClient, app: Flask, changes: dict[str, str], message: str
+) -> None:
+    get_state(app).vehicles.upsert({"plate": "KEEP1", "make": "VW"})
+    res = post_form(client, "/vehicles", {**FORD, **changes})
+    html = res.get_data(as_text=True)
+    assert res.status_code == 422
+    assert message in text_of(html).replace("&#39;", "'")
+    assert 'name="model" type="text" value="Focus"' in html  # what was typed is kept
+    assert [v.plate for _, v in get_state(app).vehicles.list()] == ["KEEP1"]
+
+
+def test_import_csv(client: FlaskClient, app: Flask) -> None:
+    csv = "plate,country,make,model,color,year\nAB12CDE,gb,FORD,Focus,Blue,2019\nXY34ZZZ,,VW,Golf,,\n"
+    status, _ = import_csv(client, "\ufeff" + csv)  # a BOM, as spreadsheets write it
+    assert status == 303
+    html = client.get("/vehicles").get_data(as_text=True)
+    assert "vehicles.csv: 2 vehicles added, 0 updated." in html
+    assert [(c, v.plate, v.colour) for c, v in get_state(app).vehicles.list()] == [
+        ("gb", "AB12CDE", "Blue"), ("", "XY34ZZZ", None),
+    ]
+    assert "VW Golf" in html and "<td>any</td>" in html
+
+    status, _ = import_csv(client, "plate,country,colour\r\nAB12CDE,gb,Red\r\n", "update.csv")
+    assert status == 303
+    assert "update.csv: 0 vehicles added, 1 updated." in client.get("/vehicles").get_data(as_text=True)
+    assert get_state(app).vehicles.find("AB12CDE", "gb").colour == "Red"
+
+
+@pytest.mark.parametrize(
+    ("data", "status", "message"),
+    [
+        ("plate,make\nAB1,FORD\nAB2,VW\nAB3,FIAT,x\n", 422, "vehicles.csv: line 4: more fields than header columns"),
+        ("plate,year\nAB1,2019\nAB2,soon\n", 422, "vehicles.csv: line 3: year 'soon' is not a whole number"),
+        ("make,model\nFORD,Focus\n", 422, "vehicles.csv: the header must have a 'plate' column"),
+        ("plate,owner\nAB1,Ann\n", 422, "vehicles.csv: unknown column 'owner'"),
+        ("", 422, "the header must have a 'plate' column"),
+        (b"plate,make\nAB1,Citro\xebn\n", 422, "vehicles.csv is not UTF-8 text"),
+    ],
+)
+def test_bad_csv_imports_nothing(
+    client: FlaskClient, app: Flask, data: str | bytes, status: int, message: str
+) -> None:
+    get_state(app).vehicles.upsert({"plate": "KEEP1", "make": "VW"})
+    code, html = import_csv(client, data)
+    assert code == status
+    assert message in text_of(html).replace("&#39;", "'")
+    assert 'class="error-message" role="alert"' in html
+    assert "UTF-8" in message or ". Nothing was imported." in html
+    assert [v.plate for _, v in get_state(app).vehicles.list()] == ["KEEP1"]
+
+
+def test_import_without_a_file_is_400(client: FlaskClient) -> None:
+    res = post_form(client, "/vehicles/import", {}, content_type="multipart/form-data")
+    assert res.status_code == 400
+    assert "No CSV file was uploaded." in res.get_data(as_text=True)
+
+
+def test_registry_pages(client: FlaskClient, app: Flask) -> None:
+    rows = "".join(f"P{i:03d},MAKE{i}\n" for i in range(120))
+    import_csv(client, "plate,make\n" + rows)
+    html = client.get("/vehicles").get_data(as_text=True)
+    assert "P000" in html and "P049" in html and "P050" not in html
+    assert 'href="/vehicles?page=2" rel="next"' in html and 'rel="prev"' not in html
+    html = client.get("/vehicles?page=3").get_data(as_text=True)
+    assert "P100" in html and "P119" in html and "P099" not in html
+    assert 'href="/vehicles?page=2" rel="prev"' in html and 'rel="next"' not in html
+    res = client.get("/vehicles?page=zero")
+    assert res.status_code == 422
+    assert "parameter &#39;page&#39;: must be a whole number" in res.get_data(as_text=True)
+
+
+def test_vehicle_changes_need_the_csrf_token(client: FlaskClient, app: Flask) -> None:
+    get_state(app).vehicles.upsert({"plate": "KEEP1"})
+    form_token(client)
+    assert client.post("/vehicles/delete", data={"plate": "KEEP1", "country": ""}).status_code == 400
+    assert client.post("/vehicles", data=FORD).status_code == 400
+    assert get_state(app).vehicles.find("KEEP1").plate == "KEEP1"
+    with pytest.raises(NotFoundError):
+        get_state(app).vehicles.find("AB12CDE")
