@@ -184,7 +184,7 @@ def eval_e2e(labels: Path, root: Path, ocr: str | None, rectify: bool | None, sh
         known: dict[str, list] = {}
         detect_csv = root / "detect" / "labels.csv"
         if detect_csv.is_file():
-            for record in read_labels(detect_csv, root=root):
+            for record in read_labels(detect_csv, root=root, split="val"):
                 known[str(record.image.relative_to(root))] = [b.box for b in record.boxes]
         table, records = evaluate_e2e(reader, rows, root, known)
     except NumberplateError as e:
