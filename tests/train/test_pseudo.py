@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from numberplate.train.ocr.data import load_crops
-from numberplate.train.ocr.pseudo import agreed_text, pseudo_label
+from numberplate.train.ocr.pseudo import Referee, agreed_text, pseudo_label
 from numberplate.types import PlateText
 
 
@@ -73,3 +73,14 @@ def test_cli_refuses_a_single_reader(tmp_path: Path, data_dir: Path) -> None:
         "pseudo-label", "--data", str(data_dir / "detect" / "labels.csv"),
         "--ocr-data", str(data_dir / "ocr" / "labels.csv"), "--out", str(tmp_path), "--reader", "plateocr"])
     assert result.exit_code == 2 and "at least two different --reader" in result.output
+
+
+def test_referee_settles_near_agreements_only_when_very_sure() -> None:
+    crop = np.zeros((20, 60, 3), np.uint8)
+    judge = Referee(index=1, min_confidence=0.9, max_distance=2)
+    ours, theirs = Fixed("VX58WVF", 0.8), Fixed("VX58HVF", 0.95)
+    assert agreed_text([ours, theirs], crop, 0.5) is None
+    assert agreed_text([ours, theirs], crop, 0.5, judge) == "VX58HVF"
+    assert agreed_text([ours, Fixed("VX58HVF", 0.85)], crop, 0.5, judge) is None  # referee not sure enough
+    assert agreed_text([Fixed("XQQ6K8"), Fixed("YX09CRJ", 0.99)], crop, 0.5, judge) is None  # too far apart
+    assert agreed_text([Fixed("AB123"), Fixed("AB123")], crop, 0.5, judge) == "AB123"  # plain agreement still wins

@@ -100,20 +100,28 @@ def train_ocr(data: Path, out: Path, resume: bool, **opts: object) -> None:
 @click.option("--reader", "readers", multiple=True, default=("plateocr", "rapidocr"), show_default=True,
               help="OCR backends that must agree (repeatable)")
 @click.option("--min-confidence", type=click.FloatRange(0, 1), default=0.5, show_default=True)
+@click.option("--referee", help="a --reader whose very confident text wins when the others are near it")
+@click.option("--referee-confidence", type=click.FloatRange(0, 1), default=0.9, show_default=True)
+@click.option("--referee-distance", type=click.IntRange(1, 3), default=2, show_default=True,
+              help="how many edits the other readers may be from the referee")
 @click.option("--limit", type=click.IntRange(1), default=None, help="first N images only")
 def pseudo_label_command(data: Path, ocr_data: Path, out: Path, readers: tuple[str, ...], min_confidence: float,
+                         referee: str | None, referee_confidence: float, referee_distance: int,
                          limit: int | None) -> None:
     """Cut the boxed plates of the detect train split and keep those every reader reads the same (OCR CSV)."""
     from numberplate.evaluation.ocr import read_ocr_labels
     from numberplate.recognition import create_recognizer
-    from numberplate.train.ocr.pseudo import pseudo_label
+    from numberplate.train.ocr.pseudo import Referee, pseudo_label
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     if len(set(readers)) < 2:
         raise click.BadParameter("give at least two different --reader backends", param_hint="--reader")
+    if referee is not None and referee not in readers:
+        raise click.BadParameter(f"{referee!r} is not one of the --reader backends", param_hint="--referee")
+    judge = Referee(readers.index(referee), referee_confidence, referee_distance) if referee else None
     val_texts = {s.text for s in read_ocr_labels(ocr_data, split="val")}
     stats = pseudo_label(data, out, [create_recognizer(r) for r in readers], min_confidence=min_confidence,
-                         exclude_texts=val_texts, limit=limit)
+                         exclude_texts=val_texts, limit=limit, referee=judge)
     click.echo(stats.table())
     click.echo(f"wrote {out / 'labels.csv'}")
 

@@ -2,7 +2,9 @@
 
 The detect scenes hold thousands of boxed plates from many countries whose text nobody typed.
 Each box is cut out as inference would cut it and read by several OCR backends; a crop becomes a
-training label only when every reader returns the same text with enough confidence. The result
+training label only when every reader returns the same text with enough confidence, or (with a
+referee) when one trusted reader is very sure and every other reader is within a character or two
+of it: that keeps exactly the plates our model nearly reads, with the fix it needs. The result
 is an OCR labels CSV (``image,text,country,source,split``) that ``numberplate train ocr
 --extra-data`` mixes into the real crops.
 """
@@ -19,11 +21,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from numberplate.formats.distance import levenshtein
 from numberplate.recognition.alphabet import in_alphabet
 from numberplate.recognition.base import Recognizer
 from numberplate.recognition.crop import crop_plate
 from numberplate.train.detect.data import iter_scenes
-from numberplate.types import BoundingBox, Detection
+from numberplate.types import BoundingBox, Detection, PlateText
 
 log = logging.getLogger(__name__)
 
@@ -50,15 +53,36 @@ class PseudoStats:
         return "\n".join(lines)
 
 
-def agreed_text(readers: Sequence[Recognizer], crop: np.ndarray, min_confidence: float) -> str | None:
-    """The text every reader returns for ``crop`` with at least ``min_confidence``, or ``None``."""
-    texts = set()
+@dataclass(frozen=True)
+class Referee:
+    """A reader whose very confident text wins when the others come within ``max_distance`` edits of it."""
+
+    index: int  # position of the referee among the readers
+    min_confidence: float = 0.9
+    max_distance: int = 2
+
+
+def agreed_text(
+    readers: Sequence[Recognizer], crop: np.ndarray, min_confidence: float, referee: Referee | None = None
+) -> str | None:
+    """The text every reader returns for ``crop`` with at least ``min_confidence``; else, with a
+    ``referee``, the referee's text when it is sure enough and every other reading is near it; else None."""
+    reads: list[PlateText] = []
     for reader in readers:
         read = reader.read(crop, None)
-        if read is None or read.confidence < min_confidence:
-            return None
-        texts.add(read.text)
-    return texts.pop() if len(texts) == 1 else None
+        if read is None or not read.text:
+            return None  # no need to ask the (slower) others
+        reads.append(read)
+    texts = {r.text for r in reads}
+    if len(texts) == 1 and all(r.confidence >= min_confidence for r in reads):
+        return texts.pop()
+    if referee is None:
+        return None
+    judge = reads[referee.index]
+    if judge.confidence < referee.min_confidence:
+        return None
+    near = all(levenshtein(r.text, judge.text, referee.max_distance) <= referee.max_distance for r in reads)
+    return judge.text if near else None
 
 
 def pseudo_label(
@@ -71,6 +95,7 @@ def pseudo_label(
     min_length: int = 4,
     exclude_texts: Iterable[str] = (),
     limit: int | None = None,
+    referee: Referee | None = None,
 ) -> PseudoStats:
     """Cut every labelled box of a detect split, read it with each reader, and write the agreed crops.
 
@@ -85,6 +110,7 @@ def pseudo_label(
         min_length: shorter agreed texts are dropped (partial reads agree too easily).
         exclude_texts: texts never written (e.g. every OCR val label, so no val plate leaks in).
         limit: first N images only.
+        referee: settle near-agreements in favour of this very confident reader (see :func:`agreed_text`).
 
     Raises:
         ValueError: fewer than two readers.
@@ -103,7 +129,7 @@ def pseudo_label(
                 continue
             stats.readable[source] += 1
             crop = crop_plate(scene.image, Detection(BoundingBox(x0, y0, x1, y1), 1.0))
-            text = agreed_text(readers, crop, min_confidence)
+            text = agreed_text(readers, crop, min_confidence, referee)
             if text is None:
                 continue
             stats.agreed[source] += 1
