@@ -39,6 +39,7 @@ class Config:
     lookup_on_read: bool = False  # look up every read's vehicle unless a request says otherwise
     lookup_cache_hours: float = 24.0
     lookup_timeout: float = 5.0
+    lookup_rate_per_second: float = 5.0  # per HTTP provider and process; 0: no limit
     dvla_api_key: str | None = None
     dvla_url: str | None = None
     regcheck_username: str | None = None
@@ -156,8 +157,10 @@ def _validate(cfg: Config) -> None:
         raise ConfigError(f"config 'port' must be 1-65535, got {cfg.port}")
     if cfg.retention_days < 0 or cfg.rate_limit_per_minute < 0:
         raise ConfigError("config 'retention_days' and 'rate_limit_per_minute' must be 0 (off) or more")
-    if cfg.lookup_cache_hours < 0 or cfg.lookup_timeout <= 0:
-        raise ConfigError("config 'lookup_cache_hours' must be 0 or more and 'lookup_timeout' positive")
+    if cfg.lookup_cache_hours < 0 or cfg.lookup_timeout <= 0 or cfg.lookup_rate_per_second < 0:
+        raise ConfigError(
+            "config 'lookup_cache_hours' and 'lookup_rate_per_second' must be 0 or more, 'lookup_timeout' positive"
+        )
     for name in ("workers", "threads"):
         if getattr(cfg, name) < 1:
             raise ConfigError(f"config {name!r} must be at least 1, got {getattr(cfg, name)}")

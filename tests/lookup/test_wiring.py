@@ -121,3 +121,14 @@ def test_reader_returns_the_read_with_the_lookup_error_instead_of_failing(regist
     down = Reader(FakeDetector(), FakeRecognizer(), Counting(), Config()).read(image, "gb")
     assert down[0].text is not None and down[0].text.text == "AB12CDE"
     assert down[0].vehicle is None and down[0].lookup_error == "LookupNotFound: counting: no such plate"
+
+
+def test_each_http_provider_gets_its_own_limited_client(registry: VehicleRegistry) -> None:
+    config = Config().replace(lookup="gb=dvla,nl=rdw", dvla_api_key="k", lookup_rate_per_second=2.5,
+                              lookup_timeout=1.5, lookup_cache_hours=0)
+    router = create_lookup(config, registry=registry)
+    assert isinstance(router, CountryRouter)
+    dvla, rdw = router.provider_for("gb"), router.provider_for("nl")
+    clients = [p.client for p in (dvla, rdw)]  # type: ignore[union-attr]
+    assert clients[0] is not clients[1]
+    assert all(c.rate_per_second == 2.5 and c.timeout == 1.5 for c in clients)

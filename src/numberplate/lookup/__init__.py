@@ -14,11 +14,13 @@ if TYPE_CHECKING:
     from numberplate.store.vehicles import LookupCache, VehicleRegistry
 
 
-def _http_client(config: Config, name: str, rate_per_second: float | None = None) -> HttpClient:
-    """A client of its own per provider, so one provider's outage opens only its own circuit breaker."""
+def _http_client(config: Config, name: str) -> HttpClient:
+    """A client of its own per provider: one provider's outage opens only its own circuit breaker, and each
+    has its own rate limit (``lookup_rate_per_second``)."""
     from numberplate.lookup.http import HttpClient
 
-    return HttpClient(name=name, timeout=config.lookup_timeout, rate_per_second=rate_per_second)
+    rate = config.lookup_rate_per_second or None
+    return HttpClient(name=name, timeout=config.lookup_timeout, rate_per_second=rate)
 
 
 def _need(value: str | None, setting: str, provider: str) -> str:
