@@ -104,10 +104,12 @@ def train_ocr(data: Path, out: Path, resume: bool, **opts: object) -> None:
 @click.option("--referee-confidence", type=click.FloatRange(0, 1), default=0.9, show_default=True)
 @click.option("--referee-distance", type=click.IntRange(1, 3), default=2, show_default=True,
               help="how many edits the other readers may be from the referee")
+@click.option("--referee-sources", default="openlpr,romania,kaggle", show_default=True,
+              help="detect sources where the referee may settle (plates it can write: no Arabic for RapidOCR)")
 @click.option("--limit", type=click.IntRange(1), default=None, help="first N images only")
 def pseudo_label_command(data: Path, ocr_data: Path, out: Path, readers: tuple[str, ...], min_confidence: float,
                          referee: str | None, referee_confidence: float, referee_distance: int,
-                         limit: int | None) -> None:
+                         referee_sources: str, limit: int | None) -> None:
     """Cut the boxed plates of the detect train split and keep those every reader reads the same (OCR CSV)."""
     from numberplate.evaluation.ocr import read_ocr_labels
     from numberplate.recognition import create_recognizer
@@ -118,7 +120,8 @@ def pseudo_label_command(data: Path, ocr_data: Path, out: Path, readers: tuple[s
         raise click.BadParameter("give at least two different --reader backends", param_hint="--reader")
     if referee is not None and referee not in readers:
         raise click.BadParameter(f"{referee!r} is not one of the --reader backends", param_hint="--referee")
-    judge = Referee(readers.index(referee), referee_confidence, referee_distance) if referee else None
+    sources = frozenset(s.strip() for s in referee_sources.split(",") if s.strip())
+    judge = Referee(readers.index(referee), referee_confidence, referee_distance, sources) if referee else None
     val_texts = {s.text for s in read_ocr_labels(ocr_data, split="val")}
     stats = pseudo_label(data, out, [create_recognizer(r) for r in readers], min_confidence=min_confidence,
                          exclude_texts=val_texts, limit=limit, referee=judge)
