@@ -84,3 +84,6 @@ def test_referee_settles_near_agreements_only_when_very_sure() -> None:
     assert agreed_text([ours, Fixed("VX58HVF", 0.85)], crop, 0.5, judge) is None  # referee not sure enough
     assert agreed_text([Fixed("XQQ6K8"), Fixed("YX09CRJ", 0.99)], crop, 0.5, judge) is None  # too far apart
     assert agreed_text([Fixed("AB123"), Fixed("AB123")], crop, 0.5, judge) == "AB123"  # plain agreement still wins
+    # O/0, I/1 ... disagreements are ambiguous glyphs: no reader's confidence settles them
+    assert agreed_text([Fixed("B152FTO"), Fixed("B152FT0", 0.99)], crop, 0.5, judge) is None
+    assert agreed_text([Fixed("M666YOB"), Fixed("M666Y08", 0.99)], crop, 0.5, judge) is None

@@ -21,6 +21,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from numberplate.formats.correct import CONFUSIONS
 from numberplate.formats.distance import levenshtein
 from numberplate.recognition.alphabet import in_alphabet
 from numberplate.recognition.base import Recognizer
@@ -85,7 +86,19 @@ def agreed_text(
     if judge.confidence < referee.min_confidence:
         return None
     near = all(levenshtein(r.text, judge.text, referee.max_distance) <= referee.max_distance for r in reads)
-    return judge.text if near else None
+    if not near or any(_lookalike_only(r.text, judge.text) for r in reads):
+        return None
+    return judge.text
+
+
+def _lookalike_only(a: str, b: str) -> bool:
+    """Whether two different readings differ only by letter/digit look-alikes (O/0, I/1, B/8 ...).
+
+    Such a disagreement cannot be settled by either reader's confidence: the glyph is ambiguous.
+    """
+    if a == b or len(a) != len(b):
+        return False
+    return all(x == y or y in {c for c, _ in CONFUSIONS.get(x, ())} for x, y in zip(a, b))
 
 
 def pseudo_label(
