@@ -24,6 +24,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections import Counter
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -80,10 +81,12 @@ class Server:
         token = subprocess.run([sys.executable, "-m", "numberplate", "token", "create", "load"], env=env,
                                check=True, capture_output=True, text=True).stdout.strip()
         self.headers = {"Authorization": f"Token {token}"}
+        self.log_path = Path(tempfile.gettempdir()) / "numberplate-load-server.log"
+        self.log = self.log_path.open("w")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "numberplate", "serve", "--port", "0", "--workers", str(workers),
              "--threads", str(threads)],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env, start_new_session=True,
+            stdout=subprocess.PIPE, stderr=self.log, text=True, env=env, start_new_session=True,
         )
         assert self.proc.stdout is not None
         for line in self.proc.stdout:
@@ -129,10 +132,11 @@ class Server:
 
 
 def run_level(server: Server, bodies: list[tuple[bytes, str]], clients: int, seconds: float
-              ) -> tuple[list[float], int, float]:
-    """Latencies (s), error count and wall time of ``clients`` keep-alive clients posting for ``seconds``."""
+              ) -> tuple[list[float], Counter[str], float]:
+    """Latencies (s), errors by kind (HTTP status or exception) and wall time of ``clients`` keep-alive clients
+    posting for ``seconds``."""
     latencies: list[float] = []
-    errors = [0]
+    errors: Counter[str] = Counter()
     lock = threading.Lock()
     stop_at = time.perf_counter() + seconds
 
@@ -143,11 +147,14 @@ def run_level(server: Server, bodies: list[tuple[bytes, str]], clients: int, sec
             body, ctype = bodies[i % len(bodies)]
             i += clients
             t0 = time.perf_counter()
+            kind = ""
             try:
                 status, _ = server.request("POST", "/api/v1/read", body, ctype, conn)
                 ok = status in (200, 201)
-            except (OSError, http.client.HTTPException):
+                kind = str(status)
+            except (OSError, http.client.HTTPException) as e:
                 ok = False
+                kind = type(e).__name__
                 conn.close()
                 conn = http.client.HTTPConnection(server.host, int(server.port), timeout=120)
             dt = time.perf_counter() - t0
@@ -155,7 +162,7 @@ def run_level(server: Server, bodies: list[tuple[bytes, str]], clients: int, sec
                 if ok:
                     latencies.append(dt)
                 else:
-                    errors[0] += 1
+                    errors[kind] += 1
         conn.close()
 
     t0 = time.perf_counter()
@@ -164,7 +171,11 @@ def run_level(server: Server, bodies: list[tuple[bytes, str]], clients: int, sec
         t.start()
     for t in threads:
         t.join()
-    return latencies, errors[0], time.perf_counter() - t0
+    return latencies, errors, time.perf_counter() - t0
+
+
+def _kinds(errors: Counter[str]) -> str:
+    return " ".join(f"{k}x{n}" for k, n in sorted(errors.items()))
 
 
 def baseline(images: list[bytes]) -> float:
@@ -208,8 +219,9 @@ def main() -> None:
             lat, errors, wall = run_level(server, bodies, clients, args.seconds)
             rate = len(lat) / wall
             q = statistics.quantiles(lat, n=100) if len(lat) >= 2 else [lat[0] if lat else 0.0] * 99
-            print(f"{clients:>7} {len(lat):>8} {errors:>6} {rate:>7.1f} {q[49] * 1000:>7.0f} {q[98] * 1000:>7.0f} "
-                  f"{rate / base:>10.2f} {tree_rss_mb(server.proc.pid):>8.0f}")
+            failed = sum(errors.values())
+            print(f"{clients:>7} {len(lat):>8} {failed:>6} {rate:>7.1f} {q[49] * 1000:>7.0f} {q[98] * 1000:>7.0f} "
+                  f"{rate / base:>10.2f} {tree_rss_mb(server.proc.pid):>8.0f}  {_kinds(errors)}")
         if args.soak_minutes > 0:
             clients = max(args.concurrency)
             print(f"soak: {clients} clients for {args.soak_minutes:g} min")
@@ -218,11 +230,15 @@ def main() -> None:
                 lat, errors, wall = run_level(server, bodies, clients, 60.0)
                 rss = tree_rss_mb(server.proc.pid)
                 samples.append(rss)
-                print(f"  minute {minute + 1:>2}: {len(lat) / wall:6.1f} req/s, {errors} errors, RSS {rss:.0f} MiB")
+                print(f"  minute {minute + 1:>2}: {len(lat) / wall:6.1f} req/s, {sum(errors.values())} errors "
+                      f"{_kinds(errors)}, RSS {rss:.0f} MiB")
             growth = samples[-1] - samples[0] if samples else 0.0
             print(f"soak RSS: first minute {samples[0]:.0f} MiB, last {samples[-1]:.0f} MiB, growth {growth:+.0f} MiB")
     finally:
         server.stop()
+        problems = [line for line in server.log_path.read_text().splitlines() if "ERROR" in line or "CRITICAL" in line]
+        if problems:
+            print(f"server log {server.log_path}: {len(problems)} error line(s), last: {problems[-3:]}")
 
 
 if __name__ == "__main__":
