@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import gc
 import logging
 import threading
 import time
@@ -44,14 +45,25 @@ def serve(
         get_state(app).get_reader()  # fail here, with the reason, rather than in every worker
     except NumberplateError as e:
         raise click.ClickException(str(e)) from e
-    start_retention(app)
     if config.workers == 1:
+        start_retention(app)
         _serve_one(app, config)
         return
     from numberplate.web.workers import run_workers
 
-    del app  # each worker builds its own app and models after the fork
-    run_workers(config, lambda: create_app(config),
+    # Nothing open may cross the fork: an inherited SQLite connection, closed later by the child's garbage
+    # collector, drops the child's own file locks; ONNX Runtime is not fork-safe either. Each worker builds
+    # its own app, database connections and models after the fork.
+    get_state(app).close()
+    del app
+    gc.collect()
+
+    def worker_app() -> Flask:
+        worker = create_app(config)
+        start_retention(worker)
+        return worker
+
+    run_workers(config, worker_app,
                 lambda url: click.echo(f"numberplate web app on {url}  ({config.workers} workers; Ctrl+C to stop)"))
 
 

@@ -93,6 +93,14 @@ class NumberplateState:
                         self._lookup = Unconfigured(str(e))
         return self._lookup
 
+    def close(self) -> None:
+        """Drop the models and close every database connection (before a fork, or at shutdown)."""
+        with self._lock:
+            self._reader = None
+            self._recognizers.clear()
+            self._lookup = None
+        self.db.close()
+
     def reader_for(self, ocr: str | None = None, lookup: bool = False) -> Reader:
         """A Reader sharing the loaded detector, with the OCR backend ``ocr`` and optionally the vehicle lookup."""
         from numberplate.pipeline import Reader

@@ -21,8 +21,8 @@ def run_workers(config: Config, app_factory: Callable[[], Flask], on_ready: Call
     """Serve ``app_factory()`` on ``config.host:config.port`` with ``config.workers`` processes of
     ``config.threads`` threads until SIGINT/SIGTERM; ``on_ready(url)`` is called once listening.
 
-    The app (and its models) is built in each worker after the fork, never shared across processes:
-    ONNX Runtime sessions and database connections do not survive a fork.
+    The app (its models and database connections) is built in each worker after the fork, never shared
+    across processes: ONNX Runtime sessions and SQLite connections do not survive a fork.
     """
     from gunicorn.app.base import BaseApplication
 
