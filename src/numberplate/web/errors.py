@@ -81,7 +81,7 @@ def error_response(status: int, code: str, message: str) -> Response:
         response = jsonify(error={"code": code, "message": message})
     else:
         # Upload errors show the form again so the user can retry straight away.
-        show_form = request.blueprint == "pages" and status < 500
+        show_form = request.endpoint == "pages.read" and status < 500  # an upload failed: offer the form again
         response = Response(
             render_template("error.html", status=status, code=code, message=message, show_form=show_form)
         )
