@@ -99,17 +99,18 @@ def status_for(error: NumberplateError) -> tuple[int, str]:
     return next(matches, (500, "internal_error"))
 
 
+def with_error_headers(response: Response, error: NumberplateError) -> Response:
+    """Add what a client needs to react: ``WWW-Authenticate`` on a 401, ``Retry-After`` on a 429 that knows it."""
+    if response.status_code == 401:
+        response.headers["WWW-Authenticate"] = 'Token realm="numberplate"'
+    retry_after = getattr(error, "retry_after", None)
+    if response.status_code == 429 and retry_after is not None:
+        response.headers["Retry-After"] = str(max(1, round(retry_after)))
+    return response
+
+
 def _handle_numberplate_error(e: NumberplateError) -> Response:
     status, code = status_for(e)
-    if isinstance(e, AuthError):
-        response = error_response(status, code, str(e))
-        response.headers["WWW-Authenticate"] = 'Token realm="numberplate"'
-        return response
-    if isinstance(e, RateLimitedError):
-        response = error_response(status, code, str(e))
-        if e.retry_after is not None:
-            response.headers["Retry-After"] = str(max(1, round(e.retry_after)))
-        return response
     if status >= 500:
         # Server-side detail (paths, backend messages) goes to the log, not to the client.
         log.error("%s: %s", type(e).__name__, e, exc_info=e)
@@ -118,7 +119,7 @@ def _handle_numberplate_error(e: NumberplateError) -> Response:
             if status == 503 else SERVER_FAULT_MESSAGE
         )
         return error_response(status, code, message)
-    return error_response(status, code, str(e))
+    return with_error_headers(error_response(status, code, str(e)), e)
 
 
 def _handle_http_exception(e: HTTPException) -> Response:

@@ -19,7 +19,7 @@ from numberplate.errors import NumberplateError
 from numberplate.store.clock import utcnow
 from numberplate.types import PlateRead
 from numberplate.web.auth import require_token
-from numberplate.web.errors import WebError, status_for
+from numberplate.web.errors import WebError, status_for, with_error_headers
 from numberplate.web.params import as_camera, as_country, as_datetime, invalid
 from numberplate.web.service import ReadOptions, read_upload
 from numberplate.web.state import get_state
@@ -39,13 +39,8 @@ def _detail_error(status: int, code: str, message: str) -> Response:
 @bp.errorhandler(NumberplateError)
 def _numberplate_error(e: NumberplateError) -> Response:
     status, code = status_for(e)
-    response = _detail_error(status, code, str(e) if status < 500 else "internal error; the server log says why")
-    if status == 401:
-        response.headers["WWW-Authenticate"] = 'Token realm="numberplate"'
-    retry_after = getattr(e, "retry_after", None)
-    if status == 429 and retry_after is not None:
-        response.headers["Retry-After"] = str(max(1, round(retry_after)))
-    return response
+    message = str(e) if status < 500 else "internal error; the server log says why"
+    return with_error_headers(_detail_error(status, code, message), e)
 
 
 @bp.errorhandler(WebError)
