@@ -61,7 +61,9 @@ class ImageFiles:
         return sha
 
     def get(self, sha256: str) -> bytes | None:
-        """The blob's bytes, or None when it is not stored."""
+        """The blob's bytes, or None when it is not stored (or ``sha256`` is not a blob name at all)."""
+        if not _SHA256.fullmatch(sha256):
+            return None
         try:
             return self.path(sha256).read_bytes()
         except FileNotFoundError:

@@ -14,7 +14,7 @@ from numberplate.types import PlateRead
 from numberplate.web.auth import require_token
 from numberplate.web.errors import WebError
 from numberplate.web.params import as_bool, as_camera, as_choice, as_country, as_datetime, as_int, invalid
-from numberplate.web.service import ReadOptions, ReadOutcome, read_upload
+from numberplate.web.service import ReadOptions, ReadOutcome, read_upload, stored_image
 from numberplate.web.state import get_state
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -162,14 +162,7 @@ def delete_read(read_id: int) -> tuple[str, int]:
 @bp.get("/images/<sha256>")
 def image(sha256: str) -> Response:
     """A stored photo or plate crop (JPEG) by the id a read gives."""
-    data = get_state().files.get(sha256) if _is_sha(sha256) else None
-    if data is None:
-        raise WebError(404, "not_found", f"there is no stored image {sha256[:64]}")
-    return Response(data, mimetype="image/jpeg", headers={"Cache-Control": "private, max-age=86400, immutable"})
-
-
-def _is_sha(value: str) -> bool:
-    return len(value) == 64 and all(c in "0123456789abcdef" for c in value)
+    return stored_image(get_state(), sha256)
 
 
 @bp.get("/watchlist")

@@ -21,7 +21,7 @@ from numberplate.store.reads import StoredRead
 from numberplate.types import PlateRead
 from numberplate.web.errors import WebError
 from numberplate.web.params import as_bool
-from numberplate.web.service import ReadOptions, ReadOutcome, read_upload
+from numberplate.web.service import ReadOptions, ReadOutcome, read_upload, stored_image
 from numberplate.web.state import get_state
 from numberplate.web.views import init_pages, private_page
 
@@ -35,8 +35,6 @@ MAX_DISPLAY_SIDE = 1600  # the annotated photo is shrunk to this for the page; r
 MAX_BATCH = 50  # photos in one upload
 MAX_FLASHED = 5  # per-photo errors shown after a batch upload
 COUNTRY_RE = re.compile(r"[a-z]{2}")
-SHA256_RE = re.compile(r"[0-9a-f]{64}")
-IMAGE_CACHE = "private, max-age=86400, immutable"  # content-addressed: the bytes of a name never change
 
 
 @dataclass(frozen=True)
@@ -277,7 +275,4 @@ def delete_read(read_id: int) -> BaseResponse:
 @bp.get("/images/<sha256>.jpg")
 def image(sha256: str) -> BaseResponse:
     """A stored photo or plate crop (JPEG), by the SHA-256 a read names."""
-    data = get_state().files.get(sha256) if SHA256_RE.fullmatch(sha256) else None
-    if data is None:
-        raise WebError(404, "not_found", "There is no stored image with that name; it may have been deleted.")
-    return Response(data, mimetype="image/jpeg", headers={"Cache-Control": IMAGE_CACHE})
+    return stored_image(get_state(), sha256)

@@ -7,13 +7,16 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
+from flask import Response
 
 from numberplate.errors import ImageError
 from numberplate.imaging import encode_jpeg, load_image
 from numberplate.store.reads import StoredRead
 from numberplate.types import ImageResult
+from numberplate.web.errors import WebError
 from numberplate.web.state import NumberplateState
 
+IMAGE_CACHE = "private, max-age=86400, immutable"  # content-addressed: the bytes of a name never change
 STORED_JPEG_QUALITY = 90  # the stored photo is re-encoded: one format on disk, and no EXIF (location) kept
 
 
@@ -59,9 +62,10 @@ def read_upload(state: NumberplateState, data: bytes, options: ReadOptions) -> R
     image = decode_upload(state, data, options.filename or "the upload")
     reader = state.reader_for(options.ocr, options.lookup)
     t0 = time.perf_counter()
-    plates = reader.read_array(image, options.country)
+    pairs = reader.read_with_crops(image, options.country)
     elapsed = (time.perf_counter() - t0) * 1000.0
-    crops = tuple(reader.crops(image, plates))
+    plates = [read for read, _ in pairs]
+    crops = tuple(crop for _, crop in pairs)
     h, w = image.shape[:2]
     result = ImageResult(w, h, tuple(plates), elapsed)
     state.metrics.add_plates(len(plates))
@@ -79,3 +83,15 @@ def read_upload(state: NumberplateState, data: bytes, options: ReadOptions) -> R
             created_at=options.created_at,
         )
     return ReadOutcome(image, result, crops, stored)
+
+
+def stored_image(state: NumberplateState, sha256: str) -> Response:
+    """A stored photo or crop as a JPEG response.
+
+    Raises:
+        WebError: 404 when there is no such image (or the name is not an image id).
+    """
+    data = state.files.get(sha256)
+    if data is None:
+        raise WebError(404, "not_found", "There is no stored image with that name; it may have been deleted.")
+    return Response(data, mimetype="image/jpeg", headers={"Cache-Control": IMAGE_CACHE})
