@@ -10,17 +10,20 @@ from numberplate.errors import ConfigError
 from numberplate.lookup.base import VehicleLookup
 
 if TYPE_CHECKING:
-    from numberplate.lookup.http import HttpClient
     from numberplate.store.vehicles import LookupCache, VehicleRegistry
 
 
-def _http_client(config: Config, name: str) -> HttpClient:
-    """A client of its own per provider: one provider's outage opens only its own circuit breaker, and each
-    has its own rate limit (``lookup_rate_per_second``)."""
+def _transport(config: Config, name: str) -> dict[str, Any]:
+    """The keyword arguments every HTTP provider takes: a client of its own (one provider's outage opens only
+    its own circuit breaker, and each has its own ``lookup_rate_per_second``) and ``<name>_url`` when set."""
     from numberplate.lookup.http import HttpClient
 
     rate = config.lookup_rate_per_second or None
-    return HttpClient(name=name, timeout=config.lookup_timeout, rate_per_second=rate)
+    kwargs: dict[str, Any] = {"client": HttpClient(name=name, timeout=config.lookup_timeout, rate_per_second=rate)}
+    base_url = getattr(config, f"{name}_url")
+    if base_url:
+        kwargs["base_url"] = base_url
+    return kwargs
 
 
 def _need(value: str | None, setting: str, provider: str) -> str:
@@ -32,31 +35,27 @@ def _need(value: str | None, setting: str, provider: str) -> str:
 def _dvla(config: Config) -> VehicleLookup:
     from numberplate.lookup.dvla import DvlaLookup
 
-    kwargs: dict[str, Any] = {"base_url": config.dvla_url} if config.dvla_url else {}
-    return DvlaLookup(_need(config.dvla_api_key, "dvla_api_key", "DVLA"), client=_http_client(config, "dvla"), **kwargs)
+    return DvlaLookup(_need(config.dvla_api_key, "dvla_api_key", "DVLA"), **_transport(config, "dvla"))
 
 
 def _regcheck(config: Config) -> VehicleLookup:
     from numberplate.lookup.regcheck import RegcheckLookup
 
-    kwargs: dict[str, Any] = {"base_url": config.regcheck_url} if config.regcheck_url else {}
     username = _need(config.regcheck_username, "regcheck_username", "regcheck")
-    return RegcheckLookup(username, config.regcheck_password, client=_http_client(config, "regcheck"), **kwargs)
+    return RegcheckLookup(username, config.regcheck_password, **_transport(config, "regcheck"))
 
 
 def _rdw(config: Config) -> VehicleLookup:
     from numberplate.lookup.rdw import RdwLookup
 
-    kwargs: dict[str, Any] = {"base_url": config.rdw_url} if config.rdw_url else {}
-    return RdwLookup(config.rdw_app_token, client=_http_client(config, "rdw"), **kwargs)
+    return RdwLookup(config.rdw_app_token, **_transport(config, "rdw"))
 
 
 def _vegvesen(config: Config) -> VehicleLookup:
     from numberplate.lookup.vegvesen import VegvesenLookup
 
-    kwargs: dict[str, Any] = {"base_url": config.vegvesen_url} if config.vegvesen_url else {}
     api_key = _need(config.vegvesen_api_key, "vegvesen_api_key", "Statens vegvesen")
-    return VegvesenLookup(api_key, client=_http_client(config, "vegvesen"), **kwargs)
+    return VegvesenLookup(api_key, **_transport(config, "vegvesen"))
 
 
 # name -> builder from config; "local" needs the database and is built in create_lookup.
