@@ -45,6 +45,15 @@ def test_crop_is_padded_box_and_country_hint_is_passed(reader: Reader) -> None:
     assert shape == (12, 54, 3) and country == "us"
 
 
+def test_read_with_crops_gives_each_read_the_crop_the_recogniser_saw(reader: Reader) -> None:
+    image = np.random.default_rng(0).integers(0, 255, (100, 200, 3), np.uint8)
+    pairs = reader.read_with_crops(image, country="us")
+    assert [read for read, _ in pairs] == reader.read_array(image, country="us")
+    (_, crop), = pairs
+    assert crop.shape == reader.recognizer.seen[-1][0] == (12, 54, 3)  # type: ignore[attr-defined]
+    np.testing.assert_array_equal(crop, reader.crops(image, [pairs[0][0]])[0])
+
+
 def test_read_image_reports_size_and_time(reader: Reader) -> None:
     result = reader.read_image(_jpeg_bytes(320, 240))
     assert (result.width, result.height) == (320, 240)

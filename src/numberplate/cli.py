@@ -131,7 +131,8 @@ def read_command(
                 if path is None:
                     raise FileNotFoundError(f"{name}: no such file, folder or matching glob")
                 image = load_image(path, config.max_image_pixels)
-                reads = reader.read_array(image)
+                pairs = reader.read_with_crops(image)
+                reads = [read for read, _ in pairs]
                 record.update(
                     width=int(image.shape[1]), height=int(image.shape[0]),
                     processing_time_ms=round((time.perf_counter() - t0) * 1000, 1),
@@ -142,7 +143,7 @@ def read_command(
                     if annotate:
                         (annotate / f"{stem}.jpg").write_bytes(encode_jpeg(draw(image, reads)))
                     if crops:
-                        for i, crop in enumerate(reader.crops(image, reads), 1):
+                        for i, (_, crop) in enumerate(pairs, 1):
                             (crops / f"{stem}-plate{i}.jpg").write_bytes(encode_jpeg(crop))
             except (OSError, NumberplateError) as e:
                 failed += 1

@@ -74,13 +74,17 @@ class Reader:
 
     def read_array(self, image: np.ndarray, country: str | None = None) -> list[PlateRead]:
         """Read an already decoded RGB uint8 array."""
+        return [read for read, _ in self.read_with_crops(image, country)]
+
+    def read_with_crops(self, image: np.ndarray, country: str | None = None) -> list[tuple[PlateRead, np.ndarray]]:
+        """Like :meth:`read_array`, with each plate's crop as the recogniser saw it (for display or storage)."""
         country = country or self.config.country
-        reads = []
+        out = []
         for det in self.detector.detect(image):
             crop = crop_plate(image, det, level=self.config.rectify)
             text = self.recognizer.read(crop, country) if crop.size > 3 else None
-            reads.append(self._with_vehicle(PlateRead(det, text), country))
-        return reads
+            out.append((self._with_vehicle(PlateRead(det, text), country), crop))
+        return out
 
     def crops(self, image: np.ndarray, reads: Iterable[PlateRead]) -> list[np.ndarray]:
         """The plate crops of ``reads`` (as the recogniser saw them)."""
