@@ -63,8 +63,8 @@ def test_large_images_add_a_tiled_pass(detector: PlateNetDetector, monkeypatch: 
     monkeypatch.setattr(detector, "_run", spy)
     detector.detect(np.zeros((2160, 3840, 3), np.uint8))
     # One full-image pass, then one batch of 1280-px tiles (4 x 2 with 20 % overlap) letterboxed to 640.
-    assert calls[0] == (1, 3, 384, 640)
-    assert calls[1] == (8, 3, 640, 640)
+    assert calls[0] == (1, 384, 640, 3)
+    assert calls[1] == (8, 640, 640, 3)
     calls.clear()
     detector.detect(np.zeros((720, 1280, 3), np.uint8))
-    assert calls == [(1, 3, 384, 640)]
+    assert calls == [(1, 384, 640, 3)]

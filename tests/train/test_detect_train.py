@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch", reason="training needs the [train] extra (make test installs it)")
+onnx = pytest.importorskip("onnx", reason="export needs the [train] extra")
 
 from numberplate.detection.platenet import PlateNetDetector  # noqa: E402
+from numberplate.errors import ModelLoadError  # noqa: E402
 from numberplate.imaging import load_image  # noqa: E402
-from numberplate.train.detect.export import export_onnx  # noqa: E402
+from numberplate.train.detect.export import calibration_batches, export_onnx  # noqa: E402
 from numberplate.train.detect.train import DetectTrainConfig, train  # noqa: E402
 
 
@@ -42,7 +45,7 @@ def test_train_resume_export_and_predict(tmp_path: Path, data_dir: Path) -> None
         assert 0 <= d.box.xmin < d.box.xmax <= w and 0 <= d.box.ymin < d.box.ymax <= h
         assert 0.01 <= d.confidence <= 1.0
     # Batched (dynamic batch) inference gives the same maps as single images.
-    x = np.random.default_rng(0).random((2, 3, 96, 160), dtype=np.float32)
+    x = np.random.default_rng(0).integers(0, 256, (2, 96, 160, 3), dtype=np.uint8)
     heat2, _ = det.session.run(None, {"image": x})
     heat1, _ = det.session.run(None, {"image": x[1:]})
     np.testing.assert_allclose(heat2[1:], heat1, atol=1e-5)
@@ -60,3 +63,35 @@ def test_warm_start_with_a_time_budget_stops_early(tmp_path: Path, data_dir: Pat
     assert len(rows) == 2
     ck = torch.load(second / "last.pt", weights_only=False)
     assert ck["epoch"] == 0 and ck["config"]["epochs"] == 1 and ck["config"]["init"].endswith("last.pt")
+
+
+def test_int8_export_is_calibrated_on_train_scenes_and_loads(tmp_path: Path, data_dir: Path) -> None:
+    labels = data_dir / "detect" / "labels.csv"
+    out = tmp_path / "run"
+    train(DetectTrainConfig(data=str(labels), out=str(out), epochs=1, batch=4, size=128, limit=8, epoch_size=8,
+                            eval_every=0, workers=0, threads=1))
+    calibration = calibration_batches(labels, count=3, side=256)
+    assert len(calibration) == 3
+    assert all(b.dtype == np.uint8 and b.shape[0] == 1 and b.shape[3] == 3 and max(b.shape[1:3]) == 256
+               for b in calibration)
+    onnx_path = tmp_path / "detector.onnx"
+    export_onnx(out / "last.pt", onnx_path, threshold=0.4, calibration=calibration)
+    meta = json.loads(onnx_path.with_suffix(".json").read_text())
+    assert meta["precision"] == "int8" and meta["calibration_images"] == 3 and meta["threshold"] == 0.4
+    ops = {n.op_type for n in onnx.load(str(onnx_path)).graph.node}
+    assert {"QuantizeLinear", "DequantizeLinear"} <= ops
+    det = PlateNetDetector(onnx_path, side=256)
+    assert det.threshold == 0.4
+    det.detect(load_image(data_dir / "detect" / "images" / "openlpr" / "10.jpg"))
+
+
+def test_a_float_input_model_is_refused_with_a_re_export_hint(tmp_path: Path) -> None:
+    from onnx import TensorProto, helper
+
+    image = helper.make_tensor_value_info("image", TensorProto.FLOAT, ["b", 3, "h", "w"])
+    heat = helper.make_tensor_value_info("heat", TensorProto.FLOAT, ["b", 3, "h", "w"])
+    graph = helper.make_graph([helper.make_node("Identity", ["image"], ["heat"])], "old", [image], [heat])
+    path = tmp_path / "old.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    with pytest.raises(ModelLoadError, match="re-export the model"):
+        PlateNetDetector(path)

@@ -77,7 +77,13 @@ class PlateNetDetector:
         self.side = side
         self.threshold = threshold if threshold is not None else float(meta.get("threshold", 0.3))
         self.tile_large_images = tile_large_images
-        self._input = self.session.get_inputs()[0].name
+        inp = self.session.get_inputs()[0]
+        if inp.type != "tensor(uint8)" or len(inp.shape) != 4 or inp.shape[3] != 3:
+            raise ModelLoadError(
+                f"{path}: input {inp.type} {inp.shape} is not the uint8 NHWC image this version feeds; "
+                "re-export the model with `numberplate train export-detect`"
+            )
+        self._input = inp.name
 
     def _run(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         heat, dist = self.session.run(None, {self._input: batch})

@@ -24,7 +24,8 @@ class Letterbox:
 def letterbox(image: np.ndarray, max_side: int) -> tuple[np.ndarray, Letterbox]:
     """Resize an RGB image so its long side is ``max_side``; pad right/bottom to a multiple of 32.
 
-    Returns the float32 NCHW tensor in [0, 1] and the letterbox geometry.
+    Returns the uint8 NHWC batch of one (the network's input: it converts and normalises inside
+    its graph) and the letterbox geometry.
     """
     h, w = image.shape[:2]
     scale = max_side / max(h, w)
@@ -35,8 +36,7 @@ def letterbox(image: np.ndarray, max_side: int) -> tuple[np.ndarray, Letterbox]:
     ph = -(-nh // PAD_MULTIPLE) * PAD_MULTIPLE
     canvas = np.full((ph, pw, 3), PAD_VALUE, np.uint8)
     canvas[:nh, :nw] = resized
-    tensor = canvas.transpose(2, 0, 1)[None].astype(np.float32) / 255.0
-    return tensor, Letterbox(scale, pw, ph)
+    return canvas[None], Letterbox(scale, pw, ph)
 
 
 def nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float) -> np.ndarray:

@@ -1,28 +1,50 @@
-"""Export a PlateNet checkpoint to ONNX (dynamic batch and size) and verify it against PyTorch."""
+"""Export a PlateNet checkpoint to ONNX (dynamic batch and size), verified against PyTorch, optionally int8."""
 
 from __future__ import annotations
 
 import json
+import tempfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 import onnxruntime as ort
 import torch
 from torch import nn
 
+from numberplate.datasets.labels import default_root
 from numberplate.detection.platenet import sha256_file
+from numberplate.detection.postprocess import letterbox
+from numberplate.train.detect.data import read_labels
 from numberplate.train.detect.model import PlateNet
+
+INPUT_FORMAT = "RGB uint8 NHWC, letterboxed (top-left), padded to a multiple of 32 with 114"
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """How far an exported model may be from PyTorch: heatmap probability, and box distance in input pixels."""
+
+    heat: float
+    box_pixels: float
+
+
+FLOAT_TOLERANCE = Tolerance(1e-3, 1e-2)
+# int8 on real scenes: the heatmap moves by ~0.02 and plate boxes by < 1 px; the val eval decides the rest.
+INT8_TOLERANCE = Tolerance(0.05, 2.0)
 
 
 class _Exported(nn.Module):
-    """The shipped graph: sigmoid on the heatmap so that inference needs no torch-side maths."""
+    """The shipped graph: uint8 NHWC in (conversion and normalisation inside), sigmoid heatmap out."""
 
     def __init__(self, net: PlateNet):
         super().__init__()
         self.net = net
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        heat, box = self.net(x)
+        heat, box = self.net(x.permute(0, 3, 1, 2).float() / 255.0)
         return torch.sigmoid(heat), box
 
 
@@ -35,34 +57,128 @@ def load_checkpoint(path: Path) -> tuple[PlateNet, dict]:
     return model.eval(), ck
 
 
-def export_onnx(checkpoint: Path, out: Path, threshold: float = 0.3, metrics: dict | None = None) -> float:
-    """Write ``out`` (+ ``out.json`` with sha256 and settings); return the max abs difference to PyTorch."""
+def export_onnx(
+    checkpoint: Path,
+    out: Path,
+    threshold: float = 0.3,
+    metrics: dict | None = None,
+    calibration: Sequence[np.ndarray] | None = None,
+) -> float:
+    """Write ``out`` (+ ``out.json`` with sha256 and settings); return the max heatmap difference to PyTorch.
+
+    Args:
+        checkpoint: a training checkpoint (its EMA weights are exported).
+        out: the ``.onnx`` file to write.
+        threshold: the operating threshold recorded in the JSON.
+        metrics: evaluation figures recorded in the JSON.
+        calibration: letterboxed uint8 NHWC batches (see ``letterbox``); when given, the model is
+            quantized to int8 (static, per-channel QDQ) with activation ranges measured on them, and
+            the returned difference is that of the int8 model on the first few of them.
+
+    Raises:
+        RuntimeError: the exported model does not reproduce PyTorch's output.
+    """
     model, ck = load_checkpoint(checkpoint)
     wrapped = _Exported(model).eval()
     out.parent.mkdir(parents=True, exist_ok=True)
-    dummy = torch.rand(1, 3, 384, 640)
-    torch.onnx.export(
-        wrapped, (dummy,), str(out), input_names=["image"], output_names=["heat", "box"], opset_version=17,
-        dynamic_axes={"image": {0: "batch", 2: "height", 3: "width"}, "heat": {0: "batch", 2: "h8", 3: "w8"},
-                      "box": {0: "batch", 2: "h8", 3: "w8"}},
-        dynamo=False,
-    )
-    sess = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
-    x = torch.rand(2, 3, 320, 480)
-    with torch.no_grad():
-        ref = [t.numpy() for t in wrapped(x)]
-    got = sess.run(None, {"image": x.numpy()})
-    diff = max(float(np.abs(a - b).max()) for a, b in zip(ref, got))
-    if diff > 1e-3:
-        raise RuntimeError(f"ONNX export of {checkpoint} differs from PyTorch by {diff}")
+    with tempfile.TemporaryDirectory() as tmp:
+        float_path = Path(tmp) / "float.onnx" if calibration is not None else out
+        dummy = torch.randint(0, 256, (1, 384, 640, 3), dtype=torch.uint8)
+        torch.onnx.export(
+            wrapped, (dummy,), str(float_path), input_names=["image"], output_names=["heat", "box"],
+            opset_version=17,
+            dynamic_axes={"image": {0: "batch", 1: "height", 2: "width"}, "heat": {0: "batch", 2: "h8", 3: "w8"},
+                          "box": {0: "batch", 2: "h8", 3: "w8"}},
+            dynamo=False,
+        )
+        rng = np.random.default_rng(0)
+        probes = [rng.integers(0, 256, (2, 320, 480, 3), dtype=np.uint8), *(calibration or [])[:8]]
+        diff = _compare(wrapped, float_path, probes, FLOAT_TOLERANCE)
+        if calibration is not None:
+            quantize_int8(float_path, out, calibration)
+            diff = _compare(wrapped, out, (calibration or [])[:8], INT8_TOLERANCE)
     meta = {
         "name": "platenet",
         "sha256": sha256_file(out),
         "threshold": threshold,
         "stride": 8,
-        "input": "RGB float32 NCHW in [0,1], letterboxed (top-left), padded to a multiple of 32 with 114/255",
+        "input": INPUT_FORMAT,
+        "precision": "int8" if calibration is not None else "float32",
         "epoch": int(ck.get("epoch", -1)) + 1,
         "metrics": metrics or {},
     }
+    if calibration is not None:
+        meta["calibration_images"] = len(calibration)
     out.with_suffix(".json").write_text(json.dumps(meta, indent=2) + "\n")
     return diff
+
+
+def _compare(wrapped: nn.Module, onnx_path: Path, inputs: Iterable[np.ndarray], tolerance: Tolerance) -> float:
+    """Largest heatmap difference between PyTorch and ONNX Runtime on ``inputs``; raise past ``tolerance``.
+
+    Box distances are compared where PyTorch's heatmap is at least 0.3 (the cells that can become
+    detections; background cells carry no meaningful distances).
+    """
+    sess = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    heat_diff = box_diff = 0.0
+    for x in inputs:
+        with torch.no_grad():
+            ref_heat, ref_box = (t.numpy() for t in wrapped(torch.from_numpy(x)))
+        heat, box = sess.run(None, {"image": x})
+        heat_diff = max(heat_diff, float(np.abs(ref_heat - heat).max()))
+        live = np.broadcast_to(ref_heat >= 0.3, ref_box.shape)
+        if live.any():
+            box_diff = max(box_diff, float(np.abs(ref_box - box)[live].max()))
+    if heat_diff > tolerance.heat or box_diff > tolerance.box_pixels:
+        raise RuntimeError(
+            f"ONNX export {onnx_path} differs from PyTorch by {heat_diff:.3g} on the heatmap and {box_diff:.3g} px "
+            f"on box distances (tolerance {tolerance.heat} and {tolerance.box_pixels} px)"
+        )
+    return heat_diff
+
+
+def calibration_batches(labels_csv: Path, count: int = 200, side: int = 640) -> list[np.ndarray]:
+    """``count`` train-split scenes spread evenly over the CSV (so over every source), letterboxed to ``side``.
+
+    Raises:
+        FileNotFoundError: a listed image cannot be decoded.
+        ValueError: the CSV has no train images.
+    """
+    names = sorted(read_labels(labels_csv, "train"))
+    if not names:
+        raise ValueError(f"{labels_csv} has no train images to calibrate on")
+    picks = [names[i] for i in np.linspace(0, len(names) - 1, min(count, len(names))).round().astype(int)]
+    root = default_root(labels_csv)
+    batches = []
+    for rel in dict.fromkeys(picks):
+        bgr = cv2.imread(str(root / rel), cv2.IMREAD_COLOR)
+        if bgr is None:
+            raise FileNotFoundError(f"cannot decode calibration image {root / rel}")
+        batches.append(letterbox(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), side)[0])
+    return batches
+
+
+def quantize_int8(float_model: Path, out: Path, calibration: Sequence[np.ndarray]) -> None:
+    """Static int8 quantization (QDQ, per-channel weights, uint8 activations) calibrated on ``calibration``.
+
+    On a CPU with VNNI the int8 convolutions run about a quarter faster than float32; on the shared
+    val split the int8 detector scores the same AP50 as the float one (docs/results.md).
+    """
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    class _Reader(CalibrationDataReader):
+        def __init__(self) -> None:
+            self.batches = iter(calibration)
+
+        def get_next(self) -> dict[str, np.ndarray] | None:
+            batch = next(self.batches, None)
+            return None if batch is None else {"image": batch}
+
+    with tempfile.TemporaryDirectory() as tmp:
+        prepared = Path(tmp) / "prepared.onnx"
+        quant_pre_process(str(float_model), str(prepared))
+        quantize_static(
+            str(prepared), str(out), _Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
+            activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+        )

@@ -104,7 +104,7 @@ def predict_scenes(
     results = []
     for s in scenes:
         tensor, lb = letterbox(s.image, infer_side)
-        heat, dist = model(torch.from_numpy(tensor).to(device))
+        heat, dist = model(torch.from_numpy(tensor).to(device).permute(0, 3, 1, 2).float() / 255.0)
         boxes, scores = decode(torch.sigmoid(heat)[0].cpu().numpy(), dist[0].cpu().numpy(), threshold)
         results.append(ImageResult(s.boxes, boxes / lb.scale, scores, s.source))
     return results
