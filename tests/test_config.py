@@ -35,7 +35,8 @@ def test_defaults() -> None:
     cfg = load_config(env={})
     assert cfg == Config()
     assert (cfg.detector_side, cfg.detection_threshold, cfg.port, cfg.host) == (640, None, 8000, "127.0.0.1")
-    assert (cfg.tile_large_images, cfg.ocr, cfg.country, cfg.max_image_pixels) == (True, "plateocr", None, 50_000_000)
+    assert (cfg.tile_large_images, cfg.ocr, cfg.country) == (True, "plateocr+rapidocr", None)
+    assert cfg.max_image_pixels == 50_000_000
 
 
 def test_file_overrides_defaults(tmp_path: Path) -> None:
@@ -85,7 +86,7 @@ def test_arguments_override_environment(tmp_path: Path) -> None:
 
 def test_none_arguments_are_ignored() -> None:
     cfg = load_config(env={"NUMBERPLATE_PORT": "9100", "NUMBERPLATE_COUNTRY": "us"}, port=None, country=None, ocr=None)
-    assert (cfg.port, cfg.country, cfg.ocr) == (9100, "us", "plateocr")
+    assert (cfg.port, cfg.country, cfg.ocr) == (9100, "us", "plateocr+rapidocr")
 
 
 def test_string_arguments_are_coerced() -> None:

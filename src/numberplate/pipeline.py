@@ -41,7 +41,8 @@ class Reader:
 
     Args:
         detector: any object with ``detect(image) -> list[Detection]``; default: the shipped PlateNet.
-        recognizer: any object with ``read(crop, country) -> PlateText | None``; default from ``config.ocr``.
+        recognizer: any object with ``read(crop, country) -> PlateText | None``; default from ``config.ocr``
+            (cascaded to ``config.ocr_fallback`` for plates it is unsure of).
         lookup: an optional ``VehicleLookup``; when given, each read plate is looked up.
         config: runtime settings; default: ``load_config()`` (file, then ``NUMBERPLATE_*`` environment).
     """
@@ -53,11 +54,11 @@ class Reader:
         lookup: VehicleLookup | None = None,
         config: Config | None = None,
     ):
-        from numberplate.recognition import create_recognizer
+        from numberplate.recognition import recognizer_for
 
         self.config = config or load_config()
         self.detector = detector or default_detector(self.config)
-        self.recognizer = recognizer or create_recognizer(self.config.ocr)
+        self.recognizer = recognizer or recognizer_for(self.config)
         self.lookup = lookup
 
     def read(self, image: ImageInput, country: str | None = None) -> list[PlateRead]:

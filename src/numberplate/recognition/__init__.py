@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import importlib
+from typing import TYPE_CHECKING
 
 from numberplate.errors import ConfigError
 from numberplate.recognition.base import Recognizer
+
+if TYPE_CHECKING:
+    from numberplate.config import Config
 
 # name -> "module:class"; a new backend is a new module plus one line here.
 BACKENDS: dict[str, str] = {
@@ -15,13 +19,37 @@ BACKENDS: dict[str, str] = {
 }
 
 
+# The default reader: our model for every plate, RapidOCR as well for the plates it is unsure of.
+DEFAULT_CASCADE = "plateocr+rapidocr"
+
+
 def available_backends() -> list[str]:
-    """Names accepted by :func:`create_recognizer` and ``--ocr``."""
-    return sorted(BACKENDS)
+    """Names accepted by :func:`create_recognizer` and ``--ocr``: each backend, then the default cascade."""
+    return [*sorted(BACKENDS), DEFAULT_CASCADE]
 
 
-def create_recognizer(name: str, **kwargs: object) -> Recognizer:
-    """Instantiate the OCR backend called ``name``."""
+def create_recognizer(name: str, *, fallback_below: float | None = None, **kwargs: object) -> Recognizer:
+    """Instantiate the OCR backend called ``name``, or a cascade ``"primary+fallback"``.
+
+    Args:
+        name: a key of :data:`BACKENDS`, or two of them joined by ``+``
+            (:class:`~numberplate.recognition.cascade.CascadeRecognizer`).
+        fallback_below: for a cascade, the primary confidence under which the fallback reads too.
+        **kwargs: passed to the backend's constructor (the primary's, for a cascade).
+
+    Raises:
+        ConfigError: an unknown backend name, or a malformed cascade.
+    """
+    if "+" in name:
+        from numberplate.recognition.cascade import DEFAULT_BELOW, CascadeRecognizer
+
+        parts = [p.strip().lower() for p in name.split("+")]
+        if len(parts) != 2 or parts[0] == parts[1] or not all(p in BACKENDS for p in parts):
+            raise ConfigError(f"OCR cascade {name!r} must be two different backends joined by '+' "
+                              f"(e.g. {DEFAULT_CASCADE}); backends: {', '.join(sorted(BACKENDS))}")
+        below = DEFAULT_BELOW if fallback_below is None else fallback_below
+        primary = create_recognizer(parts[0], fallback_below=None, **kwargs)
+        return CascadeRecognizer(primary, parts[1], below)
     try:
         target = BACKENDS[name.lower()]
     except KeyError as e:
@@ -31,4 +59,13 @@ def create_recognizer(name: str, **kwargs: object) -> Recognizer:
     return cls(**kwargs)
 
 
-__all__ = ["BACKENDS", "Recognizer", "available_backends", "create_recognizer"]
+def recognizer_for(config: Config) -> Recognizer:
+    """The reader ``config`` names (``ocr``, with ``ocr_fallback_below`` for a cascade).
+
+    Raises:
+        ConfigError: an unknown backend name.
+    """
+    return create_recognizer(config.ocr, fallback_below=config.ocr_fallback_below)
+
+
+__all__ = ["BACKENDS", "DEFAULT_CASCADE", "Recognizer", "available_backends", "create_recognizer", "recognizer_for"]

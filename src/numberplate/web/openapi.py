@@ -152,7 +152,8 @@ def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any
 _ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
 _READ_OPTIONS = {
     "country": {"type": "string", "description": "country hint, e.g. gb, br, us-ca"},
-    "ocr": {"type": "string", "description": "OCR backend: plateocr (default), rapidocr or tesseract"},
+    "ocr": {"type": "string", "description": "OCR backend: plateocr+rapidocr (default: plateocr, and RapidOCR for "
+            "the plates it is unsure of), plateocr, rapidocr or tesseract"},
     "lookup": {"type": "boolean", "description": "look up each plate's vehicle"},
     "store": {"type": "boolean", "description": "keep the read in the history (default true)"},
     "camera_id": {"type": "string"},

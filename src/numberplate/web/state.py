@@ -111,7 +111,7 @@ class NumberplateState:
         if ocr and ocr != self.config.ocr:
             with self._lock:
                 if ocr not in self._recognizers:
-                    self._recognizers[ocr] = create_recognizer(ocr)
+                    self._recognizers[ocr] = create_recognizer(ocr, fallback_below=self.config.ocr_fallback_below)
                 recognizer = self._recognizers[ocr]
         if recognizer is base.recognizer and not lookup:
             return base

@@ -1,0 +1,131 @@
+"""The cascade reader: when the fallback reads, which reading wins, and what happens when the fallback is missing."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from numberplate.config import Config
+from numberplate.errors import BackendUnavailableError, ConfigError
+from numberplate.imaging import load_image
+from numberplate.pipeline import Reader
+from numberplate.recognition import DEFAULT_CASCADE, available_backends, create_recognizer, recognizer_for
+from numberplate.recognition.cascade import CascadeRecognizer, choose
+from numberplate.types import Candidate, PlateText
+
+CROP = np.full((20, 80, 3), 200, np.uint8)
+
+
+class Scripted:
+    """A recogniser that answers a fixed reading and counts its calls."""
+
+    def __init__(self, name: str, answer: PlateText | None):
+        self.name = name
+        self.answer = answer
+        self.calls: list[str | None] = []
+
+    def read(self, crop: np.ndarray, country: str | None = None) -> PlateText | None:
+        self.calls.append(country)
+        return self.answer
+
+
+def text(value: str, confidence: float, matched: bool | None = None) -> PlateText:
+    return PlateText(value, confidence, (confidence,) * len(value), (Candidate(value, confidence),),
+                     pattern_matched=matched)
+
+
+def cascade(primary: PlateText | None, fallback: PlateText | None, below: float = 0.5
+            ) -> tuple[CascadeRecognizer, Scripted, list[Scripted]]:
+    first, built = Scripted("first", primary), []
+
+    def factory() -> Scripted:
+        built.append(Scripted("second", fallback))
+        return built[-1]
+
+    return CascadeRecognizer(first, "second", below, factory=factory), first, built
+
+
+def test_a_sure_primary_reading_never_loads_the_fallback() -> None:
+    reader, first, built = cascade(text("AB12CDE", 0.93), text("AB12CDF", 0.99))
+    assert reader.read(CROP, "gb") == text("AB12CDE", 0.93)
+    assert first.calls == ["gb"] and built == []
+    assert reader.name == "first+second"
+
+
+def test_an_unsure_primary_is_replaced_by_a_surer_fallback_and_kept_as_candidate() -> None:
+    reader, _, built = cascade(text("B01XEEN", 0.31), text("B01XEN", 0.94))
+    got = reader.read(CROP)
+    assert got is not None and got.text == "B01XEN"
+    # Re-scored with its look-alikes (0/O, B/8 ...) as candidates: below the raw score, above the primary's.
+    assert 0.31 < got.confidence < 0.94
+    assert "B01XEEN" in [c.text for c in got.candidates]
+    # Loaded once, on the first unsure plate, and reused.
+    reader.read(CROP)
+    assert len(built) == 1 and built[0].calls == [None, None]
+
+
+def test_the_surer_of_two_unsure_readings_wins() -> None:
+    reader, _, _ = cascade(text("AGB434", 0.45), text("AGB43A", 0.30))
+    got = reader.read(CROP)
+    assert got is not None and got.text == "AGB434"
+    assert [c.text for c in got.candidates] == ["AGB434", "AGB43A"]
+
+
+def test_with_a_country_a_reading_that_fits_is_not_replaced_by_one_that_does_not() -> None:
+    first = text("ABC1234", 0.40, matched=True)
+    assert choose(first, text("ABC12345", 0.99), "br").text == "ABC1234"
+    # Without the hint nothing rules the longer reading out.
+    assert choose(first, text("ABC12345", 0.99), None).text == "ABC12345"
+
+
+def test_the_fallback_reading_gets_the_country_look_alike_fixes() -> None:
+    got = choose(text("0BC1234", 0.2), text("0BC1234", 0.95), "br")
+    assert got is not None and got.text == "OBC1234" and got.pattern_matched
+
+
+def test_no_primary_reading_takes_the_fallback_and_no_readings_give_none() -> None:
+    got = choose(None, text("KA05MM5991", 0.9))
+    assert got is not None and got.text == "KA05MM5991"
+    assert choose(None, None) is None
+    assert choose(text("X1", 0.1), PlateText("", 0.0)) == text("X1", 0.1)
+
+
+def test_a_missing_fallback_backend_leaves_the_primary_working(caplog: pytest.LogCaptureFixture) -> None:
+    calls = []
+
+    def unavailable() -> Scripted:
+        calls.append(1)
+        raise BackendUnavailableError("rapidocr-onnxruntime is not installed")
+
+    reader = CascadeRecognizer(Scripted("first", text("AB1", 0.2)), "rapidocr", factory=unavailable)
+    with caplog.at_level(logging.WARNING):
+        assert reader.read(CROP) == text("AB1", 0.2)
+        assert reader.read(CROP) == text("AB1", 0.2)
+    assert calls == [1]
+    assert "OCR fallback rapidocr unavailable" in caplog.text
+
+
+@pytest.mark.parametrize("below", [0.0, -0.1, 1.5])
+def test_threshold_out_of_range_is_refused(below: float) -> None:
+    with pytest.raises(ValueError, match="below="):
+        CascadeRecognizer(Scripted("first", None), "second", below)
+    with pytest.raises(ConfigError, match="ocr_fallback_below"):
+        Config().replace(ocr_fallback_below=below)
+
+
+@pytest.mark.parametrize("spec", ["plateocr+plateocr", "plateocr+nope", "plateocr+rapidocr+tesseract", "+rapidocr"])
+def test_malformed_cascades_are_config_errors(spec: str) -> None:
+    with pytest.raises(ConfigError, match="two different backends"):
+        create_recognizer(spec)
+
+
+def test_the_default_reader_is_the_cascade_and_reads_a_real_photo(data_dir: Path) -> None:
+    assert DEFAULT_CASCADE in available_backends() and Config().ocr == DEFAULT_CASCADE
+    recognizer = recognizer_for(Config(ocr_fallback_below=0.7))
+    assert isinstance(recognizer, CascadeRecognizer) and recognizer.below == 0.7
+    reader = Reader(config=Config())
+    plates = reader.read(load_image(data_dir / "detect" / "images" / "openlpr" / "10.jpg"))
+    assert [p.text.text for p in plates if p.text] == ["CV58VP"]
