@@ -18,6 +18,7 @@ from numberplate.evaluation.cli import eval_group
 from numberplate.lookup.cli import lookup_group
 from numberplate.store.cli import db_group, token_group
 from numberplate.train.cli import train_group
+from numberplate.video.cli import video_command
 from numberplate.web.cli import serve
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"})
@@ -165,3 +166,4 @@ main.add_command(eval_group)
 main.add_command(token_group)
 main.add_command(db_group)
 main.add_command(lookup_group)
+main.add_command(video_command)

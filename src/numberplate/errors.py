@@ -85,3 +85,7 @@ class RateLimitedError(NumberplateError):
     def __init__(self, message: str, retry_after: float | None = None):
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class VideoError(NumberplateError):
+    """A video file, stream or camera cannot be opened or decoded."""

@@ -1,0 +1,169 @@
+"""Plate tracks across video frames, and each track's text voted over its frames."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from numberplate.formats.distance import within
+from numberplate.types import Candidate, PlateRead
+from numberplate.video.source import Frame
+
+
+@dataclass(frozen=True)
+class PlateEvent:
+    """One plate seen over a run of frames: where and when, and its text voted over those frames.
+
+    ``confidence`` is the voted text's mean probability over the frames that read the plate (each
+    frame contributes its reading's candidates with their confidences); ``candidates`` ranks the
+    other texts the same way. ``best`` is the single most confident frame's read, at ``best_frame``.
+    """
+
+    text: str | None
+    confidence: float
+    candidates: tuple[Candidate, ...]
+    first_frame: int
+    last_frame: int
+    first_seen_s: float
+    last_seen_s: float
+    frames: int
+    best: PlateRead
+    best_frame: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "text": self.text,
+            "confidence": round(self.confidence, 4),
+            "candidates": [c.to_dict() for c in self.candidates],
+            "first_seen_s": round(self.first_seen_s, 3),
+            "last_seen_s": round(self.last_seen_s, 3),
+            "first_frame": self.first_frame,
+            "last_frame": self.last_frame,
+            "frames": self.frames,
+            "best_frame": self.best_frame,
+            "best": self.best.to_dict(),
+        }
+
+
+@dataclass
+class _Track:
+    first: Frame
+    last: Frame
+    read: PlateRead
+    best: PlateRead
+    best_frame: int
+    frames: int = 1
+    votes: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    voters: int = 0
+
+    def add(self, frame: Frame, read: PlateRead) -> None:
+        self.last, self.read = frame, read
+        self.frames += 1
+        self.vote(read)
+        if _score(read) > _score(self.best):
+            self.best, self.best_frame = read, frame.index
+
+    def vote(self, read: PlateRead) -> None:
+        if read.text is None or not read.text.text:
+            return
+        self.voters += 1
+        cands = read.text.candidates or (Candidate(read.text.text, read.text.confidence),)
+        for cand in cands:
+            self.votes[cand.text] += cand.confidence
+
+    def leader(self) -> str | None:
+        return max(self.votes, key=self.votes.__getitem__) if self.votes else None
+
+    def event(self) -> PlateEvent:
+        ranked = sorted(self.votes.items(), key=lambda kv: -kv[1])
+        voters = max(self.voters, 1)
+        candidates = tuple(Candidate(text, min(1.0, score / voters)) for text, score in ranked[:5])
+        return PlateEvent(
+            text=candidates[0].text if candidates else None,
+            confidence=candidates[0].confidence if candidates else 0.0,
+            candidates=candidates,
+            first_frame=self.first.index,
+            last_frame=self.last.index,
+            first_seen_s=self.first.time_s,
+            last_seen_s=self.last.time_s,
+            frames=self.frames,
+            best=self.best,
+            best_frame=self.best_frame,
+        )
+
+
+def _score(read: PlateRead) -> float:
+    return read.detection.confidence * (read.text.confidence if read.text else 0.0)
+
+
+class PlateTracker:
+    """Links each frame's plate reads to the plates of the frames before, and reports finished plates.
+
+    A read joins the live track whose last box overlaps it most (IoU at least ``min_iou``); failing
+    that, one whose leading text is within one edit of the read's (a plate that moved far between
+    two sampled frames). A track that has not been seen for ``max_gap_s`` seconds is finished and
+    reported if it was seen in at least ``min_frames`` frames and read at least once.
+
+    Args:
+        min_iou: box overlap that links a read to a track.
+        max_gap_s: seconds a plate may go unseen (occlusion, a missed detection) and stay one track.
+        min_frames: frames a plate must be seen in to be reported (1 reports single-frame plates).
+
+    Raises:
+        ValueError: a setting is out of range.
+    """
+
+    def __init__(self, min_iou: float = 0.2, max_gap_s: float = 1.0, min_frames: int = 2):
+        if not 0.0 < min_iou <= 1.0 or max_gap_s < 0 or min_frames < 1:
+            raise ValueError(f"tracker settings out of range: min_iou={min_iou} (0-1], max_gap_s={max_gap_s} "
+                             f"(>= 0), min_frames={min_frames} (>= 1)")
+        self.min_iou = min_iou
+        self.max_gap_s = max_gap_s
+        self.min_frames = min_frames
+        self._live: list[_Track] = []
+
+    def update(self, frame: Frame, reads: Sequence[PlateRead]) -> list[PlateEvent]:
+        """Add one frame's reads; return the plates that finished before this frame."""
+        finished = [t for t in self._live if frame.time_s - t.last.time_s > self.max_gap_s]
+        self._live = [t for t in self._live if t not in finished]
+        unmatched = list(range(len(reads)))
+        pairs = sorted(
+            ((t.read.detection.box.iou(reads[i].detection.box), ti, i)
+             for ti, t in enumerate(self._live) for i in unmatched),
+            reverse=True,
+        )
+        taken: set[int] = set()
+        for iou, ti, i in pairs:
+            if iou < self.min_iou:
+                break
+            if ti in taken or i not in unmatched:
+                continue
+            self._live[ti].add(frame, reads[i])
+            taken.add(ti)
+            unmatched.remove(i)
+        for i in list(unmatched):
+            plate = reads[i].text
+            text = plate.text if plate is not None else ""
+            for ti, track in enumerate(self._live):
+                leader = track.leader()
+                if ti not in taken and text and leader and within(text, leader, 1):
+                    track.add(frame, reads[i])
+                    taken.add(ti)
+                    unmatched.remove(i)
+                    break
+        for i in unmatched:
+            track = _Track(frame, frame, reads[i], reads[i], frame.index)
+            track.vote(reads[i])
+            self._live.append(track)
+        return self._report(finished)
+
+    def flush(self) -> list[PlateEvent]:
+        """Finish every live track (end of the video); return the plates worth reporting."""
+        finished, self._live = self._live, []
+        return self._report(finished)
+
+    def _report(self, tracks: list[_Track]) -> list[PlateEvent]:
+        keep = [t for t in tracks if t.frames >= self.min_frames and t.votes]
+        return [t.event() for t in sorted(keep, key=lambda t: t.first.index)]

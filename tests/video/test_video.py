@@ -1,0 +1,193 @@
+"""Video: opening sources, sampling frames, tracking plates over frames, voting, the CLI, bad inputs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from numberplate.cli import main
+from numberplate.config import Config
+from numberplate.errors import VideoError
+from numberplate.imaging import load_image
+from numberplate.pipeline import Reader
+from numberplate.types import BoundingBox, Candidate, Detection, PlateRead, PlateText
+from numberplate.video import Frame, PlateTracker, VideoSource, read_video
+from numberplate.video.source import describe
+from tests.video.clips import empty, passing_car, write_clip
+
+
+@pytest.fixture(scope="module")
+def photo(data_dir: Path) -> np.ndarray:
+    return load_image(data_dir / "detect" / "images" / "openlpr" / "10.jpg")  # a car with plate CV58VP
+
+
+@pytest.fixture(scope="module")
+def reader() -> Reader:
+    return Reader(config=Config(ocr="plateocr"))
+
+
+@pytest.fixture(scope="module")
+def two_passes(tmp_path_factory: pytest.TempPathFactory, photo: np.ndarray) -> Path:
+    # The car for 1 s, 1.5 s of empty road, the car again for 1 s; 10 fps.
+    path = tmp_path_factory.mktemp("video") / "two_passes.avi"
+    return write_clip(path, passing_car(photo, 10) + empty(15) + passing_car(photo, 10, shift=30))
+
+
+def test_source_reports_geometry_and_samples_at_the_asked_rate(two_passes: Path) -> None:
+    with VideoSource(two_passes, max_fps=5) as video:
+        assert (video.width, video.height, video.fps, video.frame_count) == (640, 360, 10.0, 35)
+        assert video.duration_s == pytest.approx(3.5)
+        frames = list(video.frames())
+    assert [f.index for f in frames] == list(range(0, 35, 2))
+    assert frames[1].time_s == pytest.approx(0.2)
+    assert frames[0].image.shape == (360, 640, 3) and frames[0].image.dtype == np.uint8
+    with VideoSource(two_passes, max_fps=None) as video:
+        assert len(list(video.frames())) == 35
+
+
+def test_each_pass_of_the_car_is_one_plate_with_its_voted_text(reader: Reader, two_passes: Path) -> None:
+    events = list(read_video(reader, two_passes, fps=None))
+    assert [e.text for e in events] == ["CV58VP", "CV58VP"]
+    first, second = events
+    assert (first.first_frame, first.last_frame, first.frames) == (0, 9, 10)
+    assert (first.first_seen_s, first.last_seen_s) == (0.0, pytest.approx(0.9))
+    assert second.first_seen_s == pytest.approx(2.5)
+    assert 0.5 < first.confidence <= 1.0
+    assert first.candidates[0] == Candidate("CV58VP", first.confidence)
+    assert first.best.text is not None and first.best.text.text == "CV58VP"
+    assert first.best_frame in range(10)
+    record = first.to_dict()
+    assert record["text"] == "CV58VP" and record["frames"] == 10 and record["best"]["box"]
+    json.dumps(record)
+
+
+def test_max_seconds_stops_a_stream_early(reader: Reader, two_passes: Path) -> None:
+    events = list(read_video(reader, two_passes, fps=None, max_seconds=2.0))
+    assert [e.first_seen_s for e in events] == [0.0]
+
+
+def read_at(x: float, text: str, confidence: float = 0.9, candidates: tuple[Candidate, ...] = ()) -> PlateRead:
+    box = BoundingBox(x, 100, x + 80, 120)
+    return PlateRead(Detection(box, 0.9), PlateText(text, confidence, candidates=candidates or
+                                                    (Candidate(text, confidence),)))
+
+
+def frame(i: int, fps: float = 10.0) -> Frame:
+    return Frame(i, i / fps, np.zeros((1, 1, 3), np.uint8))
+
+
+def test_votes_over_frames_outweigh_a_single_misread() -> None:
+    tracker = PlateTracker(min_frames=1)
+    texts = ["AB12CDE", "AB12CDE", "A812CDE", "AB12CDE"]
+    for i, text in enumerate(texts):
+        assert tracker.update(frame(i), [read_at(10 + 2 * i, text)]) == []
+    (event,) = tracker.flush()
+    assert event.text == "AB12CDE"
+    assert event.confidence == pytest.approx(0.9 * 3 / 4)
+    assert [c.text for c in event.candidates] == ["AB12CDE", "A812CDE"]
+
+
+def test_a_plate_that_jumps_far_is_linked_by_its_text_and_two_plates_stay_apart() -> None:
+    tracker = PlateTracker(min_frames=2)
+    tracker.update(frame(0), [read_at(10, "AB12CDE"), read_at(400, "XY34ZZZ")])
+    # Sampled sparsely: the first plate moved 200 px (no overlap) and reads with one character off.
+    tracker.update(frame(1), [read_at(210, "AB12CDF"), read_at(402, "XY34ZZZ")])
+    events = tracker.flush()
+    assert sorted((e.text, e.frames) for e in events) == [("AB12CDE", 2), ("XY34ZZZ", 2)]
+
+
+def test_plates_finish_after_the_gap_and_single_frame_flukes_are_dropped() -> None:
+    tracker = PlateTracker(max_gap_s=0.5, min_frames=2)
+    tracker.update(frame(0), [read_at(10, "AB12CDE"), read_at(300, "FLUKE")])
+    tracker.update(frame(1), [read_at(12, "AB12CDE")])
+    # 0.5 s later nothing has been seen for longer than the gap: the plate is reported, the fluke is not.
+    events = tracker.update(frame(7), [])
+    assert [e.text for e in events] == ["AB12CDE"]
+    assert tracker.flush() == []
+
+
+def test_unread_plates_are_not_reported() -> None:
+    tracker = PlateTracker(min_frames=1)
+    tracker.update(frame(0), [PlateRead(Detection(BoundingBox(0, 0, 50, 20), 0.8), None)])
+    assert tracker.flush() == []
+
+
+@pytest.mark.parametrize("kwargs", [{"min_iou": 0.0}, {"max_gap_s": -1.0}, {"min_frames": 0}])
+def test_tracker_settings_out_of_range(kwargs: dict) -> None:
+    with pytest.raises(ValueError, match="tracker settings out of range"):
+        PlateTracker(**kwargs)
+
+
+def test_a_missing_file_names_itself(tmp_path: Path) -> None:
+    with pytest.raises(VideoError, match=r"video file .*nope\.mp4 does not exist"):
+        VideoSource(tmp_path / "nope.mp4")
+
+
+def test_a_file_that_is_not_a_video_is_a_video_error(tmp_path: Path) -> None:
+    fake = tmp_path / "notes.mp4"
+    fake.write_text("this is not a video\n" * 50)
+    with pytest.raises(VideoError, match=r"notes\.mp4"):
+        list(VideoSource(fake).frames())
+
+
+def test_a_truncated_video_keeps_the_frames_before_the_damage(tmp_path: Path, photo: np.ndarray) -> None:
+    whole = write_clip(tmp_path / "whole.avi", passing_car(photo, 20))
+    cut = tmp_path / "cut.avi"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    video = VideoSource(cut, max_fps=None)
+    assert video.frame_count == 20  # the header still promises 20
+    frames = list(video.frames())
+    assert 5 < len(frames) < 20
+    np.testing.assert_array_equal(frames[0].image.shape, (360, 640, 3))
+
+
+def test_an_absent_camera_or_unreachable_stream_is_a_video_error() -> None:
+    with pytest.raises(VideoError, match="cannot open stream or camera camera 97"):
+        VideoSource(97)
+    with pytest.raises(VideoError, match="cannot open stream or camera /dev/video97"):
+        VideoSource("/dev/video97")
+
+
+@pytest.mark.parametrize("fps", [0.0, -5.0, float("nan"), float("inf")])
+def test_a_bad_frame_rate_is_refused(two_passes: Path, fps: float) -> None:
+    with pytest.raises(ValueError, match="max_fps"):
+        VideoSource(two_passes, max_fps=fps)
+
+
+def test_stream_credentials_never_appear_in_messages() -> None:
+    assert describe("rtsp://admin:secret@10.0.0.5:554/stream1") == "rtsp://***@10.0.0.5:554/stream1"
+    assert describe("rtsp://10.0.0.5/stream1") == "rtsp://10.0.0.5/stream1"
+    assert describe(0) == "camera 0"
+
+
+def test_cli_prints_one_line_per_plate_and_json_lines(two_passes: Path) -> None:
+    runner = CliRunner()
+    result = runner.invoke(main, ["video", str(two_passes), "--fps", "10", "--ocr", "plateocr"])
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.stdout.splitlines() if line.strip()]
+    assert len(lines) == 2 and all("CV58VP" in line for line in lines)
+    assert lines[1].startswith("00:02.5-00:03.4")
+    result = runner.invoke(main, ["video", str(two_passes), "--json", "--all-frames", "--ocr", "plateocr"])
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["text"] for r in records] == ["CV58VP", "CV58VP"] and records[0]["frames"] == 10
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["video", "missing.mp4"], "does not exist"),
+        (["video", "{clip}", "--fps", "0"], "Invalid value for '--fps'"),
+        (["video", "{clip}", "--min-frames", "0"], "Invalid value for '--min-frames'"),
+        (["video", "{clip}", "--max-seconds", "-1"], "Invalid value for '--max-seconds'"),
+        (["video", "{clip}", "--ocr", "nope"], "unknown OCR backend"),
+    ],
+)
+def test_cli_bad_input_exits_with_a_message(two_passes: Path, args: list[str], message: str) -> None:
+    result = CliRunner().invoke(main, [a.format(clip=two_passes) for a in args])
+    assert result.exit_code != 0
+    assert message in result.output
