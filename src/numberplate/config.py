@@ -52,6 +52,8 @@ class Config:
     vegvesen_url: str | None = None
     max_image_pixels: int = 50_000_000
     max_upload_mb: float = 16.0
+    max_video_mb: float = 200.0  # POST /api/v1/read-video upload limit
+    max_video_seconds: float = 600.0  # longest video the API reads (it answers when done)
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 2
@@ -152,8 +154,9 @@ def _validate(cfg: Config) -> None:
         )
     if cfg.max_image_pixels <= 0:
         raise ConfigError(f"config 'max_image_pixels' must be positive, got {cfg.max_image_pixels}")
-    if not 0.0 < cfg.max_upload_mb < math.inf:
-        raise ConfigError(f"config 'max_upload_mb' must be a positive number, got {cfg.max_upload_mb}")
+    for name in ("max_upload_mb", "max_video_mb", "max_video_seconds"):
+        if not 0.0 < getattr(cfg, name) < math.inf:
+            raise ConfigError(f"config {name!r} must be a positive number, got {getattr(cfg, name)}")
     if not 0 < cfg.port < 65536:
         raise ConfigError(f"config 'port' must be 1-65535, got {cfg.port}")
     if cfg.retention_days < 0 or cfg.rate_limit_per_minute < 0:

@@ -22,7 +22,7 @@ class Read(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
-    source: Mapped[str] = mapped_column(String(32), default="web", index=True)  # web, api, plate-recognizer, cli
+    source: Mapped[str] = mapped_column(String(32), default="web", index=True)  # web, api, plate-recognizer, cli, video
     camera_id: Mapped[str | None] = mapped_column(String(128), index=True)
     filename: Mapped[str | None] = mapped_column(String(255))
     image_sha256: Mapped[str | None] = mapped_column(String(64), index=True)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from numberplate.formats.distance import within
-from numberplate.types import Candidate, PlateRead
+from numberplate.types import Candidate, PlateRead, PlateText
 from numberplate.video.source import Frame
 
 
@@ -31,6 +34,17 @@ class PlateEvent:
     frames: int
     best: PlateRead
     best_frame: int
+    best_image: np.ndarray | None = field(default=None, compare=False, repr=False)  # RGB, with keep_images
+
+    def as_read(self) -> PlateRead:
+        """The best frame's read carrying the voted text, confidence and candidates (e.g. to store it)."""
+        best = self.best.text
+        if self.text is None or best is None:
+            return self.best
+        same = best.text == self.text
+        voted = PlateText(self.text, self.confidence, best.char_confidences if same else (), self.candidates,
+                          best.country, best.pattern_matched if same else None)
+        return dataclasses.replace(self.best, text=voted)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -54,16 +68,18 @@ class _Track:
     read: PlateRead
     best: PlateRead
     best_frame: int
+    best_image: np.ndarray | None = None
     frames: int = 1
     votes: dict[str, float] = field(default_factory=lambda: defaultdict(float))
     voters: int = 0
 
-    def add(self, frame: Frame, read: PlateRead) -> None:
+    def add(self, frame: Frame, read: PlateRead, keep_image: bool) -> None:
         self.last, self.read = frame, read
         self.frames += 1
         self.vote(read)
         if _score(read) > _score(self.best):
             self.best, self.best_frame = read, frame.index
+            self.best_image = frame.image if keep_image else None
 
     def vote(self, read: PlateRead) -> None:
         if read.text is None or not read.text.text:
@@ -91,6 +107,7 @@ class _Track:
             frames=self.frames,
             best=self.best,
             best_frame=self.best_frame,
+            best_image=self.best_image,
         )
 
 
@@ -110,18 +127,21 @@ class PlateTracker:
         min_iou: box overlap that links a read to a track.
         max_gap_s: seconds a plate may go unseen (occlusion, a missed detection) and stay one track.
         min_frames: frames a plate must be seen in to be reported (1 reports single-frame plates).
+        keep_images: hand each event its best frame (``best_image``), e.g. to store it; costs one
+            frame of memory per plate in view.
 
     Raises:
         ValueError: a setting is out of range.
     """
 
-    def __init__(self, min_iou: float = 0.2, max_gap_s: float = 1.0, min_frames: int = 2):
+    def __init__(self, min_iou: float = 0.2, max_gap_s: float = 1.0, min_frames: int = 2, keep_images: bool = False):
         if not 0.0 < min_iou <= 1.0 or max_gap_s < 0 or min_frames < 1:
             raise ValueError(f"tracker settings out of range: min_iou={min_iou} (0-1], max_gap_s={max_gap_s} "
                              f"(>= 0), min_frames={min_frames} (>= 1)")
         self.min_iou = min_iou
         self.max_gap_s = max_gap_s
         self.min_frames = min_frames
+        self.keep_images = keep_images
         self._live: list[_Track] = []
 
     def update(self, frame: Frame, reads: Sequence[PlateRead]) -> list[PlateEvent]:
@@ -140,7 +160,7 @@ class PlateTracker:
                 break
             if ti in taken or i not in unmatched:
                 continue
-            self._live[ti].add(frame, reads[i])
+            self._live[ti].add(frame, reads[i], self.keep_images)
             taken.add(ti)
             unmatched.remove(i)
         for i in list(unmatched):
@@ -149,12 +169,12 @@ class PlateTracker:
             for ti, track in enumerate(self._live):
                 leader = track.leader()
                 if ti not in taken and text and leader and within(text, leader, 1):
-                    track.add(frame, reads[i])
+                    track.add(frame, reads[i], self.keep_images)
                     taken.add(ti)
                     unmatched.remove(i)
                     break
         for i in unmatched:
-            track = _Track(frame, frame, reads[i], reads[i], frame.index)
+            track = _Track(frame, frame, reads[i], reads[i], frame.index, frame.image if self.keep_images else None)
             track.vote(reads[i])
             self._live.append(track)
         return self._report(finished)

@@ -13,8 +13,24 @@ from numberplate.store.reads import SEARCH_MODES, ReadQuery
 from numberplate.types import PlateRead
 from numberplate.web.auth import require_token
 from numberplate.web.errors import WebError
-from numberplate.web.params import as_bool, as_camera, as_choice, as_country, as_datetime, as_int, invalid
-from numberplate.web.service import ReadOptions, ReadOutcome, read_upload, stored_image
+from numberplate.web.params import (
+    as_bool,
+    as_camera,
+    as_choice,
+    as_country,
+    as_datetime,
+    as_float,
+    as_int,
+    invalid,
+)
+from numberplate.web.service import (
+    ReadOptions,
+    ReadOutcome,
+    VideoOutcome,
+    read_upload,
+    read_video_upload,
+    stored_image,
+)
 from numberplate.web.state import get_state
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -110,6 +126,59 @@ def read() -> tuple[Response, int]:
     return jsonify(read_json(outcome)), 201 if outcome.stored else 200
 
 
+VIDEO_FIELD = "video"
+DEFAULT_VIDEO_FPS = 2.0
+
+
+@bp.post("/read-video")
+def read_video() -> tuple[Response, int]:
+    """Read the plates passing in one uploaded video; options: fps, country, ocr, store, camera_id."""
+    state = get_state()
+    request.max_content_length = int(state.config.max_video_mb * 1024 * 1024)
+    if request.mimetype != "multipart/form-data":
+        raise WebError(415, "unsupported_media_type",
+                       f"send the video as the multipart/form-data file field {VIDEO_FIELD!r}, "
+                       f"not {request.mimetype or 'no content type'}")
+    files = [f for f in request.files.getlist(VIDEO_FIELD) if f.filename]
+    if not files:
+        raise WebError(400, "missing_video", f"send the video as the multipart file field {VIDEO_FIELD!r}")
+    form = request.form
+    fps = as_float("fps", form.get("fps"), DEFAULT_VIDEO_FPS, 0.1, 10.0)
+    options = ReadOptions(
+        country=as_country("country", form.get("country")),
+        ocr=as_choice("ocr", form.get("ocr"), available_backends(), None),
+        store=as_bool("store", form.get("store"), True),
+        source="video",
+        camera_id=as_camera("camera_id", form.get("camera_id")),
+        filename=(files[0].filename or "video")[:255],
+        token_id=_token_id(),
+    )
+    outcome = read_video_upload(state, files[0].stream, fps, options)
+    return jsonify(video_json(outcome, fps)), 201 if any(outcome.stored) else 200
+
+
+def video_json(outcome: VideoOutcome, fps: float) -> dict[str, Any]:
+    """The body of ``POST /api/v1/read-video``: the video, then one entry per plate, in order of appearance."""
+    plates = []
+    for event, stored in zip(outcome.events, outcome.stored):
+        record = stored.to_dict() if stored else None
+        plate = event.to_dict()
+        plate["read_id"] = record["id"] if record else None
+        plate["crop"] = record["plates"][0]["crop"] if record else None
+        plate["watchlist"] = record["plates"][0]["watchlist"] if record else None
+        plates.append(plate)
+    return {
+        "width": outcome.width,
+        "height": outcome.height,
+        "duration_s": round(outcome.duration_s, 3) if outcome.duration_s is not None else None,
+        "fps_read": fps,
+        "frames_read": outcome.frames_read,
+        "processing_time_ms": round(outcome.processing_time_ms, 1),
+        "plates": plates,
+        "watchlist_hits": [p["watchlist"] for p in plates if p["watchlist"]],
+    }
+
+
 def _token_id() -> int | None:
     from flask import g
 
@@ -133,7 +202,7 @@ def read_query(args: Any) -> ReadQuery:
         since=since,
         until=until,
         camera_id=as_camera("camera_id", args.get("camera_id")),
-        source=as_choice("source", args.get("source"), ("web", "api", "plate-recognizer", "cli"), None),
+        source=as_choice("source", args.get("source"), ("web", "api", "plate-recognizer", "cli", "video"), None),
         watchlist_only=as_bool("watchlist", args.get("watchlist"), False),
         page=as_int("page", args.get("page"), 1, 1, 1_000_000),
         per_page=as_int("per_page", args.get("per_page"), 20, 1, 100),

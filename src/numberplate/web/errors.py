@@ -24,12 +24,15 @@ from numberplate.errors import (
     RateLimitedError,
     StoreError,
     UnsupportedImageError,
+    VideoError,
 )
 from numberplate.store.vehicles import RegistryImportError
 from numberplate.store.watchlist import WatchlistError
 from numberplate.web.state import get_state
 
 log = logging.getLogger(__name__)
+
+VIDEO_ENDPOINT = "api.read_video"  # its uploads have their own size limit (config max_video_mb)
 
 
 class WebError(Exception):
@@ -48,6 +51,7 @@ ERROR_STATUS: tuple[tuple[type[NumberplateError], int, str], ...] = (
     (UnsupportedImageError, 415, "unsupported_image"),
     (ImageDecodeError, 400, "image_not_decodable"),
     (ImageError, 400, "bad_image"),
+    (VideoError, 400, "video_not_decodable"),
     (ModelLoadError, 503, "model_unavailable"),
     (BackendUnavailableError, 503, "backend_unavailable"),
     (LookupNotFound, 404, "vehicle_not_found"),
@@ -127,8 +131,12 @@ def _handle_http_exception(e: HTTPException) -> Response:
     code = (e.name or "error").lower().replace(" ", "_").replace("'", "")
     message = e.description or e.name or "error"
     if isinstance(e, RequestEntityTooLarge):
-        limit = get_state().config.max_upload_mb
-        code, message = "upload_too_large", f"The upload is larger than the {limit:g} MB limit; send a smaller photo."
+        config = get_state().config
+        if request.endpoint == VIDEO_ENDPOINT:
+            what, limit = "video", config.max_video_mb
+        else:
+            what, limit = "photo", config.max_upload_mb
+        code, message = "upload_too_large", f"The upload is larger than the {limit:g} MB limit; send a smaller {what}."
     response = error_response(status, code, message)
     if isinstance(e, MethodNotAllowed) and e.valid_methods:
         response.headers["Allow"] = ", ".join(e.valid_methods)

@@ -16,7 +16,7 @@ from numberplate.web.views import private_page
 
 bp = Blueprint("history", __name__)
 
-SOURCES = ("web", "api", "plate-recognizer", "cli")
+SOURCES = ("web", "api", "plate-recognizer", "cli", "video")
 FORM_FIELDS = ("plate", "mode", "distance", "since", "until", "camera_id", "source", "watchlist", "per_page")
 
 

@@ -67,6 +67,22 @@ SCHEMAS: dict[str, Any] = {
         plates={"type": "array", "items": _ref("ReadPlate")},
         watchlist_hits={"type": "array", "items": _ref("WatchHit")},
     ),
+    "VideoPlate": _obj(
+        ["text", "confidence", "candidates", "first_seen_s", "last_seen_s", "first_frame", "last_frame", "frames",
+         "best_frame", "best", "read_id", "crop", "watchlist"],
+        text=NULLABLE_STR, confidence={"type": "number"}, candidates={"type": "array", "items": _ref("Candidate")},
+        first_seen_s={"type": "number"}, last_seen_s={"type": "number"}, first_frame={"type": "integer"},
+        last_frame={"type": "integer"}, frames={"type": "integer"}, best_frame={"type": "integer"},
+        best={"type": "object", "description": "the best frame's own read of the plate"},
+        read_id={"type": ["integer", "null"]}, crop=NULLABLE_STR, watchlist=_ref("WatchHit"),
+    ),
+    "VideoResult": _obj(
+        ["width", "height", "duration_s", "fps_read", "frames_read", "processing_time_ms", "plates", "watchlist_hits"],
+        width={"type": "integer"}, height={"type": "integer"}, duration_s={"type": ["number", "null"]},
+        fps_read={"type": "number"}, frames_read={"type": "integer"}, processing_time_ms={"type": "number"},
+        plates={"type": "array", "items": _ref("VideoPlate")},
+        watchlist_hits={"type": "array", "items": _ref("WatchHit")},
+    ),
     "StoredPlate": _obj(
         ["id", "text", "confidence", "detection_confidence", "box", "country", "candidates", "crop", "vehicle",
          "lookup_error", "watchlist"],
@@ -173,6 +189,21 @@ PATHS: dict[str, Any] = {
                               "content": {"application/json": {"schema": _ref("ReadResult")}}},
                       **_responses("201", "ReadResult", "400", "401", "413", "415", "422", "429")},
     }},
+    "/api/v1/read-video": {"post": {
+        "summary": "Read the plates passing in a video: each plate once, its text voted over the frames",
+        "description": "Each plate is stored as a read of its best frame (source 'video'). The answer comes "
+                       "when the whole video is read; limits: max_video_mb, max_video_seconds.",
+        "requestBody": {"required": True, "content": {
+            "multipart/form-data": {"schema": {"type": "object", "required": ["video"], "properties": {
+                "video": {"type": "string", "format": "binary"},
+                "fps": {"type": "number", "minimum": 0.1, "maximum": 10, "description": "frames read per second "
+                        "(default 2)"},
+                **{k: v for k, v in _READ_OPTIONS.items() if k != "lookup"}}}},
+        }},
+        "responses": {"200": {"description": "Read, not stored",
+                              "content": {"application/json": {"schema": _ref("VideoResult")}}},
+                      **_responses("201", "VideoResult", "400", "401", "413", "415", "422", "429")},
+    }},
     "/api/v1/reads": {"get": {
         "summary": "Search the history, newest first",
         "parameters": [
@@ -182,7 +213,7 @@ PATHS: dict[str, Any] = {
             _query("since", {"type": "string", "format": "date-time"}, "from this time (ISO 8601)"),
             _query("until", {"type": "string", "format": "date-time"}, "before this time"),
             _query("camera_id", {"type": "string"}, "one camera"),
-            _query("source", {"enum": ["web", "api", "plate-recognizer", "cli"]}, "how the read came in"),
+            _query("source", {"enum": ["web", "api", "plate-recognizer", "cli", "video"]}, "how the read came in"),
             _query("watchlist", {"type": "boolean"}, "only reads with a watchlist alert"),
             _query("page", {"type": "integer", "minimum": 1}, "page number"),
             _query("per_page", {"type": "integer", "minimum": 1, "maximum": 100}, "reads per page"),

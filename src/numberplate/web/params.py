@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -43,6 +44,19 @@ def as_int(name: str, value: Any, default: int, low: int, high: int) -> int:
         number = None
     if number is None or not low <= number <= high:
         raise invalid(name, f"must be a whole number from {low} to {high}, got {str(value)[:20]!r}")
+    return number
+
+
+def as_float(name: str, value: Any, default: float, low: float, high: float) -> float:
+    """A number in ``[low, high]``; missing or empty: ``default``."""
+    if value is None or value == "":
+        return default
+    try:
+        number = float(str(value).strip()) if not isinstance(value, bool) else math.nan
+    except ValueError:
+        number = math.nan
+    if not low <= number <= high:  # NaN fails every comparison
+        raise invalid(name, f"must be a number from {low:g} to {high:g}, got {str(value)[:20]!r}")
     return number
 
 

@@ -25,7 +25,7 @@ def make_server(app: Flask, config: Config) -> WSGIServer:
 
     ``config.threads`` request threads; bodies over the upload limit are refused before they reach Flask.
     """
-    max_body = int(config.max_upload_mb * 1024 * 1024) + _BODY_SLACK
+    max_body = int(max(config.max_upload_mb, config.max_video_mb) * 1024 * 1024) + _BODY_SLACK
     return cast(
         WSGIServer,
         create_server(

@@ -1,10 +1,13 @@
-"""One uploaded image through the Reader and into the history: shared by the pages and both APIs."""
+"""Uploaded images (and videos) through the Reader and into the history: shared by the pages and the APIs."""
 
 from __future__ import annotations
 
+import tempfile
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
+from typing import IO, TYPE_CHECKING
 
 import numpy as np
 from flask import Response
@@ -13,8 +16,12 @@ from numberplate.errors import ImageError
 from numberplate.imaging import encode_jpeg, load_image
 from numberplate.store.reads import StoredRead
 from numberplate.types import ImageResult
+from numberplate.video import PlateEvent, PlateTracker, VideoSource
 from numberplate.web.errors import WebError
 from numberplate.web.state import NumberplateState
+
+if TYPE_CHECKING:
+    from numberplate.pipeline import Reader
 
 IMAGE_CACHE = "private, max-age=86400, immutable"  # content-addressed: the bytes of a name never change
 STORED_JPEG_QUALITY = 90  # the stored photo is re-encoded: one format on disk, and no EXIF (location) kept
@@ -83,6 +90,79 @@ def read_upload(state: NumberplateState, data: bytes, options: ReadOptions) -> R
             created_at=options.created_at,
         )
     return ReadOutcome(image, result, crops, stored)
+
+
+@dataclass(frozen=True)
+class VideoOutcome:
+    """What reading one video gave: its geometry, the frames read, and each plate with its stored read."""
+
+    width: int
+    height: int
+    duration_s: float | None
+    frames_read: int
+    processing_time_ms: float
+    events: tuple[PlateEvent, ...]
+    stored: tuple[StoredRead | None, ...]
+
+
+def read_video_upload(state: NumberplateState, stream: IO[bytes], fps: float, options: ReadOptions) -> VideoOutcome:
+    """Read an uploaded video: each plate once, voted over its frames, stored with its best frame.
+
+    The upload is spooled to a temporary file in the instance folder (FFmpeg reads from a path)
+    and removed afterwards. Nothing is stored unless the whole video was read.
+
+    Raises:
+        VideoError: the upload is not a video FFmpeg can decode.
+        WebError: 400 for an empty upload, 413 when the video is longer than ``max_video_seconds``.
+    """
+    limit = state.config.max_video_seconds
+    tmp_dir = Path(state.config.instance_path) / "tmp"
+    tmp_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=tmp_dir, suffix=".video") as spool:
+        while chunk := stream.read(1 << 20):
+            spool.write(chunk)
+        if spool.tell() == 0:
+            raise WebError(400, "empty_video", f"the video {options.filename or 'upload'} is empty (0 bytes)")
+        spool.flush()
+        video = VideoSource(spool.name, fps)
+        with video:
+            if video.duration_s is not None and video.duration_s > limit:
+                raise WebError(413, "video_too_long", f"the video lasts {video.duration_s:.1f} s; "
+                               f"the limit is {limit:g} s (max_video_seconds)")
+            reader = state.reader_for(options.ocr, options.lookup)
+            tracker = PlateTracker(keep_images=options.store and state.config.store_reads)
+            events: list[PlateEvent] = []
+            frames = 0
+            t0 = time.perf_counter()
+            for frame in video.frames():
+                if frame.time_s > limit:  # a container that did not state its length
+                    raise WebError(413, "video_too_long", f"the video lasts over {limit:g} s (max_video_seconds)")
+                frames += 1
+                events += tracker.update(frame, reader.read_array(frame.image, options.country))
+            events += tracker.flush()
+            elapsed = (time.perf_counter() - t0) * 1000.0
+    state.metrics.add_plates(len(events))
+    stored = tuple(_store_event(state, e, reader, options) for e in events)
+    return VideoOutcome(video.width, video.height, video.duration_s, frames, elapsed, tuple(events), stored)
+
+
+def _store_event(state: NumberplateState, event: PlateEvent, reader: Reader, options: ReadOptions) -> StoredRead | None:
+    """Store one plate of a video as a read of its best frame (with that frame's crop) and the voted text."""
+    if event.best_image is None:
+        return None
+    image = event.best_image
+    h, w = image.shape[:2]
+    crop = reader.crops(image, [event.best])[0]
+    return state.reads.save(
+        ImageResult(w, h, (event.as_read(),), 0.0),
+        image_jpeg=encode_jpeg(image, STORED_JPEG_QUALITY),
+        crops_jpeg=[encode_jpeg(crop, 92) if crop.size else None],
+        source="video",
+        camera_id=options.camera_id,
+        filename=options.filename,
+        country_hint=options.country,
+        token_id=options.token_id,
+    )
 
 
 def stored_image(state: NumberplateState, sha256: str) -> Response:
