@@ -191,3 +191,22 @@ def test_cli_bad_input_exits_with_a_message(two_passes: Path, args: list[str], m
     result = CliRunner().invoke(main, [a.format(clip=two_passes) for a in args])
     assert result.exit_code != 0
     assert message in result.output
+
+
+def test_cli_store_keeps_each_plate_in_the_history(two_passes: Path, tmp_path: Path) -> None:
+    from numberplate.config import load_config
+    from numberplate.store.cli import open_read_store
+    from numberplate.store.reads import ReadQuery
+
+    config_file = tmp_path / "numberplate.toml"
+    config_file.write_text(f'instance_path = "{tmp_path / "instance"}"\nocr = "plateocr"\n')
+    result = CliRunner().invoke(main, ["video", str(two_passes), "--fps", "5", "--store", "--camera-id", "gate",
+                                       "--json", "--config", str(config_file)])
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["text"] for r in records] == ["CV58VP", "CV58VP"] and all(r["read_id"] for r in records)
+    page = open_read_store(load_config(config_file)).search(ReadQuery(plate="CV58VP"))
+    assert page.total == 2
+    stored = page.items[0]
+    assert (stored.source, stored.camera_id, stored.filename) == ("video", "gate", "two_passes.avi")
+    assert stored.image_sha256 and stored.plates[0].crop_sha256

@@ -11,6 +11,7 @@ import click
 from numberplate.config import Config, load_config
 from numberplate.errors import NumberplateError
 from numberplate.store.db import Database, default_url
+from numberplate.store.reads import ReadStore
 
 CONFIG_OPTION = click.option(
     "--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="TOML config file"
@@ -29,6 +30,17 @@ def open_database(config: Config) -> Database:
     except NumberplateError as e:
         raise click.ClickException(str(e)) from e
     return db
+
+
+def open_read_store(config: Config) -> ReadStore:
+    """The configured history of reads (database migrated, images in the instance folder).
+
+    Raises:
+        click.ClickException: the database cannot be opened or migrated.
+    """
+    from numberplate.store.files import ImageFiles
+
+    return ReadStore(open_database(config), ImageFiles(Path(config.instance_path).resolve() / "images"))
 
 
 def _config(config_path: Path | None) -> Config:
@@ -108,12 +120,9 @@ def db_upgrade(config_path: Path | None) -> None:
 @CONFIG_OPTION
 def db_purge(days: int | None, config_path: Path | None) -> None:
     """Delete reads (and their images) older than the retention period."""
-    from numberplate.store.files import ImageFiles
-    from numberplate.store.reads import ReadStore
-
     config = _config(config_path)
     days = days or config.retention_days
     if not days:
         raise click.ClickException("no retention period: pass --days N or set retention_days")
-    store = ReadStore(open_database(config), ImageFiles(Path(config.instance_path).resolve() / "images"))
+    store = open_read_store(config)
     click.echo(f"deleted {store.purge(timedelta(days=days))} read(s) older than {days} day(s)")

@@ -12,11 +12,16 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from numberplate.imaging import encode_jpeg
+from numberplate.types import ImageResult
 from numberplate.video.source import Frame, VideoSource
 from numberplate.video.tracker import PlateEvent, PlateTracker
 
 if TYPE_CHECKING:
     from numberplate.pipeline import Reader
+    from numberplate.store.reads import ReadStore, StoredRead
+
+STORED_JPEG_QUALITY = 90
 
 
 def read_video(
@@ -54,4 +59,39 @@ def read_video(
     yield from tracker.flush()
 
 
-__all__ = ["Frame", "PlateEvent", "PlateTracker", "VideoSource", "read_video"]
+def store_event(
+    reads: ReadStore,
+    event: PlateEvent,
+    reader: Reader,
+    *,
+    source: str = "video",
+    camera_id: str | None = None,
+    filename: str | None = None,
+    country: str | None = None,
+    token_id: int | None = None,
+) -> StoredRead | None:
+    """Store one plate of a video as a read of its best frame, with that frame's crop and the voted text.
+
+    Returns ``None`` when the event carries no frame (a tracker made without ``keep_images``).
+
+    Raises:
+        StoreError: the database or the image folder cannot be written.
+    """
+    if event.best_image is None:
+        return None
+    image = event.best_image
+    h, w = image.shape[:2]
+    crop = reader.crops(image, [event.best])[0]
+    return reads.save(
+        ImageResult(w, h, (event.as_read(),), 0.0),
+        image_jpeg=encode_jpeg(image, STORED_JPEG_QUALITY),
+        crops_jpeg=[encode_jpeg(crop, 92) if crop.size else None],
+        source=source,
+        camera_id=camera_id,
+        filename=filename,
+        country_hint=country,
+        token_id=token_id,
+    )
+
+
+__all__ = ["Frame", "PlateEvent", "PlateTracker", "VideoSource", "read_video", "store_event"]

@@ -28,11 +28,16 @@ def _clock(seconds: float) -> str:
 @click.option("--country", help="country hint, ISO 3166 alpha-2 (e.g. us, gb, br)")
 @click.option("--ocr", help="OCR backend (default from config)")
 @click.option("--json", "as_json", is_flag=True, help="one JSON object per plate (JSON Lines)")
+@click.option("--store", is_flag=True,
+              help="keep each plate in the history (database of config) as a read of its best frame; "
+                   "watchlist entries match it like any read")
+@click.option("--camera-id", help="camera name stored with the reads (with --store)")
 @click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="TOML config file")
 def video_command(
     source: str, fps: float, all_frames: bool, min_frames: int, max_gap: float, max_seconds: float | None,
-    country: str | None, ocr: str | None, as_json: bool, config_path: Path | None,
+    country: str | None, ocr: str | None, as_json: bool, store: bool, camera_id: str | None,
+    config_path: Path | None,
 ) -> None:
     """Report each plate in SOURCE once, with its text voted over the frames it was seen in.
 
@@ -42,21 +47,32 @@ def video_command(
     from numberplate.config import load_config
     from numberplate.errors import NumberplateError
     from numberplate.pipeline import Reader
-    from numberplate.video import PlateTracker, read_video
+    from numberplate.video import PlateTracker, read_video, store_event
+    from numberplate.video.source import describe
 
     count = 0
     try:
         config = load_config(config_path, ocr=ocr, country=country.lower() if country else None)
         reader = Reader(config=config)
-        tracker = PlateTracker(max_gap_s=max_gap, min_frames=min_frames)
+        reads = None
+        if store:
+            from numberplate.store.cli import open_read_store
+
+            reads = open_read_store(config)
+        name = Path(source).name if Path(source).is_file() else describe(source)
+        tracker = PlateTracker(max_gap_s=max_gap, min_frames=min_frames, keep_images=store)
         for event in read_video(reader, source, fps=None if all_frames else fps, tracker=tracker,
                                 max_seconds=max_seconds):
             count += 1
+            stored = reads and store_event(reads, event, reader, camera_id=camera_id, filename=name[:255],
+                                           country=config.country)
+            record = {**event.to_dict(), "read_id": stored.id if stored else None}
             if as_json:
-                click.echo(json.dumps(event.to_dict(), ensure_ascii=False))
+                click.echo(json.dumps(record, ensure_ascii=False))
             else:
                 click.echo(f"{_clock(event.first_seen_s)}-{_clock(event.last_seen_s)}  {event.text or '-':<12} "
-                           f"{event.confidence:.2f}  ({event.frames} frames)")
+                           f"{event.confidence:.2f}  ({event.frames} frames)"
+                           + (f"  stored as read {stored.id}" if stored else ""))
     except (NumberplateError, ValueError) as e:
         raise click.ClickException(str(e)) from e
     click.echo(f"{count} plate(s)", err=True)

@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO
 
 import numpy as np
 from flask import Response
@@ -16,12 +16,9 @@ from numberplate.errors import ImageError
 from numberplate.imaging import encode_jpeg, load_image
 from numberplate.store.reads import StoredRead
 from numberplate.types import ImageResult
-from numberplate.video import PlateEvent, PlateTracker, VideoSource
+from numberplate.video import PlateEvent, PlateTracker, VideoSource, store_event
 from numberplate.web.errors import WebError
 from numberplate.web.state import NumberplateState
-
-if TYPE_CHECKING:
-    from numberplate.pipeline import Reader
 
 IMAGE_CACHE = "private, max-age=86400, immutable"  # content-addressed: the bytes of a name never change
 STORED_JPEG_QUALITY = 90  # the stored photo is re-encoded: one format on disk, and no EXIF (location) kept
@@ -142,27 +139,12 @@ def read_video_upload(state: NumberplateState, stream: IO[bytes], fps: float, op
             events += tracker.flush()
             elapsed = (time.perf_counter() - t0) * 1000.0
     state.metrics.add_plates(len(events))
-    stored = tuple(_store_event(state, e, reader, options) for e in events)
-    return VideoOutcome(video.width, video.height, video.duration_s, frames, elapsed, tuple(events), stored)
-
-
-def _store_event(state: NumberplateState, event: PlateEvent, reader: Reader, options: ReadOptions) -> StoredRead | None:
-    """Store one plate of a video as a read of its best frame (with that frame's crop) and the voted text."""
-    if event.best_image is None:
-        return None
-    image = event.best_image
-    h, w = image.shape[:2]
-    crop = reader.crops(image, [event.best])[0]
-    return state.reads.save(
-        ImageResult(w, h, (event.as_read(),), 0.0),
-        image_jpeg=encode_jpeg(image, STORED_JPEG_QUALITY),
-        crops_jpeg=[encode_jpeg(crop, 92) if crop.size else None],
-        source="video",
-        camera_id=options.camera_id,
-        filename=options.filename,
-        country_hint=options.country,
-        token_id=options.token_id,
+    stored = tuple(
+        store_event(state.reads, e, reader, camera_id=options.camera_id, filename=options.filename,
+                    country=options.country, token_id=options.token_id)
+        for e in events
     )
+    return VideoOutcome(video.width, video.height, video.duration_s, frames, elapsed, tuple(events), stored)
 
 
 def stored_image(state: NumberplateState, sha256: str) -> Response:
