@@ -88,7 +88,7 @@ def loaded_width(page: Any, selector: str) -> int:
 def upload_photo(page: Any, base_url: str, photo: Path) -> None:
     page.goto(base_url + "/")
     page.set_input_files("#image", str(photo))
-    assert page.locator(".chosen-files").inner_text() == f"1 photo chosen: {photo.name}"
+    assert page.locator(".chosen-files").inner_text() == f"1 file chosen: {photo.name}"
     page.get_by_role("button", name="Read plates").click()
     page.wait_for_url(f"{base_url}/reads/*")
 
@@ -174,7 +174,7 @@ def test_paste_drop_and_upload_errors_on_a_desktop(
             }""",
             [photo, event],
         )
-        assert page.locator(".chosen-files").inner_text() == f"1 photo chosen: {event}.jpg"
+        assert page.locator(".chosen-files").inner_text() == f"1 file chosen: {event}.jpg"
         assert page.locator("#image").evaluate("input => input.files[0].name") == f"{event}.jpg"
 
     page.get_by_role("button", name="Read plates").click()

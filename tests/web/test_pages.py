@@ -15,6 +15,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from PIL import Image
 
+from numberplate.store.reads import ReadQuery
 from numberplate.web import get_state
 from numberplate.web.security import CONTENT_SECURITY_POLICY
 from tests.web.forms import form_token, read_id, upload
@@ -35,12 +36,12 @@ def test_index_shows_an_accessible_upload_form(client: FlaskClient) -> None:
     assert res.status_code == 200
     assert 'enctype="multipart/form-data"' in html
     assert 'action="/read"' in html
-    assert html.count('accept="image/*"') == 2
+    assert 'accept="image/*,video/*"' in html and 'accept="image/*"' in html  # gallery and camera
     assert 'capture="environment"' in html
     for input_id in ("image", "camera", "country"):
         assert f'<label for="{input_id}"' in html and f'id="{input_id}"' in html
     assert 'name="csrf_token"' in html
-    assert "16 MB" in html
+    assert "16 MB each" in html and "200 MB" in html
     assert "/static/style.css" in html and "//" not in html.split("/static/style.css")[0].rsplit('"', 1)[-1]
 
 
@@ -197,6 +198,7 @@ def test_upload_over_the_size_limit_is_413(make_app: MakeApp, car_jpeg: bytes) -
     res = upload(client, car_jpeg)
     assert res.status_code == 413
     assert "larger than the 0.02 MB limit" in res.get_data(as_text=True)
+    assert get_state(app).reads.search(ReadQuery()).total == 0
     res = upload(client, car_jpeg, headers=JSON)
     assert res.status_code == 413
     assert res.get_json()["error"]["code"] == "upload_too_large"
@@ -295,3 +297,52 @@ def test_secret_key_is_generated_once_and_kept(make_app: MakeApp, tmp_path: Path
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     assert make_app(secret_key=None).config["SECRET_KEY"] == first
     assert make_app(secret_key="given").config["SECRET_KEY"] == "given"
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> bytes:
+    """3.5 s at 10 fps: a car for 1 s, empty road, the car again (see tests/video/clips.py)."""
+    from numberplate.imaging import load_image
+    from tests.video.clips import empty, passing_car, write_clip
+
+    photo = load_image(data_dir / "detect" / "images" / "openlpr" / "10.jpg")
+    path = tmp_path_factory.mktemp("video") / "clip.avi"
+    return write_clip(path, passing_car(photo, 10) + empty(15) + passing_car(photo, 10, shift=30)).read_bytes()
+
+
+def test_a_video_upload_stores_each_plate_and_shows_the_read(client: FlaskClient, app: Flask, clip: bytes) -> None:
+    res = upload(client, clip, "gate.mp4")  # the suffix says video, whatever the container
+    assert res.status_code == 303 and res.headers["Location"] == "/reads/1"
+    stored = get_state(app).reads.get(1)
+    assert (stored.source, stored.filename, stored.width) == ("video", "gate.mp4", 640)
+    assert stored.plates[0].text == PLATE_TEXT
+    assert PLATE_TEXT in client.get("/reads/1").get_data(as_text=True)
+
+
+def test_a_video_without_storing_shows_each_plate_at_once(make_app: MakeApp, clip: bytes) -> None:
+    app = make_app(store_reads=False, boxes=())  # the fake detector finds nothing
+    client = app.test_client()
+    res = upload(client, clip, "gate.avi")
+    assert res.status_code == 303 and res.headers["Location"] == "/"
+    assert "No plate was found in gate.avi." in client.get("/").get_data(as_text=True)
+    app = make_app(store_reads=False)
+    client = app.test_client()
+    html = upload(client, clip, "gate.avi").get_data(as_text=True)
+    assert "gate.avi at 0:00.0" in html and PLATE_TEXT in html
+
+
+def test_a_video_over_the_photo_limit_is_fine_but_a_photo_is_not(make_app: MakeApp, car_jpeg: bytes,
+                                                                 clip: bytes) -> None:
+    app = make_app(max_upload_mb=0.02)
+    client = app.test_client()
+    assert len(clip) > 0.02 * 1024 * 1024 and upload(client, clip, "gate.avi").status_code == 303
+    res = upload(client, car_jpeg)
+    assert res.status_code == 413 and "The photo car.jpg is larger than the 0.02 MB limit" in res.get_data(as_text=True)
+
+
+def test_a_broken_video_is_a_clear_400_and_stores_nothing(client: FlaskClient, app: Flask) -> None:
+    res = upload(client, b"\x00\x01 not a video" * 100, "broken.mp4", headers=JSON)
+    assert res.status_code == 400 and res.get_json()["error"]["code"] == "video_not_decodable"
+    message = res.get_json()["error"]["message"]
+    assert "broken.mp4" in message and "tmp" not in message  # the user's name, not the spooled file's
+    assert get_state(app).reads.search(ReadQuery()).total == 0

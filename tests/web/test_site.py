@@ -83,9 +83,9 @@ def test_footer_follows_the_storage_settings(make_app: MakeApp) -> None:
     assert "Photos are read in memory and not stored" not in make_app().test_client().get("/").get_data(as_text=True)
 
 
-def test_upload_form_offers_several_photos_drop_paste_and_camera(client: FlaskClient) -> None:
+def test_upload_form_offers_photos_videos_drop_paste_and_camera(client: FlaskClient) -> None:
     html = client.get("/").get_data(as_text=True)
-    assert re.search(r'<input id="image" name="image" type="file" accept="image/\*" multiple', html)
+    assert re.search(r'<input id="image" name="image" type="file" accept="image/\*,video/\*" multiple', html)
     assert 'capture="environment"' in html
     assert '<progress id="upload-progress"' in html and '<div class="upload-progress" hidden>' in html
     assert 'class="upload-status" role="status" aria-live="polite"' in html

@@ -12,6 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from numberplate.imaging import encode_jpeg
 from numberplate.types import ImageResult
 from numberplate.video.source import Frame, VideoSource
@@ -21,7 +23,7 @@ if TYPE_CHECKING:
     from numberplate.pipeline import Reader
     from numberplate.store.reads import ReadStore, StoredRead
 
-STORED_JPEG_QUALITY = 90
+STORED_JPEG_QUALITY = 90  # as the web app stores photos
 
 
 def read_video(
@@ -59,39 +61,45 @@ def read_video(
     yield from tracker.flush()
 
 
-def store_event(
-    reads: ReadStore,
-    event: PlateEvent,
-    reader: Reader,
-    *,
-    source: str = "video",
-    camera_id: str | None = None,
-    filename: str | None = None,
-    country: str | None = None,
-    token_id: int | None = None,
-) -> StoredRead | None:
-    """Store one plate of a video as a read of its best frame, with that frame's crop and the voted text.
+def event_frame(event: PlateEvent, reader: Reader) -> tuple[np.ndarray, ImageResult, np.ndarray] | None:
+    """An event as one image read: its best frame, that frame's result with the voted text, and the crop.
 
-    Returns ``None`` when the event carries no frame (a tracker made without ``keep_images``).
-
-    Raises:
-        StoreError: the database or the image folder cannot be written.
+    ``None`` when the event carries no frame (a tracker made without ``keep_images``).
     """
     if event.best_image is None:
         return None
     image = event.best_image
     h, w = image.shape[:2]
-    crop = reader.crops(image, [event.best])[0]
+    return image, ImageResult(w, h, (event.as_read(),), 0.0), reader.crops(image, [event.best])[0]
+
+
+def store_event(
+    reads: ReadStore,
+    event: PlateEvent,
+    reader: Reader,
+    *,
+    camera_id: str | None = None,
+    filename: str | None = None,
+    country: str | None = None,
+) -> StoredRead | None:
+    """Store one plate of a video (source ``video``) as a read of its best frame, see :func:`event_frame`.
+
+    Raises:
+        StoreError: the database or the image folder cannot be written.
+    """
+    frame = event_frame(event, reader)
+    if frame is None:
+        return None
+    image, result, crop = frame
     return reads.save(
-        ImageResult(w, h, (event.as_read(),), 0.0),
+        result,
         image_jpeg=encode_jpeg(image, STORED_JPEG_QUALITY),
         crops_jpeg=[encode_jpeg(crop, 92) if crop.size else None],
-        source=source,
+        source="video",
         camera_id=camera_id,
         filename=filename,
         country_hint=country,
-        token_id=token_id,
     )
 
 
-__all__ = ["Frame", "PlateEvent", "PlateTracker", "VideoSource", "read_video", "store_event"]
+__all__ = ["Frame", "PlateEvent", "PlateTracker", "VideoSource", "event_frame", "read_video", "store_event"]

@@ -50,16 +50,18 @@ class VideoSource:
             (``0``) or device path (``/dev/video0``).
         max_fps: frames per second to keep (the others are skipped without converting them); ``None``
             keeps every frame.
+        name: how messages name the source (e.g. the user's file name for a spooled upload);
+            default: :func:`describe`.
 
     Raises:
         VideoError: the source does not exist, cannot be opened, or its first frame cannot be decoded.
         ValueError: ``max_fps`` is not positive.
     """
 
-    def __init__(self, source: str | int | Path, max_fps: float | None = 5.0):
+    def __init__(self, source: str | int | Path, max_fps: float | None = 5.0, name: str | None = None):
         if max_fps is not None and not (max_fps > 0 and math.isfinite(max_fps)):
             raise ValueError(f"max_fps={max_fps} must be a positive number of frames per second")
-        self.name = describe(source)
+        self.name = name or describe(source)
         target: str | int = source if isinstance(source, int) else str(source)
         if isinstance(target, str) and target.isdigit():
             target = int(target)

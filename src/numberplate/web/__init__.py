@@ -49,6 +49,7 @@ def create_app(
     app.extensions[EXTENSION_KEY] = state
 
     errors.init_app(app)
+    app.before_request(errors.apply_body_limit)  # before the CSRF check reads the form
     metrics.init_app(app, state.metrics)
     security.init_app(app)
 
@@ -79,7 +80,7 @@ def create_app(
 
     @app.context_processor
     def _limits() -> dict[str, Any]:
-        return {"max_upload_mb": config.max_upload_mb}
+        return {"max_upload_mb": config.max_upload_mb, "max_video_mb": config.max_video_mb}
 
     return app
 

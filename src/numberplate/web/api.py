@@ -134,7 +134,6 @@ DEFAULT_VIDEO_FPS = 2.0
 def read_video() -> tuple[Response, int]:
     """Read the plates passing in one uploaded video; options: fps, country, ocr, store, camera_id."""
     state = get_state()
-    request.max_content_length = int(state.config.max_video_mb * 1024 * 1024)
     if request.mimetype != "multipart/form-data":
         raise WebError(415, "unsupported_media_type",
                        f"send the video as the multipart/form-data file field {VIDEO_FIELD!r}, "
@@ -154,14 +153,14 @@ def read_video() -> tuple[Response, int]:
         token_id=_token_id(),
     )
     outcome = read_video_upload(state, files[0].stream, fps, options)
-    return jsonify(video_json(outcome, fps)), 201 if any(outcome.stored) else 200
+    return jsonify(video_json(outcome, fps)), 201 if any(r.stored for r in outcome.reads) else 200
 
 
 def video_json(outcome: VideoOutcome, fps: float) -> dict[str, Any]:
     """The body of ``POST /api/v1/read-video``: the video, then one entry per plate, in order of appearance."""
     plates = []
-    for event, stored in zip(outcome.events, outcome.stored):
-        record = stored.to_dict() if stored else None
+    for event, read in zip(outcome.events, outcome.reads, strict=True):
+        record = read.stored.to_dict() if read.stored else None
         plate = event.to_dict()
         plate["read_id"] = record["id"] if record else None
         plate["crop"] = record["plates"][0]["crop"] if record else None

@@ -32,7 +32,8 @@ from numberplate.web.state import get_state
 
 log = logging.getLogger(__name__)
 
-VIDEO_ENDPOINT = "api.read_video"  # its uploads have their own size limit (config max_video_mb)
+# Endpoints whose uploads may be videos: their bodies may be as large as config max_video_mb.
+VIDEO_ENDPOINTS = frozenset({"api.read_video", "pages.read"})
 
 
 class WebError(Exception):
@@ -126,16 +127,27 @@ def _handle_numberplate_error(e: NumberplateError) -> Response:
     return with_error_headers(error_response(status, code, str(e)), e)
 
 
+def body_limit_mb(endpoint: str | None) -> float:
+    """The largest request body an endpoint takes, in MB: ``max_upload_mb``, or more where videos come in."""
+    config = get_state().config
+    if endpoint == "api.read_video":
+        return config.max_video_mb
+    return max(config.max_upload_mb, config.max_video_mb) if endpoint in VIDEO_ENDPOINTS else config.max_upload_mb
+
+
+def apply_body_limit() -> None:
+    """Before each request (and before anything reads the form): the body size limit of its endpoint."""
+    request.max_content_length = int(body_limit_mb(request.endpoint) * 1024 * 1024)
+
+
 def _handle_http_exception(e: HTTPException) -> Response:
     status = e.code or 500
     code = (e.name or "error").lower().replace(" ", "_").replace("'", "")
     message = e.description or e.name or "error"
     if isinstance(e, RequestEntityTooLarge):
-        config = get_state().config
-        if request.endpoint == VIDEO_ENDPOINT:
-            what, limit = "video", config.max_video_mb
-        else:
-            what, limit = "photo", config.max_upload_mb
+        limit, what = body_limit_mb(request.endpoint), "photo"
+        if request.endpoint in VIDEO_ENDPOINTS:
+            what = "video" if request.endpoint == "api.read_video" else "file, or fewer files"
         code, message = "upload_too_large", f"The upload is larger than the {limit:g} MB limit; send a smaller {what}."
     response = error_response(status, code, message)
     if isinstance(e, MethodNotAllowed) and e.valid_methods:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import re
 from dataclasses import dataclass
 from pathlib import PureWindowsPath
@@ -14,14 +15,14 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Response as BaseResponse
 
-from numberplate.errors import ImageError, NotFoundError
+from numberplate.errors import ImageError, NotFoundError, VideoError
 from numberplate.imaging import encode_jpeg
 from numberplate.render import annotate
 from numberplate.store.reads import StoredRead
 from numberplate.types import PlateRead
 from numberplate.web.errors import WebError
 from numberplate.web.params import as_bool
-from numberplate.web.service import ReadOptions, ReadOutcome, read_upload, stored_image
+from numberplate.web.service import ReadOptions, ReadOutcome, read_upload, read_video_upload, stored_image
 from numberplate.web.state import get_state
 from numberplate.web.views import init_pages, private_page
 
@@ -32,9 +33,12 @@ UPLOAD_FIELD = "image"
 COUNTRY_FIELD = "country"
 LOOKUP_FIELD = "lookup"
 MAX_DISPLAY_SIDE = 1600  # the annotated photo is shrunk to this for the page; reading uses full resolution
-MAX_BATCH = 50  # photos in one upload
+MAX_BATCH = 50  # photos in one upload, and reads on one summary page
+PAGE_VIDEO_FPS = 2.0  # frames per second read from a video uploaded on the page
+VIDEO_SUFFIXES = frozenset({".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".3gp", ".mpg", ".mpeg", ".ts", ".wmv"})
 MAX_FLASHED = 5  # per-photo errors shown after a batch upload
 COUNTRY_RE = re.compile(r"[a-z]{2}")
+MB = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -171,12 +175,32 @@ def _lookup_wanted() -> bool:
     return as_bool(LOOKUP_FIELD, values[-1] if values else None, get_state().config.lookup_on_read)
 
 
-def _read_one(upload: FileStorage, options: ReadOptions) -> ReadOutcome:
+def _is_video(upload: FileStorage) -> bool:
+    mimetype = (upload.mimetype or "").lower()
+    return mimetype.startswith("video/") or PureWindowsPath(upload.filename or "").suffix.lower() in VIDEO_SUFFIXES
+
+
+def _read_one(upload: FileStorage, options: ReadOptions) -> list[tuple[str, ReadOutcome]]:
+    """Read one uploaded photo (one outcome) or video (one outcome per plate, named by when it was seen)."""
+    state = get_state()
     name = options.filename or "upload"
+    if _is_video(upload):
+        video = read_video_upload(state, upload.stream, PAGE_VIDEO_FPS,
+                                  dataclasses.replace(options, source="video"))
+        return [(f"{name} at {_clock(e.first_seen_s)}", r) for e, r in zip(video.events, video.reads, strict=True)]
     data = upload.read()
     if not data:
         raise WebError(400, "empty_file", f"The file {name} is empty (0 bytes). Choose another photo.")
-    return read_upload(get_state(), data, options)
+    if len(data) > state.config.max_upload_mb * MB:
+        raise WebError(413, "upload_too_large",
+                       f"The photo {name} is larger than the {state.config.max_upload_mb:g} MB limit; "
+                       "send a smaller photo.")
+    return [(name, read_upload(state, data, options))]
+
+
+def _clock(seconds: float) -> str:
+    minutes, rest = divmod(seconds, 60.0)
+    return f"{int(minutes)}:{rest:04.1f}"
 
 
 @bp.get("/")
@@ -194,22 +218,26 @@ def read() -> BaseResponse:
     With several photos, one that cannot be read is reported on the summary while the others are kept;
     when none can be read the first error is the answer, with its status.
     """
+    state = get_state()
+    # The body may carry a video (errors.VIDEO_ENDPOINTS); photos are held to max_upload_mb in _read_one.
     uploads = _uploaded_files()
     country = _country_hint()
     lookup = _lookup_wanted()
-    state = get_state()
     names = [_display_name(u) for u in uploads]
-    outcomes: list[tuple[str, ReadOutcome | None, WebError | ImageError | None]] = []
+    outcomes: list[tuple[str, ReadOutcome | None, WebError | ImageError | VideoError | None]] = []
     for upload, name in zip(uploads, names, strict=True):
         options = ReadOptions(country=country, lookup=lookup, source="web", filename=name[:255])
         try:
-            outcomes.append((name, _read_one(upload, options), None))
-        except (WebError, ImageError) as e:
+            outcomes += [(label, outcome, None) for label, outcome in _read_one(upload, options)]
+        except (WebError, ImageError, VideoError) as e:
             if len(uploads) == 1:
                 raise
             outcomes.append((name, None, e))
     done = [(name, outcome) for name, outcome, _ in outcomes if outcome is not None]
     if not done:
+        if not outcomes:  # videos only, and no plate passed in them
+            flash(f"No plate was found in {', '.join(names)[:200]}.", "info")
+            return redirect(url_for("pages.index"), 303)
         first = outcomes[0][2]
         assert first is not None
         raise first
@@ -222,8 +250,10 @@ def read() -> BaseResponse:
         return Response(html, headers={"Cache-Control": "no-store"})
 
     stored = [outcome.stored for _, outcome in done if outcome.stored is not None]
-    if len(uploads) == 1:
+    if len(outcomes) == 1:
         return redirect(url_for("pages.read_page", read_id=stored[0].id), 303)
+    if len(stored) > MAX_BATCH:  # a long video: its reads are in the history
+        return redirect(url_for("history.index", source="video"), 303)
     failed = [(name, getattr(error, "message", None) or str(error)) for name, _, error in outcomes if error]
     for name, message in failed[:MAX_FLASHED]:  # the messages travel in the session cookie: keep it small
         flash(f"{name}: {message[:200]}", "error")

@@ -16,7 +16,7 @@ from numberplate.errors import ImageError
 from numberplate.imaging import encode_jpeg, load_image
 from numberplate.store.reads import StoredRead
 from numberplate.types import ImageResult
-from numberplate.video import PlateEvent, PlateTracker, VideoSource, store_event
+from numberplate.video import PlateEvent, PlateTracker, VideoSource, event_frame
 from numberplate.web.errors import WebError
 from numberplate.web.state import NumberplateState
 
@@ -73,25 +73,30 @@ def read_upload(state: NumberplateState, data: bytes, options: ReadOptions) -> R
     h, w = image.shape[:2]
     result = ImageResult(w, h, tuple(plates), elapsed)
     state.metrics.add_plates(len(plates))
-    stored = None
-    if options.store and state.config.store_reads:
-        stored = state.reads.save(
-            result,
-            image_jpeg=encode_jpeg(image, STORED_JPEG_QUALITY),
-            crops_jpeg=[encode_jpeg(c, 92) if c.size else None for c in crops],
-            source=options.source,
-            camera_id=options.camera_id,
-            filename=options.filename,
-            country_hint=options.country,
-            token_id=options.token_id,
-            created_at=options.created_at,
-        )
-    return ReadOutcome(image, result, crops, stored)
+    return ReadOutcome(image, result, crops, _save(state, image, result, crops, options))
+
+
+def _save(state: NumberplateState, image: np.ndarray, result: ImageResult, crops: tuple[np.ndarray, ...],
+          options: ReadOptions) -> StoredRead | None:
+    """Keep a read with its photo and crops, unless ``options.store`` or the ``store_reads`` setting is off."""
+    if not (options.store and state.config.store_reads):
+        return None
+    return state.reads.save(
+        result,
+        image_jpeg=encode_jpeg(image, STORED_JPEG_QUALITY),
+        crops_jpeg=[encode_jpeg(c, 92) if c.size else None for c in crops],
+        source=options.source,
+        camera_id=options.camera_id,
+        filename=options.filename,
+        country_hint=options.country,
+        token_id=options.token_id,
+        created_at=options.created_at,
+    )
 
 
 @dataclass(frozen=True)
 class VideoOutcome:
-    """What reading one video gave: its geometry, the frames read, and each plate with its stored read."""
+    """What reading one video gave: its geometry, the frames read, and each plate as a read of its best frame."""
 
     width: int
     height: int
@@ -99,7 +104,7 @@ class VideoOutcome:
     frames_read: int
     processing_time_ms: float
     events: tuple[PlateEvent, ...]
-    stored: tuple[StoredRead | None, ...]
+    reads: tuple[ReadOutcome, ...]  # one per event: best frame, result with the voted text, crop, stored read
 
 
 def read_video_upload(state: NumberplateState, stream: IO[bytes], fps: float, options: ReadOptions) -> VideoOutcome:
@@ -121,13 +126,13 @@ def read_video_upload(state: NumberplateState, stream: IO[bytes], fps: float, op
         if spool.tell() == 0:
             raise WebError(400, "empty_video", f"the video {options.filename or 'upload'} is empty (0 bytes)")
         spool.flush()
-        video = VideoSource(spool.name, fps)
+        video = VideoSource(spool.name, fps, name=options.filename or "the upload")
         with video:
             if video.duration_s is not None and video.duration_s > limit:
                 raise WebError(413, "video_too_long", f"the video lasts {video.duration_s:.1f} s; "
                                f"the limit is {limit:g} s (max_video_seconds)")
             reader = state.reader_for(options.ocr, options.lookup)
-            tracker = PlateTracker(keep_images=options.store and state.config.store_reads)
+            tracker = PlateTracker(keep_images=True)
             events: list[PlateEvent] = []
             frames = 0
             t0 = time.perf_counter()
@@ -139,12 +144,13 @@ def read_video_upload(state: NumberplateState, stream: IO[bytes], fps: float, op
             events += tracker.flush()
             elapsed = (time.perf_counter() - t0) * 1000.0
     state.metrics.add_plates(len(events))
-    stored = tuple(
-        store_event(state.reads, e, reader, camera_id=options.camera_id, filename=options.filename,
-                    country=options.country, token_id=options.token_id)
-        for e in events
-    )
-    return VideoOutcome(video.width, video.height, video.duration_s, frames, elapsed, tuple(events), stored)
+    reads = []
+    for event in events:
+        best = event_frame(event, reader)
+        assert best is not None  # the tracker keeps images
+        image, result, crop = best
+        reads.append(ReadOutcome(image, result, (crop,), _save(state, image, result, (crop,), options)))
+    return VideoOutcome(video.width, video.height, video.duration_s, frames, elapsed, tuple(events), tuple(reads))
 
 
 def stored_image(state: NumberplateState, sha256: str) -> Response:

@@ -23,13 +23,13 @@
     }
     var names = Array.prototype.map.call(files, function (f) { return f.name || "pasted image"; });
     var shown = names.slice(0, 5).join(", ") + (names.length > 5 ? ", …" : "");
-    return files.length + (files.length === 1 ? " photo chosen: " : " photos chosen: ") + shown;
+    return files.length + (files.length === 1 ? " file chosen: " : " files chosen: ") + shown;
   }
 
   function setFiles(files) {
-    var images = Array.prototype.filter.call(files, function (f) { return /^image\//.test(f.type); });
+    var images = Array.prototype.filter.call(files, function (f) { return /^(image|video)\//.test(f.type); });
     if (images.length === 0) {
-      errorBox.textContent = "That is not a photo. Drop or paste an image file (JPEG, PNG, WebP, …).";
+      errorBox.textContent = "That is not a photo or a video. Drop an image (JPEG, PNG, WebP, …) or a video file.";
       return false;
     }
     var transfer = new DataTransfer();
