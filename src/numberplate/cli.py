@@ -7,7 +7,6 @@ import json
 import sys
 import time
 from collections.abc import Iterator
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -106,13 +105,9 @@ def read_command(
         config = load_config(config_path, ocr=ocr, country=country.lower() if country else None)
         lookup = None
         if config.lookup_on_read if with_lookup is None else with_lookup:
-            from numberplate.lookup import create_lookup
-            from numberplate.store.cli import open_database
-            from numberplate.store.vehicles import LookupCache, VehicleRegistry
+            from numberplate.store.cli import open_lookup
 
-            db = open_database(config)
-            cache = LookupCache(db, timedelta(hours=config.lookup_cache_hours))
-            lookup = create_lookup(config, registry=VehicleRegistry(db), cache=cache)
+            lookup = open_lookup(config)
         reader = Reader(config=config, lookup=lookup)
     except (ConfigError, ModelLoadError, NumberplateError) as e:
         raise click.ClickException(str(e)) from e

@@ -84,14 +84,19 @@ class Reader:
         for det in self.detector.detect(image):
             crop = crop_plate(image, det, level=self.config.rectify)
             text = self.recognizer.read(crop, country) if crop.size > 3 else None
-            out.append((self._with_vehicle(PlateRead(det, text), country), crop))
+            out.append((self.look_up(PlateRead(det, text), country), crop))
         return out
 
     def crops(self, image: np.ndarray, reads: Iterable[PlateRead]) -> list[np.ndarray]:
         """The plate crops of ``reads`` (as the recogniser saw them)."""
         return [crop_plate(image, r.detection, level=self.config.rectify) for r in reads]
 
-    def _with_vehicle(self, read: PlateRead, country: str | None) -> PlateRead:
+    def without_lookup(self) -> Reader:
+        """This reader (same loaded models) without the vehicle lookup, e.g. for the frames of a video."""
+        return self if self.lookup is None else Reader(self.detector, self.recognizer, None, self.config)
+
+    def look_up(self, read: PlateRead, country: str | None = None) -> PlateRead:
+        """``read`` with its vehicle from the lookup (or the lookup's error); unchanged without a lookup or text."""
         if self.lookup is None or read.text is None or not read.text.text:
             return read
         try:

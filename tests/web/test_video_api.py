@@ -137,3 +137,23 @@ def test_too_long_and_too_large_videos_get_413(make_app: Callable[..., Flask], c
     with app.test_client() as client:
         assert len(clip) > 0.01 * 1024 * 1024
         assert post_video(client, clip, auth_for(app)).status_code == 201
+
+
+def test_lookup_runs_once_per_plate_not_once_per_frame(app: Flask, client: FlaskClient, clip: bytes) -> None:
+    state = get_state(app)
+    state.vehicles.upsert({"plate": PLATE_TEXT, "country": "gb", "make": "Ford", "model": "Focus", "colour": "Blue"})
+    calls: list[str] = []
+    lookup = state.get_lookup()
+    original = lookup.lookup
+
+    def counting(plate: str, country: str | None = None) -> object:
+        calls.append(plate)
+        return original(plate, country)
+
+    lookup.lookup = counting  # type: ignore[method-assign]
+    body = check(post_video(client, clip, auth_for(app), lookup="true", country="gb"), URL, "post")
+    (plate,) = body["plates"]
+    assert (plate["vehicle"]["make"], plate["vehicle"]["colour"]) == ("Ford", "Blue") and plate["lookup_error"] is None
+    assert calls == [PLATE_TEXT]  # 7 frames read, one lookup
+    stored = client.get(f"/api/v1/reads/{plate['read_id']}", headers=auth_for(app)).get_json()
+    assert stored["plates"][0]["vehicle"]["model"] == "Focus"

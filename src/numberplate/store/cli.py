@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -12,6 +13,9 @@ from numberplate.config import Config, load_config
 from numberplate.errors import NumberplateError
 from numberplate.store.db import Database, default_url
 from numberplate.store.reads import ReadStore
+
+if TYPE_CHECKING:
+    from numberplate.lookup.base import VehicleLookup
 
 CONFIG_OPTION = click.option(
     "--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="TOML config file"
@@ -41,6 +45,21 @@ def open_read_store(config: Config) -> ReadStore:
     from numberplate.store.files import ImageFiles
 
     return ReadStore(open_database(config), ImageFiles(Path(config.instance_path).resolve() / "images"))
+
+
+def open_lookup(config: Config) -> VehicleLookup:
+    """The configured vehicle lookup (providers of config ``lookup``), with the local registry and the cache.
+
+    Raises:
+        click.ClickException: the database cannot be opened or migrated.
+        ConfigError: the ``lookup`` setting names an unknown provider.
+    """
+    from numberplate.lookup import create_lookup
+    from numberplate.store.vehicles import LookupCache, VehicleRegistry
+
+    db = open_database(config)
+    cache = LookupCache(db, timedelta(hours=config.lookup_cache_hours))
+    return create_lookup(config, registry=VehicleRegistry(db), cache=cache)
 
 
 def _config(config_path: Path | None) -> Config:

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -38,7 +39,8 @@ def read_video(
     """Read a video file, stream or camera; yield each plate once, when it has left the picture.
 
     Args:
-        reader: the image pipeline run on every kept frame.
+        reader: the image pipeline run on every kept frame; its vehicle lookup (if any) runs once per
+            plate, on the voted text.
         source: see :class:`VideoSource`.
         fps: frames per second to read (the rest are skipped); ``None`` reads every frame.
         country: country hint for the recogniser.
@@ -52,13 +54,23 @@ def read_video(
     if max_seconds is not None and not max_seconds > 0:
         raise ValueError(f"max_seconds={max_seconds} must be positive")
     tracker = tracker or PlateTracker()
+    frames_reader = reader.without_lookup()  # the vehicle is looked up once per plate, not once per frame
     video = VideoSource(source, fps)
     with video:
         for frame in video.frames():
             if max_seconds is not None and frame.time_s > max_seconds:
                 break
-            yield from tracker.update(frame, reader.read_array(frame.image, country))
-    yield from tracker.flush()
+            for event in tracker.update(frame, frames_reader.read_array(frame.image, country)):
+                yield look_up_event(reader, event, country)
+    for event in tracker.flush():
+        yield look_up_event(reader, event, country)
+
+
+def look_up_event(reader: Reader, event: PlateEvent, country: str | None = None) -> PlateEvent:
+    """``event`` whose ``best`` read carries the voted text and, when ``reader`` has a lookup, the vehicle."""
+    if reader.lookup is None or event.text is None:
+        return event
+    return dataclasses.replace(event, best=reader.look_up(event.as_read(), country))
 
 
 def event_frame(event: PlateEvent, reader: Reader) -> tuple[np.ndarray, ImageResult, np.ndarray] | None:
@@ -102,4 +114,6 @@ def store_event(
     )
 
 
-__all__ = ["Frame", "PlateEvent", "PlateTracker", "VideoSource", "event_frame", "read_video", "store_event"]
+__all__ = [
+    "Frame", "PlateEvent", "PlateTracker", "VideoSource", "event_frame", "look_up_event", "read_video", "store_event",
+]

@@ -8,10 +8,19 @@ from pathlib import Path
 
 import click
 
+from numberplate.video.tracker import PlateEvent
+
 
 def _clock(seconds: float) -> str:
     minutes, s = divmod(seconds, 60.0)
     return f"{int(minutes):02d}:{s:04.1f}"
+
+
+def _vehicle(event: PlateEvent) -> str:
+    vehicle, error = event.best.vehicle, event.best.lookup_error
+    if vehicle:
+        return "  " + " ".join(str(v) for v in (vehicle.make, vehicle.model, vehicle.colour) if v)
+    return f"  (lookup: {error})" if error else ""
 
 
 @click.command("video")
@@ -32,12 +41,14 @@ def _clock(seconds: float) -> str:
               help="keep each plate in the history (database of config) as a read of its best frame; "
                    "watchlist entries match it like any read")
 @click.option("--camera-id", help="camera name stored with the reads (with --store)")
+@click.option("--lookup/--no-lookup", "with_lookup", default=None,
+              help="look up each plate's vehicle once (providers from config 'lookup'; default: lookup_on_read)")
 @click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="TOML config file")
 def video_command(
     source: str, fps: float, all_frames: bool, min_frames: int, max_gap: float, max_seconds: float | None,
     country: str | None, ocr: str | None, as_json: bool, store: bool, camera_id: str | None,
-    config_path: Path | None,
+    with_lookup: bool | None, config_path: Path | None,
 ) -> None:
     """Report each plate in SOURCE once, with its text voted over the frames it was seen in.
 
@@ -53,7 +64,12 @@ def video_command(
     count = 0
     try:
         config = load_config(config_path, ocr=ocr, country=country.lower() if country else None)
-        reader = Reader(config=config)
+        lookup = None
+        if config.lookup_on_read if with_lookup is None else with_lookup:
+            from numberplate.store.cli import open_lookup
+
+            lookup = open_lookup(config)
+        reader = Reader(config=config, lookup=lookup)
         reads = None
         if store:
             from numberplate.store.cli import open_read_store
@@ -71,7 +87,7 @@ def video_command(
                 click.echo(json.dumps(record, ensure_ascii=False))
             else:
                 click.echo(f"{_clock(event.first_seen_s)}-{_clock(event.last_seen_s)}  {event.text or '-':<12} "
-                           f"{event.confidence:.2f}  ({event.frames} frames)"
+                           f"{event.confidence:.2f}  ({event.frames} frames)" + _vehicle(event)
                            + (f"  stored as read {stored.id}" if stored else ""))
     except (NumberplateError, ValueError) as e:
         raise click.ClickException(str(e)) from e

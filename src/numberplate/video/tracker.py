@@ -21,7 +21,8 @@ class PlateEvent:
 
     ``confidence`` is the voted text's mean probability over the frames that read the plate (each
     frame contributes its reading's candidates with their confidences); ``candidates`` ranks the
-    other texts the same way. ``best`` is the single most confident frame's read, at ``best_frame``.
+    other texts the same way. ``best`` is the single most confident frame's read, at ``best_frame``
+    (after :func:`numberplate.video.look_up_event`: with the voted text and the vehicle).
     """
 
     text: str | None
@@ -39,7 +40,7 @@ class PlateEvent:
     def as_read(self) -> PlateRead:
         """The best frame's read carrying the voted text, confidence and candidates (e.g. to store it)."""
         best = self.best.text
-        if self.text is None or best is None:
+        if self.text is None or best is None or (best.text == self.text and best.candidates == self.candidates):
             return self.best
         same = best.text == self.text
         voted = PlateText(self.text, self.confidence, best.char_confidences if same else (), self.candidates,
@@ -58,6 +59,8 @@ class PlateEvent:
             "frames": self.frames,
             "best_frame": self.best_frame,
             "best": self.best.to_dict(),
+            "vehicle": self.best.vehicle.to_dict() if self.best.vehicle else None,
+            "lookup_error": self.best.lookup_error,
         }
 
 

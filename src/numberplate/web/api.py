@@ -132,7 +132,7 @@ DEFAULT_VIDEO_FPS = 2.0
 
 @bp.post("/read-video")
 def read_video() -> tuple[Response, int]:
-    """Read the plates passing in one uploaded video; options: fps, country, ocr, store, camera_id."""
+    """Read the plates passing in one uploaded video; options: fps, country, ocr, lookup, store, camera_id."""
     state = get_state()
     if request.mimetype != "multipart/form-data":
         raise WebError(415, "unsupported_media_type",
@@ -146,6 +146,7 @@ def read_video() -> tuple[Response, int]:
     options = ReadOptions(
         country=as_country("country", form.get("country")),
         ocr=as_choice("ocr", form.get("ocr"), available_backends(), None),
+        lookup=as_bool("lookup", form.get("lookup"), state.config.lookup_on_read),
         store=as_bool("store", form.get("store"), True),
         source="video",
         camera_id=as_camera("camera_id", form.get("camera_id")),

@@ -75,6 +75,7 @@ SCHEMAS: dict[str, Any] = {
         last_frame={"type": "integer"}, frames={"type": "integer"}, best_frame={"type": "integer"},
         best={"type": "object", "description": "the best frame's own read of the plate"},
         read_id={"type": ["integer", "null"]}, crop=NULLABLE_STR, watchlist=_ref("WatchHit"),
+        vehicle=_ref("Vehicle"), lookup_error=NULLABLE_STR,
     ),
     "VideoResult": _obj(
         ["width", "height", "duration_s", "fps_read", "frames_read", "processing_time_ms", "plates", "watchlist_hits"],
@@ -198,7 +199,7 @@ PATHS: dict[str, Any] = {
                 "video": {"type": "string", "format": "binary"},
                 "fps": {"type": "number", "minimum": 0.1, "maximum": 10, "description": "frames read per second "
                         "(default 2)"},
-                **{k: v for k, v in _READ_OPTIONS.items() if k != "lookup"}}}},
+                **_READ_OPTIONS}}},
         }},
         "responses": {"200": {"description": "Read, not stored",
                               "content": {"application/json": {"schema": _ref("VideoResult")}}},

@@ -16,7 +16,7 @@ from numberplate.errors import ImageError
 from numberplate.imaging import encode_jpeg, load_image
 from numberplate.store.reads import StoredRead
 from numberplate.types import ImageResult
-from numberplate.video import PlateEvent, PlateTracker, VideoSource, event_frame
+from numberplate.video import PlateEvent, PlateTracker, VideoSource, event_frame, look_up_event
 from numberplate.web.errors import WebError
 from numberplate.web.state import NumberplateState
 
@@ -132,6 +132,7 @@ def read_video_upload(state: NumberplateState, stream: IO[bytes], fps: float, op
                 raise WebError(413, "video_too_long", f"the video lasts {video.duration_s:.1f} s; "
                                f"the limit is {limit:g} s (max_video_seconds)")
             reader = state.reader_for(options.ocr, options.lookup)
+            frames_reader = reader.without_lookup()  # the vehicle is looked up once per plate
             tracker = PlateTracker(keep_images=True)
             events: list[PlateEvent] = []
             frames = 0
@@ -140,8 +141,9 @@ def read_video_upload(state: NumberplateState, stream: IO[bytes], fps: float, op
                 if frame.time_s > limit:  # a container that did not state its length
                     raise WebError(413, "video_too_long", f"the video lasts over {limit:g} s (max_video_seconds)")
                 frames += 1
-                events += tracker.update(frame, reader.read_array(frame.image, options.country))
+                events += tracker.update(frame, frames_reader.read_array(frame.image, options.country))
             events += tracker.flush()
+            events = [look_up_event(reader, e, options.country) for e in events]
             elapsed = (time.perf_counter() - t0) * 1000.0
     state.metrics.add_plates(len(events))
     reads = []
