@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
+from numberplate.store.reads import ReadQuery
 from numberplate.web import get_state
 from numberplate.web.server import make_server, server_url, stop_server
 from tests.web.conftest import PLATE_TEXT
@@ -187,3 +188,33 @@ def test_paste_drop_and_upload_errors_on_a_desktop(
     page.goto(base_url + "/history")
     page.screenshot(path=shots / "08-history-desktop.png", full_page=True)
     assert [p for p in problems if "status of 400" not in p] == []  # the 400 is the empty upload's
+
+
+def test_a_video_dropped_on_the_form_is_read_into_the_history(
+    browser: Any, base_url: str, car_path: Path, shots: Path, app: Flask, tmp_path: Path
+) -> None:
+    from numberplate.imaging import load_image
+    from tests.video.clips import empty, passing_car, write_clip
+
+    clip = write_clip(tmp_path / "gate.avi", passing_car(load_image(car_path), 10) + empty(5))
+    problems: list[str] = []
+    page = open_page(browser, DESKTOP, problems)
+    page.goto(base_url + "/")
+    page.evaluate(
+        """(bytes) => {
+            const data = new DataTransfer();
+            data.items.add(new File([new Uint8Array(bytes)], "gate.avi", {type: "video/x-msvideo"}));
+            document.querySelector(".drop-zone").dispatchEvent(
+                new DragEvent("drop", {dataTransfer: data, bubbles: true, cancelable: true}));
+        }""",
+        list(clip.read_bytes()),
+    )
+    assert page.locator(".chosen-files").inner_text() == "1 file chosen: gate.avi"
+    page.get_by_role("button", name="Read plates").click()
+    page.wait_for_url(f"{base_url}/reads/*")
+    assert page.locator(".plate-text").inner_text() == PLATE_TEXT
+    assert loaded_width(page, "img.crop") > 100
+    page.screenshot(path=shots / "09-video-read-desktop.png", full_page=True)
+    (read,) = get_state(app).reads.search(ReadQuery()).items
+    assert (read.source, read.filename, read.width) == ("video", "gate.avi", 640)
+    assert problems == []

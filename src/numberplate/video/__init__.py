@@ -73,16 +73,19 @@ def look_up_event(reader: Reader, event: PlateEvent, country: str | None = None)
     return dataclasses.replace(event, best=reader.look_up(event.as_read(), country))
 
 
-def event_frame(event: PlateEvent, reader: Reader) -> tuple[np.ndarray, ImageResult, np.ndarray] | None:
+def event_frame(
+    event: PlateEvent, reader: Reader, ms_per_frame: float = 0.0
+) -> tuple[np.ndarray, ImageResult, np.ndarray] | None:
     """An event as one image read: its best frame, that frame's result with the voted text, and the crop.
 
-    ``None`` when the event carries no frame (a tracker made without ``keep_images``).
+    ``ms_per_frame`` is recorded as the result's processing time. ``None`` when the event carries
+    no frame (a tracker made without ``keep_images``).
     """
     if event.best_image is None:
         return None
     image = event.best_image
     h, w = image.shape[:2]
-    return image, ImageResult(w, h, (event.as_read(),), 0.0), reader.crops(image, [event.best])[0]
+    return image, ImageResult(w, h, (event.as_read(),), ms_per_frame), reader.crops(image, [event.best])[0]
 
 
 def store_event(

@@ -148,7 +148,7 @@ def read_video_upload(state: NumberplateState, stream: IO[bytes], fps: float, op
     state.metrics.add_plates(len(events))
     reads = []
     for event in events:
-        best = event_frame(event, reader)
+        best = event_frame(event, reader, elapsed / max(frames, 1))
         assert best is not None  # the tracker keeps images
         image, result, crop = best
         reads.append(ReadOutcome(image, result, (crop,), _save(state, image, result, (crop,), options)))
