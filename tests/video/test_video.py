@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
@@ -210,3 +211,66 @@ def test_cli_store_keeps_each_plate_in_the_history(two_passes: Path, tmp_path: P
     stored = page.items[0]
     assert (stored.source, stored.camera_id, stored.filename) == ("video", "gate", "two_passes.avi")
     assert stored.image_sha256 and stored.plates[0].crop_sha256
+
+
+class FakeStream:
+    """A camera stream that delivers ``frames`` frames, then drops (or fails to open when ``frames`` is None)."""
+
+    def __init__(self, frames: int | None):
+        self.left = frames
+
+    def isOpened(self) -> bool:
+        return self.left is not None
+
+    def get(self, prop: int) -> float:
+        return {5: 25.0, 3: 64.0, 4: 48.0}.get(prop, 0.0)  # CAP_PROP_FPS, _FRAME_WIDTH, _FRAME_HEIGHT
+
+    def grab(self) -> bool:
+        if not self.left:
+            return False
+        self.left -= 1
+        return True
+
+    def retrieve(self) -> tuple[bool, np.ndarray]:
+        return True, np.zeros((48, 64, 3), np.uint8)
+
+    def release(self) -> None:
+        self.left = 0
+
+
+def test_a_dropped_stream_is_reopened_with_growing_pauses(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Opens with 3 frames, drops; two failed reopen attempts; then 2 frames; then drops for good.
+    streams = iter([FakeStream(3), FakeStream(None), FakeStream(None), FakeStream(2)])
+    pauses: list[float] = []
+    monkeypatch.setattr("numberplate.video.source.time.sleep", pauses.append)
+
+    def capture(target: str | int) -> FakeStream:
+        stream = next(streams, None)
+        if stream is None:
+            raise KeyboardInterrupt  # the test's way to stop the endless retrying after the last stream
+        return stream
+
+    video = VideoSource("rtsp://cam.local/stream1", max_fps=None, capture=capture)
+    assert video.is_live and video.reconnect and (video.width, video.height, video.fps) == (64, 48, 25.0)
+    got = []
+    with pytest.raises(KeyboardInterrupt):
+        for frame in video.frames():
+            got.append(frame)
+    assert len(got) == 5 and video.reconnects == 1
+    assert pauses[:3] == [1.0, 2.0, 4.0]
+    assert all(b.time_s >= a.time_s for a, b in itertools.pairwise(got))  # wall-clock time for live sources
+
+
+def test_files_are_never_reopened_and_live_sampling_follows_the_clock(two_passes: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    video = VideoSource(two_passes, max_fps=None)
+    assert not video.reconnect
+    camera = FakeStream(50)
+    # A 25 fps camera: the clock moves 40 ms with every frame it delivers.
+    monkeypatch.setattr("numberplate.video.source.time.monotonic", lambda: (50 - (camera.left or 0)) * 0.04)
+    stream = VideoSource(0, max_fps=5, reconnect=False, capture=lambda target: camera)
+    frames = list(stream.frames())
+    # 50 frames over 2 s at 25 fps, kept at 5 fps: about 10, spaced 0.2 s apart.
+    assert 9 <= len(frames) <= 11
+    gaps = [round(b.time_s - a.time_s, 2) for a, b in itertools.pairwise(frames)]
+    assert set(gaps) == {0.2}

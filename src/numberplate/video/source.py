@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import cv2
 import numpy as np
@@ -42,8 +44,23 @@ def describe(source: str | int | Path) -> str:
     return text
 
 
+class Capture(Protocol):
+    """What :class:`VideoSource` needs of ``cv2.VideoCapture`` (tests pass their own)."""
+
+    def isOpened(self) -> bool: ...
+    def get(self, prop: int) -> float: ...
+    def grab(self) -> bool: ...
+    def retrieve(self) -> tuple[bool, np.ndarray | None]: ...
+    def release(self) -> None: ...
+
+
 class VideoSource:
     """Decodes a video source frame by frame, keeping about ``max_fps`` frames per second.
+
+    Files are sampled by frame index (``time_s`` is the position in the file). Live sources
+    (streams, cameras) are sampled by the clock (``time_s`` is seconds since opening), and a
+    stream that drops is reopened with a growing pause (1 s doubling to ``reconnect_max_s``)
+    instead of ending the read: a camera that reboots or a network that hiccups only leaves a gap.
 
     Args:
         source: a video file path, a stream URL (``rtsp://``, ``http(s)://``...), or a camera index
@@ -52,13 +69,25 @@ class VideoSource:
             keeps every frame.
         name: how messages name the source (e.g. the user's file name for a spooled upload);
             default: :func:`describe`.
+        reconnect: reopen a live source that stops delivering frames (default: yes for live sources).
+        reconnect_max_s: the longest pause between two attempts to reopen.
+        capture: builds the capture for a target (default ``cv2.VideoCapture``).
 
     Raises:
-        VideoError: the source does not exist, cannot be opened, or its first frame cannot be decoded.
+        VideoError: the source does not exist, or cannot be opened.
         ValueError: ``max_fps`` is not positive.
     """
 
-    def __init__(self, source: str | int | Path, max_fps: float | None = 5.0, name: str | None = None):
+    def __init__(
+        self,
+        source: str | int | Path,
+        max_fps: float | None = 5.0,
+        name: str | None = None,
+        *,
+        reconnect: bool = True,
+        reconnect_max_s: float = 30.0,
+        capture: Callable[[str | int], Capture] | None = None,
+    ):
         if max_fps is not None and not (max_fps > 0 and math.isfinite(max_fps)):
             raise ValueError(f"max_fps={max_fps} must be a positive number of frames per second")
         self.name = name or describe(source)
@@ -69,9 +98,14 @@ class VideoSource:
         if is_file and not Path(str(target)).is_file():
             raise VideoError(f"video file {self.name} does not exist")
         self.is_live = not is_file
-        self._capture = cv2.VideoCapture(target)
-        if not self._capture.isOpened():
-            self._capture.release()
+        self.max_fps = max_fps
+        self.reconnect = reconnect and self.is_live
+        self.reconnect_max_s = reconnect_max_s
+        self.reconnects = 0
+        self._target = target
+        self._open_capture = capture or cv2.VideoCapture
+        self._capture = self._open()
+        if self._capture is None:
             what = "video file" if is_file else "stream or camera"
             raise VideoError(f"cannot open {what} {self.name}: not a video OpenCV/FFmpeg can decode, or not reachable")
         fps = float(self._capture.get(cv2.CAP_PROP_FPS) or 0.0)
@@ -84,26 +118,45 @@ class VideoSource:
         log.info("opened %s: %dx%d at %.1f fps, keeping every %d. frame", self.name, self.width, self.height,
                  self.fps, self.step)
 
+    def _open(self) -> Capture | None:
+        capture = self._open_capture(self._target)
+        if capture.isOpened():
+            return capture
+        capture.release()
+        return None
+
     @property
     def duration_s(self) -> float | None:
         """Length of a file in seconds (``None`` for live sources or when the container does not say)."""
         return self.frame_count / self.fps if self.frame_count else None
 
     def frames(self) -> Iterator[Frame]:
-        """The kept frames, in order, as RGB arrays; ends at the end of the file or stream.
+        """The kept frames, in order, as RGB arrays; ends at the end of the file (or of a stream not reopened).
 
         Raises:
             VideoError: no frame at all could be decoded, or too many in a row failed in a file.
         """
         index = -1
         decoded = bad = 0
+        start = time.monotonic()
+        next_live = 0.0
         try:
             while True:
                 index += 1
-                if not self._capture.grab():
+                if self._capture is None or not self._capture.grab():
+                    if self.reconnect and self._reopen():
+                        continue
                     break
-                if index % self.step:
+                if self.is_live:
+                    now = time.monotonic() - start
+                    if self.max_fps is not None and now < next_live - 1e-6:
+                        continue
+                    next_live = max(next_live, now) + (1.0 / self.max_fps if self.max_fps else 0.0)
+                    time_s = now
+                elif index % self.step:
                     continue
+                else:
+                    time_s = index / self.fps
                 ok, bgr = self._capture.retrieve()
                 if not ok or bgr is None:
                     bad += 1
@@ -114,16 +167,31 @@ class VideoSource:
                 decoded += 1
                 if bgr.ndim == 2:
                     bgr = cv2.cvtColor(bgr, cv2.COLOR_GRAY2BGR)
-                yield Frame(index, index / self.fps, cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+                yield Frame(index, time_s, cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
         finally:
             self.close()
         if decoded == 0:
             raise VideoError(f"{self.name}: no frame could be decoded; is it a video?")
 
+    def _reopen(self) -> bool:
+        """Reopen a dropped live source, pausing 1 s, 2 s, 4 s ... up to ``reconnect_max_s`` between tries."""
+        self.close()
+        pause = 1.0
+        while True:
+            log.warning("%s stopped delivering frames; reopening in %.0f s", self.name, pause)
+            time.sleep(pause)
+            self._capture = self._open()
+            if self._capture is not None:
+                self.reconnects += 1
+                log.info("%s reopened", self.name)
+                return True
+            pause = min(pause * 2, self.reconnect_max_s)
+
     def close(self) -> None:
         """Release the file, stream or camera (also done when :meth:`frames` ends)."""
-        self._capture.release()
-
+        if self._capture is not None:
+            self._capture.release()
+            self._capture = None
     def __enter__(self) -> VideoSource:
         return self
 
