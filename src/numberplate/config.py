@@ -53,7 +53,7 @@ class Config:
     max_image_pixels: int = 50_000_000
     max_upload_mb: float = 16.0
     max_video_mb: float = 200.0  # POST /api/v1/read-video upload limit
-    max_video_seconds: float = 600.0  # longest video the API reads (it answers when done)
+    max_video_seconds: float = 120.0  # longest uploaded video read (the answer comes when it is done)
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 2
