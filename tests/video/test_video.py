@@ -162,7 +162,9 @@ def test_a_bad_frame_rate_is_refused(two_passes: Path, fps: float) -> None:
 def test_stream_credentials_never_appear_in_messages() -> None:
     assert describe("rtsp://admin:secret@10.0.0.5:554/stream1") == "rtsp://***@10.0.0.5:554/stream1"
     assert describe("rtsp://10.0.0.5/stream1") == "rtsp://10.0.0.5/stream1"
-    assert describe(0) == "camera 0"
+    assert describe(0) == describe("0") == "camera 0"
+    assert describe("rtsp://admin:p@ss@cam.local/live") == "rtsp://***@cam.local/live"
+    assert describe("http://user:pw@10.0.0.9:8080/video?x=a@b") == "http://***@10.0.0.9:8080/video?x=a@b"
 
 
 def test_cli_prints_one_line_per_plate_and_json_lines(two_passes: Path) -> None:

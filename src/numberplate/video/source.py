@@ -38,9 +38,13 @@ def describe(source: str | int | Path) -> str:
     if isinstance(source, int):
         return f"camera {source}"
     text = str(source)
-    if text.startswith(STREAM_SCHEMES) and "@" in text.split("//", 1)[1].split("/", 1)[0]:
+    if text.isdigit():
+        return f"camera {text}"
+    if text.startswith(STREAM_SCHEMES):
         scheme, rest = text.split("//", 1)
-        return f"{scheme}//***@{rest.split('@', 1)[1]}"
+        authority, slash, path = rest.partition("/")
+        if "@" in authority:  # user:password@host; the password may itself hold an "@"
+            return f"{scheme}//***@{authority.rsplit('@', 1)[1]}{slash}{path}"
     return text
 
 
