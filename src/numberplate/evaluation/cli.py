@@ -83,8 +83,9 @@ DEFAULT_OCR_LABELS = Path("../shared/data/ocr/labels.csv")
 
 def format_ocr_table(results: list[dict]) -> str:
     """Exact match / truth among candidates / character accuracy / ms per plate, per source and backend."""
-    head = (f"{'source':<10} {'backend':<10} {'plates':>6} {'exact':>7} {'in cand':>7} {'char acc':>8} {'no read':>7}"
-            f" {'ms/plate':>8}")
+    width = max([10, *(len(r["backend"]) for r in results)])
+    head = (f"{'source':<10} {'backend':<{width}} {'plates':>6} {'exact':>7} {'in cand':>7} {'char acc':>8}"
+            f" {'no read':>7} {'ms/plate':>8}")
     lines = [head, "-" * len(head)]
     sources = [*sorted({s for r in results for s in r["by_source"]}), "overall"]
     for source in sources:
@@ -92,7 +93,7 @@ def format_ocr_table(results: list[dict]) -> str:
             m = r["overall"] if source == "overall" else r["by_source"].get(source)
             if m is None:
                 continue
-            lines.append(f"{source:<10} {r['backend']:<10} {m['plates']:>6} {m['exact']:>7.3f}"
+            lines.append(f"{source:<10} {r['backend']:<{width}} {m['plates']:>6} {m['exact']:>7.3f}"
                          f" {m['in_candidates']:>7.3f} {m['char_accuracy']:>8.3f} {m['no_read']:>7.3f}"
                          f" {m['ms_per_plate']:>8.1f}")
     return "\n".join(lines)
