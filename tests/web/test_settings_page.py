@@ -109,4 +109,5 @@ def test_api_docs_page(client: FlaskClient) -> None:
     assert "Authorization: Token" in html
     assert "-F image=@car.jpg" in html and "http://localhost/api/v1/read" in html
     assert "-F upload=@car.jpg" in html and "http://localhost/v1/plate-reader/" in html
+    assert "-F video=@gate.mp4" in html and "http://localhost/api/v1/read-video" in html and "200 MB" in html
     assert client.get("/api/openapi.json").status_code == 200
