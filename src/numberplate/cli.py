@@ -15,7 +15,7 @@ import click
 from numberplate.datasets.cli import data_group
 from numberplate.evaluation.cli import eval_group
 from numberplate.lookup.cli import lookup_group
-from numberplate.store.cli import db_group, token_group
+from numberplate.store.cli import db_group, open_reader, token_group
 from numberplate.train.cli import train_group
 from numberplate.video.cli import video_command
 from numberplate.web.cli import serve
@@ -98,17 +98,11 @@ def read_command(
     from numberplate.config import load_config
     from numberplate.errors import ConfigError, ModelLoadError, NumberplateError
     from numberplate.imaging import encode_jpeg, load_image
-    from numberplate.pipeline import Reader
     from numberplate.render import annotate as draw
 
     try:
         config = load_config(config_path, ocr=ocr, country=country.lower() if country else None)
-        lookup = None
-        if config.lookup_on_read if with_lookup is None else with_lookup:
-            from numberplate.store.cli import open_lookup
-
-            lookup = open_lookup(config)
-        reader = Reader(config=config, lookup=lookup)
+        reader = open_reader(config, with_lookup)
     except (ConfigError, ModelLoadError, NumberplateError) as e:
         raise click.ClickException(str(e)) from e
     for folder in (annotate, crops):

@@ -42,7 +42,7 @@ class Reader:
     Args:
         detector: any object with ``detect(image) -> list[Detection]``; default: the shipped PlateNet.
         recognizer: any object with ``read(crop, country) -> PlateText | None``; default from ``config.ocr``
-            (cascaded to ``config.ocr_fallback`` for plates it is unsure of).
+            (``"plateocr+rapidocr"``: a second backend for the plates the first is unsure of).
         lookup: an optional ``VehicleLookup``; when given, each read plate is looked up.
         config: runtime settings; default: ``load_config()`` (file, then ``NUMBERPLATE_*`` environment).
     """

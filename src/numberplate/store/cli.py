@@ -16,6 +16,7 @@ from numberplate.store.reads import ReadStore
 
 if TYPE_CHECKING:
     from numberplate.lookup.base import VehicleLookup
+    from numberplate.pipeline import Reader
 
 CONFIG_OPTION = click.option(
     "--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="TOML config file"
@@ -60,6 +61,20 @@ def open_lookup(config: Config) -> VehicleLookup:
     db = open_database(config)
     cache = LookupCache(db, timedelta(hours=config.lookup_cache_hours))
     return create_lookup(config, registry=VehicleRegistry(db), cache=cache)
+
+
+def open_reader(config: Config, with_lookup: bool | None = None) -> Reader:
+    """A Reader for ``config``, looking up each plate's vehicle when ``with_lookup`` (None: ``lookup_on_read``).
+
+    Raises:
+        click.ClickException: the database (for the lookup) cannot be opened or migrated.
+        ConfigError: an unknown OCR backend or lookup provider.
+        ModelLoadError: a model cannot be loaded.
+    """
+    from numberplate.pipeline import Reader
+
+    wanted = config.lookup_on_read if with_lookup is None else with_lookup
+    return Reader(config=config, lookup=open_lookup(config) if wanted else None)
 
 
 def _config(config_path: Path | None) -> Config:

@@ -8,15 +8,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+import numpy as np
 from sqlalchemy import false, func, select
 from sqlalchemy.orm import Session
 
 from numberplate.formats.distance import levenshtein
+from numberplate.imaging import encode_jpeg
 from numberplate.store.clock import as_utc, normalize_plate, utcnow
 from numberplate.store.db import Database, get_or_raise
 from numberplate.store.files import ImageFiles
 from numberplate.store.models import Plate, Read, WatchEntry
 from numberplate.types import ImageResult
+
+STORED_JPEG_QUALITY = 90  # stored photos are re-encoded at this JPEG quality
+CROP_JPEG_QUALITY = 92
 
 SearchMode = Literal["exact", "prefix", "fuzzy"]
 SEARCH_MODES: tuple[SearchMode, ...] = ("exact", "prefix", "fuzzy")
@@ -198,6 +203,18 @@ class ReadStore:
     def __init__(self, db: Database, files: ImageFiles | None = None):
         self.db = db
         self.files = files
+
+    def save_images(
+        self, result: ImageResult, image: np.ndarray, crops: Sequence[np.ndarray], **meta: Any
+    ) -> StoredRead:
+        """:meth:`save` from RGB arrays: the photo re-encoded as JPEG (one format on disk, no EXIF location
+        kept) and each non-empty crop; ``meta`` are :meth:`save`'s keyword arguments (source, camera_id...)."""
+        return self.save(
+            result,
+            image_jpeg=encode_jpeg(image, STORED_JPEG_QUALITY),
+            crops_jpeg=[encode_jpeg(c, CROP_JPEG_QUALITY) if c.size else None for c in crops],
+            **meta,
+        )
 
     def save(
         self,

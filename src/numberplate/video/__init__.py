@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from numberplate.imaging import encode_jpeg
 from numberplate.types import ImageResult
 from numberplate.video.source import Frame, VideoSource
 from numberplate.video.tracker import PlateEvent, PlateTracker
@@ -24,7 +23,6 @@ if TYPE_CHECKING:
     from numberplate.pipeline import Reader
     from numberplate.store.reads import ReadStore, StoredRead
 
-STORED_JPEG_QUALITY = 90  # as the web app stores photos
 
 
 def read_video(
@@ -106,10 +104,10 @@ def store_event(
     if frame is None:
         return None
     image, result, crop = frame
-    return reads.save(
+    return reads.save_images(
         result,
-        image_jpeg=encode_jpeg(image, STORED_JPEG_QUALITY),
-        crops_jpeg=[encode_jpeg(crop, 92) if crop.size else None],
+        image,
+        [crop],
         source="video",
         camera_id=camera_id,
         filename=filename,

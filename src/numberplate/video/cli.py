@@ -57,24 +57,15 @@ def video_command(
     """
     from numberplate.config import load_config
     from numberplate.errors import NumberplateError
-    from numberplate.pipeline import Reader
+    from numberplate.store.cli import open_read_store, open_reader
     from numberplate.video import PlateTracker, read_video, store_event
     from numberplate.video.source import describe
 
     count = 0
     try:
         config = load_config(config_path, ocr=ocr, country=country.lower() if country else None)
-        lookup = None
-        if config.lookup_on_read if with_lookup is None else with_lookup:
-            from numberplate.store.cli import open_lookup
-
-            lookup = open_lookup(config)
-        reader = Reader(config=config, lookup=lookup)
-        reads = None
-        if store:
-            from numberplate.store.cli import open_read_store
-
-            reads = open_read_store(config)
+        reader = open_reader(config, with_lookup)
+        reads = open_read_store(config) if store else None
         name = Path(source).name if Path(source).is_file() else describe(source)
         tracker = PlateTracker(max_gap_s=max_gap, min_frames=min_frames, keep_images=store)
         for event in read_video(reader, source, fps=None if all_frames else fps, tracker=tracker,

@@ -112,17 +112,7 @@ def read() -> tuple[Response, int]:
     data, name, form = _image_from_request()
     if not data:
         raise WebError(400, "empty_image", f"the image {name[:80]} is empty (0 bytes)")
-    options = ReadOptions(
-        country=as_country("country", form.get("country")),
-        ocr=as_choice("ocr", form.get("ocr"), available_backends(), None),
-        lookup=as_bool("lookup", form.get("lookup"), state.config.lookup_on_read),
-        store=as_bool("store", form.get("store"), True),
-        source="api",
-        camera_id=as_camera("camera_id", form.get("camera_id")),
-        filename=name[:255],
-        token_id=_token_id(),
-    )
-    outcome = read_upload(state, data, options)
+    outcome = read_upload(state, data, _read_options(form, "api", name))
     return jsonify(read_json(outcome)), 201 if outcome.stored else 200
 
 
@@ -143,16 +133,7 @@ def read_video() -> tuple[Response, int]:
         raise WebError(400, "missing_video", f"send the video as the multipart file field {VIDEO_FIELD!r}")
     form = request.form
     fps = as_float("fps", form.get("fps"), DEFAULT_VIDEO_FPS, 0.1, 10.0)
-    options = ReadOptions(
-        country=as_country("country", form.get("country")),
-        ocr=as_choice("ocr", form.get("ocr"), available_backends(), None),
-        lookup=as_bool("lookup", form.get("lookup"), state.config.lookup_on_read),
-        store=as_bool("store", form.get("store"), True),
-        source="video",
-        camera_id=as_camera("camera_id", form.get("camera_id")),
-        filename=(files[0].filename or "video")[:255],
-        token_id=_token_id(),
-    )
+    options = _read_options(form, "video", files[0].filename or "video")
     outcome = read_video_upload(state, files[0].stream, fps, options)
     return jsonify(video_json(outcome, fps)), 201 if any(r.stored for r in outcome.reads) else 200
 
@@ -177,6 +158,20 @@ def video_json(outcome: VideoOutcome, fps: float) -> dict[str, Any]:
         "plates": plates,
         "watchlist_hits": [p["watchlist"] for p in plates if p["watchlist"]],
     }
+
+
+def _read_options(form: Any, source: str, name: str) -> ReadOptions:
+    """The read options of a request (each bad one is a 422): country, ocr, lookup, store, camera_id."""
+    return ReadOptions(
+        country=as_country("country", form.get("country")),
+        ocr=as_choice("ocr", form.get("ocr"), available_backends(), None),
+        lookup=as_bool("lookup", form.get("lookup"), get_state().config.lookup_on_read),
+        store=as_bool("store", form.get("store"), True),
+        source=source,
+        camera_id=as_camera("camera_id", form.get("camera_id")),
+        filename=name[:255],
+        token_id=_token_id(),
+    )
 
 
 def _token_id() -> int | None:

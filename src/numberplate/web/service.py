@@ -13,7 +13,7 @@ import numpy as np
 from flask import Response
 
 from numberplate.errors import ImageError
-from numberplate.imaging import encode_jpeg, load_image
+from numberplate.imaging import load_image
 from numberplate.store.reads import StoredRead
 from numberplate.types import ImageResult
 from numberplate.video import PlateEvent, PlateTracker, VideoSource, event_frame, look_up_event
@@ -21,7 +21,6 @@ from numberplate.web.errors import WebError
 from numberplate.web.state import NumberplateState
 
 IMAGE_CACHE = "private, max-age=86400, immutable"  # content-addressed: the bytes of a name never change
-STORED_JPEG_QUALITY = 90  # the stored photo is re-encoded: one format on disk, and no EXIF (location) kept
 
 
 @dataclass(frozen=True)
@@ -81,10 +80,10 @@ def _save(state: NumberplateState, image: np.ndarray, result: ImageResult, crops
     """Keep a read with its photo and crops, unless ``options.store`` or the ``store_reads`` setting is off."""
     if not (options.store and state.config.store_reads):
         return None
-    return state.reads.save(
+    return state.reads.save_images(
         result,
-        image_jpeg=encode_jpeg(image, STORED_JPEG_QUALITY),
-        crops_jpeg=[encode_jpeg(c, 92) if c.size else None for c in crops],
+        image,
+        crops,
         source=options.source,
         camera_id=options.camera_id,
         filename=options.filename,
