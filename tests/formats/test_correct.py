@@ -265,3 +265,10 @@ def test_bad_settings_are_rejected() -> None:
 def test_unknown_country_is_reported() -> None:
     with pytest.raises(UnknownCountryError, match="unknown country code 'xx'"):
         postprocess_text("ABC1234", 0.9, "xx")
+
+
+def test_a_vanity_reading_is_kept_where_the_country_data_expects_vanity_plates() -> None:
+    # MDJJS5 fits no US layout; MDJJ55 fits "@@@@##". The recogniser is fairly sure of the S.
+    alternatives = [*certain("MDJJ"), [("S", 0.8), ("5", 0.15)], *certain("5")]
+    assert postprocess(alternatives, "us").text == "MDJJS5"  # US odds of an unlisted layout: 0.23
+    assert postprocess(alternatives, "us", unmatched_prior=0.01).text == "MDJJ55"

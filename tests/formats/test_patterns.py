@@ -22,8 +22,9 @@ from numberplate.formats import (
     match_all,
     normalize,
     patterns_for,
+    unmatched_prior_for,
 )
-from numberplate.formats.patterns import DIGITS, LETTERS, _load_country
+from numberplate.formats.patterns import DEFAULT_UNMATCHED_PRIOR, DIGITS, LETTERS, _load_country
 
 
 def test_country_code_literal_lists_exactly_the_shipped_data() -> None:
@@ -224,6 +225,21 @@ def test_malformed_data_file_names_the_file() -> None:
         _load_country("zz.json", '{"country": "yy", "patterns": []}')
 
 
+def test_unmatched_prior_comes_from_the_country_data() -> None:
+    assert unmatched_prior_for(None) == unmatched_prior_for("br") == DEFAULT_UNMATCHED_PRIOR
+    assert unmatched_prior_for("us") == unmatched_prior_for("US-CA") == 0.23  # a region uses its country's
+    with pytest.raises(UnknownCountryError):
+        unmatched_prior_for("atlantis")
+    with pytest.raises(UnknownCountryError):
+        unmatched_prior_for("us-zz")
+
+
+@pytest.mark.parametrize("value", ["0", "1.5", "-0.1", '"high"', "true"])
+def test_unmatched_prior_must_be_a_probability(value: str) -> None:
+    with pytest.raises(ConfigError, match=r'formats/data/zz.json: "unmatched_prior" must be a number in \(0, 1\]'):
+        _load_country("zz.json", f'{{"country": "zz", "unmatched_prior": {value}, "patterns": []}}')
+
+
 def test_normalize() -> None:
     assert normalize("ab-12 cde") == "AB12CDE"
     assert normalize("М 123 ВС·77") == "M123BC77"
@@ -241,6 +257,13 @@ def test_shipped_patterns_cover_the_labelled_plates(data_dir: Path) -> None:
     assert rate["br"] == rate["cn"] == rate["tn"] == 1.0
     # Vanity and specialty plates follow no layout; most US plates do.
     assert rate["us"] > 0.65
+
+
+def test_us_unmatched_prior_is_the_odds_of_a_train_plate_fitting_no_pattern(data_dir: Path) -> None:
+    with open(data_dir / "ocr" / "labels.csv", newline="") as fh:
+        texts = [r["text"] for r in csv.DictReader(fh) if r["split"] == "train" and r["country"].startswith("us")]
+    outside = sum(match(t, "us") is None for t in texts) / len(texts)
+    assert unmatched_prior_for("us") == pytest.approx(outside / (1 - outside), abs=0.02)
 
 
 def test_package_docstring_examples_run() -> None:

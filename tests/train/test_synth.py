@@ -24,7 +24,7 @@ from numberplate.train.synth.samples import write_samples
 
 FONTS_TXT = Path(synth_fonts.__file__).with_name("FONTS.txt")
 LABEL_FORMS = {
-    "tn": r"[1-9]\d{0,2}T[1-9]\d{0,3}",
+    "tn": r"[1-9]\d{0,2}T[1-9]\d{0,3}|[1-9]\d{5}N",
     "br_old": r"[A-Z]{3}\d{4}",
     "br_mercosul": r"[A-Z]{3}\d[A-Z]\d{2}",
     "br_mercosul_moto": r"[A-Z]{3}\d[A-Z]\d{2}",
@@ -122,6 +122,8 @@ def test_stacked_pairs_read_top_then_bottom_and_decorations_are_not_labelled() -
     assert generate_text(us, np.random.default_rng(0), "{12}^ABC-123").label == "ABC123"
     tn = generate_text(get_layout("tn"), np.random.default_rng(0), "123 ~ 4567")
     assert tn.label == "123T4567"
+    nt = generate_text(get_layout("tn"), np.random.default_rng(0), "137564 =")
+    assert nt.label == "137564N"  # the NT series: the letters ن ت read as N
 
 
 def test_bad_patterns_are_refused() -> None:

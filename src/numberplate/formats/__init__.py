@@ -28,6 +28,7 @@ from numberplate.formats.patterns import (
     match_all,
     normalize,
     patterns_for,
+    unmatched_prior_for,
 )
 
 __all__ = [
@@ -45,4 +46,5 @@ __all__ = [
     "patterns_for",
     "postprocess",
     "postprocess_text",
+    "unmatched_prior_for",
 ]

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from numberplate.formats.patterns import Pattern, normalize, patterns_for
+from numberplate.formats.patterns import Pattern, normalize, patterns_for, unmatched_prior_for
 from numberplate.types import Candidate, PlateText
 
 Alternatives = Sequence[Sequence[tuple[str, float]]]
@@ -47,9 +47,6 @@ def _confusion_table() -> dict[str, tuple[tuple[str, float], ...]]:
 CONFUSIONS: Mapping[str, tuple[tuple[str, float], ...]] = _confusion_table()
 """For each character, its look-alikes of the other class with their confusion weights, strongest first."""
 
-DEFAULT_UNMATCHED_PRIOR = 0.01
-
-
 def postprocess(
     alternatives: Alternatives,
     country: str | None = None,
@@ -58,7 +55,7 @@ def postprocess(
     beam_width: int = 16,
     max_candidates: int = 5,
     max_swaps: int = 2,
-    unmatched_prior: float = DEFAULT_UNMATCHED_PRIOR,
+    unmatched_prior: float | None = None,
 ) -> PlateText:
     """Rank the readings of a plate from per-position alternatives, checked against a country's patterns.
 
@@ -83,7 +80,9 @@ def postprocess(
         max_candidates: how many candidates the result lists.
         max_swaps: most look-alike swaps in one candidate, so a foreign or vanity plate is not forced
             into a local layout.
-        unmatched_prior: prior of a reading that fits none of the country's patterns.
+        unmatched_prior: prior of a reading that fits none of the country's patterns; ``None``: the
+            country's own (its data's ``unmatched_prior``: 0.01 for most, higher where vanity plates
+            are common).
 
     Returns:
         The best reading, its confidence and per-character confidences, the candidates (best first,
@@ -100,9 +99,11 @@ def postprocess(
             f"top_k={top_k}, beam_width={beam_width}, max_candidates={max_candidates} must be at least 1"
             f" and max_swaps={max_swaps} at least 0"
         )
-    if not 0.0 < unmatched_prior <= 1.0:
+    if unmatched_prior is not None and not 0.0 < unmatched_prior <= 1.0:
         raise ValueError(f"unmatched_prior={unmatched_prior} must be in (0, 1]")
     patterns = None if country is None else patterns_for(country)
+    if unmatched_prior is None:
+        unmatched_prior = unmatched_prior_for(country)
     positions = _clean(alternatives, top_k)
     if not positions:
         return PlateText("", 0.0, pattern_matched=None if patterns is None else False)
@@ -149,7 +150,7 @@ def postprocess_text(
     confidence_kind: ConfidenceKind = "sequence",
     max_candidates: int = 5,
     max_swaps: int = 2,
-    unmatched_prior: float = DEFAULT_UNMATCHED_PRIOR,
+    unmatched_prior: float | None = None,
 ) -> PlateText:
     """:func:`postprocess` for backends that give only a string and one score.
 
@@ -165,7 +166,7 @@ def postprocess_text(
             ``confidence ** (1 / len)``), ``"char"`` when it is a per-character (mean) score.
         max_candidates: how many candidates the result lists.
         max_swaps: most look-alike swaps in one candidate.
-        unmatched_prior: prior of a reading that fits none of the country's patterns.
+        unmatched_prior: prior of a reading that fits none of the country's patterns; ``None``: the country's own.
 
     Raises:
         ValueError: ``confidence`` is not in [0, 1].

@@ -28,6 +28,7 @@ A file looks like::
       "name": "United Kingdom",
       "aliases": ["uk"],
       "tokens": {},
+      "unmatched_prior": 0.01,
       "patterns": [
         {"pattern": "[A-HJ-PR-Z]{2}##[A-HJ-PR-Z]{3}", "example": "AB12CDE",
          "description": "current format since 2001", "weight": 1.0}
@@ -36,7 +37,11 @@ A file looks like::
     }
 
 ``weight`` (0 < w <= 1, default 1) is the pattern's prior: legacy or rare layouts get less, so an
-ambiguous read resolves to the common layout. ``example`` must match its own pattern (tested).
+ambiguous read resolves to the common layout. ``unmatched_prior`` (0 < p <= 1, default 0.01) is the
+prior of a reading that fits none of the country's patterns: low where the layouts are strict (a
+Brazilian plate that fits none is almost surely misread), higher where vanity and special plates are
+common, so that the correction does not force them into a standard layout. ``example`` must match
+its own pattern (tested).
 ``regions`` are addressed as ``<country>-<region>`` (``us-ca``); a region with no patterns of its
 own falls back to the country's.
 """
@@ -64,6 +69,7 @@ DIGITS = frozenset(string.digits)
 _CLASSES: dict[str, frozenset[str]] = {"@": LETTERS, "#": DIGITS, "?": LETTERS | DIGITS}
 _SYNTAX = frozenset("@#?[]{}\\")
 MAX_REPEAT = 16
+DEFAULT_UNMATCHED_PRIOR = 0.01
 _MAX_SHAPES = 4096
 
 _SEPARATORS = frozenset(" \t\r\n-_.·•:/|")
@@ -177,6 +183,21 @@ def patterns_for(country: str | None) -> list[Pattern]:
         UnknownCountryError: no data for this code; the message lists the known codes.
     """
     return list(_patterns(None if country is None else _key(country)))
+
+
+def unmatched_prior_for(country: str | None) -> float:
+    """Prior of a reading that fits none of a country's patterns (its data's ``unmatched_prior``).
+
+    A region code uses its country's value; ``None`` gives the default, 0.01.
+
+    Raises:
+        UnknownCountryError: no data for this code.
+    """
+    if country is None:
+        return DEFAULT_UNMATCHED_PRIOR
+    _patterns(_key(country))  # validates the code, region included
+    base = _key(country).partition("-")[0]
+    return _registry()[_aliases().get(base, base)].unmatched_prior
 
 
 def match(text: str, country: str | None = None) -> Pattern | None:
@@ -331,6 +352,7 @@ class _Country:
     patterns: tuple[Pattern, ...]
     regions: Mapping[str, tuple[str, tuple[Pattern, ...]]]
     aliases: tuple[str, ...]
+    unmatched_prior: float = DEFAULT_UNMATCHED_PRIOR
 
 
 @cache
@@ -382,7 +404,12 @@ def _load_country(filename: str, text: str) -> _Country:
     aliases = raw.get("aliases", [])
     if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
         raise ConfigError(f'{where}: "aliases" must be a list of codes')
-    return _Country(code, str(raw.get("name", code)), patterns, regions, tuple(a.lower() for a in aliases))
+    prior = raw.get("unmatched_prior", DEFAULT_UNMATCHED_PRIOR)
+    if isinstance(prior, bool) or not isinstance(prior, (int, float)) or not 0.0 < prior <= 1.0:
+        raise ConfigError(f'{where}: "unmatched_prior" must be a number in (0, 1], got {prior!r}')
+    return _Country(
+        code, str(raw.get("name", code)), patterns, regions, tuple(a.lower() for a in aliases), float(prior)
+    )
 
 
 def _load_patterns(where: str, items: Any, code: str, tokens: Mapping[str, str]) -> tuple[Pattern, ...]:

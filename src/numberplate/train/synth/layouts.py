@@ -28,6 +28,10 @@ LABEL_CHARSET = frozenset(LETTERS + DIGITS + CN_PROVINCES)
 # engine is needed to draw it joined: seen-final, noon-initial, waw-final, teh-initial.
 TUNIS_AR = "\ufeb2\ufee7\ufeee\ufe97"
 TUNIS_LABEL = "T"
+# The letters ن ت (isolated forms, left to right) of Tunisian plates numbered in the "NT" series: read as ``N``.
+TUNIS_NT_AR = "\ufe95 \ufee5"
+TUNIS_NT_LABEL = "N"
+WORD_LABELS = {TUNIS_AR: TUNIS_LABEL, TUNIS_NT_AR: TUNIS_NT_LABEL}
 
 
 @dataclass(frozen=True)
@@ -132,9 +136,10 @@ class Layout:
 
     Patterns use ``@`` letter (from ``letters``), ``#`` digit, ``!`` non-zero digit, ``*`` letter or
     digit, ``%`` Chinese province, ``$`` region code (from ``regions``), ``~`` the Arabic word for
-    Tunisia (labelled ``T``), literal ``A-Z0-9``; drawn but not labelled: space (gap), ``-`` dash,
-    ``.`` dot, ``o`` seal sticker, ``^`` emblem; ``[..]`` two characters stacked (labelled top then
-    bottom), ``{..}`` a stacked pair that is not part of the registration; ``|`` starts the next line.
+    Tunisia (labelled ``T``), ``=`` the letters ن ت of the Tunisian NT series (labelled ``N``), literal
+    ``A-Z0-9``; drawn but not labelled: space (gap), ``-`` dash, ``.`` dot, ``o`` seal sticker, ``^``
+    emblem; ``[..]`` two characters stacked (labelled top then bottom), ``{..}`` a stacked pair that is
+    not part of the registration; ``|`` starts the next line.
 
     Attributes:
         name: Unique layout name.
@@ -204,7 +209,7 @@ class PlateText:
             parts = []
             for item in line:
                 if item.in_label:
-                    parts.append(TUNIS_LABEL if item.kind == "word" else item.text)
+                    parts.append(WORD_LABELS[item.text] if item.kind == "word" else item.text)
             out.append("".join(parts))
         return tuple(out)
 
@@ -269,6 +274,8 @@ def generate_text(layout: Layout, rng: np.random.Generator, pattern: str | None 
             line.extend(Item("char", c, in_label=True) for c in region)
         elif token == "~":
             line.append(Item("word", TUNIS_AR, in_label=True))
+        elif token == "=":
+            line.append(Item("word", TUNIS_NT_AR, in_label=True))
         elif token in _DRAWN_ONLY:
             line.append(Item(_DRAWN_ONLY[token]))
         else:
@@ -424,7 +431,7 @@ BRAZIL: tuple[Layout, ...] = (
 TUNISIA: tuple[Layout, ...] = (
     Layout(name="tn", country="tn", size_mm=(520, 110),
            patterns=("1## ~ !###", "1## ~ !###", "1## ~ !###", "2## ~ !###", "!# ~ !###", "!# ~ !###", "1## ~ !##",
-                     "!# ~ !##", "1## ~ !#", "! ~ !###", "1##~!###"),
+                     "!# ~ !##", "1## ~ !#", "! ~ !###", "1##~!###", "!##### =", "!##### ="),
            lines=(LineSpec(y=0.52, height=0.7, x0=0.05, x1=0.95, condense=(0.6, 0.8), spacing=(0.03, 0.12)),),
            schemes=(Scheme((14, 14, 16), WHITE, border=WHITE, weight=4.0), Scheme((25, 25, 28), (235, 235, 235)),
                     Scheme((10, 10, 10), (250, 250, 250), border=(200, 200, 200))),
