@@ -272,3 +272,10 @@ def test_a_vanity_reading_is_kept_where_the_country_data_expects_vanity_plates()
     alternatives = [*certain("MDJJ"), [("S", 0.8), ("5", 0.15)], *certain("5")]
     assert postprocess(alternatives, "us").text == "MDJJS5"  # US odds of an unlisted layout: 0.23
     assert postprocess(alternatives, "us", unmatched_prior=0.01).text == "MDJJ55"
+
+
+def test_negligible_alternatives_are_dropped_but_their_mass_still_counts() -> None:
+    alternatives = [[("A", 0.9), ("4", 0.0005)], [("B", 0.9), ("8", 0.09)]]
+    plate = postprocess(alternatives)
+    assert {c.text for c in plate.candidates} == {"AB", "A8"}  # 4B and 48 are below NEGLIGIBLE
+    assert plate.confidence == pytest.approx(0.81)  # without a country, the plain product

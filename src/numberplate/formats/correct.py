@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import heapq
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 from numberplate.formats.patterns import Pattern, normalize, patterns_for, unmatched_prior_for
@@ -47,6 +49,11 @@ def _confusion_table() -> dict[str, tuple[tuple[str, float], ...]]:
 CONFUSIONS: Mapping[str, tuple[tuple[str, float], ...]] = _confusion_table()
 """For each character, its look-alikes of the other class with their confusion weights, strongest first."""
 
+# Alternatives less likely than this (after the best of their position) never make the candidate
+# list; dropping them keeps the search small, and their mass still counts as unreached.
+NEGLIGIBLE = 1e-3
+
+
 def postprocess(
     alternatives: Alternatives,
     country: str | None = None,
@@ -72,7 +79,8 @@ def postprocess(
 
     Args:
         alternatives: for each output character, its top (character, probability) pairs, best first.
-            A position whose best character is a separator (space, dash...) is dropped.
+            A position whose best character is a separator (space, dash...) is dropped, and so are
+            alternatives below :data:`NEGLIGIBLE` after the best of their position.
         country: country or region code (``"br"``, ``"us-ca"``); ``None`` uses no pattern data and
             changes no character.
         top_k: alternatives kept per position (``None``: all given).
@@ -119,19 +127,20 @@ def postprocess(
                 ):
                     found[reading.text] = reading
 
-    scored: list[tuple[float, float, _Reading, Pattern | None]] = []  # score, prior, reading, pattern
+    scored: list[tuple[float, float, _Reading]] = []  # score, prior, reading
+    classes = _weight_classes(country) if patterns else ()
     for reading in found.values():
-        pattern = _best_match(reading.text, patterns) if patterns else None
-        prior = 1.0 if patterns is None else pattern.weight if pattern else unmatched_prior
-        scored.append((reading.product * prior, prior, reading, pattern))
+        prior = 1.0 if patterns is None else _prior(reading.text, classes, unmatched_prior)
+        scored.append((reading.product * prior, prior, reading))
     scored.sort(key=lambda s: -s[0])
 
     # Strings the beam never reached keep their share of the recogniser's probability mass, at the
     # best prior seen: unknown readings may fit a pattern as well as the best one does.
     reached = sum(math.prod(pos.get(ch, 0.0) for pos, ch in zip(positions, text)) for text in found)
     total = sum(s[0] for s in scored) + max(0.0, 1.0 - reached) * max(s[1] for s in scored)
-    candidates = tuple(Candidate(r.text, score / total if total > 0 else 0.0) for score, _, r, _ in scored)
-    _, _, best, pattern = scored[0]
+    candidates = tuple(Candidate(r.text, score / total if total > 0 else 0.0) for score, _, r in scored)
+    best = scored[0][2]
+    pattern = _best_match(best.text, patterns) if patterns else None
     return PlateText(
         text=best.text,
         confidence=candidates[0].confidence,
@@ -225,7 +234,8 @@ def _clean(alternatives: Alternatives, top_k: int | None) -> list[dict[str, floa
         if separator_first or not merged:
             continue
         ranked = sorted(merged.items(), key=lambda cp: -cp[1])
-        positions.append(dict(ranked[:top_k] if top_k is not None else ranked))
+        kept = [ranked[0], *(cp for cp in ranked[1:top_k] if cp[1] >= NEGLIGIBLE)]
+        positions.append(dict(kept))
     return positions
 
 
@@ -290,6 +300,26 @@ def _shapes(patterns: Sequence[Pattern], length: int) -> list[tuple[frozenset[st
     for pattern in patterns:
         shapes.update(dict.fromkeys(pattern.expand(length)))
     return list(shapes)
+
+
+@lru_cache(maxsize=512)
+def _weight_classes(country: str | None) -> tuple[tuple[float, re.Pattern[str]], ...]:
+    """A country's patterns merged into one regex per weight, heaviest first (a prior in one or two matches)."""
+    by_weight: dict[float, list[str]] = {}
+    for p in patterns_for(country):
+        by_weight.setdefault(p.weight, []).append(p.regex.pattern)
+    return tuple(
+        (weight, re.compile("|".join(f"(?:{r})" for r in regexes)))
+        for weight, regexes in sorted(by_weight.items(), reverse=True)
+    )
+
+
+def _prior(text: str, classes: Sequence[tuple[float, re.Pattern[str]]], unmatched_prior: float) -> float:
+    """The weight of the heaviest pattern ``text`` fits, else ``unmatched_prior``."""
+    for weight, regex in classes:
+        if regex.fullmatch(text):
+            return weight
+    return unmatched_prior
 
 
 def _best_match(text: str, patterns: Sequence[Pattern]) -> Pattern | None:
