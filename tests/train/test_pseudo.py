@@ -64,6 +64,18 @@ def test_pseudo_label_keeps_val_texts_and_disagreements_out(tmp_path: Path, data
         pseudo_label(labels, tmp_path / "c", [Fixed("XY1234")], limit=3)
 
 
+def test_agreed_texts_that_fit_no_plate_layout_are_dropped_unless_asked(tmp_path: Path, data_dir: Path) -> None:
+    labels = data_dir / "detect" / "labels.csv"
+    # Two readers agreeing on a UK plate's bare 1 read as I: FNI2PZX fits no country's layout.
+    shared_blind_spot = [Fixed("FNI2PZX"), Fixed("FNI2PZX")]
+    dropped = pseudo_label(labels, tmp_path / "a", shared_blind_spot, limit=3)
+    assert sum(dropped.agreed.values()) > 0 and sum(dropped.written.values()) == 0
+    kept = pseudo_label(labels, tmp_path / "b", shared_blind_spot, limit=3, known_layouts_only=False)
+    assert sum(kept.written.values()) == sum(kept.agreed.values())
+    fits = pseudo_label(labels, tmp_path / "c", [Fixed("FN12PZX"), Fixed("FN12PZX")], limit=3)
+    assert sum(fits.written.values()) == sum(fits.agreed.values()) > 0
+
+
 def test_cli_refuses_a_single_reader(tmp_path: Path, data_dir: Path) -> None:
     from click.testing import CliRunner
 

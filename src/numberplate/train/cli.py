@@ -117,9 +117,12 @@ def train_ocr(data: Path, out: Path, resume: bool, **opts: object) -> None:
 @click.option("--referee-sources", default="openlpr,romania,kaggle", show_default=True,
               help="detect sources where the referee may settle (plates it can write: no Arabic for RapidOCR)")
 @click.option("--limit", type=click.IntRange(1), default=None, help="first N images only")
+@click.option("--any-layout", is_flag=True,
+              help="also keep agreed texts that fit no country's plate pattern (by default they are dropped: "
+                   "readers agreeing on a look-alike misread, such as a UK 1 read as I)")
 def pseudo_label_command(data: Path, ocr_data: Path, out: Path, readers: tuple[str, ...], min_confidence: float,
                          referee: str | None, referee_confidence: float, referee_distance: int,
-                         referee_sources: str, limit: int | None) -> None:
+                         referee_sources: str, limit: int | None, any_layout: bool) -> None:
     """Cut the boxed plates of the detect train split and keep those every reader reads the same (OCR CSV)."""
     from numberplate.evaluation.ocr import read_ocr_labels
     from numberplate.recognition import create_recognizer
@@ -134,7 +137,7 @@ def pseudo_label_command(data: Path, ocr_data: Path, out: Path, readers: tuple[s
     judge = Referee(readers.index(referee), referee_confidence, referee_distance, sources) if referee else None
     val_texts = {s.text for s in read_ocr_labels(ocr_data, split="val")}
     stats = pseudo_label(data, out, [create_recognizer(r) for r in readers], min_confidence=min_confidence,
-                         exclude_texts=val_texts, limit=limit, referee=judge)
+                         exclude_texts=val_texts, limit=limit, referee=judge, known_layouts_only=not any_layout)
     click.echo(stats.table())
     click.echo(f"wrote {out / 'labels.csv'}")
 

@@ -4,7 +4,10 @@ The detect scenes hold thousands of boxed plates from many countries whose text 
 Each box is cut out as inference would cut it and read by several OCR backends; a crop becomes a
 training label only when every reader returns the same text with enough confidence, or (with a
 referee) when one trusted reader is very sure and every other reader is within a character or two
-of it: that keeps exactly the plates our model nearly reads, with the fix it needs. The result
+of it: that keeps exactly the plates our model nearly reads, with the fix it needs. An agreed text
+must also fit some country's plate layout (``formats``): readers share blind spots (a UK ``1`` is
+drawn bare, so both read ``FNI2PZX`` for ``FN12PZX``), and a look-alike error agreed on would be
+taught to the model. The result
 is an OCR labels CSV (``image,text,country,source,split``) that ``numberplate train ocr
 --extra-data`` mixes into the real crops.
 """
@@ -21,6 +24,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from numberplate.formats import match
 from numberplate.formats.correct import CONFUSIONS
 from numberplate.formats.distance import levenshtein
 from numberplate.recognition.alphabet import in_alphabet
@@ -112,6 +116,7 @@ def pseudo_label(
     exclude_texts: Iterable[str] = (),
     limit: int | None = None,
     referee: Referee | None = None,
+    known_layouts_only: bool = True,
 ) -> PseudoStats:
     """Cut every labelled box of a detect split, read it with each reader, and write the agreed crops.
 
@@ -127,6 +132,7 @@ def pseudo_label(
         exclude_texts: texts never written (e.g. every OCR val label, so no val plate leaks in).
         limit: first N images only.
         referee: settle near-agreements in favour of this very confident reader (see :func:`agreed_text`).
+        known_layouts_only: drop agreed texts that fit no country's pattern (shared look-alike misreads).
 
     Raises:
         ValueError: fewer than two readers.
@@ -151,6 +157,8 @@ def pseudo_label(
                 continue
             stats.agreed[source] += 1
             if len(text) < min_length or not in_alphabet(text) or text in excluded:
+                continue
+            if known_layouts_only and match(text) is None:
                 continue
             name = f"crops/{source}/{Path(scene.path).stem}_{k}.jpg"
             (out_dir / name).parent.mkdir(parents=True, exist_ok=True)
