@@ -279,3 +279,18 @@ def test_negligible_alternatives_are_dropped_but_their_mass_still_counts() -> No
     plate = postprocess(alternatives)
     assert {c.text for c in plate.candidates} == {"AB", "A8"}  # 4B and 48 are below NEGLIGIBLE
     assert plate.confidence == pytest.approx(0.81)  # without a country, the plain product
+
+
+@pytest.mark.parametrize("country", ["us", "br", "gb", "cn", "tn", "us-ca", None])
+def test_merged_pattern_priors_agree_with_the_best_single_pattern(country: str | None) -> None:
+    from numberplate.formats import patterns_for
+    from numberplate.formats.correct import _best_match, _prior, _weight_classes
+
+    patterns = patterns_for(country)
+    rng = random.Random(5)
+    texts = [p.example for p in patterns if p.example]
+    pool = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+    texts += ["".join(rng.choice(pool) for _ in range(rng.randint(3, 9))) for _ in range(300)]
+    for text in texts:
+        best = _best_match(text, patterns)
+        assert _prior(text, _weight_classes(country), 0.01) == (best.weight if best else 0.01), text
