@@ -86,12 +86,19 @@ def test_train_resume_export_and_read(tmp_path: Path, data_dir: Path) -> None:
     assert torch.load(out / "last.pt", weights_only=False)["epoch"] == 1
 
     onnx_path = tmp_path / "plate_ocr.onnx"
-    result = CliRunner().invoke(train_group, ["export-ocr", str(out / "best.pt"), "--out", str(onnx_path)])
+    result = CliRunner().invoke(train_group, [
+        "export-ocr", str(out / "best.pt"), "--out", str(onnx_path), "--data", str(data_dir / "ocr" / "labels.csv"),
+        "--calibration-crops", "16"])
     assert result.exit_code == 0, result.output
     meta = json.loads(onnx_path.with_suffix(".json").read_text(encoding="utf-8"))
     assert meta["alphabet"] == ALPHABET and meta["max_slots"] == MAX_SLOTS
     assert (meta["input_height"], meta["input_width"]) == SIZE and len(meta["sha256"]) == 64
-    assert export_onnx(out / "best.pt", onnx_path) < 1e-4
+    assert meta["precision"] == "int8 convolutions" and meta["calibration_crops"] == 16
+    int8_reads = PlateOcrRecognizer(onnx_path).probabilities(
+        [np.random.default_rng(0).integers(0, 256, (30, 90, 3), dtype=np.uint8)])
+    assert int8_reads[0] is not None and int8_reads[0].shape == (MAX_SLOTS, len(ALPHABET))
+    assert export_onnx(out / "best.pt", onnx_path) < 1e-4  # float32 when no calibration is given
+    assert json.loads(onnx_path.with_suffix(".json").read_text(encoding="utf-8"))["precision"] == "float32"
 
     recognizer = PlateOcrRecognizer(onnx_path)
     crops = load_crops(data_dir / "ocr" / "labels.csv", "val", SIZE, limit=3)
