@@ -4,13 +4,17 @@ The PP-OCRv4 text recogniser shipped inside rapidocr-onnxruntime reads the same 
 the same run as a fixed reference (recognition only, no text detection), and our figures are
 printed as ratios to it.
 
-    python bench/ocr.py [--plates 64] [--repeat 3] [--model path/to/plate_ocr.onnx]
+    python bench/ocr.py [--plates 64] [--repeat 3] [--model path/to/plate_ocr.onnx] [--compare other.onnx]
+
+``--compare`` times a second model of ours in the same run (e.g. the float32 export against the
+shipped int8 one), since this VM's speed drifts between runs.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import json
 import os
 import time
 from collections.abc import Callable
@@ -49,6 +53,7 @@ def main() -> None:
     ap.add_argument("--plates", type=int, default=64)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--model", default=None, help="our ONNX OCR model (default: the shipped one)")
+    ap.add_argument("--compare", default=None, help="another ONNX OCR model of ours to time in the same run")
     args = ap.parse_args()
     crops = val_crops(args.plates)
 
@@ -64,12 +69,16 @@ def main() -> None:
     from numberplate.recognition.platenet_ocr import PlateOcrRecognizer
 
     ours = PlateOcrRecognizer(args.model, intra_op_threads=1)
+    other = PlateOcrRecognizer(args.compare, intra_op_threads=1) if args.compare else None
     print(f"{len(crops)} val plates x {args.repeat} repeats, 1 thread")
     print(f"{'recogniser':<26} {'batch':>5} {'ms/plate':>9} {'vs PP-OCRv4 rec':>16}")
     for batch in (1, 8):
         ref_ms = time_per_plate(ref, bgr, batch, args.repeat)
         ours_ms = time_per_plate(ours.read_batch, crops, batch, args.repeat)
         print(f"{'plateocr (ours, + formats)':<26} {batch:>5} {ours_ms:>9.2f} {ours_ms / ref_ms:>15.2f}x")
+        if other is not None:
+            other_ms = time_per_plate(other.read_batch, crops, batch, args.repeat)
+            print(f"{'--compare model':<26} {batch:>5} {other_ms:>9.2f} {other_ms / ref_ms:>15.2f}x")
         print(f"{'PP-OCRv4 rec (rapidocr)':<26} {batch:>5} {ref_ms:>9.2f} {1.0:>15.2f}x")
     # The default reader: ours, and RapidOCR (detection + recognition) as well for the unsure plates.
     from numberplate.recognition.cascade import CascadeRecognizer
@@ -83,7 +92,11 @@ def main() -> None:
     print(f"{'plateocr+rapidocr cascade':<26} {1:>5} {cascade_ms:>9.2f} {cascade_ms / ref_ms:>15.2f}x"
           f"  ({unsure} of {len(crops)} plates unsure: RapidOCR reads those too)")
     model = Path(args.model) if args.model else REPO / "src" / "numberplate" / "models" / "plate_ocr.onnx"
-    print(f"model size: {model.stat().st_size / 1e6:.2f} MB ({model})")
+    meta = model.with_suffix(".json")
+    precision = json.loads(meta.read_text(encoding="utf-8")).get("precision", "float32") if meta.is_file() else "?"
+    print(f"model size: {model.stat().st_size / 1e6:.2f} MB, {precision} ({model})")
+    if args.compare:
+        print(f"--compare model size: {Path(args.compare).stat().st_size / 1e6:.2f} MB ({args.compare})")
 
 
 if __name__ == "__main__":
