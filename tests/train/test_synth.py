@@ -165,3 +165,19 @@ def test_write_samples_writes_grids(tmp_path: Path) -> None:
     path = write_samples(tmp_path / "out", n=6, seed=1)
     assert path.is_file() and path.stat().st_size > 1000
     assert (tmp_path / "out" / "synth_plates.png").is_file()
+
+
+def test_uk_plates_may_draw_a_bare_one_but_label_it_1() -> None:
+    import dataclasses
+
+    from numberplate.train.synth.fonts import text_mask
+    from numberplate.train.synth.render import _Painter
+
+    uk = get_layout("uk")
+    assert uk.bare_one > 0.5  # the Charles Wright face: a bare upright
+    for chance, drawn in ((1.0, "I"), (0.0, "1")):
+        layout = dataclasses.replace(uk, bare_one=chance)
+        painter = _Painter(np.random.default_rng(0), layout, layout.schemes[0], 200)
+        assert np.array_equal(painter._glyph("1", 0), text_mask(painter.font, drawn, 0))
+    plate = render_plate(np.random.default_rng(4), dataclasses.replace(uk, patterns=("@@11 @@@",), bare_one=1.0))
+    assert plate.text[2:4] == "11"

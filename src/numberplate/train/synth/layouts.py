@@ -161,6 +161,8 @@ class Layout:
         emboss: Chance of raised characters with a shadow and highlight.
         stroke: Range [lo, hi) of extra stroke width (pixels at the glyph render size) to embolden the font.
         dash: Range of a dash's width as a fraction of the character height.
+        bare_one: Chance that the plate's typeface draws ``1`` as a bare upright (the UK's Charles
+            Wright face): drawn with the font's ``I``, still labelled ``1``.
         weight: Relative probability when a layout is picked at random.
     """
 
@@ -183,6 +185,7 @@ class Layout:
     emboss: float = 0.4
     stroke: tuple[int, int] = (0, 4)
     dash: tuple[float, float] = (0.22, 0.4)
+    bare_one: float = 0.0
     weight: float = 1.0
 
 
@@ -338,7 +341,7 @@ UK: tuple[Layout, ...] = (
            schemes=(Scheme((252, 208, 0), BLACK, weight=1.2), Scheme((255, 196, 20), BLACK, border=BLACK),
                     Scheme(WHITE, BLACK), Scheme((250, 250, 250), BLACK, border=BLACK)),
            bands=(Band("left", 0.08, EU_BLUE, ("UK", "GB"), probability=0.5),), radius=0.05, emboss=0.2,
-           weight=1.5),
+           bare_one=0.8, weight=1.5),
 )
 
 # --- United States ----------------------------------------------------------------------------------

@@ -124,6 +124,7 @@ class _Painter:
         self.font = _pick(rng, fonts(_pick(rng, layout.fonts)))
         self.stroke = _i(rng, *layout.stroke)
         self.emboss = rng.random() < layout.emboss
+        self.bare_one = layout.bare_one > 0.0 and rng.random() < layout.bare_one
         angle = _u(rng, 0, 2 * math.pi)
         self.light = (math.cos(angle), math.sin(angle))
         self.canvas = np.empty((self.h, self.w, 3), np.float32)
@@ -298,7 +299,7 @@ class _Painter:
     def _glyph(self, ch: str, stroke: int) -> np.ndarray:
         if ch in CN_PROVINCES:
             return text_mask(fonts("cjk")[0], ch, min(stroke, 2))
-        return text_mask(self.font, ch, stroke)
+        return text_mask(self.font, "I" if ch == "1" and self.bare_one else ch, stroke)
 
     def line(self, items: tuple[Item, ...], spec: LineSpec, x_span: tuple[float, float]) -> None:
         """Lay out one line of the registration: measure every item, fit the line, then draw."""
