@@ -2,7 +2,8 @@
 
 The PP-OCRv4 text detector shipped inside rapidocr-onnxruntime runs on the same images in the
 same run as a fixed reference, and each of our figures is printed as a ratio to it. Every
-configuration runs in its own subprocess so that peak RSS is its own.
+configuration runs in its own subprocess so that peak RSS is its own. ``platenet-flip`` is the
+opt-in mirrored-pass averaging (config ``detector_flip``).
 
     python bench/detect.py [--images 40] [--repeat 3] [--model path/to/detector.onnx]
 """
@@ -46,10 +47,10 @@ def bench_images(n: int) -> list[np.ndarray]:
 
 def _worker(name: str, threads: int, n: int, repeat: int, model: str | None) -> dict:
     images = bench_images(n)
-    if name == "platenet":
+    if name.startswith("platenet"):
         from numberplate.detection.platenet import PlateNetDetector
 
-        det = PlateNetDetector(model, intra_op_threads=threads)
+        det = PlateNetDetector(model, intra_op_threads=threads, flip=name == "platenet-flip")
         run = det.detect
     else:
         import rapidocr_onnxruntime
@@ -89,7 +90,7 @@ def main() -> None:
 
     cores = os.cpu_count() or 1
     results: dict[tuple[str, int], dict] = {}
-    for name in ("platenet", "ppocrv4-det"):
+    for name in ("platenet", "platenet-flip", "ppocrv4-det"):
         for threads in (1, cores):
             cmd = [sys.executable, __file__, "--worker", name, str(threads), "--images", str(args.images),
                    "--repeat", str(args.repeat)] + (["--model", args.model] if args.model else [])

@@ -32,6 +32,7 @@ class Config:
     detector_side: int = 640
     detection_threshold: float | None = None  # None: the shipped model's own operating threshold
     tile_large_images: bool = True
+    detector_flip: bool = False  # also detect on the mirrored image and average (about 2x the detector's time)
     ocr: str = "plateocr+rapidocr"  # a backend, or primary+fallback: the fallback reads the unsure plates
     ocr_fallback_below: float = 0.5  # primary confidence under which the fallback reads too (recognition/cascade.py)
     rectify: bool = False  # deskew plate crops from their own edges before reading (when no corners)

@@ -30,6 +30,7 @@ def default_detector(config: Config) -> Detector:
         threshold=config.detection_threshold,
         tile_large_images=config.tile_large_images,
         intra_op_threads=config.intra_op_threads,
+        flip=config.detector_flip,
     )
 
 

@@ -51,3 +51,26 @@ def test_shipped_detector_is_quiet_on_negatives(val_results: list[ImageResult]) 
     assert len(negatives) == PER_SOURCE
     m = summarize(negatives, threshold=PlateNetDetector().threshold)
     assert m.fp_per_negative is not None and m.fp_per_negative <= MAX_FP_PER_NEGATIVE, m
+
+
+def test_flip_averaging_is_mirror_symmetric_and_finds_the_plate(data_dir: Path) -> None:
+    import cv2
+
+    rec = next(r for r in read_labels(data_dir / "detect" / "labels.csv", split="val") if r.source == "openlpr"
+               and r.boxes)
+    # 640 px wide: the letterbox pads only the bottom, so mirroring the image mirrors the network input.
+    image = load_image(rec.image)
+    scale = 640 / image.shape[1]
+    image = cv2.resize(image, (640, round(image.shape[0] * scale)))
+    flip = PlateNetDetector(flip=True, tile_large_images=False)
+    found = [(d.box.xmin, d.box.ymin, d.box.xmax, d.box.ymax, d.confidence) for d in flip.detect(image)]
+    mirrored = [(640 - d.box.xmax, d.box.ymin, 640 - d.box.xmin, d.box.ymax, d.confidence)
+                for d in flip.detect(np.ascontiguousarray(image[:, ::-1]))]
+    assert found and len(found) == len(mirrored)
+    np.testing.assert_allclose(np.array(sorted(found)), np.array(sorted(mirrored)), atol=1e-3)
+    truth = rec.boxes[0].box
+    label = np.array([[truth.xmin, truth.ymin, truth.xmax, truth.ymax]], np.float32) * scale
+    best = max(found, key=lambda f: f[4])
+    result = summarize([ImageResult(label, np.array([best[:4]], np.float32), np.array([best[4]], np.float32), "")],
+                       0.5)
+    assert result.recall == 1.0

@@ -59,7 +59,14 @@ def create_session(
 
 
 class PlateNetDetector:
-    """The project's own plate detector (see models/detector.md)."""
+    """The project's own plate detector (see models/detector.md).
+
+    Args of the constructor: ``model_path`` (default: the shipped model), ``side`` (network input
+    long side), ``threshold`` (default: the model's operating threshold), ``tile_large_images`` (a
+    second pass on tiles for images over twice ``side``), ``providers`` and ``intra_op_threads``
+    (ONNX Runtime), ``flip`` (also run the mirrored image and average: more accurate, about twice
+    the time; docs/results.md).
+    """
 
     def __init__(
         self,
@@ -69,6 +76,7 @@ class PlateNetDetector:
         tile_large_images: bool = True,
         providers: Sequence[str] | None = None,
         intra_op_threads: int = 0,
+        flip: bool = False,
     ):
         path = Path(model_path) if model_path else DEFAULT_MODEL
         self.session = create_session(path, providers, intra_op_threads)
@@ -77,6 +85,7 @@ class PlateNetDetector:
         self.side = side
         self.threshold = threshold if threshold is not None else float(meta.get("threshold", 0.3))
         self.tile_large_images = tile_large_images
+        self.flip = flip
         inp = self.session.get_inputs()[0]
         if inp.type != "tensor(uint8)" or len(inp.shape) != 4 or inp.shape[3] != 3:
             raise ModelLoadError(
@@ -86,8 +95,16 @@ class PlateNetDetector:
         self._input = inp.name
 
     def _run(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        heat, dist = self.session.run(None, {self._input: batch})
-        return heat, dist
+        """Heatmaps and distances of a batch; with ``flip``, averaged with those of the mirrored images."""
+        if not self.flip:
+            heat, dist = self.session.run(None, {self._input: batch})
+            return heat, dist
+        n = len(batch)
+        heat, dist = self.session.run(None, {self._input: np.concatenate([batch, batch[:, :, ::-1]])})
+        # Mirror the second half back: columns reversed, left and right distances swapped.
+        mirrored_heat = heat[n:, :, :, ::-1]
+        mirrored_dist = dist[n:][:, [2, 1, 0, 3], :, ::-1]
+        return (heat[:n] + mirrored_heat) / 2, (dist[:n] + mirrored_dist) / 2
 
     def detect(self, image: np.ndarray) -> list[Detection]:
         """Plates in an RGB image, in its pixels, best first."""

@@ -41,10 +41,11 @@ def format_detection_table(table: dict, threshold: float) -> str:
 @click.option("--side", type=int, default=640, show_default=True, help="network input long side")
 @click.option("--threshold", type=float, default=None, help="operating threshold (default: the model's)")
 @click.option("--no-tiles", is_flag=True, help="disable the second pass on tiles for large images")
+@click.option("--flip", is_flag=True, help="also detect on the mirrored image and average (config detector_flip)")
 @click.option("--limit", type=click.IntRange(1), default=None, help="first N images only")
 @click.option("--json", "as_json", is_flag=True, help="print the table as JSON")
 def eval_detect(data: Path, split: str, model: Path | None, side: int, threshold: float | None, no_tiles: bool,
-                limit: int | None, as_json: bool) -> None:
+                flip: bool, limit: int | None, as_json: bool) -> None:
     """Precision/recall at the operating threshold, AP50, AP50:95 and FP per negative image, per source."""
     from numberplate.datasets.labels import read_labels
     from numberplate.detection.platenet import PlateNetDetector
@@ -52,7 +53,7 @@ def eval_detect(data: Path, split: str, model: Path | None, side: int, threshold
     from numberplate.evaluation.detection import ImageResult, summarize_by_source
     from numberplate.imaging import load_image
 
-    det = PlateNetDetector(model, side=side, threshold=0.05, tile_large_images=not no_tiles)
+    det = PlateNetDetector(model, side=side, threshold=0.05, tile_large_images=not no_tiles, flip=flip)
     thr = threshold if threshold is not None else PlateNetDetector(model, side=side).threshold
     try:
         records = read_labels(data, split=split)[:limit]
