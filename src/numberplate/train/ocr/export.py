@@ -104,7 +104,7 @@ def export_onnx(
             dynamo=False,
         )
         x = torch.randint(0, 256, (3, height, width, 3), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
-        diff = float(np.abs(_probs(wrapped, x.numpy()) - _run(float_path, x.numpy())).max())
+        diff = float(np.abs(_probs(wrapped, [x.numpy()]) - _run(float_path, [x.numpy()])).max())
         if diff > 1e-4:
             raise RuntimeError(f"ONNX export of {checkpoint} differs from PyTorch by {diff}")
         if calibration is not None:
@@ -133,20 +133,21 @@ def export_onnx(
     return diff
 
 
-def _probs(wrapped: nn.Module, batch: np.ndarray) -> np.ndarray:
+def _probs(wrapped: nn.Module, batches: Sequence[np.ndarray]) -> np.ndarray:
+    """PyTorch's probabilities for every crop of ``batches``, concatenated."""
     with torch.no_grad():
-        return wrapped(torch.from_numpy(batch)).numpy()
+        return np.concatenate([wrapped(torch.from_numpy(b)).numpy() for b in batches])
 
 
-def _run(onnx_path: Path, batch: np.ndarray) -> np.ndarray:
+def _run(onnx_path: Path, batches: Sequence[np.ndarray]) -> np.ndarray:
+    """The ONNX model's probabilities for every crop of ``batches`` (one session), concatenated."""
     sess = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
-    return sess.run(None, {"image": batch})[0]
+    return np.concatenate([sess.run(None, {"image": b})[0] for b in batches])
 
 
 def _check_int8(wrapped: nn.Module, onnx_path: Path, batches: Sequence[np.ndarray]) -> float:
     """The int8 model keeps the float model's characters on real crops; returns the largest probability change."""
-    ref = np.concatenate([_probs(wrapped, b) for b in batches])
-    got = np.concatenate([_run(onnx_path, b) for b in batches])
+    ref, got = _probs(wrapped, batches), _run(onnx_path, batches)
     same = ref.argmax(-1) == got.argmax(-1)
     top2 = np.sort(ref, axis=-1)[..., -2:]
     decided = top2[..., 1] - top2[..., 0] > INT8_DECIDED_MARGIN
