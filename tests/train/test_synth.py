@@ -25,6 +25,7 @@ from numberplate.train.synth.samples import write_samples
 FONTS_TXT = Path(synth_fonts.__file__).with_name("FONTS.txt")
 LABEL_FORMS = {
     "tn": r"[1-9]\d{0,2}T[1-9]\d{0,3}|[1-9]\d{5}N",
+    "tn_2line": r"[1-9]\d{0,2}T[1-9]\d{1,3}",
     "br_old": r"[A-Z]{3}\d{4}",
     "br_mercosul": r"[A-Z]{3}\d[A-Z]\d{2}",
     "br_mercosul_moto": r"[A-Z]{3}\d[A-Z]\d{2}",
@@ -95,7 +96,8 @@ def test_every_layout_renders(name: str) -> None:
         plate = render_plate(rng, layout)
         assert plate.layout == name and plate.country == layout.country
         assert len(plate.lines) == len(layout.lines) and all(plate.lines)
-        assert "".join(plate.lines) == plate.text
+        order = layout.read_order or range(len(plate.lines))
+        assert "".join(plate.lines[i] for i in order) == plate.text
         if name in LABEL_FORMS:
             assert re.fullmatch(LABEL_FORMS[name], plate.text), (name, plate.text)
         # The registration is drawn: the plate is not one flat colour.
@@ -114,6 +116,14 @@ def test_two_line_labels_read_top_line_first() -> None:
         top, bottom = plate.lines
         assert len(top) == 2 and top[0] in CN_PROVINCES and len(bottom) == 5
         assert plate.text == top + bottom
+
+
+def test_square_tunisian_plates_read_the_bottom_line_first() -> None:
+    square = generate_text(get_layout("tn_2line"), np.random.default_rng(0), "4019|73 ~")
+    assert square.line_labels == ("4019", "73T") and square.label == "73T4019"
+    plate = render_plate(np.random.default_rng(1), "tn_2line")
+    number, series = plate.lines
+    assert plate.text == series + number and series.endswith("T")
 
 
 def test_stacked_pairs_read_top_then_bottom_and_decorations_are_not_labelled() -> None:

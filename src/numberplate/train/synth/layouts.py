@@ -163,6 +163,8 @@ class Layout:
         dash: Range of a dash's width as a fraction of the character height.
         bare_one: Chance that the plate's typeface draws ``1`` as a bare upright (the UK's Charles
             Wright face): drawn with the font's ``I``, still labelled ``1``.
+        read_order: The order in which the lines make up the label, when it is not top to bottom
+            (square Tunisian plates: the series on the bottom line is read before the number above).
         weight: Relative probability when a layout is picked at random.
     """
 
@@ -186,6 +188,7 @@ class Layout:
     stroke: tuple[int, int] = (0, 4)
     dash: tuple[float, float] = (0.22, 0.4)
     bare_one: float = 0.0
+    read_order: tuple[int, ...] = ()
     weight: float = 1.0
 
 
@@ -203,10 +206,11 @@ class PlateText:
     """A generated registration: what to draw, line by line, and the label it reads as."""
 
     lines: tuple[tuple[Item, ...], ...] = field(default_factory=tuple)
+    read_order: tuple[int, ...] = ()
 
     @property
     def line_labels(self) -> tuple[str, ...]:
-        """Label of each line, left to right (a stacked pair reads top then bottom)."""
+        """Label of each line, top to bottom; within a line left to right (a stacked pair: top then bottom)."""
         out = []
         for line in self.lines:
             parts = []
@@ -218,8 +222,9 @@ class PlateText:
 
     @property
     def label(self) -> str:
-        """The whole label in reading order: top to bottom, left to right."""
-        return "".join(self.line_labels)
+        """The whole label in reading order: the lines in ``read_order`` (default top to bottom)."""
+        labels = self.line_labels
+        return "".join(labels[i] for i in self.read_order or range(len(labels)))
 
 
 _DRAWN_ONLY: dict[str, ItemKind] = {" ": "gap", "-": "dash", ".": "dot", "o": "seal", "^": "logo"}
@@ -288,7 +293,7 @@ def generate_text(layout: Layout, rng: np.random.Generator, pattern: str | None 
     if len(lines) != len(layout.lines):
         raise ValueError(f"layout {layout.name!r}: pattern {pattern!r} has {len(lines)} lines, "
                          f"the layout {len(layout.lines)}")
-    return PlateText(tuple(lines))
+    return PlateText(tuple(lines), layout.read_order)
 
 
 # --- Europe -----------------------------------------------------------------------------------------
@@ -439,6 +444,13 @@ TUNISIA: tuple[Layout, ...] = (
            schemes=(Scheme((14, 14, 16), WHITE, border=WHITE, weight=4.0), Scheme((25, 25, 28), (235, 235, 235)),
                     Scheme((10, 10, 10), (250, 250, 250), border=(200, 200, 200))),
            fonts=("plate",), radius=0.07, border_width=0.02, emboss=0.3, weight=3.0),
+    # The square plate: the number on top, the series and the word below; read series first (73T4019).
+    Layout(name="tn_2line", country="tn", size_mm=(300, 220),
+           patterns=("!###|1## ~", "!###|!# ~", "!###|!# ~", "!##|1## ~", "!#|!# ~"),
+           lines=(LineSpec(y=0.3, height=0.4, x0=0.08, x1=0.92, condense=(0.65, 0.85), spacing=(0.05, 0.14)),
+                  LineSpec(y=0.74, height=0.36, x0=0.08, x1=0.92, condense=(0.65, 0.85), spacing=(0.04, 0.12))),
+           schemes=(Scheme((14, 14, 16), WHITE, border=WHITE, weight=4.0), Scheme((25, 25, 28), (235, 235, 235))),
+           fonts=("plate",), radius=0.07, border_width=0.025, emboss=0.3, read_order=(1, 0), weight=0.6),
 )
 
 # --- China ------------------------------------------------------------------------------------------
