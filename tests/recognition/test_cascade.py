@@ -86,6 +86,18 @@ def test_the_fallback_reading_gets_the_country_look_alike_fixes() -> None:
     assert got is not None and got.text == "OBC1234" and got.pattern_matched
 
 
+def test_a_province_only_the_fallback_saw_is_dropped_unless_the_hint_is_china() -> None:
+    # RapidOCR's Chinese-trained recogniser puts a province in front of a Latin plate.
+    got = choose(text("IKHAN91", 0.3), text("粤KHAN91", 0.9))
+    assert got is not None and got.text == "KHAN91"
+    assert choose(text("IKHAN91", 0.3), text("粤KHAN91", 0.9), "gb").text == "KHAN91"
+    # With the China hint, or when our model read a province too, the fallback's province stands.
+    assert choose(text("1A12345", 0.3), text("粤A12345", 0.9), "cn").text == "粤A12345"
+    assert choose(text("琼N908M3", 0.3), text("京N908M3", 0.9)).text == "京N908M3"
+    # Nothing left once the province is dropped: the first reading stands.
+    assert choose(text("AB", 0.3), text("粤", 0.9)).text == "AB"
+
+
 def test_no_primary_reading_takes_the_fallback_and_no_readings_give_none() -> None:
     got = choose(None, text("KA05MM5991", 0.9))
     assert got is not None and got.text == "KA05MM5991"

@@ -19,6 +19,7 @@ import numpy as np
 
 from numberplate.errors import BackendUnavailableError, ModelLoadError
 from numberplate.formats import match, postprocess_text
+from numberplate.recognition.alphabet import CN_PROVINCES
 from numberplate.recognition.base import Recognizer
 from numberplate.types import Candidate, PlateText
 
@@ -95,10 +96,19 @@ def choose(first: PlateText | None, second: PlateText | None, country: str | Non
     country (look-alike fixes, candidates), and wins when it is surer than the first, except that
     with a country hint a first reading that fits the country's layouts is not replaced by one that
     does not. The winner lists the loser's text among its candidates.
+
+    A general text recogniser trained on Chinese (RapidOCR's) tends to put a province character in
+    front of a Latin plate (粤KHAN91). Unless the hint is China, the second reading's province
+    characters are dropped when the first reading, whose model reads Chinese plates, saw none.
     """
     if second is None or not second.text:
         return first
-    second = postprocess_text(second.text, min(max(second.confidence, 0.0), 1.0), country, confidence_kind="char")
+    text = second.text
+    if first is not None and first.text and not _is_china(country) and not _provinces(first.text):
+        text = "".join(c for c in text if c not in CN_PROVINCES)
+        if not text:
+            return first
+    second = postprocess_text(text, min(max(second.confidence, 0.0), 1.0), country, confidence_kind="char")
     if first is None or not first.text:
         return second
     if second.confidence <= first.confidence:
@@ -106,6 +116,14 @@ def choose(first: PlateText | None, second: PlateText | None, country: str | Non
     if country and first.pattern_matched and match(second.text, country) is None:
         return _with_candidates(first, second)
     return _with_candidates(second, first)
+
+
+def _provinces(text: str) -> str:
+    return "".join(c for c in text if c in CN_PROVINCES)
+
+
+def _is_china(country: str | None) -> bool:
+    return country is not None and country.lower().split("-")[0] == "cn"
 
 
 def _with_candidates(winner: PlateText, loser: PlateText) -> PlateText:
