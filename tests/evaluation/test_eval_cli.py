@@ -39,6 +39,20 @@ def test_eval_ocr_compares_backends_on_the_same_crops(data_dir: Path) -> None:
     assert 0.0 <= report["overall"]["char_accuracy"] <= 1.0
 
 
+def test_eval_ocr_lists_the_crops_a_backend_misread(data_dir: Path) -> None:
+    labels = data_dir / "ocr" / "labels.csv"
+    args = ["eval", "ocr", "--data", str(labels), "--limit", "4", "--backend", "tesseract", "--errors"]
+    (report,) = json.loads(CliRunner().invoke(main, [*args, "--json"]).stdout.strip().splitlines()[-1])
+    exact = report["overall"]["exact"]
+    assert len(report["errors"]) == round((1 - exact) * 4)
+    for e in report["errors"]:
+        assert e["predicted"] != e["truth"] and Path(e["image"]).is_file()
+    text = CliRunner().invoke(main, args)
+    assert text.exit_code == 0, text.output
+    listed = [line for line in text.stdout.splitlines() if line.startswith("tesseract ") and " truth " in line]
+    assert len(listed) == len(report["errors"])
+
+
 def test_eval_ocr_unknown_backend_is_an_error(data_dir: Path) -> None:
     labels = data_dir / "ocr" / "labels.csv"
     result = CliRunner().invoke(main, ["eval", "ocr", "--data", str(labels), "--backend", "nope"])

@@ -109,9 +109,10 @@ def format_ocr_table(results: list[dict]) -> str:
 @click.option("--no-country", is_flag=True, help="do not pass the labelled country as a hint")
 @click.option("--rectify", is_flag=True, help="deskew every crop from its own edges first")
 @click.option("--limit", type=click.IntRange(1), default=None, help="first N crops only")
+@click.option("--errors", "show_errors", is_flag=True, help="also list every crop a backend did not read exactly")
 @click.option("--json", "as_json", is_flag=True, help="print the results as JSON")
 def eval_ocr(data: Path, split: str, backends: tuple[str, ...], no_country: bool, rectify: bool, limit: int | None,
-             as_json: bool) -> None:
+             show_errors: bool, as_json: bool) -> None:
     """Exact-match and character accuracy per source for each OCR backend, in one run on the same crops."""
     from dataclasses import replace
 
@@ -127,6 +128,7 @@ def eval_ocr(data: Path, split: str, backends: tuple[str, ...], no_country: bool
     from numberplate.recognition.rectify import deskew
 
     level = deskew if rectify else (lambda crop: crop)
+    names = [str(s.image) for s in samples]
     samples = [replace(s, image=level(load_image(s.image)), country=None if no_country else s.country)
                for s in samples]
     results = []
@@ -138,11 +140,20 @@ def eval_ocr(data: Path, split: str, backends: tuple[str, ...], no_country: bool
                 raise click.ClickException(str(e)) from e
             click.echo(f"skipping {name}: {e}", err=True)
             continue
-        results.append(evaluate_recognizer(recognizer, samples))
+        result = evaluate_recognizer(recognizer, samples, with_reads=show_errors)
+        if show_errors:
+            result["errors"] = [{"image": name, **read} for name, read in zip(names, result.pop("reads"))
+                                if read["predicted"] != read["truth"]]
+        results.append(result)
     if as_json:
-        click.echo(json.dumps(results))
-    else:
-        click.echo(format_ocr_table(results))
+        click.echo(json.dumps(results, ensure_ascii=False))
+        return
+    click.echo(format_ocr_table(results))
+    for result in results if show_errors else ():
+        for e in result["errors"]:
+            found = " (in candidates)" if e["in_candidates"] else ""
+            click.echo(f"{result['backend']:<18} {e['source']:<8} {e['image']:<44} truth {e['truth']:<10} "
+                       f"read {e['predicted'] or '-':<10} {e['confidence']:.2f}{found}")
 
 
 DEFAULT_E2E_LABELS = Path("data/e2e/labels.csv")

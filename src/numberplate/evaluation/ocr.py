@@ -98,7 +98,8 @@ def evaluate_recognizer(recognizer: Recognizer, rows: Iterable[OcrSample], *, wi
     Args:
         recognizer: any OCR backend.
         rows: labelled crops (see :func:`read_ocr_labels`).
-        with_reads: also return every (truth, prediction, confidence, source) under ``"reads"``.
+        with_reads: also return every crop's truth, prediction, confidence, source and whether the
+            truth is among the candidates, in the order of ``rows``, under ``"reads"``.
 
     Returns:
         ``{"backend": name, "overall": {...}, "by_source": {source: {...}}}`` where each summary has
@@ -122,7 +123,8 @@ def evaluate_recognizer(recognizer: Recognizer, rows: Iterable[OcrSample], *, wi
         )
         if with_reads:
             reads.append({"truth": row.text, "predicted": predicted, "source": row.source,
-                          "confidence": result.confidence if result is not None else 0.0})
+                          "confidence": result.confidence if result is not None else 0.0,
+                          "in_candidates": row.text in texts})
     everything = [item for items in groups.values() for item in items]
     out: dict[str, Any] = {
         "backend": getattr(recognizer, "name", type(recognizer).__name__),
