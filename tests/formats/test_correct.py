@@ -113,8 +113,11 @@ def test_gb_current_plate_stays() -> None:
 def test_gb_digit_in_letter_place_is_corrected_when_the_recogniser_hesitates() -> None:
     result = postprocess(with_position("A812CDE", 1, [("8", 0.6), ("B", 0.3)]), "gb")
     assert result.text == "AB12CDE"
-    # A generic backend's per-character score of 0.9 leaves enough doubt too.
-    assert postprocess_text("A812CDE", 0.9, "gb", confidence_kind="char").text == "AB12CDE"
+    # A generic backend's per-character 0.9 is not enough doubt to overrule a valid prefix plate
+    # (A 812 CDE): a model reads 8 for B about 12 % as readily as for 8 (CONFUSION_PAIRS); the
+    # current-style reading stays a candidate.
+    generic = postprocess_text("A812CDE", 0.9, "gb", confidence_kind="char")
+    assert generic.text == "A812CDE" and "AB12CDE" in texts(generic)
 
 
 def test_gb_confident_read_of_a_valid_prefix_plate_is_kept() -> None:

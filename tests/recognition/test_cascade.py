@@ -82,7 +82,7 @@ def test_with_a_country_a_reading_that_fits_is_not_replaced_by_one_that_does_not
 
 
 def test_the_fallback_reading_gets_the_country_look_alike_fixes() -> None:
-    got = choose(text("0BC1234", 0.2), text("0BC1234", 0.95), "br")
+    got = choose(text("0BC1234", 0.1), text("0BC1234", 0.95), "br")
     assert got is not None and got.text == "OBC1234" and got.pattern_matched
 
 

@@ -162,3 +162,22 @@ def export_ocr(checkpoint: Path, out: Path, int8: bool, data: Path, calibration_
     calibration = sample_crops(data, size, calibration_crops) if int8 else None
     diff = export_onnx(checkpoint, out, calibration=calibration)
     click.echo(f"wrote {out} (max |onnx - torch| = {diff:.2e})")
+
+
+@train_group.command("confusions")
+@click.option("--model", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="plate OCR ONNX model (default: the shipped one)")
+@click.option("--crops", type=click.IntRange(1), default=20000, show_default=True,
+              help="synthetic plates to read")
+@click.option("--seed", type=int, default=12345, show_default=True)
+def confusions_command(model: Path | None, crops: int, seed: int) -> None:
+    """Measure the look-alike weights of formats.CONFUSION_PAIRS for an OCR model on fresh synthetic plates."""
+    from numberplate.formats.correct import CONFUSION_PAIRS
+    from numberplate.recognition.platenet_ocr import PlateOcrRecognizer
+    from numberplate.train.ocr.confusions import measure
+
+    rates = measure(PlateOcrRecognizer(model), [(a, b) for a, b, _ in CONFUSION_PAIRS], crops, seed)
+    click.echo("pair  now    a-for-b         b-for-a         weight")
+    for (_, _, now), r in zip(CONFUSION_PAIRS, rates):
+        click.echo(f"{r.a}/{r.b}   {now:<6.3f} {r.a_for_b:5d} ({r.ratio_a_for_b:.3f})  {r.b_for_a:5d} ({r.ratio_b_for_a:.3f})"
+                   f"  {r.weight:.3f}")
