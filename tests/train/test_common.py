@@ -8,7 +8,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from numberplate.train.common import epochs_within, load_init, pick_device  # noqa: E402
+from numberplate.train.common import epochs_within, load_init, pick_device, resumed_schedule  # noqa: E402
 
 
 def test_pick_device_auto_is_cpu_without_gpu(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -37,6 +37,18 @@ def test_epochs_within_fits_the_schedule_to_the_budget(
     budget: float, elapsed: float, done: int, start: int, epochs: int, expected: int
 ) -> None:
     assert epochs_within(budget, elapsed, done, start, epochs) == expected
+
+
+def test_a_resumed_run_keeps_its_fitted_schedule_until_it_is_timed_again() -> None:
+    # Interrupted at epoch 18 of a schedule fitted to 33 of at most 45: go on with 33, not 45.
+    state = {"config": {"epochs": 33}, "epoch_seconds": 240.0}
+    assert resumed_schedule(state, 45, None, 18) == 33
+    # A new budget is fitted at once from the measured epoch time: 52 minutes at 4 min per epoch.
+    assert resumed_schedule(state, 45, 52, 18) == 18 + 13
+    # Checkpoints written before the epoch time was saved, or with nothing recorded at all.
+    assert resumed_schedule({"config": {"epochs": 33}}, 45, 52, 18) == 33
+    assert resumed_schedule({}, 45, None, 18) == 45
+    assert resumed_schedule({"config": {"epochs": 10}}, 45, None, 18) == 19  # never behind the resume point
 
 
 def test_load_init_prefers_ema_weights(tmp_path: Path) -> None:

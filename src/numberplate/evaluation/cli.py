@@ -142,7 +142,7 @@ def eval_ocr(data: Path, split: str, backends: tuple[str, ...], no_country: bool
             continue
         result = evaluate_recognizer(recognizer, samples, with_reads=show_errors)
         if show_errors:
-            result["errors"] = [{"image": name, **read} for name, read in zip(names, result.pop("reads"))
+            result["errors"] = [{"image": path, **read} for path, read in zip(names, result.pop("reads"))
                                 if read["predicted"] != read["truth"]]
         results.append(result)
     if as_json:
@@ -150,10 +150,10 @@ def eval_ocr(data: Path, split: str, backends: tuple[str, ...], no_country: bool
         return
     click.echo(format_ocr_table(results))
     for result in results if show_errors else ():
-        for e in result["errors"]:
-            found = " (in candidates)" if e["in_candidates"] else ""
-            click.echo(f"{result['backend']:<18} {e['source']:<8} {e['image']:<44} truth {e['truth']:<10} "
-                       f"read {e['predicted'] or '-':<10} {e['confidence']:.2f}{found}")
+        for miss in result["errors"]:
+            found = " (in candidates)" if miss["in_candidates"] else ""
+            click.echo(f"{result['backend']:<18} {miss['source']:<8} {miss['image']:<44} truth {miss['truth']:<10} "
+                       f"read {miss['predicted'] or '-':<10} {miss['confidence']:.2f}{found}")
 
 
 DEFAULT_E2E_LABELS = Path("data/e2e/labels.csv")

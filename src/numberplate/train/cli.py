@@ -179,5 +179,5 @@ def confusions_command(model: Path | None, crops: int, seed: int) -> None:
     rates = measure(PlateOcrRecognizer(model), [(a, b) for a, b, _ in CONFUSION_PAIRS], crops, seed)
     click.echo("pair  now    a-for-b         b-for-a         weight")
     for (_, _, now), r in zip(CONFUSION_PAIRS, rates):
-        click.echo(f"{r.a}/{r.b}   {now:<6.3f} {r.a_for_b:5d} ({r.ratio_a_for_b:.3f})  {r.b_for_a:5d} ({r.ratio_b_for_a:.3f})"
-                   f"  {r.weight:.3f}")
+        click.echo(f"{r.a}/{r.b}   {now:<6.3f} {r.a_for_b:5d} ({r.ratio_a_for_b:.3f})"
+                   f"  {r.b_for_a:5d} ({r.ratio_b_for_a:.3f})  {r.weight:.3f}")

@@ -46,6 +46,20 @@ def epochs_within(budget_s: float, elapsed_s: float, epochs_done: int, start_epo
     return max(start_epoch + epochs_done, min(epochs, fit))
 
 
+def resumed_schedule(state: dict, epochs: int, minutes: float | None, start_epoch: int) -> int:
+    """The schedule length a resumed run uses until its first epoch is timed.
+
+    The interrupted run's fitted length (``state["config"]["epochs"]``), so the learning rate goes on
+    where it was rather than jumping back up a longer cosine; with a (new) ``minutes`` budget, refitted
+    at once from the epoch time the interrupted run measured (``state["epoch_seconds"]``).
+    """
+    fitted = min(epochs, int(state.get("config", {}).get("epochs", epochs)))
+    seconds = state.get("epoch_seconds")
+    if minutes and seconds:
+        return epochs_within(minutes * 60, float(seconds), 1, start_epoch, epochs)
+    return max(fitted, start_epoch + 1)
+
+
 def load_init(model: torch.nn.Module, checkpoint: Path) -> int:
     """Start a new run from another run's weights (its EMA weights when it has them); no optimizer state.
 

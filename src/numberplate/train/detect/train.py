@@ -23,6 +23,7 @@ from numberplate.train.common import (
     load_init,
     pick_device,
     plot_metrics,
+    resumed_schedule,
     warmup_cosine,
 )
 from numberplate.train.detect.data import DetectDataset, Scene, load_scenes
@@ -150,6 +151,8 @@ def train(cfg: DetectTrainConfig, resume: bool = False) -> Path:
     steps_per_epoch = max(1, len(ds) // cfg.batch)
     metrics_path = out / "metrics.csv"
     run_start, epochs = time.time(), cfg.epochs
+    if start_epoch:
+        epochs = resumed_schedule(ck, cfg.epochs, cfg.minutes, start_epoch)
 
     for epoch in range(start_epoch, cfg.epochs):
         if epoch >= epochs:
@@ -199,7 +202,8 @@ def train(cfg: DetectTrainConfig, resume: bool = False) -> Path:
                            best)
         state = {"model": model.state_dict(), "ema": ema.ema.state_dict(), "ema_updates": ema.updates,
                  "optimizer": opt.state_dict(), "epoch": epoch, "best_ap": best_ap,
-                 "config": asdict(cfg) | {"epochs": epochs}}
+                 "config": asdict(cfg) | {"epochs": epochs},
+                 "epoch_seconds": (time.time() - run_start) / (epoch + 1 - start_epoch)}
         torch.save(state, last.with_suffix(".tmp"))
         last.with_suffix(".tmp").replace(last)  # atomic: a kill mid-save never corrupts last.pt
         append_csv(metrics_path, row)

@@ -24,6 +24,7 @@ from numberplate.train.common import (
     load_init,
     pick_device,
     plot_metrics,
+    resumed_schedule,
     warmup_cosine,
 )
 from numberplate.train.ocr.data import Crop, OcrDataset, load_crops
@@ -149,6 +150,8 @@ def train(cfg: OcrTrainConfig, resume: bool = False) -> Path:
     steps_per_epoch = max(1, len(ds) // cfg.batch)
     metrics_path = out / "metrics.csv"
     run_start, epochs = time.time(), cfg.epochs
+    if start_epoch:
+        epochs = resumed_schedule(ck, cfg.epochs, cfg.minutes, start_epoch)
 
     for epoch in range(start_epoch, cfg.epochs):
         if epoch >= epochs:
@@ -190,7 +193,8 @@ def train(cfg: OcrTrainConfig, resume: bool = False) -> Path:
                         "metrics": row}, best)
         state = {"model": model.state_dict(), "ema": ema.ema.state_dict(), "ema_updates": ema.updates,
                  "optimizer": opt.state_dict(), "epoch": epoch, "best_exact": best_exact,
-                 "config": asdict(cfg) | {"epochs": epochs}}
+                 "config": asdict(cfg) | {"epochs": epochs},
+                 "epoch_seconds": (time.time() - run_start) / (epoch + 1 - start_epoch)}
         torch.save(state, last.with_suffix(".tmp"))
         last.with_suffix(".tmp").replace(last)  # atomic: a kill mid-save never corrupts last.pt
         append_csv(metrics_path, row)
