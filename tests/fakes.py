@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import cv2
 import numpy as np
+import pytest
 
+from numberplate.recognition.alphabet import ALPHABET, MAX_SLOTS, encode
 from numberplate.types import BoundingBox, Candidate, Detection, PlateText
 
 
@@ -49,3 +54,43 @@ def render_text_crop(*lines: str, scale: float = 1.6, thickness: int = 4) -> np.
     width = max(r.shape[1] for r in rows)
     return np.vstack([cv2.copyMakeBorder(r, 0, 0, 0, width - r.shape[1], cv2.BORDER_CONSTANT, value=(255,) * 3)
                       for r in rows])
+
+
+def write_stand_in_model(path: Path, dark_text: str, bright_text: str, size: tuple[int, int] = (64, 160)) -> None:
+    """A tiny ONNX graph with PlateOCR's interface: ``dark_text`` on dark crops, ``bright_text`` on bright ones."""
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper, numpy_helper
+
+    def logits(text: str) -> np.ndarray:
+        out = np.zeros((MAX_SLOTS, len(ALPHABET)), np.float32)
+        out[np.arange(MAX_SLOTS), encode(text)] = 12.0
+        return out
+
+    dark, bright = logits(dark_text), logits(bright_text)
+    nodes = [
+        helper.make_node("Cast", ["image"], ["f"], to=TensorProto.FLOAT),
+        helper.make_node("ReduceMean", ["f"], ["m"], axes=[1, 2, 3], keepdims=1),  # (B, 1, 1, 1)
+        helper.make_node("Squeeze", ["m", "ax"], ["m3"]),  # (B, 1, 1)
+        helper.make_node("Div", ["m3", "full"], ["w"]),  # brightness in [0, 1]
+        helper.make_node("Mul", ["w", "delta"], ["shift"]),
+        helper.make_node("Add", ["shift", "base"], ["logits"]),
+        helper.make_node("Softmax", ["logits"], ["probs"], axis=-1),
+    ]
+    inits = [
+        numpy_helper.from_array(np.array([3], np.int64), "ax"),
+        numpy_helper.from_array(np.array(255.0, np.float32), "full"),
+        numpy_helper.from_array((bright - dark) * 2.0, "delta"),
+        numpy_helper.from_array(dark - (bright - dark) * 0.5, "base"),
+    ]
+    graph = helper.make_graph(
+        nodes, "stand_in",
+        [helper.make_tensor_value_info("image", TensorProto.UINT8, ["batch", size[0], size[1], 3])],
+        [helper.make_tensor_value_info("probs", TensorProto.FLOAT, ["batch", MAX_SLOTS, len(ALPHABET)])],
+        inits,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.save(model, str(path))
+    meta = {"name": "plateocr", "input_height": size[0], "input_width": size[1], "alphabet": ALPHABET,
+            "max_slots": MAX_SLOTS}
+    path.with_suffix(".json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")

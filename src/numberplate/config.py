@@ -35,6 +35,7 @@ class Config:
     detector_flip: bool = False  # also detect on the mirrored image and average (about 2x the detector's time)
     ocr: str = "plateocr+rapidocr"  # a backend, or primary+fallback: the fallback reads the unsure plates
     ocr_fallback_below: float = 0.5  # primary confidence under which the fallback reads too (recognition/cascade.py)
+    ocr_model: str | None = None  # our plate OCR model (.onnx with its .json); default: the shipped one
     rectify: bool = False  # deskew plate crops from their own edges before reading (when no corners)
     country: str | None = None
     lookup: str = "local"  # vehicle-lookup providers: "local", or per country e.g. "gb=dvla,nl=rdw,*=local"

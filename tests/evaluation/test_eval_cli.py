@@ -8,6 +8,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from numberplate.cli import main
+from tests.fakes import write_stand_in_model
 
 
 def test_eval_detect_json_has_every_metric(data_dir: Path) -> None:
@@ -58,3 +59,15 @@ def test_eval_ocr_unknown_backend_is_an_error(data_dir: Path) -> None:
     result = CliRunner().invoke(main, ["eval", "ocr", "--data", str(labels), "--backend", "nope"])
     assert result.exit_code == 1
     assert "unknown OCR backend 'nope'" in result.output
+
+
+def test_eval_ocr_scores_another_model_of_ours(data_dir: Path, tmp_path: Path) -> None:
+    labels = data_dir / "ocr" / "labels.csv"
+    model = tmp_path / "mine.onnx"
+    write_stand_in_model(model, "ZZZ999", "ZZZ999")  # reads the same wrong text on every crop
+    args = ["eval", "ocr", "--data", str(labels), "--limit", "4", "--backend", "plateocr", "--json"]
+    shipped = json.loads(CliRunner().invoke(main, args).stdout.strip().splitlines()[-1])[0]
+    mine = json.loads(CliRunner().invoke(main, [*args, "--ocr-model", str(model)]).stdout.strip().splitlines()[-1])[0]
+    assert shipped["overall"]["exact"] > 0.5 and mine["overall"]["exact"] == 0.0
+    missing = CliRunner().invoke(main, [*args, "--ocr-model", str(tmp_path / "nope.onnx")])
+    assert missing.exit_code == 2 and "does not exist" in missing.output

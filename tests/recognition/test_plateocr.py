@@ -10,11 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from numberplate.config import Config
 from numberplate.errors import ModelLoadError, UnsupportedImageError
 from numberplate.formats import patterns_for
 from numberplate.formats.patterns import UnknownCountryError
 from numberplate.imaging import load_image
-from numberplate.recognition import available_backends, create_recognizer
+from numberplate.recognition import available_backends, create_recognizer, recognizer_for
 from numberplate.recognition.alphabet import (
     ALPHABET,
     CN_PROVINCES,
@@ -25,6 +26,7 @@ from numberplate.recognition.alphabet import (
     encode,
     in_alphabet,
 )
+from numberplate.recognition.cascade import CascadeRecognizer
 from numberplate.recognition.platenet_ocr import (
     DEFAULT_MODEL,
     PlateOcrRecognizer,
@@ -33,6 +35,7 @@ from numberplate.recognition.platenet_ocr import (
     slot_alternatives,
 )
 from numberplate.types import PlateText
+from tests.fakes import write_stand_in_model
 
 V = len(ALPHABET)
 
@@ -130,46 +133,6 @@ def test_read_probs_uses_the_country_patterns() -> None:
 # ---------------------------------------------------------------- the recogniser on a stand-in ONNX graph
 
 
-def write_stand_in_model(path: Path, dark_text: str, bright_text: str, size: tuple[int, int] = (64, 160)) -> None:
-    """A tiny ONNX graph with PlateOCR's interface: ``dark_text`` on dark crops, ``bright_text`` on bright ones."""
-    onnx = pytest.importorskip("onnx")
-    from onnx import TensorProto, helper, numpy_helper
-
-    def logits(text: str) -> np.ndarray:
-        out = np.zeros((MAX_SLOTS, V), np.float32)
-        out[np.arange(MAX_SLOTS), encode(text)] = 12.0
-        return out
-
-    dark, bright = logits(dark_text), logits(bright_text)
-    nodes = [
-        helper.make_node("Cast", ["image"], ["f"], to=TensorProto.FLOAT),
-        helper.make_node("ReduceMean", ["f"], ["m"], axes=[1, 2, 3], keepdims=1),  # (B, 1, 1, 1)
-        helper.make_node("Squeeze", ["m", "ax"], ["m3"]),  # (B, 1, 1)
-        helper.make_node("Div", ["m3", "full"], ["w"]),  # brightness in [0, 1]
-        helper.make_node("Mul", ["w", "delta"], ["shift"]),
-        helper.make_node("Add", ["shift", "base"], ["logits"]),
-        helper.make_node("Softmax", ["logits"], ["probs"], axis=-1),
-    ]
-    inits = [
-        numpy_helper.from_array(np.array([3], np.int64), "ax"),
-        numpy_helper.from_array(np.array(255.0, np.float32), "full"),
-        numpy_helper.from_array((bright - dark) * 2.0, "delta"),
-        numpy_helper.from_array(dark - (bright - dark) * 0.5, "base"),
-    ]
-    graph = helper.make_graph(
-        nodes, "stand_in",
-        [helper.make_tensor_value_info("image", TensorProto.UINT8, ["batch", size[0], size[1], 3])],
-        [helper.make_tensor_value_info("probs", TensorProto.FLOAT, ["batch", MAX_SLOTS, V])],
-        inits,
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 8
-    onnx.save(model, str(path))
-    meta = {"name": "plateocr", "input_height": size[0], "input_width": size[1], "alphabet": ALPHABET,
-            "max_slots": MAX_SLOTS}
-    path.with_suffix(".json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
-
-
 @pytest.fixture(scope="module")
 def stand_in(tmp_path_factory: pytest.TempPathFactory) -> PlateOcrRecognizer:
     path = tmp_path_factory.mktemp("plateocr") / "plate_ocr.onnx"
@@ -191,6 +154,22 @@ def test_backend_is_registered() -> None:
 def test_missing_model_is_a_model_load_error(tmp_path: Path) -> None:
     with pytest.raises(ModelLoadError, match="does not exist"):
         create_recognizer("plateocr", model_path=tmp_path / "nope.onnx")
+
+
+def test_config_ocr_model_replaces_the_shipped_model(tmp_path: Path) -> None:
+    path = tmp_path / "mine.onnx"
+    write_stand_in_model(path, "0BC1234", "A12345")
+    alone = recognizer_for(Config(ocr="plateocr", ocr_model=str(path)))
+    first = recognizer_for(Config(ocr="plateocr+rapidocr", ocr_model=str(path)))
+    second = recognizer_for(Config(ocr="rapidocr+plateocr", ocr_model=str(path)))
+    assert isinstance(first, CascadeRecognizer) and isinstance(second, CascadeRecognizer)
+    for own in (alone, first.primary, second._factory()):  # the fallback is built on first use
+        assert isinstance(own, PlateOcrRecognizer)
+        read = own.read(crop(220))
+        assert read is not None and read.text == "A12345"
+    with pytest.raises(ModelLoadError, match="does not exist"):
+        recognizer_for(Config(ocr="plateocr", ocr_model=str(tmp_path / "nope.onnx")))
+    assert recognizer_for(Config(ocr="tesseract", ocr_model=str(tmp_path / "nope.onnx"))).name == "tesseract"
 
 
 def test_metadata_that_does_not_fit_the_graph_is_refused(tmp_path: Path) -> None:

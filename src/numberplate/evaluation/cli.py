@@ -110,9 +110,11 @@ def format_ocr_table(results: list[dict]) -> str:
 @click.option("--rectify", is_flag=True, help="deskew every crop from its own edges first")
 @click.option("--limit", type=click.IntRange(1), default=None, help="first N crops only")
 @click.option("--errors", "show_errors", is_flag=True, help="also list every crop a backend did not read exactly")
+@click.option("--ocr-model", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="ONNX model for the plateocr backend (default: the shipped one)")
 @click.option("--json", "as_json", is_flag=True, help="print the results as JSON")
 def eval_ocr(data: Path, split: str, backends: tuple[str, ...], no_country: bool, rectify: bool, limit: int | None,
-             show_errors: bool, as_json: bool) -> None:
+             show_errors: bool, ocr_model: str | None, as_json: bool) -> None:
     """Exact-match and character accuracy per source for each OCR backend, in one run on the same crops."""
     from dataclasses import replace
 
@@ -134,7 +136,7 @@ def eval_ocr(data: Path, split: str, backends: tuple[str, ...], no_country: bool
     results = []
     for name in backends or available_backends():
         try:
-            recognizer = create_recognizer(name)
+            recognizer = create_recognizer(name, plateocr_model=ocr_model)
         except NumberplateError as e:
             if backends:
                 raise click.ClickException(str(e)) from e
@@ -181,9 +183,13 @@ def format_e2e_table(table: dict[str, dict]) -> str:
 @click.option("--ocr", help="OCR backend (default from config)")
 @click.option("--rectify/--no-rectify", default=None, help="deskew crops before reading (default from config)")
 @click.option("--errors", "show_errors", is_flag=True, help="also list every plate not read exactly")
+@click.option("--ocr-model", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="ONNX model for the plateocr backend (default: config ocr_model, else the shipped one)")
+@click.option("--detector-model", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="ONNX detector (default: config detector_model, else the shipped one)")
 @click.option("--json", "as_json", is_flag=True, help="print the table (and errors) as JSON")
 def eval_e2e(labels: Path, root: Path, ocr: str | None, rectify: bool | None, show_errors: bool,
-             as_json: bool) -> None:
+             ocr_model: str | None, detector_model: str | None, as_json: bool) -> None:
     """Detector + recogniser on whole scenes: plates detected, read exactly, false reads, per source."""
     from numberplate.config import load_config
     from numberplate.datasets.labels import read_labels
@@ -193,7 +199,8 @@ def eval_e2e(labels: Path, root: Path, ocr: str | None, rectify: bool | None, sh
 
     try:
         rows = read_e2e_labels(labels)
-        reader = Reader(config=load_config(ocr=ocr, rectify=rectify))
+        reader = Reader(config=load_config(ocr=ocr, rectify=rectify, ocr_model=ocr_model,
+                                           detector_model=detector_model))
         known: dict[str, list] = {}
         detect_csv = root / "detect" / "labels.csv"
         if detect_csv.is_file():
