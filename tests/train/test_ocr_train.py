@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -14,7 +15,8 @@ torch = pytest.importorskip("torch", reason="training needs the [train] extra (m
 from numberplate.recognition.alphabet import ALPHABET, MAX_SLOTS, PAD_INDEX, decode  # noqa: E402
 from numberplate.recognition.platenet_ocr import PlateOcrRecognizer  # noqa: E402
 from numberplate.train.cli import train_group  # noqa: E402
-from numberplate.train.ocr.data import OcrDataset, load_crops, warp_crop  # noqa: E402
+from numberplate.train.ocr import data as ocr_data  # noqa: E402
+from numberplate.train.ocr.data import OcrDataset, cut_quad, load_crops, warp_crop  # noqa: E402
 from numberplate.train.ocr.export import export_onnx  # noqa: E402
 from numberplate.train.ocr.model import INPUT_HEIGHT, INPUT_WIDTH, PlateOCR  # noqa: E402
 from numberplate.train.ocr.train import OcrTrainConfig, slot_loss, train  # noqa: E402
@@ -58,6 +60,29 @@ def test_dataset_is_deterministic_and_mixes_real_and_synthetic(crops: list) -> N
 def test_warp_crop_output_size(crops: list) -> None:
     out = warp_crop(np.random.default_rng(0), crops[0].image, SIZE)
     assert out.shape == (*SIZE, 3) and out.dtype == np.uint8
+
+
+def _turn(quad: np.ndarray) -> float:
+    """Angle of a cut's top edge in degrees."""
+    dx, dy = quad[1] - quad[0]
+    return float(np.degrees(np.arctan2(dy, dx)))
+
+
+def test_tilted_cut_keeps_the_whole_crop(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A tilted cut is the upright box around the turned crop: every corner of the crop lies inside
+    # it (up to the inward margin and corner jitter), and it really is turned.
+    monkeypatch.setattr(ocr_data, "TILT_SHARE", 1.0)
+    rng, w, h = np.random.default_rng(3), 200, 50
+    turns = []
+    for _ in range(200):
+        quad = cut_quad(rng, w, h)
+        m = cv2.getPerspectiveTransform(quad.astype(np.float32), np.float32([[0, 0], [1, 0], [1, 1], [0, 1]]))
+        corners = cv2.perspectiveTransform(np.float32([[[0, 0], [w, 0], [w, h], [0, h]]]), m)[0]
+        assert corners.min() > -0.08 and corners.max() < 1.08
+        turns.append(abs(_turn(quad)))
+    assert max(turns) > 15 and min(turns) < 3
+    monkeypatch.setattr(ocr_data, "TILT_SHARE", 0.0)
+    assert max(abs(_turn(cut_quad(rng, w, h))) for _ in range(200)) < 8
 
 
 def test_model_shape_and_loss() -> None:

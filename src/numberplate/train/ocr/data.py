@@ -80,23 +80,42 @@ def load_crops(
 # ---------------------------------------------------------------- augmentation of real crops
 
 
-def warp_crop(rng: np.random.Generator, img: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """A real crop re-cut as another detector might have cut it: margins, slight rotation and perspective.
+# Share of real crops turned by up to TILT_DEG and re-cut as the upright box around the turned crop.
+TILT_SHARE, TILT_DEG = 0.08, 20.0
+
+
+def cut_quad(rng: np.random.Generator, w: int, h: int) -> np.ndarray:
+    """Where a detector might have cut a ``w`` x ``h`` real crop: the source corners of the new cut (4 x 2).
 
     Each side moves by a random share of the crop size, mostly outwards (looser boxes show more of
     the car) and a little inwards (tight boxes); the corners then get a small rotation and jitter.
+    A few cuts (``TILT_SHARE``) turn by up to ``TILT_DEG`` instead and grow to the upright box around
+    the turned crop, as a detector boxes a tilted plate.
     """
-    h, w = img.shape[:2]
-    out_h, out_w = size
     left, right = rng.uniform(-0.03, 0.08, 2) * w
     top, bottom = rng.uniform(-0.05, 0.12, 2) * h
     src = np.array([[-left, -top], [w + right, -top], [w + right, h + bottom], [-left, h + bottom]], np.float64)
-    angle = math.radians(float(np.clip(rng.normal(0, 2.0), -5, 5)))
     centre = src.mean(0)
+    if rng.random() < TILT_SHARE:
+        angle = math.radians(rng.uniform(-TILT_DEG, TILT_DEG))
+        c, s = abs(math.cos(angle)), abs(math.sin(angle))
+        sw, sh = src[1, 0] - src[0, 0], src[2, 1] - src[1, 1]
+        half = np.array([sw * c + sh * s, sw * s + sh * c]) / 2
+        src = centre + np.array([[-1, -1], [1, -1], [1, 1], [-1, 1]]) * half
+    else:
+        angle = math.radians(float(np.clip(rng.normal(0, 2.0), -5, 5)))
     rot = np.array([[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]])
     src = (src - centre) @ rot.T + centre
     if rng.random() < 0.5:
         src += rng.uniform(-0.03, 0.03, (4, 2)) * [w, h]
+    return src
+
+
+def warp_crop(rng: np.random.Generator, img: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """A real crop re-cut (:func:`cut_quad`) and resized to ``size`` = (height, width)."""
+    h, w = img.shape[:2]
+    out_h, out_w = size
+    src = cut_quad(rng, w, h)
     dst = np.array([[0, 0], [out_w, 0], [out_w, out_h], [0, out_h]], np.float64)
     m = cv2.getPerspectiveTransform(src.astype(np.float32), dst.astype(np.float32))
     return cv2.warpPerspective(img, m, (out_w, out_h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)

@@ -450,10 +450,16 @@ def _angle(rng: np.random.Generator, limit_deg: float) -> float:
     return math.radians(max(-limit_deg, min(limit_deg, float(rng.normal(0.0, limit_deg / 2.2)))))
 
 
+# Share of plates seen strongly tilted (a motorcycle leaning, a hand-held photo, a camera on a slope), up
+# to TILT_DEG of roll; the detector's upright box around them shows background in the corners.
+TILT_SHARE, TILT_DEG = 0.1, 25.0
+
+
 def _project(rng: np.random.Generator, w: float, h: float) -> np.ndarray:
     """Image positions of a w x h plate's corners seen from a random camera angle (centred on the plate)."""
     corners = np.array([[-w / 2, -h / 2, 0], [w / 2, -h / 2, 0], [w / 2, h / 2, 0], [-w / 2, h / 2, 0]])
-    rotated = corners @ _rotation(_angle(rng, 15), _angle(rng, 15), _angle(rng, 5)).T
+    roll = math.radians(_u(rng, -TILT_DEG, TILT_DEG)) if rng.random() < TILT_SHARE else _angle(rng, 5)
+    rotated = corners @ _rotation(_angle(rng, 15), _angle(rng, 15), roll).T
     focal = w * _u(rng, 1.2, 4.0)
     z = rotated[:, 2] + focal
     return rotated[:, :2] * (focal / z)[:, None]
