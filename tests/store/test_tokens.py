@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from sqlalchemy import select
 
 from numberplate.errors import AuthError, NotFoundError, RateLimitedError
+from numberplate.store import tokens as tokens_module
 from numberplate.store.db import Database
 from numberplate.store.models import ApiToken
 from numberplate.store.tokens import Tokens, hash_token
@@ -34,7 +37,9 @@ def test_authenticate_accepts_valid_and_refuses_unknown_and_revoked(db: Database
         tokens.revoke(12345)
 
 
-def test_rate_limit_per_minute_and_usage(db: Database) -> None:
+def test_rate_limit_per_minute_and_usage(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Calls count per clock minute: hold the clock mid-minute so they all share one.
+    monkeypatch.setattr(tokens_module, "utcnow", lambda: datetime(2026, 12, 4, 10, 30, 20, tzinfo=UTC))
     tokens = Tokens(db)
     _, info = tokens.create("a")
     _, other = tokens.create("b")
@@ -42,7 +47,7 @@ def test_rate_limit_per_minute_and_usage(db: Database) -> None:
         tokens.count_call(info, per_minute=3)
     with pytest.raises(RateLimitedError, match="3 calls a minute") as caught:
         tokens.count_call(info, per_minute=3)
-    assert caught.value.retry_after is not None and 0 < caught.value.retry_after <= 60
+    assert caught.value.retry_after == 40
     tokens.count_call(other, per_minute=3)  # limits are per token
     assert tokens.usage(info) == (3, None)  # the refused call is not counted
     assert tokens.usage(other) == (1, None)
