@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
+from numberplate.formats import is_auto
 from numberplate.recognition.alphabet import ALPHABET, MAX_SLOTS, encode
 from numberplate.types import BoundingBox, Candidate, Detection, PlateText
 
@@ -39,8 +40,10 @@ class EchoRecognizer:
         self.seen: list[tuple[tuple[int, ...], str | None]] = []
 
     def read(self, crop: np.ndarray, country: str | None = None) -> PlateText | None:
+        """The text, said to be from the hinted country (none for ``auto``, like a layout many countries share)."""
         self.seen.append((crop.shape, country))
-        return PlateText(self.text, 0.9, (0.9,) * len(self.text), (Candidate(self.text, 0.9),), country)
+        said = None if is_auto(country) else country
+        return PlateText(self.text, 0.9, (0.9,) * len(self.text), (Candidate(self.text, 0.9),), said)
 
 
 def render_text_crop(*lines: str, scale: float = 1.6, thickness: int = 4) -> np.ndarray:

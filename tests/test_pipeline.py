@@ -11,7 +11,7 @@ from PIL import Image
 
 from numberplate import Reader, load_config
 from numberplate.errors import ImageDecodeError, LookupNotFound
-from numberplate.types import VehicleInfo
+from numberplate.types import PlateRead, PlateText, VehicleInfo
 from tests.fakes import EchoRecognizer, FixedDetector
 
 
@@ -43,6 +43,44 @@ def test_crop_is_padded_box_and_country_hint_is_passed(reader: Reader) -> None:
     shape, country = reader.recognizer.seen[-1]  # type: ignore[attr-defined]
     # 50x10 box padded by 4% / 8% on each side -> 54x12.
     assert shape == (12, 54, 3) and country == "us"
+
+
+def test_without_a_hint_every_country_s_layouts_are_checked() -> None:
+    recognizer = EchoRecognizer()
+    reader = Reader(FixedDetector(), recognizer, config=load_config(env={}))
+    reader.read(np.zeros((100, 200, 3), np.uint8))
+    assert recognizer.seen[-1][1] == "auto"
+    configured = Reader(FixedDetector(), recognizer, config=load_config(env={}, country="br"))
+    configured.read(np.zeros((100, 200, 3), np.uint8))
+    assert recognizer.seen[-1][1] == "br"
+
+
+class _Countries:
+    """A lookup that remembers the country it was asked for."""
+
+    name = "countries"
+
+    def __init__(self) -> None:
+        self.asked: list[str | None] = []
+
+    def lookup(self, plate: str, country: str | None = None) -> VehicleInfo:
+        self.asked.append(country)
+        return VehicleInfo(plate=plate, source=self.name)
+
+
+@pytest.mark.parametrize(("hint", "read_country", "asked"), [
+    (None, "gb", "gb"),  # no hint: the country the read's layout says
+    ("auto", None, None),  # a layout many countries share: no country
+    ("nl", "de", "nl"),  # the user's hint wins
+])
+def test_lookup_country_comes_from_the_hint_else_the_read(hint: str | None, read_country: str | None,
+                                                          asked: str | None) -> None:
+    lookup = _Countries()
+    reader = Reader(FixedDetector(), EchoRecognizer(), lookup, load_config(env={}))
+    read = PlateRead(FixedDetector().detect(np.zeros((10, 10, 3), np.uint8))[0],
+                     PlateText("AB12CDE", 0.9, country=read_country))
+    reader.look_up(read, hint)
+    assert lookup.asked == [asked]
 
 
 def test_read_with_crops_gives_each_read_the_crop_the_recogniser_saw(reader: Reader) -> None:

@@ -85,7 +85,7 @@ def _table_rows(name: str, record: dict[str, Any]) -> list[str]:
 @click.option("--annotate", type=click.Path(file_okay=False, path_type=Path), help="write annotated images here")
 @click.option("--crops", type=click.Path(file_okay=False, path_type=Path), help="write each plate crop here")
 @click.option("--ocr", help="OCR backend (rapidocr, tesseract, ...); default from config")
-@click.option("--country", help="country hint, ISO 3166 alpha-2 (e.g. us, gb, br)")
+@click.option("--country", help="country hint, ISO 3166 alpha-2 (e.g. us, gb, br); default: every country's layouts")
 @click.option("--lookup/--no-lookup", "with_lookup", default=None,
               help="look up each plate's vehicle (providers from config 'lookup'; default: lookup_on_read)")
 @click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),

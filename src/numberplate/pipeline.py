@@ -11,6 +11,7 @@ import numpy as np
 from numberplate.config import Config, load_config
 from numberplate.detection.base import Detector
 from numberplate.errors import LookupError_
+from numberplate.formats.patterns import AUTO, is_auto
 from numberplate.imaging import ImageInput, load_image
 from numberplate.lookup.base import VehicleLookup
 from numberplate.recognition.base import Recognizer
@@ -80,7 +81,8 @@ class Reader:
 
     def read_with_crops(self, image: np.ndarray, country: str | None = None) -> list[tuple[PlateRead, np.ndarray]]:
         """Like :meth:`read_array`, with each plate's crop as the recogniser saw it (for display or storage)."""
-        country = country or self.config.country
+        # Without a country hint the reads are checked against every country's layouts (formats AUTO).
+        country = country or self.config.country or AUTO
         out = []
         for det in self.detector.detect(image):
             crop = crop_plate(image, det, level=self.config.rectify)
@@ -101,7 +103,8 @@ class Reader:
         if self.lookup is None or read.text is None or not read.text.text:
             return read
         try:
-            vehicle = self.lookup.lookup(read.text.text, country or read.text.country)
+            # No country named (or "auto"): the country the read's layout says, where only one has it.
+            vehicle = self.lookup.lookup(read.text.text, read.text.country if is_auto(country) else country)
         except LookupError_ as e:
             # A failed lookup never fails the read: the plate comes back with the reason.
             log.info("lookup of %s failed: %s", read.text.text, e)

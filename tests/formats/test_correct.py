@@ -8,7 +8,7 @@ import random
 
 import pytest
 
-from numberplate.formats import CONFUSIONS, UnknownCountryError, postprocess, postprocess_text
+from numberplate.formats import CONFUSIONS, UnknownCountryError, match_all, postprocess, postprocess_text
 from numberplate.types import PlateText
 
 
@@ -284,10 +284,10 @@ def test_negligible_alternatives_are_dropped_but_their_mass_still_counts() -> No
     assert plate.confidence == pytest.approx(0.81)  # without a country, the plain product
 
 
-@pytest.mark.parametrize("country", ["us", "br", "gb", "cn", "tn", "us-ca", None])
+@pytest.mark.parametrize("country", ["us", "br", "gb", "cn", "tn", "us-ca", "auto", None])
 def test_merged_pattern_priors_agree_with_the_best_single_pattern(country: str | None) -> None:
     from numberplate.formats import patterns_for
-    from numberplate.formats.correct import _best_match, _prior, _weight_classes
+    from numberplate.formats.correct import _best_matches, _prior, _weight_classes
 
     patterns = patterns_for(country)
     rng = random.Random(5)
@@ -295,5 +295,32 @@ def test_merged_pattern_priors_agree_with_the_best_single_pattern(country: str |
     pool = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
     texts += ["".join(rng.choice(pool) for _ in range(rng.randint(3, 9))) for _ in range(300)]
     for text in texts:
-        best = _best_match(text, patterns)
-        assert _prior(text, _weight_classes(country), 0.01) == (best.weight if best else 0.01), text
+        best = _best_matches(text, patterns)
+        assert _prior(text, _weight_classes(country), 0.01) == (best[0].weight if best else 0.01), text
+
+
+def test_auto_corrects_a_look_alike_that_only_a_layout_of_one_country_explains() -> None:
+    # A UK plate whose bare 1 the recogniser half took for an I: no hint leaves it, "auto" finds the
+    # layout; it names no country, since Romania writes two letters, two digits, three letters too.
+    alternatives = [[(c, 0.95)] for c in "VU"] + [[("I", 0.55), ("1", 0.4)], [("6", 0.95)]]
+    alternatives += [[(c, 0.95)] for c in "XVW"]
+    assert postprocess(alternatives).text == "VUI6XVW"
+    auto = postprocess(alternatives, "auto")
+    assert auto.text == "VU16XVW" and auto.pattern_matched
+    assert {p.country for p in match_all("VU16XVW", "auto")} == {"gb", "ro"} and auto.country is None
+
+
+def test_auto_keeps_a_confident_reading_that_fits_no_layout() -> None:
+    # A vanity plate read with confidence: no country's layout overrules it.
+    plate = postprocess([[(c, 0.97)] for c in "STARK11"], "auto")
+    assert plate.text == "STARK11"
+
+
+def test_auto_names_a_country_only_when_the_layout_is_that_country_s_alone() -> None:
+    for text in ("123T4567", "AB12CDE", "ABC1234", "京A12345"):
+        plate = postprocess([[(c, 0.99)] for c in text], "auto")
+        matched = match_all(text, "auto")
+        top = max(p.weight for p in matched)
+        countries = {p.country.partition("-")[0] for p in matched if p.weight == top}
+        assert plate.text == text and plate.country == (countries.pop() if len(countries) == 1 else None)
+    assert postprocess([[(c, 0.99)] for c in "123T4567"], "auto").country == "tn"

@@ -13,10 +13,12 @@ import pytest
 import numberplate.formats
 from numberplate.errors import ConfigError
 from numberplate.formats import (
+    AUTO,
     CountryCode,
     Pattern,
     UnknownCountryError,
     compile_pattern,
+    is_auto,
     known_countries,
     match,
     match_all,
@@ -24,7 +26,7 @@ from numberplate.formats import (
     patterns_for,
     unmatched_prior_for,
 )
-from numberplate.formats.patterns import DEFAULT_UNMATCHED_PRIOR, DIGITS, LETTERS, _load_country
+from numberplate.formats.patterns import AUTO_UNMATCHED_PRIOR, DEFAULT_UNMATCHED_PRIOR, DIGITS, LETTERS, _load_country
 
 
 def test_country_code_literal_lists_exactly_the_shipped_data() -> None:
@@ -115,6 +117,14 @@ def test_match_without_country_tries_every_country() -> None:
     assert matched("京A12345").country == "cn"
     assert match("HELLO WORLD") is None
     assert {p.country for p in match_all("ABC1234")} >= {"br", "us", "us-ny", "gb"}
+
+
+def test_auto_is_every_country_at_once() -> None:
+    assert patterns_for(AUTO) == patterns_for(" Auto ") == patterns_for(None)
+    assert {p.country for p in match_all("ABC1234", "auto")} == {p.country for p in match_all("ABC1234")}
+    assert is_auto(None) and is_auto("AUTO") and not is_auto("gb") and not is_auto("us-ca")
+    assert unmatched_prior_for(AUTO) == AUTO_UNMATCHED_PRIOR > unmatched_prior_for("gb")
+    assert AUTO not in known_countries()
 
 
 def test_match_prefers_the_heaviest_pattern() -> None:

@@ -186,6 +186,14 @@ def test_invalid_read_options_get_422(client: FlaskClient, auth: dict[str, str],
     assert r.status_code == 422 and f"parameter {name!r}" in body["error"]["message"]  # type: ignore[attr-defined]
 
 
+def test_country_auto_reads_like_no_country(client: FlaskClient, auth: dict[str, str], car_jpeg: bytes) -> None:
+    auto = post_image(client, car_jpeg, auth, country="Auto", store="false")
+    plain = post_image(client, car_jpeg, auth, store="false")
+    assert auto.status_code == plain.status_code == 200  # type: ignore[attr-defined]
+    texts = [[p["text"] for p in r.get_json()["plates"]] for r in (auto, plain)]  # type: ignore[attr-defined]
+    assert texts[0] == texts[1] == [PLATE_TEXT]
+
+
 @pytest.mark.parametrize(
     "query",
     ["mode=soundex", "distance=3", "distance=x", "since=yesterday", "page=0", "per_page=101", "watchlist=perhaps",

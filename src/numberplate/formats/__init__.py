@@ -19,10 +19,12 @@ from numberplate.formats.correct import (
     postprocess_text,
 )
 from numberplate.formats.patterns import (
+    AUTO,
     CountryCode,
     Pattern,
     UnknownCountryError,
     compile_pattern,
+    is_auto,
     known_countries,
     match,
     match_all,
@@ -32,6 +34,7 @@ from numberplate.formats.patterns import (
 )
 
 __all__ = [
+    "AUTO",
     "CONFUSIONS",
     "Alternatives",
     "ConfidenceKind",
@@ -39,6 +42,7 @@ __all__ = [
     "Pattern",
     "UnknownCountryError",
     "compile_pattern",
+    "is_auto",
     "known_countries",
     "match",
     "match_all",

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
-from numberplate.formats.patterns import Pattern, normalize, patterns_for, unmatched_prior_for
+from numberplate.formats.patterns import Pattern, is_auto, normalize, patterns_for, unmatched_prior_for
 from numberplate.types import Candidate, PlateText
 
 Alternatives = Sequence[Sequence[tuple[str, float]]]
@@ -86,8 +86,9 @@ def postprocess(
         alternatives: for each output character, its top (character, probability) pairs, best first.
             A position whose best character is a separator (space, dash...) is dropped, and so are
             alternatives below :data:`NEGLIGIBLE` after the best of their position.
-        country: country or region code (``"br"``, ``"us-ca"``); ``None`` uses no pattern data and
-            changes no character.
+        country: country or region code (``"br"``, ``"us-ca"``); ``"auto"`` checks every country's
+            patterns and reports a country only when the layout read is that country's alone;
+            ``None`` uses no pattern data and changes no character.
         top_k: alternatives kept per position (``None``: all given).
         beam_width: readings kept per position while searching.
         max_candidates: how many candidates the result lists.
@@ -124,8 +125,8 @@ def postprocess(
     found: dict[str, _Reading] = {}
     for reading in _beam([[(c, p, False) for c, p in pos.items()] for pos in positions], beam_width, max_swaps):
         found.setdefault(reading.text, reading)
-    if patterns:
-        for options in _pattern_options(positions, patterns):
+    if patterns and country is not None:
+        for options in _pattern_options(positions, country):
             for reading in _beam(options, beam_width, max_swaps):
                 if reading.product > 0.0 and (
                     reading.text not in found or reading.product > found[reading.text].product
@@ -145,14 +146,19 @@ def postprocess(
     total = sum(s[0] for s in scored) + max(0.0, 1.0 - reached) * max(s[1] for s in scored)
     candidates = tuple(Candidate(r.text, score / total if total > 0 else 0.0) for score, _, r in scored)
     best = scored[0][2]
-    pattern = _best_match(best.text, patterns) if patterns else None
+    matched = _best_matches(best.text, patterns) if patterns else []
+    plate_country = matched[0].country if matched else None
+    if matched and is_auto(country):
+        # Read without naming a country: said to be from one only when its layout is that country's alone.
+        countries = {p.country.partition("-")[0] for p in matched}
+        plate_country = countries.pop() if len(countries) == 1 else None
     return PlateText(
         text=best.text,
         confidence=candidates[0].confidence,
         char_confidences=best.probs,
         candidates=candidates[:max_candidates],
-        country=pattern.country if pattern else None,
-        pattern_matched=None if patterns is None else pattern is not None,
+        country=plate_country,
+        pattern_matched=None if patterns is None else bool(matched),
     )
 
 
@@ -244,26 +250,34 @@ def _clean(alternatives: Alternatives, top_k: int | None) -> list[dict[str, floa
     return positions
 
 
-def _pattern_options(
-    positions: Sequence[Mapping[str, float]], patterns: Sequence[Pattern]
-) -> list[list[list[_Option]]]:
-    """Per reachable pattern shape, the options at each position.
+def _pattern_options(positions: Sequence[Mapping[str, float]], country: str) -> list[list[list[_Option]]]:
+    """Per reachable pattern shape of ``country``, the options at each position (shapes that leave the
+    same options are tried once).
 
     A look-alike is decisive (full probability) only at a position where no reachable shape allows
     the character read: there the layouts demand a correction. Elsewhere a reading that already fits
     is overturned only by the recogniser's own doubt, so the look-alike gets a share of the error mass.
     """
+    memo: dict[tuple[int, frozenset[str], bool], list[_Option]] = {}
+
+    def constrained(i: int, allowed: frozenset[str], decisive: bool) -> list[_Option]:
+        key = (i, allowed, decisive)
+        if key not in memo:
+            memo[key] = _constrained(positions[i], allowed, decisive=decisive)
+        return memo[key]
+
     shapes = [
         shape
-        for shape in _shapes(patterns, len(positions))
-        if all(_constrained(pos, allowed, decisive=True) for pos, allowed in zip(positions, shape))
+        for shape in _shapes(country, len(positions))
+        if all(constrained(i, allowed, True) for i, allowed in enumerate(shape))
     ]
     best = [next(iter(pos)) for pos in positions]
     decisive = [all(best[i] not in shape[i] for shape in shapes) for i in range(len(positions))]
-    return [
-        [_constrained(pos, allowed, decisive=d) for pos, allowed, d in zip(positions, shape, decisive)]
-        for shape in shapes
-    ]
+    unique: dict[tuple[tuple[_Option, ...], ...], list[list[_Option]]] = {}
+    for shape in shapes:
+        options = [constrained(i, allowed, d) for i, (allowed, d) in enumerate(zip(shape, decisive))]
+        unique.setdefault(tuple(map(tuple, options)), options)
+    return list(unique.values())
 
 
 def _constrained(position: Mapping[str, float], allowed: frozenset[str], *, decisive: bool) -> list[_Option]:
@@ -300,11 +314,13 @@ def _beam(options: Sequence[Sequence[_Option]], width: int, max_swaps: int) -> l
     return [_Reading(text, probs, score) for score, text, probs, _ in paths]
 
 
-def _shapes(patterns: Sequence[Pattern], length: int) -> list[tuple[frozenset[str], ...]]:
+@lru_cache(maxsize=1024)
+def _shapes(country: str, length: int) -> tuple[tuple[frozenset[str], ...], ...]:
+    """Every character-class shape of ``length`` characters that a pattern of ``country`` allows."""
     shapes: dict[tuple[frozenset[str], ...], None] = {}
-    for pattern in patterns:
+    for pattern in patterns_for(country):
         shapes.update(dict.fromkeys(pattern.expand(length)))
-    return list(shapes)
+    return tuple(shapes)
 
 
 @lru_cache(maxsize=512)
@@ -327,6 +343,8 @@ def _prior(text: str, classes: Sequence[tuple[float, re.Pattern[str]]], unmatche
     return unmatched_prior
 
 
-def _best_match(text: str, patterns: Sequence[Pattern]) -> Pattern | None:
+def _best_matches(text: str, patterns: Sequence[Pattern]) -> list[Pattern]:
+    """The patterns ``text`` fits with the highest weight among those it fits (best first in data order)."""
     found = [p for p in patterns if p.regex.fullmatch(text)]
-    return max(found, key=lambda p: p.weight) if found else None
+    top = max((p.weight for p in found), default=0.0)
+    return [p for p in found if p.weight == top]

@@ -70,6 +70,14 @@ _CLASSES: dict[str, frozenset[str]] = {"@": LETTERS, "#": DIGITS, "?": LETTERS |
 _SYNTAX = frozenset("@#?[]{}\\")
 MAX_REPEAT = 16
 DEFAULT_UNMATCHED_PRIOR = 0.01
+
+AUTO = "auto"
+"""The country code of a plate from anywhere: every country's patterns at once (the reader's default hint)."""
+# Odds that a plate seen in the wild fits none of the shipped layouts, for ``auto``: of the 1,816 plates
+# that both readers agreed on in the detect train scenes (web photos of many countries, dash-cams;
+# `numberplate train pseudo-label`, session 7), 221 fit no layout: 12.2 %, odds 0.14. An upper bound:
+# the readers' shared misreads (a UK 1 read as I) are among them.
+AUTO_UNMATCHED_PRIOR = 0.14
 _MAX_SHAPES = 4096
 
 _SEPARATORS = frozenset(" \t\r\n-_.·•:/|")
@@ -177,24 +185,32 @@ def patterns_for(country: str | None) -> list[Pattern]:
     """The patterns of a country code (``"gb"``, ``"uk"``, ``"us-ca"``), best-known layouts first.
 
     A region code (``us-ca``) gives the region's own patterns, or the country's when the data has
-    none for that region. ``None`` gives every pattern of every country and region.
+    none for that region. ``None`` and :data:`AUTO` give every pattern of every country and region.
 
     Raises:
         UnknownCountryError: no data for this code; the message lists the known codes.
     """
-    return list(_patterns(None if country is None else _key(country)))
+    return list(_patterns(None if country is None or is_auto(country) else _key(country)))
+
+
+def is_auto(country: str | None) -> bool:
+    """Whether ``country`` names no one country: ``None`` or :data:`AUTO`."""
+    return country is None or _key(country) == AUTO
 
 
 def unmatched_prior_for(country: str | None) -> float:
     """Prior of a reading that fits none of a country's patterns (its data's ``unmatched_prior``).
 
-    A region code uses its country's value; ``None`` gives the default, 0.01.
+    A region code uses its country's value; ``None`` gives the default, 0.01; :data:`AUTO`,
+    :data:`AUTO_UNMATCHED_PRIOR`.
 
     Raises:
         UnknownCountryError: no data for this code.
     """
     if country is None:
         return DEFAULT_UNMATCHED_PRIOR
+    if _key(country) == AUTO:
+        return AUTO_UNMATCHED_PRIOR
     _patterns(_key(country))  # validates the code, region included
     base = _key(country).partition("-")[0]
     return _registry()[_aliases().get(base, base)].unmatched_prior

@@ -34,7 +34,7 @@ def _vehicle(event: PlateEvent) -> str:
               help="seconds a plate may go unseen and still be the same plate")
 @click.option("--max-seconds", type=click.FloatRange(0, min_open=True), default=None,
               help="stop after this much video (for endless streams)")
-@click.option("--country", help="country hint, ISO 3166 alpha-2 (e.g. us, gb, br)")
+@click.option("--country", help="country hint, ISO 3166 alpha-2 (e.g. us, gb, br); default: every country's layouts")
 @click.option("--ocr", help="OCR backend (default from config)")
 @click.option("--json", "as_json", is_flag=True, help="one JSON object per plate (JSON Lines)")
 @click.option("--store", is_flag=True,

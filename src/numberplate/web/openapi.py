@@ -168,7 +168,8 @@ def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any
 
 _ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
 _READ_OPTIONS = {
-    "country": {"type": "string", "description": "country hint, e.g. gb, br, us-ca"},
+    "country": {"type": "string", "description": "country hint, e.g. gb, br, us-ca; empty or auto: every country's "
+                "plate layouts are checked"},
     "ocr": {"type": "string", "description": "OCR backend: plateocr+rapidocr (default: plateocr, and RapidOCR for "
             "the plates it is unsure of), plateocr, rapidocr or tesseract"},
     "lookup": {"type": "boolean", "description": "look up each plate's vehicle"},

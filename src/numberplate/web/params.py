@@ -7,6 +7,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
+from numberplate.formats.patterns import AUTO
 from numberplate.web.errors import WebError
 
 _TRUE = ("1", "true", "yes", "on")
@@ -73,10 +74,12 @@ def as_datetime(name: str, value: Any) -> datetime | None:
 
 
 def as_country(name: str, value: Any) -> str | None:
-    """A lower-case country or region code (``gb``, ``us-ca``); missing or empty: None."""
+    """A lower-case country or region code (``gb``, ``us-ca``); missing, empty or ``auto``: None (every country)."""
     if value is None or value == "":
         return None
     text = str(value).strip().lower()
+    if text == AUTO:
+        return None
     if not COUNTRY_RE.fullmatch(text):
         raise invalid(name, f"must be a country code such as gb, br or us-ca, got {text[:20]!r}")
     return text
