@@ -287,7 +287,7 @@ def test_negligible_alternatives_are_dropped_but_their_mass_still_counts() -> No
 @pytest.mark.parametrize("country", ["us", "br", "gb", "cn", "tn", "us-ca", "auto", None])
 def test_merged_pattern_priors_agree_with_the_best_single_pattern(country: str | None) -> None:
     from numberplate.formats import patterns_for
-    from numberplate.formats.correct import _best_matches, _prior, _weight_classes
+    from numberplate.formats.correct import _fitting_countries, _prior, _weight_classes
 
     patterns = patterns_for(country)
     rng = random.Random(5)
@@ -295,8 +295,12 @@ def test_merged_pattern_priors_agree_with_the_best_single_pattern(country: str |
     pool = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
     texts += ["".join(rng.choice(pool) for _ in range(rng.randint(3, 9))) for _ in range(300)]
     for text in texts:
-        best = _best_matches(text, patterns)
-        assert _prior(text, _weight_classes(country), 0.01) == (best[0].weight if best else 0.01), text
+        fits = [p for p in patterns if p.regex.fullmatch(text)]
+        top = max((p.weight for p in fits), default=0.01)
+        assert _prior(text, _weight_classes(country), 0.01) == top, text
+        if country is not None:
+            heaviest = [p.country for p in fits if p.weight == top]
+            assert _fitting_countries(text, country) == tuple(dict.fromkeys(heaviest)), text
 
 
 def test_auto_corrects_a_look_alike_that_only_a_layout_of_one_country_explains() -> None:

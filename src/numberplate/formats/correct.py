@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
-from numberplate.formats.patterns import Pattern, is_auto, normalize, patterns_for, unmatched_prior_for
+from numberplate.formats.patterns import is_auto, normalize, patterns_for, unmatched_prior_for
 from numberplate.types import Candidate, PlateText
 
 Alternatives = Sequence[Sequence[tuple[str, float]]]
@@ -123,10 +123,13 @@ def postprocess(
         return PlateText("", 0.0, pattern_matched=None if patterns is None else False)
 
     found: dict[str, _Reading] = {}
-    for reading in _beam([[(c, p, False) for c, p in pos.items()] for pos in positions], beam_width, max_swaps):
+    free = [[(c, p, False) for c, p in pos.items()] for pos in positions]
+    for reading in _beam(free, beam_width, max_swaps):
         found.setdefault(reading.text, reading)
     if patterns and country is not None:
         for options in _pattern_options(positions, country):
+            if options == free:  # a shape that allows every alternative: the free beam's readings again
+                continue
             for reading in _beam(options, beam_width, max_swaps):
                 if reading.product > 0.0 and (
                     reading.text not in found or reading.product > found[reading.text].product
@@ -146,11 +149,11 @@ def postprocess(
     total = sum(s[0] for s in scored) + max(0.0, 1.0 - reached) * max(s[1] for s in scored)
     candidates = tuple(Candidate(r.text, score / total if total > 0 else 0.0) for score, _, r in scored)
     best = scored[0][2]
-    matched = _best_matches(best.text, patterns) if patterns else []
-    plate_country = matched[0].country if matched else None
-    if matched and is_auto(country):
+    fitting = _fitting_countries(best.text, country) if patterns and country is not None else ()
+    plate_country = fitting[0] if fitting else None
+    if fitting and is_auto(country):
         # Read without naming a country: said to be from one only when its layout is that country's alone.
-        countries = {p.country.partition("-")[0] for p in matched}
+        countries = {c.partition("-")[0] for c in fitting}
         plate_country = countries.pop() if len(countries) == 1 else None
     return PlateText(
         text=best.text,
@@ -158,7 +161,7 @@ def postprocess(
         char_confidences=best.probs,
         candidates=candidates[:max_candidates],
         country=plate_country,
-        pattern_matched=None if patterns is None else bool(matched),
+        pattern_matched=None if patterns is None else bool(fitting),
     )
 
 
@@ -343,8 +346,23 @@ def _prior(text: str, classes: Sequence[tuple[float, re.Pattern[str]]], unmatche
     return unmatched_prior
 
 
-def _best_matches(text: str, patterns: Sequence[Pattern]) -> list[Pattern]:
-    """The patterns ``text`` fits with the highest weight among those it fits (best first in data order)."""
-    found = [p for p in patterns if p.regex.fullmatch(text)]
-    top = max((p.weight for p in found), default=0.0)
-    return [p for p in found if p.weight == top]
+@lru_cache(maxsize=512)
+def _country_classes(country: str) -> tuple[tuple[float, tuple[tuple[str, re.Pattern[str]], ...]], ...]:
+    """A country's patterns merged into one regex per weight and pattern country (``us``, ``us-ca``...),
+    heaviest weight first, countries in data order."""
+    grouped: dict[float, dict[str, list[str]]] = {}
+    for p in patterns_for(country):
+        grouped.setdefault(p.weight, {}).setdefault(p.country, []).append(p.regex.pattern)
+    return tuple(
+        (weight, tuple((code, re.compile("|".join(f"(?:{r})" for r in regexes))) for code, regexes in codes.items()))
+        for weight, codes in sorted(grouped.items(), reverse=True)
+    )
+
+
+def _fitting_countries(text: str, country: str) -> tuple[str, ...]:
+    """The countries (in data order) of the heaviest patterns of ``country`` that ``text`` fits; none: ``()``."""
+    for _, codes in _country_classes(country):
+        fits = tuple(code for code, regex in codes if regex.fullmatch(text))
+        if fits:
+            return fits
+    return ()
