@@ -140,3 +140,16 @@ def test_unreadable_files(tmp_path: Path) -> None:
     binary.write_bytes(b"\xff\xfe\x00bad")
     with pytest.raises(DatasetError, match=r"binary\.csv: cannot read labels CSV \('utf-8' codec can't decode"):
         read_labels(binary)
+
+
+def test_skip_conflicts_leaves_out_only_the_image_whose_rows_disagree(tmp_path: Path,
+                                                                      caplog: pytest.LogCaptureFixture) -> None:
+    path = tmp_path / "labels.csv"
+    rows = ["x.jpg,10,10,1,1,5,5,s,train", "y.jpg,20,20,1,1,5,5,s,train", "x.jpg,10,12,1,1,5,5,s,train",
+            "x.jpg,10,10,2,2,6,6,s,train", "y.jpg,20,20,2,2,9,9,s,train"]
+    path.write_text("\n".join([HEADER, *rows]) + "\n")
+    with pytest.raises(DatasetError, match="describes another picture"):
+        read_labels(path, split="train")
+    (kept,) = read_labels(path, split="train", skip_conflicts=True)
+    assert kept.image.name == "y.jpg" and len(kept.boxes) == 2
+    assert "left out 1 image(s)" in caplog.text and "x.jpg" in caplog.text

@@ -5,7 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from numberplate.evaluation.detection import ImageResult, average_precision, box_iou, summarize, summarize_by_source
+from numberplate.evaluation.detection import (
+    ImageResult,
+    average_precision,
+    box_iou,
+    summarize,
+    summarize_by_source,
+    threshold_sweep,
+)
 
 
 def _r(gt: list, pred: list, scores: list, source: str = "s") -> ImageResult:
@@ -55,3 +62,18 @@ def test_threshold_and_negatives() -> None:
     assert table["neg"].fp_per_negative == 1.0
     assert table["all"].fp_per_negative == 1.0
     assert np.isnan(table["neg"].ap50)  # no ground truth, AP undefined
+
+
+def test_threshold_sweep_gives_precision_recall_and_f1_per_threshold() -> None:
+    # Scores: TP 0.9, FP 0.7, TP 0.6, FP 0.4 on three plates (one never found).
+    res = [_r([[0, 0, 10, 10], [20, 20, 30, 30]], [[0, 0, 10, 10], [50, 50, 60, 60]], [0.9, 0.7]),
+           _r([[0, 0, 10, 10]], [[0, 0, 10, 10], [40, 40, 45, 45]], [0.6, 0.4]),
+           _r([[5, 5, 9, 9]], [], [])]
+    rows = threshold_sweep(res, [0.95, 0.8, 0.65, 0.5, 0.3])
+    assert [t for t, *_ in rows] == [0.95, 0.8, 0.65, 0.5, 0.3]
+    expected = [(1.0, 0.0), (1.0, 1 / 4), (1 / 2, 1 / 4), (2 / 3, 2 / 4), (2 / 4, 2 / 4)]
+    for (_, p, r, f1), (ep, er) in zip(rows, expected):
+        assert (p, r) == (pytest.approx(ep), pytest.approx(er))
+        assert f1 == pytest.approx(2 * ep * er / (ep + er) if ep + er else 0.0)
+    best = max(rows, key=lambda row: row[3])
+    assert best[0] == 0.5

@@ -71,3 +71,15 @@ def test_eval_ocr_scores_another_model_of_ours(data_dir: Path, tmp_path: Path) -
     assert shipped["overall"]["exact"] > 0.5 and mine["overall"]["exact"] == 0.0
     missing = CliRunner().invoke(main, [*args, "--ocr-model", str(tmp_path / "nope.onnx")])
     assert missing.exit_code == 2 and "does not exist" in missing.output
+
+
+def test_eval_detect_sweep_on_a_sample_spread_over_the_split(data_dir: Path) -> None:
+    labels = data_dir / "detect" / "labels.csv"
+    args = ["eval", "detect", "--data", str(labels), "--split", "train", "--sample", "6", "--sweep", "--skip-conflicts"]
+    report = json.loads(CliRunner().invoke(main, [*args, "--json"]).stdout.strip().splitlines()[-1])
+    assert report["all"]["images"] == 6 and len({k for k in report if k not in ("all", "threshold", "ms_per_image",
+                                                                                 "sweep", "negatives")}) >= 2
+    assert [row["threshold"] for row in report["sweep"]][:2] == [0.3, 0.35] and len(report["sweep"]) == 11
+    text = CliRunner().invoke(main, args)
+    assert text.exit_code == 0, text.output
+    assert text.stdout.count("<- max F1") == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import logging
 import math
 import os
 from collections.abc import Iterable
@@ -11,6 +12,8 @@ from pathlib import Path
 
 from numberplate.errors import DatasetError
 from numberplate.types import BoundingBox
+
+log = logging.getLogger(__name__)
 
 LABELS_COLUMNS = ("image", "width", "height", "xmin", "ymin", "xmax", "ymax", "source", "split")
 BOX_COLUMNS = ("xmin", "ymin", "xmax", "ymax")
@@ -98,7 +101,9 @@ def default_root(csv_path: Path) -> Path:
     return csv_path.parent.parent if csv_path.parent.name == "detect" else csv_path.parent
 
 
-def read_labels(path: Path, root: Path | None = None, split: str | None = None) -> list[LabelledImage]:
+def read_labels(
+    path: Path, root: Path | None = None, split: str | None = None, *, skip_conflicts: bool = False
+) -> list[LabelledImage]:
     """Read a detect labels CSV (``image,width,height,xmin,ymin,xmax,ymax,source,split``).
 
     Rows of the same image and split are merged into one record, in order of first appearance; a row
@@ -108,6 +113,8 @@ def read_labels(path: Path, root: Path | None = None, split: str | None = None) 
         path: the CSV file.
         root: folder the ``image`` column is relative to; default :func:`default_root` of ``path``.
         split: keep only rows of this split (rows of other splits are not checked beyond their columns).
+        skip_conflicts: leave out (with a warning) an image whose rows disagree on its size or source,
+            instead of raising: the shared train split lists one replaced picture twice.
 
     Returns:
         One record per image and split, its ``image`` joined to ``root``.
@@ -131,6 +138,7 @@ def read_labels(path: Path, root: Path | None = None, split: str | None = None) 
 
     images: dict[tuple[str, str], LabelledImage] = {}
     first_line: dict[tuple[str, str], int] = {}
+    conflicts: set[tuple[str, str]] = set()
     for line, row in rows:
         where = f"{path}:{line}"
         if None in row or any(row[c] is None for c in LABELS_COLUMNS):
@@ -154,9 +162,14 @@ def read_labels(path: Path, root: Path | None = None, split: str | None = None) 
 
         key = (name, row_split)
         known = images.get(key)
+        if key in conflicts:
+            continue
         if known is None:
             images[key] = LabelledImage(root / name, width, height, boxes, source, row_split)
             first_line[key] = line
+            continue
+        if (known.width, known.height, known.source) != (width, height, source) and skip_conflicts:
+            conflicts.add(key)
             continue
         if (known.width, known.height, known.source) != (width, height, source):
             raise DatasetError(
@@ -166,7 +179,10 @@ def read_labels(path: Path, root: Path | None = None, split: str | None = None) 
         if not boxes or not known.boxes:
             raise DatasetError(f"{where}: {name} has both a background row and a boxed row; keep one kind")
         images[key] = LabelledImage(known.image, width, height, known.boxes + boxes, source, row_split)
-    return list(images.values())
+    if conflicts:
+        log.warning("%s: left out %d image(s) whose rows disagree on size or source: %s", path, len(conflicts),
+                    ", ".join(sorted(name for name, _ in conflicts)[:5]))
+    return [record for key, record in images.items() if key not in conflicts]
 
 
 def _relative_name(image: Path, root: Path) -> str:

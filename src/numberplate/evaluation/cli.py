@@ -43,20 +43,29 @@ def format_detection_table(table: dict, threshold: float) -> str:
 @click.option("--no-tiles", is_flag=True, help="disable the second pass on tiles for large images")
 @click.option("--flip", is_flag=True, help="also detect on the mirrored image and average (config detector_flip)")
 @click.option("--limit", type=click.IntRange(1), default=None, help="first N images only")
+@click.option("--sample", type=click.IntRange(1), default=None,
+              help="N images spread evenly over the split (every source), instead of all")
+@click.option("--skip-conflicts", is_flag=True,
+              help="leave out images whose label rows disagree on their size (the train split has one)")
+@click.option("--sweep", is_flag=True,
+              help="also print precision, recall and F1 at thresholds 0.30-0.80 (choose the threshold on train)")
 @click.option("--json", "as_json", is_flag=True, help="print the table as JSON")
 def eval_detect(data: Path, split: str, model: Path | None, side: int, threshold: float | None, no_tiles: bool,
-                flip: bool, limit: int | None, as_json: bool) -> None:
+                flip: bool, limit: int | None, sample: int | None, skip_conflicts: bool, sweep: bool,
+                as_json: bool) -> None:
     """Precision/recall at the operating threshold, AP50, AP50:95 and FP per negative image, per source."""
     from numberplate.datasets.labels import read_labels
     from numberplate.detection.platenet import PlateNetDetector
     from numberplate.errors import DatasetError
-    from numberplate.evaluation.detection import ImageResult, summarize_by_source
+    from numberplate.evaluation.detection import ImageResult, summarize_by_source, threshold_sweep
     from numberplate.imaging import load_image
 
     det = PlateNetDetector(model, side=side, threshold=0.05, tile_large_images=not no_tiles, flip=flip)
     thr = threshold if threshold is not None else PlateNetDetector(model, side=side).threshold
     try:
-        records = read_labels(data, split=split)[:limit]
+        records = read_labels(data, split=split, skip_conflicts=skip_conflicts)[:limit]
+        if sample is not None and sample < len(records):
+            records = [records[i] for i in np.linspace(0, len(records) - 1, sample).round().astype(int)]
     except DatasetError as e:
         raise click.ClickException(str(e)) from e
     if not records:
@@ -72,11 +81,19 @@ def eval_detect(data: Path, split: str, model: Path | None, side: int, threshold
             results.append(ImageResult(gt.reshape(-1, 4), pred.reshape(-1, 4), scores, rec.source))
     ms = (time.perf_counter() - t0) * 1000 / max(len(results), 1)
     table = summarize_by_source(results, thr)
+    rows = threshold_sweep(results, np.round(np.arange(0.30, 0.81, 0.05), 2).tolist()) if sweep else []
     if as_json:
-        click.echo(json.dumps({k: v.to_dict() for k, v in table.items()} | {"threshold": thr, "ms_per_image": ms}))
-    else:
-        click.echo(format_detection_table(table, thr))
-        click.echo(f"{len(results)} images, {ms:.1f} ms/image (incl. decoding)")
+        extra = {"sweep": [dict(zip(("threshold", "precision", "recall", "f1"), row)) for row in rows]} if sweep else {}
+        click.echo(json.dumps({k: v.to_dict() for k, v in table.items()} | {"threshold": thr, "ms_per_image": ms}
+                              | extra))
+        return
+    click.echo(format_detection_table(table, thr))
+    click.echo(f"{len(results)} images, {ms:.1f} ms/image (incl. decoding)")
+    if rows:
+        best = max(rows, key=lambda row: row[3])
+        click.echo("threshold  precision  recall      F1")
+        for t, p, r, f1 in rows:
+            click.echo(f"{t:>9.2f} {p:>10.4f} {r:>7.4f} {f1:>7.4f}{'  <- max F1' if t == best[0] else ''}")
 
 
 DEFAULT_OCR_LABELS = Path("../shared/data/ocr/labels.csv")

@@ -89,29 +89,44 @@ def average_precision(results: Sequence[ImageResult], iou_threshold: float) -> f
     return float(values.mean())
 
 
-def summarize(results: Sequence[ImageResult], threshold: float) -> DetectionMetrics:
-    """Precision and recall at IoU 0.5 for predictions scoring >= ``threshold``, AP50, AP50:95, FP/negative."""
+def precision_recall_at(results: Sequence[ImageResult], threshold: float, iou: float = 0.5) -> tuple[float, float]:
+    """Precision and recall at IoU ``iou`` of the predictions scoring >= ``threshold`` (recall NaN without plates)."""
     tp = fp = n_gt = 0
-    neg_images = neg_fp = 0
     for r in results:
         keep = r.scores >= threshold
-        kept = ImageResult(r.gt, r.pred[keep], r.scores[keep], r.source)
-        flags = match(kept, 0.5)
+        flags = match(ImageResult(r.gt, r.pred[keep], r.scores[keep], r.source), iou)
         tp += int(flags.sum())
         fp += int((~flags).sum())
         n_gt += len(r.gt)
-        if len(r.gt) == 0:
-            neg_images += 1
-            neg_fp += int(keep.sum())
+    return (tp / (tp + fp) if tp + fp else 1.0), (tp / n_gt if n_gt else float("nan"))
+
+
+def threshold_sweep(
+    results: Sequence[ImageResult], thresholds: Sequence[float]
+) -> list[tuple[float, float, float, float]]:
+    """(threshold, precision, recall, F1) at IoU 0.5 for each threshold, to choose an operating point."""
+    rows = []
+    for t in thresholds:
+        p, r = precision_recall_at(results, t)
+        f1 = 2 * p * r / (p + r) if p + r > 0 else 0.0
+        rows.append((float(t), p, r, f1))
+    return rows
+
+
+def summarize(results: Sequence[ImageResult], threshold: float) -> DetectionMetrics:
+    """Precision and recall at IoU 0.5 for predictions scoring >= ``threshold``, AP50, AP50:95, FP/negative."""
+    negatives = [r for r in results if len(r.gt) == 0]
+    neg_fp = sum(int((r.scores >= threshold).sum()) for r in negatives)
+    precision, recall = precision_recall_at(results, threshold)
     aps = [average_precision(results, t) for t in IOU_THRESHOLDS]
     return DetectionMetrics(
         images=len(results),
-        plates=n_gt,
-        precision=tp / (tp + fp) if tp + fp else 1.0,
-        recall=tp / n_gt if n_gt else float("nan"),
+        plates=sum(len(r.gt) for r in results),
+        precision=precision,
+        recall=recall,
         ap50=aps[0],
         ap50_95=float(np.mean(aps)),
-        fp_per_negative=neg_fp / neg_images if neg_images else None,
+        fp_per_negative=neg_fp / len(negatives) if negatives else None,
     )
 
 
