@@ -65,13 +65,37 @@ def test_load_init_copies_the_tensors_that_fit(tmp_path: Path) -> None:
     old = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Linear(4, 2))
     path = tmp_path / "best.pt"
     torch.save({"model": old.state_dict()}, path)
-    new = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Linear(4, 5))  # same body, new head
+    new = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Linear(4, 1))  # same body, new (smaller) head
     assert load_init(new, path) == 2
     assert torch.equal(new[0].weight, old[0].weight)
 
 
 def test_load_init_rejects_another_architecture(tmp_path: Path) -> None:
     path = tmp_path / "best.pt"
-    torch.save({"model": torch.nn.Linear(3, 2).state_dict()}, path)
+    torch.save({"model": torch.nn.Linear(4, 3).state_dict()}, path)  # larger than the model: nothing fits
     with pytest.raises(ValueError, match="no weights fit"):
-        load_init(torch.nn.Linear(4, 3), path)
+        load_init(torch.nn.Linear(3, 2), path)
+
+
+def test_a_wider_detector_starts_computing_what_the_narrow_one_did(tmp_path: Path) -> None:
+    from numberplate.train.detect.model import PlateNet
+
+    torch.manual_seed(0)
+    narrow = PlateNet(16, (8, 8, 16, 24, 32))
+    with torch.no_grad():  # non-trivial batch-norm statistics, as after training
+        for m in narrow.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.uniform_(-0.5, 0.5)
+                m.running_var.uniform_(0.5, 2.0)
+                m.weight.uniform_(0.5, 1.5)
+                m.bias.uniform_(-0.2, 0.2)
+    path = tmp_path / "best.pt"
+    torch.save({"model": narrow.state_dict()}, path)
+    wide = PlateNet(24, (8, 16, 16, 40, 48))
+    assert load_init(wide, path) == len(wide.state_dict())
+    x = torch.rand(2, 3, 64, 96)
+    (h0, b0), (h1, b1) = narrow.eval()(x), wide.eval()(x)
+    torch.testing.assert_close(h1, h0, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(b1, b0, atol=1e-4, rtol=1e-5)
+    fresh = PlateNet(24, (8, 16, 16, 40, 48)).eval()
+    assert not torch.allclose(fresh(x)[0], h0, atol=1e-3)  # without the widened weights it differs

@@ -30,14 +30,25 @@ def train_group() -> None:
 @click.option("--minutes", type=click.FloatRange(0, min_open=True), default=None,
               help="time budget: after each epoch the schedule is fitted so the run ends within it (caps --epochs)")
 @click.option("--init", type=click.Path(exists=True, dir_okay=False), default=None,
-              help="start from this checkpoint's weights (new optimizer and schedule)")
+              help="start from this checkpoint's weights (new optimizer and schedule); a narrower model's "
+                   "weights are widened so the run starts where it ended")
+@click.option("--width", type=click.IntRange(8), default=48, show_default=True, help="FPN and head channels")
+@click.option("--channels", default="16,32,64,96,128", show_default=True,
+              help="backbone channels at stride 2, 4, 8, 16 and 32")
 @click.option("--resume", is_flag=True, help="continue from OUT/last.pt")
-def train_detect(data: Path, out: Path, resume: bool, **opts: object) -> None:
+def train_detect(data: Path, out: Path, resume: bool, channels: str, **opts: object) -> None:
     """Train the plate detector; checkpoints every epoch to OUT/last.pt, best EMA weights to OUT/best.pt."""
     from numberplate.train.detect.train import DetectTrainConfig, train
 
+    try:
+        widths = tuple(int(c) for c in channels.split(","))
+    except ValueError:
+        widths = ()
+    if len(widths) != 5 or min(widths) < 1:
+        raise click.BadParameter(f"five positive whole numbers separated by commas, got {channels!r}",
+                                 param_hint="--channels")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    cfg = DetectTrainConfig(data=str(data), out=str(out), **opts)  # type: ignore[arg-type]
+    cfg = DetectTrainConfig(data=str(data), out=str(out), channels=widths, **opts)  # type: ignore[arg-type]
     best = train(cfg, resume=resume)
     click.echo(f"best checkpoint: {best}")
 

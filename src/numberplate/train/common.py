@@ -63,8 +63,9 @@ def resumed_schedule(state: dict, epochs: int, minutes: float | None, start_epoc
 def load_init(model: torch.nn.Module, checkpoint: Path) -> int:
     """Start a new run from another run's weights (its EMA weights when it has them); no optimizer state.
 
-    Every tensor whose name and shape match is copied, so a model with a new head still starts from
-    an older model's backbone. Returns the number of tensors copied.
+    Every tensor whose name matches is copied: whole where the shapes match, so a model with a new
+    head still starts from an older model's backbone; into the leading slice where the model is wider
+    (more channels in some layers: :func:`widen_into`). Returns the number of tensors copied.
 
     Raises:
         ValueError: no tensor of the checkpoint fits the model (another architecture altogether).
@@ -73,11 +74,34 @@ def load_init(model: torch.nn.Module, checkpoint: Path) -> int:
     state = ck.get("ema") or ck["model"]
     own = model.state_dict()
     fits = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
-    if not fits:
+    wider = {k: widen_into(own[k], v) for k, v in state.items()
+             if k in own and k not in fits and _fits_inside(v, own[k])}
+    if not fits and not wider:
         raise ValueError(f"{checkpoint}: no weights fit this model (another architecture)")
-    model.load_state_dict(fits, strict=False)
-    logging.getLogger(__name__).info("init from %s: %d of %d tensors", checkpoint, len(fits), len(own))
-    return len(fits)
+    model.load_state_dict(fits | wider, strict=False)
+    logging.getLogger(__name__).info("init from %s: %d of %d tensors (%d widened)", checkpoint,
+                                     len(fits) + len(wider), len(own), len(wider))
+    return len(fits) + len(wider)
+
+
+def _fits_inside(small: torch.Tensor, big: torch.Tensor) -> bool:
+    return small.dim() == big.dim() and all(a <= b for a, b in zip(small.shape, big.shape))
+
+
+def widen_into(fresh: torch.Tensor, narrow: torch.Tensor) -> torch.Tensor:
+    """A wider layer's tensor that computes what ``narrow`` did: ``narrow`` in the leading slice, the
+    weights that read the new input channels (dimension 1 beyond ``narrow``'s) set to zero, and the
+    new output channels as ``fresh`` (their new initialisation).
+
+    In a network of convolutions, batch norms and ReLUs whose every layer is widened this way, the
+    original channels compute exactly what the narrow network did (the new ones add nothing until
+    training moves the zeroed weights), so training a larger model starts where the small one ended.
+    """
+    out = fresh.clone()
+    if out.dim() >= 2:
+        out[: narrow.shape[0], narrow.shape[1]:] = 0
+    out[tuple(slice(0, n) for n in narrow.shape)] = narrow
+    return out
 
 
 class ModelEMA:

@@ -55,7 +55,8 @@ def load_checkpoint(path: Path) -> tuple[PlateNet, dict]:
     """Rebuild the model of a checkpoint (EMA weights when present)."""
     ck = torch.load(path, map_location="cpu", weights_only=False)
     cfg = ck.get("config", {})
-    model = PlateNet(cfg.get("width", 48), depth=cfg.get("depth", 1))
+    channels = tuple(cfg.get("channels", (16, 32, 64, 96, 128)))
+    model = PlateNet(cfg.get("width", 48), channels, depth=cfg.get("depth", 1))
     model.load_state_dict(ck.get("ema", ck["model"]))
     return model.eval(), ck
 

@@ -53,6 +53,7 @@ class DetectTrainConfig:
     limit: int | None = None
     seed: int = 0
     width: int = 48
+    channels: tuple[int, ...] = (16, 32, 64, 96, 128)
     depth: int = 1
     device: str = "auto"
     minutes: float | None = None
@@ -125,7 +126,7 @@ def train(cfg: DetectTrainConfig, resume: bool = False) -> Path:
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     last, best = out / "last.pt", out / "best.pt"
-    model = PlateNet(cfg.width, depth=cfg.depth)
+    model = PlateNet(cfg.width, tuple(cfg.channels), depth=cfg.depth)
     if cfg.init and not (resume and last.exists()):
         load_init(model, Path(cfg.init))
     model.to(device)
