@@ -332,10 +332,12 @@ def _weight_classes(country: str | None) -> tuple[tuple[float, re.Pattern[str]],
     by_weight: dict[float, list[str]] = {}
     for p in patterns_for(country):
         by_weight.setdefault(p.weight, []).append(p.regex.pattern)
-    return tuple(
-        (weight, re.compile("|".join(f"(?:{r})" for r in regexes)))
-        for weight, regexes in sorted(by_weight.items(), reverse=True)
-    )
+    return tuple((weight, _merged(regexes)) for weight, regexes in sorted(by_weight.items(), reverse=True))
+
+
+def _merged(regexes: Sequence[str]) -> re.Pattern[str]:
+    """One regex that matches what any of ``regexes`` matches."""
+    return re.compile("|".join(f"(?:{r})" for r in regexes))
 
 
 def _prior(text: str, classes: Sequence[tuple[float, re.Pattern[str]]], unmatched_prior: float) -> float:
@@ -354,7 +356,7 @@ def _country_classes(country: str) -> tuple[tuple[float, tuple[tuple[str, re.Pat
     for p in patterns_for(country):
         grouped.setdefault(p.weight, {}).setdefault(p.country, []).append(p.regex.pattern)
     return tuple(
-        (weight, tuple((code, re.compile("|".join(f"(?:{r})" for r in regexes))) for code, regexes in codes.items()))
+        (weight, tuple((code, _merged(regexes)) for code, regexes in codes.items()))
         for weight, codes in sorted(grouped.items(), reverse=True)
     )
 
