@@ -209,7 +209,7 @@ def unmatched_prior_for(country: str | None) -> float:
     """
     if country is None:
         return DEFAULT_UNMATCHED_PRIOR
-    if _key(country) == AUTO:
+    if is_auto(country):
         return AUTO_UNMATCHED_PRIOR
     _patterns(_key(country))  # validates the code, region included
     base = _key(country).partition("-")[0]
