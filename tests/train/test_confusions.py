@@ -29,3 +29,19 @@ def test_the_shipped_model_reads_few_look_alikes_on_fresh_synthetic_plates() -> 
     rates = measure(PlateOcrRecognizer(), [("O", "0"), ("S", "5")], crops=64, seed=7)
     assert [(r.a, r.b) for r in rates] == [("O", "0"), ("S", "5")]
     assert all(0.0 <= r.weight < 0.5 for r in rates)
+
+
+def test_the_measured_plates_are_landscape_crops(monkeypatch: pytest.MonkeyPatch) -> None:
+    # render_crop takes (width, height): the plates read must look like the crops the reader gets.
+    from numberplate.train.ocr import confusions
+    from numberplate.train.synth.render import render_crop
+
+    sizes = []
+
+    def spy(rng: object, out_size: tuple[int, int], layout: object) -> tuple:
+        sizes.append(out_size)
+        return render_crop(rng, out_size, layout)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(confusions, "render_crop", spy)
+    measure(PlateOcrRecognizer(), [("O", "0")], crops=4, seed=7)
+    assert sizes and all(w > h for w, h in sizes)

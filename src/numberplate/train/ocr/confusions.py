@@ -71,7 +71,7 @@ def measure(
     for start in range(0, crops, batch):
         images = []
         for _ in range(min(batch, crops - start)):
-            image, text, _ = render_crop(rng, (height, width), pick_layout(rng))
+            image, text, _ = render_crop(rng, (width, height), pick_layout(rng))
             images.append(image)
             labels.append(text)
         for probs in recognizer.probabilities(images):
