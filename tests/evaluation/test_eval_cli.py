@@ -83,3 +83,12 @@ def test_eval_detect_sweep_on_a_sample_spread_over_the_split(data_dir: Path) -> 
     text = CliRunner().invoke(main, args)
     assert text.exit_code == 0, text.output
     assert text.stdout.count("<- max F1") == 1
+
+
+def test_eval_detect_on_synthetic_plates_is_repeatable(data_dir: Path) -> None:
+    labels = data_dir / "detect" / "labels.csv"
+    args = ["eval", "detect", "--data", str(labels), "--limit", "3", "--synthetic-plates", "--json"]
+    runs = [CliRunner().invoke(main, args) for _ in range(2)]
+    assert all(r.exit_code == 0 for r in runs), runs[0].output
+    first, second = (json.loads(r.stdout.strip().splitlines()[-1]) for r in runs)
+    assert first["all"] == second["all"] and first["all"]["images"] == 3

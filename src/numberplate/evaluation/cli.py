@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import click
 import numpy as np
+
+from numberplate.errors import NumberplateError
 
 DEFAULT_DETECT_LABELS = Path("../shared/data/detect/labels.csv")
 
@@ -32,6 +35,23 @@ def format_detection_table(table: dict, threshold: float) -> str:
     return "\n".join(lines)
 
 
+SYNTHETIC_PLATES_SEED = 2026
+
+
+def _plate_painter() -> Callable[..., tuple[np.ndarray, int]]:
+    """``train.synth.composite.swap_plates``, or a clear error when the training extra or its fonts are missing."""
+    try:
+        from numberplate.train.synth import check_fonts
+        from numberplate.train.synth.composite import swap_plates
+        check_fonts()
+    except ImportError as e:
+        raise click.ClickException(f"--synthetic-plates needs the training extra (pip install numberplate[train]): {e}"
+                                   ) from e
+    except NumberplateError as e:
+        raise click.ClickException(str(e)) from e
+    return swap_plates
+
+
 @eval_group.command("detect")
 @click.option("--data", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=DEFAULT_DETECT_LABELS,
               show_default=True, help="detect labels CSV")
@@ -49,10 +69,13 @@ def format_detection_table(table: dict, threshold: float) -> str:
               help="leave out images whose label rows disagree on their size (the train split has one)")
 @click.option("--sweep", is_flag=True,
               help="also print precision, recall and F1 at thresholds 0.30-0.80 (choose the threshold on train)")
+@click.option("--synthetic-plates", is_flag=True,
+              help="paint every labelled plate over with a rendered plate of another country (same seed every "
+                   "run; needs the [train] extra and its fonts): how the detector does on designs the data lacks")
 @click.option("--json", "as_json", is_flag=True, help="print the table as JSON")
 def eval_detect(data: Path, split: str, model: Path | None, side: int, threshold: float | None, no_tiles: bool,
                 flip: bool, limit: int | None, sample: int | None, skip_conflicts: bool, sweep: bool,
-                as_json: bool) -> None:
+                synthetic_plates: bool, as_json: bool) -> None:
     """Precision/recall at the operating threshold, AP50, AP50:95 and FP per negative image, per source."""
     from numberplate.datasets.labels import read_labels
     from numberplate.detection.platenet import PlateNetDetector
@@ -70,13 +93,17 @@ def eval_detect(data: Path, split: str, model: Path | None, side: int, threshold
         raise click.ClickException(str(e)) from e
     if not records:
         raise click.ClickException(f"no images of split {split!r} in {data}")
+    repaint = _plate_painter() if synthetic_plates else None
     results = []
     t0 = time.perf_counter()
     with click.progressbar(records, label=f"detecting ({split})", file=sys.stderr) as bar:
-        for rec in bar:
-            dets = det.detect(load_image(rec.image))
-            pred = np.array([[d.box.xmin, d.box.ymin, d.box.xmax, d.box.ymax] for d in dets], np.float32)
+        for index, rec in enumerate(bar):
             gt = np.array([[b.box.xmin, b.box.ymin, b.box.xmax, b.box.ymax] for b in rec.boxes], np.float32)
+            image = load_image(rec.image)
+            if repaint is not None:
+                image = repaint(np.random.default_rng((SYNTHETIC_PLATES_SEED, index)), image, gt.reshape(-1, 4))[0]
+            dets = det.detect(image)
+            pred = np.array([[d.box.xmin, d.box.ymin, d.box.xmax, d.box.ymax] for d in dets], np.float32)
             scores = np.array([d.confidence for d in dets], np.float32)
             results.append(ImageResult(gt.reshape(-1, 4), pred.reshape(-1, 4), scores, rec.source))
     ms = (time.perf_counter() - t0) * 1000 / max(len(results), 1)

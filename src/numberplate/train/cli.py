@@ -35,6 +35,8 @@ def train_group() -> None:
 @click.option("--width", type=click.IntRange(8), default=48, show_default=True, help="FPN and head channels")
 @click.option("--channels", default="16,32,64,96,128", show_default=True,
               help="backbone channels at stride 2, 4, 8, 16 and 32")
+@click.option("--swap-plates", type=click.FloatRange(0, 1), default=0.0, show_default=True,
+              help="share of training crops whose plates are painted over with rendered plates of other countries")
 @click.option("--resume", is_flag=True, help="continue from OUT/last.pt")
 def train_detect(data: Path, out: Path, resume: bool, channels: str, **opts: object) -> None:
     """Train the plate detector; checkpoints every epoch to OUT/last.pt, best EMA weights to OUT/best.pt."""

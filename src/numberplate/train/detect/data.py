@@ -15,8 +15,10 @@ import numpy as np
 
 from numberplate.datasets.labels import default_root
 from numberplate.detection.postprocess import STRIDE
+from numberplate.train.synth.composite import swap_plates
 
 GRAY = 114
+SWAP_PER_PLATE = 0.8  # in a scene chosen for plate swapping, the share of its plates painted over
 log = logging.getLogger(__name__)
 
 
@@ -202,19 +204,26 @@ def _photometric(rng: np.random.Generator, img: np.ndarray) -> np.ndarray:
 
 
 def sample_crop(
-    rng: np.random.Generator, scene: Scene, size: int, infer_side: int
+    rng: np.random.Generator, scene: Scene, size: int, infer_side: int, swap_p: float = 0.0
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One geometric crop of a scene: image, kept boxes, ignored boxes."""
+    """One geometric crop of a scene: image, kept boxes, ignored boxes.
+
+    With probability ``swap_p`` the scene's plates are first painted over with rendered plates of
+    other designs (each with probability ``SWAP_PER_PLATE``; see :mod:`numberplate.train.synth.composite`).
+    """
+    image = scene.image
+    if swap_p > 0 and len(scene.boxes) and rng.random() < swap_p:
+        image, _ = swap_plates(rng, image, scene.boxes, SWAP_PER_PLATE)
     m = _warp_matrix(rng, scene, size, infer_side)
     img = cv2.warpPerspective(
-        scene.image, m, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=(GRAY,) * 3
+        image, m, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=(GRAY,) * 3
     )
     boxes, ignore = _warp_boxes(scene.boxes, m, size)
     return img, boxes, ignore
 
 
 def mosaic(
-    rng: np.random.Generator, scenes: list[Scene], size: int, infer_side: int
+    rng: np.random.Generator, scenes: list[Scene], size: int, infer_side: int, swap_p: float = 0.0
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Four half-size crops of random scenes tiled 2x2."""
     half = size // 2
@@ -222,7 +231,7 @@ def mosaic(
     all_boxes, all_ignore = [], []
     for i in range(4):
         scene = scenes[rng.integers(len(scenes))]
-        img, boxes, ignore = sample_crop(rng, scene, half, infer_side // 2)
+        img, boxes, ignore = sample_crop(rng, scene, half, infer_side // 2, swap_p)
         ox, oy = (i % 2) * half, (i // 2) * half
         canvas[oy:oy + half, ox:ox + half] = img
         off = np.array([ox, oy, ox, oy], np.float32)
@@ -271,10 +280,10 @@ class DetectDataset:
     """Map-style dataset of augmented crops (indexable by any int; length sets the epoch size)."""
 
     def __init__(self, scenes: list[Scene], size: int = 320, infer_side: int = 640, epoch_size: int | None = None,
-                 mosaic_p: float = 0.3, seed: int = 0):
+                 mosaic_p: float = 0.3, seed: int = 0, swap_p: float = 0.0):
         self.scenes, self.size, self.infer_side = scenes, size, infer_side
         self.epoch_size = epoch_size or len(scenes)
-        self.mosaic_p, self.seed, self.epoch = mosaic_p, seed, 0
+        self.mosaic_p, self.seed, self.epoch, self.swap_p = mosaic_p, seed, 0, swap_p
 
     def __len__(self) -> int:
         return self.epoch_size
@@ -282,9 +291,10 @@ class DetectDataset:
     def __getitem__(self, index: int) -> dict[str, np.ndarray]:
         rng = np.random.default_rng((self.seed, self.epoch, index))
         if rng.random() < self.mosaic_p:
-            img, boxes, ignore = mosaic(rng, self.scenes, self.size, self.infer_side)
+            img, boxes, ignore = mosaic(rng, self.scenes, self.size, self.infer_side, self.swap_p)
         else:
-            img, boxes, ignore = sample_crop(rng, self.scenes[index % len(self.scenes)], self.size, self.infer_side)
+            img, boxes, ignore = sample_crop(rng, self.scenes[index % len(self.scenes)], self.size, self.infer_side,
+                                             self.swap_p)
         img = _photometric(rng, img)
         targets = gaussian_radius_targets(boxes, ignore, self.size)
         targets["image"] = np.ascontiguousarray(img.transpose(2, 0, 1))

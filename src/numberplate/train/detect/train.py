@@ -28,6 +28,7 @@ from numberplate.train.common import (
 )
 from numberplate.train.detect.data import DetectDataset, Scene, load_scenes
 from numberplate.train.detect.model import PlateNet, count_parameters
+from numberplate.train.synth.fonts import check_fonts
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,7 @@ class DetectTrainConfig:
     weight_decay: float = 5e-4
     warmup_epochs: float = 2.0
     mosaic: float = 0.3
+    swap_plates: float = 0.0
     workers: int = 1
     threads: int = 2
     eval_every: int = 3
@@ -148,7 +150,9 @@ def train(cfg: DetectTrainConfig, resume: bool = False) -> Path:
     train_scenes = load_scenes(data, "train", limit=cfg.limit)
     val_scenes = load_scenes(data, "val", limit=cfg.limit)
     log.info("decoded %d train / %d val images in %.0fs", len(train_scenes), len(val_scenes), time.time() - t0)
-    ds = DetectDataset(train_scenes, cfg.size, cfg.infer_side, cfg.epoch_size, cfg.mosaic, cfg.seed)
+    if cfg.swap_plates > 0:
+        check_fonts()
+    ds = DetectDataset(train_scenes, cfg.size, cfg.infer_side, cfg.epoch_size, cfg.mosaic, cfg.seed, cfg.swap_plates)
     steps_per_epoch = max(1, len(ds) // cfg.batch)
     metrics_path = out / "metrics.csv"
     run_start, epochs = time.time(), cfg.epochs

@@ -1,0 +1,77 @@
+"""Rendered plates painted into real scenes: only inside the box, fitting shapes, determinism, bad boxes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from numberplate.train.detect.data import Scene, sample_crop
+from numberplate.train.synth import get_layout
+from numberplate.train.synth.composite import fitting_layouts, swap_plate, swap_plates
+
+
+def _scene(h: int = 240, w: int = 320) -> np.ndarray:
+    rng = np.random.default_rng(0)
+    return rng.integers(0, 256, size=(h, w, 3), dtype=np.uint8)
+
+
+def test_fitting_layouts_follow_the_box_shape() -> None:
+    wide = {la.name for la in fitting_layouts(200, 42)}  # 4.8:1, an EU strip
+    square = {la.name for la in fitting_layouts(60, 48)}  # 1.25:1, a motorcycle plate
+    assert {"eu_de", "uk", "tn"} <= wide and "us" not in wide and "br_old_moto" not in wide
+    assert {"br_old_moto", "moto_eu", "tn_2line"} <= square and "eu_de" not in square
+    assert fitting_layouts(0, 10) == () and fitting_layouts(50, 500) == ()
+
+
+def test_only_the_box_changes_and_the_input_is_left_alone() -> None:
+    image = _scene()
+    before = image.copy()
+    box = np.array([100, 80, 220, 140], np.float32)  # 2:1
+    out, painted = swap_plates(np.random.default_rng(1), image, box[None])
+    assert painted == 1
+    np.testing.assert_array_equal(image, before)
+    changed = np.any(out != image, axis=2)
+    ys, xs = np.nonzero(changed)
+    assert xs.min() >= 100 and xs.max() < 220 and ys.min() >= 80 and ys.max() < 140
+    assert changed[85:135, 105:215].mean() > 0.9  # the plate covers the box, bar its rounded corners
+
+
+def test_same_seed_same_picture_and_other_seeds_differ() -> None:
+    image, boxes = _scene(), np.array([[40, 40, 200, 80], [210, 150, 300, 220]], np.float32)
+    a, _ = swap_plates(np.random.default_rng(7), image, boxes)
+    b, _ = swap_plates(np.random.default_rng(7), image, boxes)
+    c, _ = swap_plates(np.random.default_rng(8), image, boxes)
+    np.testing.assert_array_equal(a, b)
+    assert np.any(a != c)
+
+
+@pytest.mark.parametrize("box", [[10, 10, 18, 14], [300, 200, 400, 300], [-50, -50, -10, -10], [50, 20, 60, 220]])
+def test_tiny_outside_or_unplateable_boxes_are_left_alone(box: list[float]) -> None:
+    image = _scene()
+    before = image.copy()
+    assert not swap_plate(np.random.default_rng(0), image, np.array(box, np.float32))
+    np.testing.assert_array_equal(image, before)
+
+
+def test_a_box_cut_by_the_image_edge_is_painted_inside_the_image_only() -> None:
+    image = _scene()
+    assert swap_plate(np.random.default_rng(3), image, np.array([200, 200, 400, 240], np.float32),
+                      (get_layout("eu_de"),))
+    assert image.shape == (240, 320, 3)
+
+
+def test_probability_zero_returns_the_same_array_and_one_paints_every_plate() -> None:
+    image, boxes = _scene(), np.array([[40, 40, 200, 80], [210, 150, 300, 200]], np.float32)
+    same, none = swap_plates(np.random.default_rng(0), image, boxes, probability=0.0)
+    assert same is image and none == 0
+    assert swap_plates(np.random.default_rng(0), image, boxes, probability=1.0)[1] == 2
+
+
+def test_training_crops_with_swapping_keep_their_labels() -> None:
+    image = np.full((400, 600, 3), 90, np.uint8)
+    scene = Scene("x.jpg", "test", image, np.array([[250, 180, 370, 220]], np.float32))
+    plain = sample_crop(np.random.default_rng(5), scene, 320, 640)
+    swapped = sample_crop(np.random.default_rng(5), scene, 320, 640, swap_p=1.0)
+    assert len(swapped[1]) == len(scene.boxes)
+    assert np.any(swapped[0] != plain[0])
+    np.testing.assert_array_equal(scene.image, image)  # the shared scene in memory is never painted
