@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from numberplate.train.ocr.data import load_crops
-from numberplate.train.ocr.pseudo import Referee, agreed_text, pseudo_label
+from numberplate.train.ocr.pseudo import Referee, agreed_text, pseudo_label, repair_layout
 from numberplate.types import PlateText
 
 
@@ -64,16 +64,35 @@ def test_pseudo_label_keeps_val_texts_and_disagreements_out(tmp_path: Path, data
         pseudo_label(labels, tmp_path / "c", [Fixed("XY1234")], limit=3)
 
 
-def test_agreed_texts_that_fit_no_plate_layout_are_dropped_unless_asked(tmp_path: Path, data_dir: Path) -> None:
+def test_agreed_look_alike_misreads_are_repaired_to_the_layout_and_the_rest_dropped(tmp_path: Path,
+                                                                                    data_dir: Path) -> None:
     labels = data_dir / "detect" / "labels.csv"
-    # Two readers agreeing on a UK plate's bare 1 read as I: FNI2PZX fits no country's layout.
+    # Two readers agreeing on a UK plate's bare 1 read as I: FNI2PZX fits no layout; FN12PZX does.
     shared_blind_spot = [Fixed("FNI2PZX"), Fixed("FNI2PZX")]
-    dropped = pseudo_label(labels, tmp_path / "a", shared_blind_spot, limit=3)
-    assert sum(dropped.agreed.values()) > 0 and sum(dropped.written.values()) == 0
-    kept = pseudo_label(labels, tmp_path / "b", shared_blind_spot, limit=3, known_layouts_only=False)
-    assert sum(kept.written.values()) == sum(kept.agreed.values())
-    fits = pseudo_label(labels, tmp_path / "c", [Fixed("FN12PZX"), Fixed("FN12PZX")], limit=3)
-    assert sum(fits.written.values()) == sum(fits.agreed.values()) > 0
+    repaired = pseudo_label(labels, tmp_path / "a", shared_blind_spot, limit=3)
+    with open(tmp_path / "a" / "labels.csv", newline="", encoding="utf-8") as fh:
+        texts = {r["text"] for r in csv.DictReader(fh)}
+    assert texts == {"FN12PZX"}
+    assert sum(repaired.repaired.values()) == sum(repaired.written.values()) == sum(repaired.agreed.values()) > 0
+    assert "repaired" in repaired.table()
+    nonsense = pseudo_label(labels, tmp_path / "b", [Fixed("ZZZZZZZZZ"), Fixed("ZZZZZZZZZ")], limit=3)
+    assert sum(nonsense.agreed.values()) > 0 and sum(nonsense.written.values()) == 0
+    kept = pseudo_label(labels, tmp_path / "c", shared_blind_spot, limit=3, known_layouts_only=False)
+    assert sum(kept.written.values()) == sum(kept.agreed.values()) and sum(kept.repaired.values()) == 0
+    # A repair onto a val text is kept out like the val text itself.
+    leak = pseudo_label(labels, tmp_path / "d", shared_blind_spot, limit=3, exclude_texts={"FN12PZX"})
+    assert sum(leak.written.values()) == 0
+
+
+@pytest.mark.parametrize(("read", "fixed"), [
+    ("AB12CDE", "AB12CDE"),  # fits: unchanged
+    ("PKI6XZT", "PK16XZT"),  # I/1 (gb) beats T/7 (pl): the stronger look-alike
+    ("BI6LEE", "B16LEE"),
+    ("MLGI5I", None),  # MLG15I and MLGI51 fit equally well: no way to tell
+    ("ZZZZZZZZZ", None),  # nothing within two swaps fits
+])
+def test_repair_layout_takes_the_clear_best_fitting_spelling(read: str, fixed: str | None) -> None:
+    assert repair_layout(read) == fixed
 
 
 def test_cli_refuses_a_single_reader(tmp_path: Path, data_dir: Path) -> None:

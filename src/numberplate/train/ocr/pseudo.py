@@ -7,7 +7,9 @@ referee) when one trusted reader is very sure and every other reader is within a
 of it: that keeps exactly the plates our model nearly reads, with the fix it needs. An agreed text
 must also fit some country's plate layout (``formats``): readers share blind spots (a UK ``1`` is
 drawn bare, so both read ``FNI2PZX`` for ``FN12PZX``), and a look-alike error agreed on would be
-taught to the model. The result
+taught to the model. Such a text is repaired instead of dropped when exactly one spelling with the
+fewest look-alike swaps fits a layout (``FNI2PZX`` -> ``FN12PZX``): those plates are the ones the
+model most needs to see. The result
 is an OCR labels CSV (``image,text,country,source,split``) that ``numberplate train ocr
 --extra-data`` mixes into the real crops.
 """
@@ -15,10 +17,11 @@ is an OCR labels CSV (``image,text,country,source,split``) that ``numberplate tr
 from __future__ import annotations
 
 import csv
+import itertools
 import logging
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
@@ -46,15 +49,16 @@ class PseudoStats:
     readable: Counter[str]
     agreed: Counter[str]
     written: Counter[str]
+    repaired: Counter[str] = field(default_factory=Counter)
 
     def table(self) -> str:
         """A fixed-width text table of the counts, one row per source and a total."""
-        head = f"{'source':<10} {'boxes':>6} {'readable':>8} {'agreed':>6} {'written':>7}"
+        head = f"{'source':<10} {'boxes':>6} {'readable':>8} {'agreed':>6} {'written':>7} {'repaired':>8}"
         lines = [head, "-" * len(head)]
         for source in [*sorted(self.boxes), "all"]:
             n = [sum(c.values()) if source == "all" else c[source]
-                 for c in (self.boxes, self.readable, self.agreed, self.written)]
-            lines.append(f"{source:<10} {n[0]:>6} {n[1]:>8} {n[2]:>6} {n[3]:>7}")
+                 for c in (self.boxes, self.readable, self.agreed, self.written, self.repaired)]
+            lines.append(f"{source:<10} {n[0]:>6} {n[1]:>8} {n[2]:>6} {n[3]:>7} {n[4]:>8}")
         return "\n".join(lines)
 
 
@@ -105,6 +109,41 @@ def _lookalike_only(a: str, b: str) -> bool:
     return all(x == y or y in {c for c, _ in CONFUSIONS.get(x, ())} for x, y in zip(a, b))
 
 
+def repair_layout(text: str, max_swaps: int = 2, margin: float = 1.5) -> str | None:
+    """The spelling of ``text`` that fits a country's layout with the fewest look-alike swaps (I/1, O/0 ...).
+
+    Among the spellings with the fewest swaps that fit, each scores its pattern's weight times the
+    confusion weights of its swaps (:data:`~numberplate.formats.correct.CONFUSIONS`): ``PKI6XZT``
+    becomes ``PK16XZT`` (I/1, gb) rather than ``PKI6XZ7`` (T/7, pl).
+
+    Returns:
+        ``text`` itself when it fits; the best spelling when it scores at least ``margin`` times the
+        next; None when no spelling within ``max_swaps`` swaps fits, or the best is not clear.
+    """
+    if match(text) is not None:
+        return text
+    spots = [(i, CONFUSIONS[ch]) for i, ch in enumerate(text) if ch in CONFUSIONS]
+    for swaps in range(1, max_swaps + 1):
+        scores: dict[str, float] = {}
+        for chosen in itertools.combinations(spots, swaps):
+            for looks in itertools.product(*(options for _, options in chosen)):
+                chars = list(text)
+                weight = 1.0
+                for (i, _), (c, w) in zip(chosen, looks):
+                    chars[i] = c
+                    weight *= w
+                spelling = "".join(chars)
+                pattern = match(spelling)
+                if pattern is not None:
+                    scores[spelling] = max(scores.get(spelling, 0.0), weight * pattern.weight)
+        if scores:
+            ranked = sorted(scores.items(), key=lambda kv: -kv[1])
+            if len(ranked) == 1 or ranked[0][1] >= margin * ranked[1][1]:
+                return ranked[0][0]
+            return None
+    return None
+
+
 def pseudo_label(
     labels_csv: Path,
     out_dir: Path,
@@ -132,7 +171,8 @@ def pseudo_label(
         exclude_texts: texts never written (e.g. every OCR val label, so no val plate leaks in).
         limit: first N images only.
         referee: settle near-agreements in favour of this very confident reader (see :func:`agreed_text`).
-        known_layouts_only: drop agreed texts that fit no country's pattern (shared look-alike misreads).
+        known_layouts_only: agreed texts that fit no country's pattern (shared look-alike misreads)
+            are repaired (:func:`repair_layout`) or dropped.
 
     Raises:
         ValueError: fewer than two readers.
@@ -141,7 +181,7 @@ def pseudo_label(
     if len(readers) < 2:
         raise ValueError("pseudo-labels need at least two independent readers to agree")
     excluded = set(exclude_texts)
-    stats = PseudoStats(Counter(), Counter(), Counter(), Counter())
+    stats = PseudoStats(Counter(), Counter(), Counter(), Counter(), Counter())
     rows: list[dict[str, str]] = []
     for scene in iter_scenes(labels_csv, split, max_side=None, limit=limit):
         source = scene.source
@@ -158,8 +198,12 @@ def pseudo_label(
             stats.agreed[source] += 1
             if len(text) < min_length or not in_alphabet(text) or text in excluded:
                 continue
-            if known_layouts_only and match(text) is None:
-                continue
+            if known_layouts_only:
+                fixed = repair_layout(text)
+                if fixed is None or fixed in excluded:
+                    continue
+                stats.repaired[source] += fixed != text
+                text = fixed
             name = f"crops/{source}/{Path(scene.path).stem}_{k}.jpg"
             (out_dir / name).parent.mkdir(parents=True, exist_ok=True)
             cv2.imwrite(str(out_dir / name), cv2.cvtColor(crop, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 95])
