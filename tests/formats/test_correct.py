@@ -328,3 +328,28 @@ def test_auto_names_a_country_only_when_the_layout_is_that_country_s_alone() -> 
         countries = {p.country.partition("-")[0] for p in matched if p.weight == top}
         assert plate.text == text and plate.country == (countries.pop() if len(countries) == 1 else None)
     assert postprocess([[(c, 0.99)] for c in "123T4567"], "auto").country == "tn"
+
+
+@pytest.mark.parametrize("country", ["auto", "gb", "us", "br", "de"])
+def test_shapes_left_unsearched_change_no_result(country: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Skipping pattern shapes that cannot reach a noticeable score gives what the full search gives."""
+    from numberplate.formats import correct
+
+    rng = random.Random(7)
+    chars = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+    cases = []
+    for _ in range(150):
+        positions = []
+        for _ in range(rng.randint(4, 8)):
+            picked = rng.sample(chars, rng.randint(1, 3))
+            probs = sorted((rng.random() for _ in picked), reverse=True)
+            scale = sum(probs) * rng.uniform(1.0, 1.5)
+            positions.append([(c, p / scale) for c, p in zip(picked, probs)])
+        cases.append(positions)
+    pruned = [postprocess(a, country) for a in cases]
+    monkeypatch.setattr(correct, "NEGLIGIBLE_SHAPE", 0.0)
+    full = [postprocess(a, country) for a in cases]
+    for p, f in zip(pruned, full):
+        assert (p.text, p.country, p.pattern_matched) == (f.text, f.country, f.pattern_matched)
+        assert p.confidence == pytest.approx(f.confidence, abs=1e-3)
+        assert [c.text for c in p.candidates[:2]] == [c.text for c in f.candidates[:2]]

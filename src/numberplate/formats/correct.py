@@ -57,6 +57,9 @@ CONFUSIONS: Mapping[str, tuple[tuple[str, float], ...]] = _confusion_table()
 # Alternatives less likely than this (after the best of their position) never make the candidate
 # list; dropping them keeps the search small, and their mass still counts as unreached.
 NEGLIGIBLE = 1e-3
+# A pattern shape is not searched when its best possible score is under this share of the best score
+# already found (most shapes of `auto`, whose look-alike swaps the recogniser finds very unlikely).
+NEGLIGIBLE_SHAPE = 1e-4
 
 
 def postprocess(
@@ -126,9 +129,25 @@ def postprocess(
     free = [[(c, p, False) for c, p in pos.items()] for pos in positions]
     for reading in _beam(free, beam_width, max_swaps):
         found.setdefault(reading.text, reading)
+    classes = _weight_classes(country) if patterns else ()
+    skipped_prior = 0.0
     if patterns and country is not None:
-        for options in _pattern_options(positions, country):
-            if options == free:  # a shape that allows every alternative: the free beam's readings again
+        # Shapes whose best possible score is a negligible share of a score already reached cannot
+        # change the result: their readings would fall below the candidates and into the unreached mass.
+        top = max(found.values(), key=lambda r: r.product)
+        floor = NEGLIGIBLE_SHAPE * top.product * _prior(top.text, classes, unmatched_prior)
+        heaviest = max(unmatched_prior, classes[0][0] if classes else 0.0)
+        # A shape that allows every alternative gives the free beam's readings again; one with a position
+        # left without options, or that needs more look-alike swaps than allowed, gives none.
+        shaped = [(math.prod(pos[0][1] for pos in options) * heaviest, options)
+                  for options in _pattern_options(positions, country)
+                  if options != free and all(options) and sum(all(o[2] for o in pos) for pos in options) <= max_swaps]
+        for bound, options in sorted(shaped, key=lambda s: -s[0]):
+            if bound < floor:
+                # Not searched, but what its readings fit still sets the prior of the unreached mass below.
+                if bound > 0.0:
+                    best_spelling = "".join(pos[0][0] for pos in options)
+                    skipped_prior = max(skipped_prior, _prior(best_spelling, classes, unmatched_prior))
                 continue
             for reading in _beam(options, beam_width, max_swaps):
                 if reading.product > 0.0 and (
@@ -137,7 +156,6 @@ def postprocess(
                     found[reading.text] = reading
 
     scored: list[tuple[float, float, _Reading]] = []  # score, prior, reading
-    classes = _weight_classes(country) if patterns else ()
     for reading in found.values():
         prior = 1.0 if patterns is None else _prior(reading.text, classes, unmatched_prior)
         scored.append((reading.product * prior, prior, reading))
@@ -146,7 +164,7 @@ def postprocess(
     # Strings the beam never reached keep their share of the recogniser's probability mass, at the
     # best prior seen: unknown readings may fit a pattern as well as the best one does.
     reached = sum(math.prod(pos.get(ch, 0.0) for pos, ch in zip(positions, text)) for text in found)
-    total = sum(s[0] for s in scored) + max(0.0, 1.0 - reached) * max(s[1] for s in scored)
+    total = sum(s[0] for s in scored) + max(0.0, 1.0 - reached) * max(skipped_prior, *(s[1] for s in scored))
     candidates = tuple(Candidate(r.text, score / total if total > 0 else 0.0) for score, _, r in scored)
     best = scored[0][2]
     fitting = _fitting_countries(best.text, country) if patterns and country is not None else ()
