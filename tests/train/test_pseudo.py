@@ -86,12 +86,13 @@ def test_agreed_look_alike_misreads_are_repaired_to_the_layout_and_the_rest_drop
 
 @pytest.mark.parametrize(("read", "fixed"), [
     ("AB12CDE", "AB12CDE"),  # fits: unchanged
-    ("PKI6XZT", "PK16XZT"),  # I/1 (gb) beats T/7 (pl): the stronger look-alike
-    ("BI6LEE", "B16LEE"),
-    ("MLGI5I", None),  # MLG15I and MLGI51 fit equally well: no way to tell
-    ("ZZZZZZZZZ", None),  # nothing within two swaps fits
+    ("PKI6XZT", "PK16XZT"),  # the UK's bare 1
+    ("ABIICDE", "AB11CDE"),  # two bare ones
+    ("HEMI6T8", None),  # a vanity plate: no UK layout with the I turned into a 1
+    ("LE134799", None),  # no I to turn; other look-alike repairs are not made
+    ("ZZZZZZZZZ", None),
 ])
-def test_repair_layout_takes_the_clear_best_fitting_spelling(read: str, fixed: str | None) -> None:
+def test_repair_layout_turns_bare_ones_read_as_i_into_a_uk_layout(read: str, fixed: str | None) -> None:
     assert repair_layout(read) == fixed
 
 

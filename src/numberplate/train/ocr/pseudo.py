@@ -7,9 +7,9 @@ referee) when one trusted reader is very sure and every other reader is within a
 of it: that keeps exactly the plates our model nearly reads, with the fix it needs. An agreed text
 must also fit some country's plate layout (``formats``): readers share blind spots (a UK ``1`` is
 drawn bare, so both read ``FNI2PZX`` for ``FN12PZX``), and a look-alike error agreed on would be
-taught to the model. Such a text is repaired instead of dropped when exactly one spelling with the
-fewest look-alike swaps fits a layout (``FNI2PZX`` -> ``FN12PZX``): those plates are the ones the
-model most needs to see. The result
+taught to the model. Such a text is repaired instead of dropped when exactly one spelling with
+``I`` s turned into ``1`` s fits a UK layout (``FNI2PZX`` -> ``FN12PZX``): those plates are the
+ones the model most needs to see. The result
 is an OCR labels CSV (``image,text,country,source,split``) that ``numberplate train ocr
 --extra-data`` mixes into the real crops.
 """
@@ -27,7 +27,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from numberplate.formats import match
+from numberplate.formats import match, match_all
 from numberplate.formats.correct import CONFUSIONS
 from numberplate.formats.distance import levenshtein
 from numberplate.recognition.alphabet import in_alphabet
@@ -39,6 +39,7 @@ from numberplate.types import BoundingBox, Detection, PlateText
 log = logging.getLogger(__name__)
 
 MIN_PLATE_HEIGHT = 12  # px: smaller plates are not legible enough to trust any reading
+BARE_ONE_COUNTRIES = ("gb",)  # plate typefaces whose 1 is a bare upright, read as I (see repair_layout)
 
 
 @dataclass(frozen=True)
@@ -109,38 +110,29 @@ def _lookalike_only(a: str, b: str) -> bool:
     return all(x == y or y in {c for c, _ in CONFUSIONS.get(x, ())} for x, y in zip(a, b))
 
 
-def repair_layout(text: str, max_swaps: int = 2, margin: float = 1.5) -> str | None:
-    """The spelling of ``text`` that fits a country's layout with the fewest look-alike swaps (I/1, O/0 ...).
+def repair_layout(text: str, max_swaps: int = 2) -> str | None:
+    """``text`` itself when it fits a country's layout; else its bare-1 repair, if there is exactly one.
 
-    Among the spellings with the fewest swaps that fit, each scores its pattern's weight times the
-    confusion weights of its swaps (:data:`~numberplate.formats.correct.CONFUSIONS`): ``PKI6XZT``
-    becomes ``PK16XZT`` (I/1, gb) rather than ``PKI6XZ7`` (T/7, pl).
+    A typeface that draws ``1`` as a bare upright (:data:`BARE_ONE_COUNTRIES`: the UK's Charles Wright)
+    is read as ``I`` by every reader. The repair turns up to ``max_swaps`` of the ``I`` s into ``1`` s so
+    that the text fits a main layout (pattern weight 1) of such a country: ``FNI2PZX`` -> ``FN12PZX``.
+    Other look-alike repairs were tried and dropped: with no layout data for Ireland or Pakistan,
+    and vanity plates everywhere, they forced plates such as ``171C14281`` into ``171CIA281``.
 
     Returns:
-        ``text`` itself when it fits; the best spelling when it scores at least ``margin`` times the
-        next; None when no spelling within ``max_swaps`` swaps fits, or the best is not clear.
+        The text, its one repair, or None (no repair fits, or more than one does).
     """
     if match(text) is not None:
         return text
-    spots = [(i, CONFUSIONS[ch]) for i, ch in enumerate(text) if ch in CONFUSIONS]
+    spots = [i for i, ch in enumerate(text) if ch == "I"]
     for swaps in range(1, max_swaps + 1):
-        scores: dict[str, float] = {}
+        fits = set()
         for chosen in itertools.combinations(spots, swaps):
-            for looks in itertools.product(*(options for _, options in chosen)):
-                chars = list(text)
-                weight = 1.0
-                for (i, _), (c, w) in zip(chosen, looks):
-                    chars[i] = c
-                    weight *= w
-                spelling = "".join(chars)
-                pattern = match(spelling)
-                if pattern is not None:
-                    scores[spelling] = max(scores.get(spelling, 0.0), weight * pattern.weight)
-        if scores:
-            ranked = sorted(scores.items(), key=lambda kv: -kv[1])
-            if len(ranked) == 1 or ranked[0][1] >= margin * ranked[1][1]:
-                return ranked[0][0]
-            return None
+            spelling = "".join("1" if i in chosen else ch for i, ch in enumerate(text))
+            if any(p.weight >= 1.0 for country in BARE_ONE_COUNTRIES for p in match_all(spelling, country)):
+                fits.add(spelling)
+        if fits:
+            return fits.pop() if len(fits) == 1 else None
     return None
 
 
