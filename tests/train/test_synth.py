@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 import time
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from numberplate.train.synth import (
     render_plate,
 )
 from numberplate.train.synth import fonts as synth_fonts
-from numberplate.train.synth.layouts import CN_PROVINCES, generate_text
+from numberplate.train.synth.layouts import CN_PROVINCES, EMIRATE_MARKS, Scheme, generate_text
 from numberplate.train.synth.samples import write_samples
 
 FONTS_TXT = Path(synth_fonts.__file__).with_name("FONTS.txt")
@@ -34,6 +35,9 @@ LABEL_FORMS = {
     "uk": r"[A-Z]{2}\d{2}[A-Z]{3}",
     "eu_fr": r"[A-Z]{2}\d{3}[A-Z]{2}",
     "eu_es": r"\d{4}[B-DF-HJ-NP-TV-Z]{3}",
+    "ae": r"[A-Z]{1,2}[1-9]\d{0,4}",
+    "ae_dubai_new": r"[A-Z]{1,2}[1-9]\d{2,4}",
+    "ae_2line": r"[A-Z][1-9]\d{2,4}",
 }
 
 
@@ -136,12 +140,27 @@ def test_stacked_pairs_read_top_then_bottom_and_decorations_are_not_labelled() -
     assert nt.label == "137564N"  # the NT series: the letters ن ت read as N
 
 
+def test_emirate_names_are_drawn_but_not_labelled() -> None:
+    dubai = generate_text(get_layout("ae"), np.random.default_rng(0), "I & 7000")
+    assert dubai.label == "I7000" and [item.kind for item in dubai.lines[0]].count("mark") == 1
+    assert generate_text(get_layout("ae_dubai_new"), np.random.default_rng(0), "& V 19584").label == "V19584"
+    mark = next(item for item in dubai.lines[0] if item.kind == "mark")
+    assert mark.text in EMIRATE_MARKS and not mark.in_label
+    # The name is inked: black on white, a plate with it has more dark pixels than one with a gap there.
+    plain = replace(get_layout("ae"), schemes=(Scheme((255, 255, 255), (0, 0, 0)),), emboss=0.0)
+    dark = [np.mean([(render_plate(np.random.default_rng(seed), replace(plain, patterns=(pattern,))).image < 128).mean()
+                     for seed in range(8)]) for pattern in ("I   7000", "I & 7000")]
+    assert dark[1] > dark[0] * 1.1
+
+
 def test_bad_patterns_are_refused() -> None:
     us = get_layout("us")
     with pytest.raises(ValueError, match="unknown pattern token"):
         generate_text(us, np.random.default_rng(0), "AB?1")
     with pytest.raises(ValueError, match="lines"):
         generate_text(us, np.random.default_rng(0), "AB|12")
+    with pytest.raises(ValueError, match="marks"):
+        generate_text(us, np.random.default_rng(0), "A & 12")
     with pytest.raises(KeyError, match="known: "):
         get_layout("atlantis")
 

@@ -11,7 +11,7 @@ import numpy as np
 from numberplate.train.synth.rand import randint, weighted_index
 
 RGB = tuple[int, int, int]
-ItemKind = Literal["char", "gap", "dash", "dot", "word", "seal", "logo", "stack"]
+ItemKind = Literal["char", "gap", "dash", "dot", "word", "seal", "logo", "stack", "mark"]
 
 WHITE: RGB = (245, 245, 242)
 BLACK: RGB = (20, 20, 22)
@@ -32,6 +32,9 @@ TUNIS_LABEL = "T"
 TUNIS_NT_AR = "\ufe95 \ufee5"
 TUNIS_NT_LABEL = "N"
 WORD_LABELS = {TUNIS_AR: TUNIS_LABEL, TUNIS_NT_AR: TUNIS_NT_LABEL}
+# Emirate names printed between or beside the registration on UAE plates (not part of it): the Latin
+# name and the Arabic one, the latter in presentation forms, in visual order (دبي, عجمان).
+EMIRATE_MARKS = {"DUBAI": "\ufef2\ufe91\ufea9", "AJMAN": "\ufee5\ufe8e\ufee4\ufea0\ufecb"}
 
 
 @dataclass(frozen=True)
@@ -138,7 +141,7 @@ class Layout:
     digit, ``%`` Chinese province, ``$`` region code (from ``regions``), ``~`` the Arabic word for
     Tunisia (labelled ``T``), ``=`` the letters ن ت of the Tunisian NT series (labelled ``N``), literal
     ``A-Z0-9``; drawn but not labelled: space (gap), ``-`` dash, ``.`` dot, ``o`` seal sticker, ``^``
-    emblem; ``[..]`` two characters stacked (labelled top then bottom), ``{..}`` a stacked pair that is
+    emblem, ``&`` the emirate's name in Arabic over Latin (one of ``marks``); ``[..]`` two characters stacked (labelled top then bottom), ``{..}`` a stacked pair that is
     not part of the registration; ``|`` starts the next line.
 
     Attributes:
@@ -151,6 +154,7 @@ class Layout:
         fonts: Font groups for the characters.
         letters: Letters ``@`` draws from.
         regions: Codes ``$`` draws from.
+        marks: Names ``&`` draws from (keys of ``EMIRATE_MARKS``).
         bands: Bands at the plate ends.
         captions: Small texts.
         art: Background art the renderer may add ("sun", "mountains", "waves", "stripes", "blotches").
@@ -177,6 +181,7 @@ class Layout:
     fonts: tuple[str, ...] = ("plate",)
     letters: str = LETTERS
     regions: tuple[str, ...] = ()
+    marks: tuple[str, ...] = ()
     bands: tuple[Band, ...] = ()
     captions: tuple[Caption, ...] = ()
     art: tuple[str, ...] = ()
@@ -280,6 +285,10 @@ def generate_text(layout: Layout, rng: np.random.Generator, pattern: str | None 
         elif token == "$":
             region = layout.regions[randint(rng, 0, len(layout.regions))]
             line.extend(Item("char", c, in_label=True) for c in region)
+        elif token == "&":
+            if not layout.marks:
+                raise ValueError(f"layout {layout.name!r}: pattern token '&' needs the layout's marks")
+            line.append(Item("mark", layout.marks[randint(rng, 0, len(layout.marks))]))
         elif token == "~":
             line.append(Item("word", TUNIS_AR, in_label=True))
         elif token == "=":
@@ -508,6 +517,29 @@ INDIA: tuple[Layout, ...] = (
            radius=0.06, emboss=0.5, weight=0.3),
 )
 
+# --- United Arab Emirates -------------------------------------------------------------------------
+
+_AE_SCHEMES = (Scheme(WHITE, BLACK, border=BLACK, weight=3.0), Scheme((250, 250, 250), (20, 20, 20)),
+               Scheme((240, 240, 236), (25, 25, 25), border=(25, 25, 25)))
+
+UAE: tuple[Layout, ...] = (
+    # The long plate of Dubai and Ajman: the code letter(s), the emirate's name, the number (I 7000).
+    Layout(name="ae", country="ae", size_mm=(520, 110),
+           patterns=("@ & !###", "@ & !####", "@ & !##", "@ & !#", "@ & !", "@@ & !####", "@@ & !###"),
+           lines=(LineSpec(y=0.52, height=0.66, x0=0.04, x1=0.96, condense=(0.62, 0.82), spacing=(0.05, 0.16)),),
+           schemes=_AE_SCHEMES, marks=("DUBAI", "DUBAI", "DUBAI", "AJMAN"), radius=0.06, emboss=0.5, weight=0.6),
+    # Dubai's 2017 design: the name at the left, then the code and the number.
+    Layout(name="ae_dubai_new", country="ae", size_mm=(520, 110),
+           patterns=("& @ !####", "& @ !###", "& @ !##", "& @@ !####"),
+           lines=(LineSpec(y=0.52, height=0.66, x0=0.04, x1=0.96, condense=(0.62, 0.82), spacing=(0.05, 0.14)),),
+           schemes=_AE_SCHEMES[:2], marks=("DUBAI",), radius=0.06, emboss=0.3, weight=0.4),
+    # The short plate: code and name on top, the number below.
+    Layout(name="ae_2line", country="ae", size_mm=(340, 220), patterns=("@ &|!####", "@ &|!###", "@ &|!##"),
+           lines=(LineSpec(y=0.27, height=0.34, x0=0.12, x1=0.88, condense=(0.7, 0.9), spacing=(0.1, 0.2)),
+                  LineSpec(y=0.7, height=0.44, x0=0.06, x1=0.94, condense=(0.62, 0.82))),
+           schemes=_AE_SCHEMES, marks=("DUBAI", "DUBAI", "AJMAN"), radius=0.06, emboss=0.5, weight=0.2),
+)
+
 # --- Generic two-line motorcycle plate --------------------------------------------------------------
 
 MOTO: tuple[Layout, ...] = (
@@ -521,7 +553,7 @@ MOTO: tuple[Layout, ...] = (
            radius=0.08, border_width=0.025, emboss=0.5, weight=0.6),
 )
 
-LAYOUTS: tuple[Layout, ...] = EUROPE + UK + US + BRAZIL + TUNISIA + CHINA + INDIA + MOTO
+LAYOUTS: tuple[Layout, ...] = EUROPE + UK + US + BRAZIL + TUNISIA + CHINA + INDIA + UAE + MOTO
 LAYOUTS_BY_NAME: dict[str, Layout] = {layout.name: layout for layout in LAYOUTS}
 
 

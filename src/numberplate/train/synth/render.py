@@ -12,6 +12,7 @@ from numberplate.train.synth import effects
 from numberplate.train.synth.fonts import fonts, text_mask
 from numberplate.train.synth.layouts import (
     CN_PROVINCES,
+    EMIRATE_MARKS,
     RGB,
     Band,
     Caption,
@@ -55,6 +56,24 @@ class SynthPlate:
     country: str
     layout: str
     lines: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class _Mark:
+    """An emirate's name measured for a line: the Arabic over the Latin, each centred in the item's width."""
+
+    arabic: np.ndarray
+    latin: np.ndarray
+    arabic_h: float
+    latin_h: float
+    line_h: float
+    width: float
+
+    def draw(self, painter: _Painter, x: float, top: float, adv: float) -> None:
+        """Ink both names into ``adv`` pixels from ``x``, the Arabic at the top of the line, the Latin below."""
+        for m, y, h in ((self.arabic, top, self.arabic_h), (self.latin, top + self.line_h - self.latin_h, self.latin_h)):
+            w = min(m.shape[1] / m.shape[0] * h, adv)
+            painter._ink(m, x + (adv - w) / 2, y, w, h)
 
 
 def _colour(rng: np.random.Generator, rgb: RGB, spread: float = 0.06) -> np.ndarray:
@@ -301,6 +320,14 @@ class _Painter:
             return text_mask(fonts("cjk")[0], ch, min(stroke, 2))
         return text_mask(self.font, "I" if ch == "1" and self.bare_one else ch, stroke)
 
+    def _mark(self, name: str, arabic_font: str, arabic_stroke: int, ch_h: float) -> _Mark:
+        """Measure an emirate's name for a line of characters ``ch_h`` pixels high."""
+        arabic = text_mask(arabic_font, EMIRATE_MARKS[name], arabic_stroke)
+        latin = text_mask(_pick(self.rng, fonts("sans")), name, _i(self.rng, 0, 3), CAPTION_SIZE)
+        arabic_h, latin_h = ch_h * _u(self.rng, 0.4, 0.55), ch_h * 0.3
+        width = max(arabic.shape[1] / arabic.shape[0] * arabic_h, latin.shape[1] / latin.shape[0] * latin_h)
+        return _Mark(arabic, latin, arabic_h, latin_h, ch_h, width * _u(self.rng, 1.0, 1.2))
+
     def line(self, items: tuple[Item, ...], spec: LineSpec, x_span: tuple[float, float]) -> None:
         """Lay out one line of the registration: measure every item, fit the line, then draw."""
         rng, w, h = self.rng, self.w, self.h
@@ -313,6 +340,7 @@ class _Painter:
         word_h = ch_h * _u(rng, 0.5, 0.7)
 
         advances: list[float] = []
+        marks: dict[int, _Mark] = {}
         for item in items:
             if item.kind == "char":
                 m = self._glyph(item.text, stroke)
@@ -324,6 +352,9 @@ class _Painter:
             elif item.kind == "word":
                 m = text_mask(arabic, item.text, arabic_stroke)
                 advances.append(m.shape[1] / m.shape[0] * word_h * _u(rng, 0.9, 1.3))
+            elif item.kind == "mark":
+                marks[len(advances)] = self._mark(item.text, arabic, arabic_stroke, ch_h)
+                advances.append(marks[len(advances)].width)
             else:
                 factor = {"gap": _u(rng, 0.2, 0.5), "dash": _u(rng, *self.layout.dash), "dot": 0.2, "seal": 0.48,
                           "logo": 0.7}[item.kind]
@@ -336,7 +367,7 @@ class _Painter:
         top = spec.y * h - ch_h / 2
         wobble = 0.02 * ch_h if rng.random() < 0.3 else 0.0
 
-        for item, adv in zip(items, advances):
+        for k, (item, adv) in enumerate(zip(items, advances)):
             adv *= squeeze
             dy = _u(rng, -wobble, wobble) if wobble else 0.0
             if item.kind == "char":
@@ -353,6 +384,8 @@ class _Painter:
             elif item.kind == "word":
                 m = text_mask(arabic, item.text, arabic_stroke)
                 self._ink(m, x, top + (ch_h - word_h) / 2 + _u(rng, -0.05, 0.1) * ch_h, adv, word_h)
+            elif item.kind == "mark":
+                marks[k].draw(self, x, top, adv)
             elif item.kind == "dash":
                 t = max(1.0, _u(rng, 0.07, 0.13) * ch_h)
                 cy = top + ch_h * _u(rng, 0.46, 0.54)
