@@ -86,10 +86,12 @@ def test_the_fallback_reading_gets_the_country_look_alike_fixes() -> None:
     assert got is not None and got.text == "OBC1234" and got.pattern_matched
 
 
-def test_a_province_only_the_fallback_saw_is_dropped_unless_the_hint_is_china() -> None:
+def test_a_chinese_character_only_the_fallback_saw_is_dropped_unless_the_hint_is_china() -> None:
     # RapidOCR's Chinese-trained recogniser puts a province in front of a Latin plate.
     got = choose(text("IKHAN91", 0.3), text("粤KHAN91", 0.9))
     assert got is not None and got.text == "KHAN91"
+    # ... or any Chinese character: the German DA JG 1749, its D beside the blue band (seen on val).
+    assert choose(text("AJG1749", 0.1), text("招AJG1749", 0.26)).text == "AJG1749"
     assert choose(text("IKHAN91", 0.3), text("粤KHAN91", 0.9), "gb").text == "KHAN91"
     # With the China hint, or when our model read a province too, the fallback's province stands.
     assert choose(text("1A12345", 0.3), text("粤A12345", 0.9), "cn").text == "粤A12345"

@@ -19,8 +19,8 @@ import numpy as np
 
 from numberplate.errors import BackendUnavailableError, ModelLoadError
 from numberplate.formats import match, postprocess_text
-from numberplate.recognition.alphabet import CN_PROVINCES
 from numberplate.recognition.base import Recognizer
+from numberplate.recognition.text import is_cjk
 from numberplate.types import Candidate, PlateText
 
 log = logging.getLogger(__name__)
@@ -97,15 +97,17 @@ def choose(first: PlateText | None, second: PlateText | None, country: str | Non
     with a country hint a first reading that fits the country's layouts is not replaced by one that
     does not. The winner lists the loser's text among its candidates.
 
-    A general text recogniser trained on Chinese (RapidOCR's) tends to put a province character in
-    front of a Latin plate (粤KHAN91). Unless the hint is China, the second reading's province
-    characters are dropped when the first reading, whose model reads Chinese plates, saw none.
+    A general text recogniser trained on Chinese (RapidOCR's) tends to put a province character, or
+    any Chinese character that a shape at the plate's edge resembles, in front of a Latin plate
+    (粤KHAN91, 招AJG1749 for a German DA JG 1749 beside its blue band). Unless the hint is China, the
+    second reading's Chinese characters are dropped when the first reading, whose model reads
+    Chinese plates, saw none.
     """
     if second is None or not second.text:
         return first
     text = second.text
-    if first is not None and first.text and not _is_china(country) and not _provinces(first.text):
-        text = "".join(c for c in text if c not in CN_PROVINCES)
+    if first is not None and first.text and not _is_china(country) and not any(map(is_cjk, first.text)):
+        text = "".join(c for c in text if not is_cjk(c))
         if not text:
             return first
     second = postprocess_text(text, min(max(second.confidence, 0.0), 1.0), country, confidence_kind="char")
@@ -116,10 +118,6 @@ def choose(first: PlateText | None, second: PlateText | None, country: str | Non
     if country and first.pattern_matched and match(second.text, country) is None:
         return _with_candidates(first, second)
     return _with_candidates(second, first)
-
-
-def _provinces(text: str) -> str:
-    return "".join(c for c in text if c in CN_PROVINCES)
 
 
 def _is_china(country: str | None) -> bool:

@@ -11,14 +11,16 @@ from numberplate.formats.patterns import normalize
 _CJK_RANGES = ((0x4E00, 0x9FFF), (0x3400, 0x4DBF))
 
 
+def is_cjk(ch: str) -> bool:
+    """Whether ``ch`` is a CJK ideograph (a Chinese plate's province, or a Chinese word's character)."""
+    return len(ch) == 1 and any(lo <= ord(ch) <= hi for lo, hi in _CJK_RANGES)
+
+
 def is_plate_char(ch: str) -> bool:
     """Whether ``ch`` (one character, already upper case) may appear in cleaned plate text."""
     if len(ch) != 1:
         return False
-    if "A" <= ch <= "Z" or "0" <= ch <= "9":
-        return True
-    code = ord(ch)
-    return any(lo <= code <= hi for lo, hi in _CJK_RANGES)
+    return "A" <= ch <= "Z" or "0" <= ch <= "9" or is_cjk(ch)
 
 
 def clean_plate_text(raw: str) -> str:
