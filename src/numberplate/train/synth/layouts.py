@@ -141,8 +141,9 @@ class Layout:
     digit, ``%`` Chinese province, ``$`` region code (from ``regions``), ``~`` the Arabic word for
     Tunisia (labelled ``T``), ``=`` the letters ن ت of the Tunisian NT series (labelled ``N``), literal
     ``A-Z0-9``; drawn but not labelled: space (gap), ``-`` dash, ``.`` dot, ``o`` seal sticker, ``^``
-    emblem, ``&`` the emirate's name in Arabic over Latin (one of ``marks``); ``[..]`` two characters stacked (labelled top then bottom), ``{..}`` a stacked pair that is
-    not part of the registration; ``|`` starts the next line.
+    emblem, ``&`` the emirate's name in Arabic over Latin (one of ``marks``); ``[..]`` two characters
+    stacked (labelled top then bottom), ``{..}`` a stacked pair that is not part of the registration;
+    ``|`` starts the next line.
 
     Attributes:
         name: Unique layout name.

@@ -71,7 +71,8 @@ class _Mark:
 
     def draw(self, painter: _Painter, x: float, top: float, adv: float) -> None:
         """Ink both names into ``adv`` pixels from ``x``, the Arabic at the top of the line, the Latin below."""
-        for m, y, h in ((self.arabic, top, self.arabic_h), (self.latin, top + self.line_h - self.latin_h, self.latin_h)):
+        latin_top = top + self.line_h - self.latin_h
+        for m, y, h in ((self.arabic, top, self.arabic_h), (self.latin, latin_top, self.latin_h)):
             w = min(m.shape[1] / m.shape[0] * h, adv)
             painter._ink(m, x + (adv - w) / 2, y, w, h)
 
