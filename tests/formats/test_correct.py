@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import random
@@ -312,6 +313,37 @@ def test_auto_corrects_a_look_alike_that_only_a_layout_of_one_country_explains()
     auto = postprocess(alternatives, "auto")
     assert auto.text == "VU16XVW" and auto.pattern_matched
     assert {p.country for p in match_all("VU16XVW", "auto")} == {"gb", "ro"} and auto.country is None
+
+
+def test_the_uk_bare_1_read_confidently_as_i_is_restored_where_a_uk_layout_wants_a_digit() -> None:
+    # The UK typeface's 1 is the glyph I (the "lookalikes" of gb.json's current layout): every reader
+    # is sure it saw an I (val scene PK16XZT read PKI6XZT, 36:1 for I). The general I/1 weight cannot
+    # overturn that, the layout's own look-alike can, in "auto" and with the gb hint; no hint changes nothing.
+    alternatives = with_position("PK16XZT", 2, [("I", 0.97), ("1", 0.027)], p=0.99)
+    assert postprocess(alternatives).text == "PKI6XZT"
+    for country in ("auto", "gb"):
+        plate = postprocess(alternatives, country)
+        assert plate.text == "PK16XZT" and plate.pattern_matched and "PKI6XZT" in texts(plate)
+    # Only the current layout has the look-alike: an I where an older UK layout wants a digit stays
+    # (ABCI234 fits German and Polish layouts as it is; the UK's dateless @{1,3}#{1,4} is rare).
+    abci = postprocess(with_position("ABCI234", 3, [("I", 0.97), ("1", 0.027)], p=0.99), "auto")
+    assert abci.text == "ABCI234" and abci.confidence > 0.9
+
+
+def test_a_layout_s_own_look_alikes_apply_only_to_its_pattern(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Without the UK's look-alike the same read stays as it was.
+    from numberplate.formats import correct, patterns
+
+    plain = [dataclasses.replace(p, lookalikes=()) for p in patterns.patterns_for("auto")]
+    monkeypatch.setattr(correct, "patterns_for", lambda country: plain)
+    correct._shapes.cache_clear()
+    try:
+        alternatives = with_position("PK16XZT", 2, [("I", 0.97), ("1", 0.027)], p=0.99)
+        assert postprocess(alternatives, "auto").text == "PKI6XZT"
+    finally:
+        correct._shapes.cache_clear()
+    assert not any(p.lookalikes for p in patterns.patterns_for("ro"))
+    assert [p.lookalikes for p in patterns.patterns_for("gb")] == [(("I", "1", 1.0),)] + [()] * 4
 
 
 def test_auto_keeps_a_confident_reading_that_fits_no_layout() -> None:

@@ -235,6 +235,21 @@ def test_malformed_data_file_names_the_file() -> None:
         _load_country("zz.json", '{"country": "yy", "patterns": []}')
 
 
+@pytest.mark.parametrize("lookalikes", [
+    '{"read": "I", "as": "1"}', '{"read": "I", "as": "I", "weight": 1}', '{"read": "IL", "as": "1", "weight": 1}',
+    '{"read": "I", "as": "1", "weight": 1.5}', '{"read": "I", "as": "1", "weight": true}', '"I1"',
+])
+def test_malformed_lookalikes_are_config_errors(lookalikes: str) -> None:
+    with pytest.raises(ConfigError, match=r"^formats/data/zz.json: each look-alike must be"):
+        _load_country("zz.json", f'{{"country": "zz", "patterns": [{{"pattern": "@", "lookalikes": [{lookalikes}]}}]}}')
+
+
+def test_lookalikes_belong_to_their_pattern() -> None:
+    data = _load_country("zz.json", '{"country": "zz", "patterns": [{"pattern": "@#", "lookalikes": [{"read": "i", '
+                                    '"as": "1", "weight": 0.5}]}, {"pattern": "#@"}]}')
+    assert [p.lookalikes for p in data.patterns] == [(("I", "1", 0.5),), ()]
+
+
 def test_unmatched_prior_comes_from_the_country_data() -> None:
     assert unmatched_prior_for(None) == unmatched_prior_for("br") == DEFAULT_UNMATCHED_PRIOR
     assert unmatched_prior_for("us") == unmatched_prior_for("US-CA") == 0.23  # a region uses its country's

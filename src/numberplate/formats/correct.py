@@ -235,6 +235,7 @@ def postprocess_text(
 # --- internals -----------------------------------------------------------------------------------
 
 _Option = tuple[str, float, bool]  # character, probability, whether it is a look-alike swap
+_Lookalikes = tuple[tuple[str, str, float], ...]  # a pattern's own: (read, as, weight)
 
 
 @dataclass(frozen=True)
@@ -279,34 +280,37 @@ def _pattern_options(positions: Sequence[Mapping[str, float]], country: str) -> 
     the character read: there the layouts demand a correction. Elsewhere a reading that already fits
     is overturned only by the recogniser's own doubt, so the look-alike gets a share of the error mass.
     """
-    memo: dict[tuple[int, frozenset[str], bool], list[_Option]] = {}
+    memo: dict[tuple[int, frozenset[str], bool, _Lookalikes], list[_Option]] = {}
 
-    def constrained(i: int, allowed: frozenset[str], decisive: bool) -> list[_Option]:
-        key = (i, allowed, decisive)
+    def constrained(i: int, allowed: frozenset[str], decisive: bool, own: _Lookalikes) -> list[_Option]:
+        key = (i, allowed, decisive, own)
         if key not in memo:
-            memo[key] = _constrained(positions[i], allowed, decisive=decisive)
+            memo[key] = _constrained(positions[i], allowed, decisive=decisive, own=own)
         return memo[key]
 
     shapes = [
-        shape
-        for shape in _shapes(country, len(positions))
-        if all(constrained(i, allowed, True) for i, allowed in enumerate(shape))
+        (shape, own)
+        for shape, own in _shapes(country, len(positions))
+        if all(constrained(i, allowed, True, own) for i, allowed in enumerate(shape))
     ]
     best = [next(iter(pos)) for pos in positions]
-    decisive = [all(best[i] not in shape[i] for shape in shapes) for i in range(len(positions))]
+    decisive = [all(best[i] not in shape[i] for shape, _ in shapes) for i in range(len(positions))]
     unique: dict[tuple[tuple[_Option, ...], ...], list[list[_Option]]] = {}
-    for shape in shapes:
-        options = [constrained(i, allowed, d) for i, (allowed, d) in enumerate(zip(shape, decisive))]
+    for shape, own in shapes:
+        options = [constrained(i, allowed, d, own) for i, (allowed, d) in enumerate(zip(shape, decisive))]
         unique.setdefault(tuple(map(tuple, options)), options)
     return list(unique.values())
 
 
-def _constrained(position: Mapping[str, float], allowed: frozenset[str], *, decisive: bool) -> list[_Option]:
+def _constrained(
+    position: Mapping[str, float], allowed: frozenset[str], *, decisive: bool, own: _Lookalikes = ()
+) -> list[_Option]:
     """The options a pattern position leaves: allowed alternatives, plus look-alikes of disallowed ones.
 
     A look-alike gets the read character's probability times the confusion weight when ``decisive``,
     else only a share of the read character's error mass (``1 - p``, or ``p`` for an unlikely
-    alternative) in proportion to the weights.
+    alternative) in proportion to the weights. The pattern's ``own`` look-alikes (glyphs its layout's
+    typeface draws alike) always get the read character's probability times their weight.
     """
     options = {c: (c, p, False) for c, p in position.items() if c in allowed}
     for c, p in position.items():
@@ -314,8 +318,9 @@ def _constrained(position: Mapping[str, float], allowed: frozenset[str], *, deci
             continue
         looks = CONFUSIONS.get(c, ())
         share = 1.0 if decisive else min(p, 1.0 - p) / max(1.0, sum(w for _, w in looks))
-        for other, weight in looks:
-            value = (p if decisive else share) * weight
+        tried = [(other, (p if decisive else share) * weight) for other, weight in looks]
+        tried += [(means, p * weight) for read, means, weight in own if read == c]
+        for other, value in tried:
             if other in allowed and value > options.get(other, ("", 0.0, False))[1]:
                 options[other] = (other, value, True)
     return sorted(options.values(), key=lambda o: -o[1])
@@ -336,11 +341,12 @@ def _beam(options: Sequence[Sequence[_Option]], width: int, max_swaps: int) -> l
 
 
 @lru_cache(maxsize=1024)
-def _shapes(country: str, length: int) -> tuple[tuple[frozenset[str], ...], ...]:
-    """Every character-class shape of ``length`` characters that a pattern of ``country`` allows."""
-    shapes: dict[tuple[frozenset[str], ...], None] = {}
+def _shapes(country: str, length: int) -> tuple[tuple[tuple[frozenset[str], ...], _Lookalikes], ...]:
+    """Every character-class shape of ``length`` characters that a pattern of ``country`` allows, with
+    the pattern's own look-alikes."""
+    shapes: dict[tuple[tuple[frozenset[str], ...], _Lookalikes], None] = {}
     for pattern in patterns_for(country):
-        shapes.update(dict.fromkeys(pattern.expand(length)))
+        shapes.update(dict.fromkeys((shape, pattern.lookalikes) for shape in pattern.expand(length)))
     return tuple(shapes)
 
 

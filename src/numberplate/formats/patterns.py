@@ -44,6 +44,17 @@ common, so that the correction does not force them into a standard layout. ``exa
 its own pattern (tested).
 ``regions`` are addressed as ``<country>-<region>`` (``us-ca``); a region with no patterns of its
 own falls back to the country's.
+
+A pattern may list ``lookalikes``, characters that its layout's typeface draws alike beyond the
+general look-alike table (:data:`numberplate.formats.correct.CONFUSIONS`), e.g. the UK's current
+layout, whose ``1`` is the glyph ``I``::
+
+    {"pattern": "[A-HJ-PR-Z]{2}##[A-HJ-PR-Z]{3}", "lookalikes": [{"read": "I", "as": "1", "weight": 1.0}]}
+
+Where the pattern wants ``as`` and ``read`` was read, ``as`` is tried with the read character's
+probability times ``weight`` (0 < w <= 1; 1 when the glyphs are the same). They belong to the pattern,
+not the country: a rare layout of one country must not rewrite reads that other countries' layouts
+explain as they stand.
 """
 
 from __future__ import annotations
@@ -125,6 +136,8 @@ class Pattern:
     description: str = ""
     example: str = ""
     weight: float = 1.0
+    lookalikes: tuple[tuple[str, str, float], ...] = ()
+    """(read, as, weight): the layout's typeface draws ``as`` so that it is read as ``read``."""
 
     def __repr__(self) -> str:
         return f"Pattern({self.source!r}, country={self.country!r}, weight={self.weight})"
@@ -157,6 +170,7 @@ def compile_pattern(
     example: str = "",
     weight: float = 1.0,
     tokens: Mapping[str, str] | None = None,
+    lookalikes: tuple[tuple[str, str, float], ...] = (),
 ) -> Pattern:
     """Compile one pattern written in the syntax of this module's docstring.
 
@@ -167,6 +181,7 @@ def compile_pattern(
         example: a plate text that fits the pattern.
         weight: the pattern's prior, 0 < weight <= 1.
         tokens: extra single-symbol tokens, mapped to the characters they accept (e.g. ``{"%": "京津沪"}``).
+        lookalikes: the layout's own look-alikes, (read, as, weight) (see the module docstring).
 
     Raises:
         ConfigError: the pattern is malformed; the message names it and the problem.
@@ -178,7 +193,7 @@ def compile_pattern(
     if not 0.0 < weight <= 1.0:
         raise ConfigError(f"pattern {source!r}: weight {weight} must be in (0, 1]")
     regex = re.compile("".join(_atom_regex(a) for a in atoms))
-    return Pattern(source, country, atoms, regex, description, example, weight)
+    return Pattern(source, country, atoms, regex, description, example, weight, lookalikes)
 
 
 def patterns_for(country: str | None) -> list[Pattern]:
@@ -428,6 +443,20 @@ def _load_country(filename: str, text: str) -> _Country:
     )
 
 
+def _load_lookalikes(where: str, items: Any) -> tuple[tuple[str, str, float], ...]:
+    if not isinstance(items, list):
+        raise ConfigError(f'{where}: "lookalikes" must be a list')
+    out = []
+    for item in items:
+        read, means, weight = (item.get(k) for k in ("read", "as", "weight")) if isinstance(item, dict) else (None,) * 3
+        if not (isinstance(read, str) and isinstance(means, str) and len(read) == len(means) == 1 and read != means
+                and isinstance(weight, (int, float)) and not isinstance(weight, bool) and 0.0 < weight <= 1.0):
+            raise ConfigError(f'{where}: each look-alike must be {{"read": one character, "as": another, '
+                              f'"weight": a number in (0, 1]}}, got {item!r}')
+        out.append((normalize(read), normalize(means), float(weight)))
+    return tuple(out)
+
+
 def _load_patterns(where: str, items: Any, code: str, tokens: Mapping[str, str]) -> tuple[Pattern, ...]:
     if not isinstance(items, list):
         raise ConfigError(f'{where}: "patterns" must be a list')
@@ -435,6 +464,7 @@ def _load_patterns(where: str, items: Any, code: str, tokens: Mapping[str, str])
     for item in items:
         if not isinstance(item, dict) or not isinstance(item.get("pattern"), str):
             raise ConfigError(f'{where}: each pattern must be an object with a "pattern" string, got {item!r}')
+        lookalikes = _load_lookalikes(where, item.get("lookalikes", []))
         try:
             out.append(
                 compile_pattern(
@@ -444,6 +474,7 @@ def _load_patterns(where: str, items: Any, code: str, tokens: Mapping[str, str])
                     example=str(item.get("example", "")),
                     weight=float(item.get("weight", 1.0)),
                     tokens=tokens,
+                    lookalikes=lookalikes,
                 )
             )
         except (ConfigError, TypeError, ValueError) as e:
