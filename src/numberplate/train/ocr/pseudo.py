@@ -39,7 +39,6 @@ from numberplate.types import BoundingBox, Detection, PlateText
 log = logging.getLogger(__name__)
 
 MIN_PLATE_HEIGHT = 12  # px: smaller plates are not legible enough to trust any reading
-BARE_ONE_COUNTRIES = ("gb",)  # plate typefaces whose 1 is a bare upright, read as I (see repair_layout)
 
 
 @dataclass(frozen=True)
@@ -113,9 +112,10 @@ def _lookalike_only(a: str, b: str) -> bool:
 def repair_layout(text: str, max_swaps: int = 2) -> str | None:
     """``text`` itself when it fits a country's layout; else its bare-1 repair, if there is exactly one.
 
-    A typeface that draws ``1`` as a bare upright (:data:`BARE_ONE_COUNTRIES`: the UK's Charles Wright)
-    is read as ``I`` by every reader. The repair turns up to ``max_swaps`` of the ``I`` s into ``1`` s so
-    that the text fits a main layout (pattern weight 1) of such a country: ``FNI2PZX`` -> ``FN12PZX``.
+    A typeface that draws ``1`` as a bare upright (the UK's Charles Wright) is read as ``I`` by every
+    reader. The repair turns up to ``max_swaps`` of the ``I`` s into ``1`` s so that the text fits a
+    layout whose data says so (its ``lookalikes`` read ``I`` as ``1``: the UK's current layout):
+    ``FNI2PZX`` -> ``FN12PZX``.
     Other look-alike repairs were tried and dropped: with no layout data for Ireland or Pakistan,
     and vanity plates everywhere, they forced plates such as ``171C14281`` into ``171CIA281``.
 
@@ -129,7 +129,7 @@ def repair_layout(text: str, max_swaps: int = 2) -> str | None:
         fits = set()
         for chosen in itertools.combinations(spots, swaps):
             spelling = "".join("1" if i in chosen else ch for i, ch in enumerate(text))
-            if any(p.weight >= 1.0 for country in BARE_ONE_COUNTRIES for p in match_all(spelling, country)):
+            if any(look[:2] == ("I", "1") for p in match_all(spelling) for look in p.lookalikes):
                 fits.add(spelling)
         if fits:
             return fits.pop() if len(fits) == 1 else None
