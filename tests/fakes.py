@@ -35,15 +35,17 @@ class EchoRecognizer:
 
     name = "echo"
 
-    def __init__(self, text: str = "ABC1234"):
+    def __init__(self, text: str = "ABC1234", confidence: float = 0.9):
         self.text = text
+        self.confidence = confidence
         self.seen: list[tuple[tuple[int, ...], str | None]] = []
 
     def read(self, crop: np.ndarray, country: str | None = None) -> PlateText | None:
         """The text, said to be from the hinted country (none for ``auto``, like a layout many countries share)."""
         self.seen.append((crop.shape, country))
         said = None if is_auto(country) else country
-        return PlateText(self.text, 0.9, (0.9,) * len(self.text), (Candidate(self.text, 0.9),), said)
+        p = self.confidence
+        return PlateText(self.text, p, (p,) * len(self.text), (Candidate(self.text, p),), said)
 
 
 def render_text_crop(*lines: str, scale: float = 1.6, thickness: int = 4) -> np.ndarray:

@@ -197,6 +197,8 @@ def test_detector_side_not_a_multiple_of_32() -> None:
         ({"intra_op_threads": -1}, "config 'intra_op_threads' must be 0 (automatic) or more, got -1"),
         ({"host": " "}, "config 'host' must not be empty"),
         ({"ocr": ""}, "config 'ocr' must not be empty"),
+        ({"min_read_confidence": 1}, "config 'min_read_confidence' must be in [0, 1), got 1.0"),
+        ({"min_read_confidence": -0.1}, "config 'min_read_confidence' must be in [0, 1), got -0.1"),
     ],
     ids=lambda v: next(iter(v)) if isinstance(v, dict) else None,
 )

@@ -55,6 +55,18 @@ def test_without_a_hint_every_country_s_layouts_are_checked() -> None:
     assert recognizer.seen[-1][1] == "br"
 
 
+def test_a_reading_below_min_read_confidence_leaves_the_plate_without_text() -> None:
+    image = np.zeros((100, 200, 3), np.uint8)
+    unsure = Reader(FixedDetector(), EchoRecognizer(confidence=0.04), config=load_config(env={}))
+    (read,) = unsure.read(image)
+    assert read.text is None and read.detection.confidence > 0  # found, but unreadable
+    everything = load_config(env={}, min_read_confidence=0)
+    keep_all = Reader(FixedDetector(), EchoRecognizer(confidence=0.04), config=everything)
+    assert [r.text.text for r in keep_all.read(image) if r.text] == ["ABC1234"]
+    sure = Reader(FixedDetector(), EchoRecognizer(confidence=0.05), config=load_config(env={}))
+    assert [r.text.text for r in sure.read(image) if r.text] == ["ABC1234"]
+
+
 class _Countries:
     """A lookup that remembers the country it was asked for."""
 

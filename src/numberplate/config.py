@@ -36,6 +36,7 @@ class Config:
     ocr: str = "plateocr+rapidocr"  # a backend, or primary+fallback: the fallback reads the unsure plates
     ocr_fallback_below: float = 0.5  # primary confidence under which the fallback reads too (recognition/cascade.py)
     ocr_model: str | None = None  # our plate OCR model (.onnx with its .json); default: the shipped one
+    min_read_confidence: float = 0.05  # a reading less sure than this is noise: the plate is returned without text
     rectify: bool = False  # deskew plate crops from their own edges before reading (when no corners)
     country: str | None = None
     lookup: str = "local"  # vehicle-lookup providers: "local", or per country e.g. "gb=dvla,nl=rdw,*=local"
@@ -172,6 +173,8 @@ def _validate(cfg: Config) -> None:
             raise ConfigError(f"config {name!r} must be at least 1, got {getattr(cfg, name)}")
     if cfg.intra_op_threads < 0:
         raise ConfigError(f"config 'intra_op_threads' must be 0 (automatic) or more, got {cfg.intra_op_threads}")
+    if not 0.0 <= cfg.min_read_confidence < 1.0:
+        raise ConfigError(f"config 'min_read_confidence' must be in [0, 1), got {cfg.min_read_confidence}")
     if not 0.0 < cfg.ocr_fallback_below <= 1.0:
         raise ConfigError(f"config 'ocr_fallback_below' must be in (0, 1], got {cfg.ocr_fallback_below}")
     for name in ("ocr", "host", "instance_path", "lookup"):
