@@ -80,7 +80,9 @@ def postprocess(
     letter must be, ``B`` where a digit must be), the look-alike is tried with a reduced probability:
     the read character's probability times the pair's weight in :data:`CONFUSIONS` where no reachable
     shape allows the character read (the layout demands a correction), and only a share of its error
-    mass elsewhere (a reading that fits is overturned only by the recogniser's own doubt). A candidate
+    mass elsewhere (a reading that fits is overturned only by the recogniser's own doubt). A pattern's
+    own look-alikes (glyphs its typeface draws alike: the UK's ``1`` as ``I``) are tried at the read
+    character's probability times their weight wherever that pattern wants them. A candidate
     that fits a pattern is multiplied by the pattern's weight (its prior), one that fits none by
     ``unmatched_prior``. Confidences are these scores over their sum plus the probability mass the
     beam never reached, so they sum to at most 1 and, without a country, equal the plain products.
