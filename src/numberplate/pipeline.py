@@ -88,8 +88,8 @@ class Reader:
             crop = crop_plate(image, det, level=self.config.rectify)
             text = self.recognizer.read(crop, country) if crop.size > 3 else None
             if text is not None and text.confidence < self.config.min_read_confidence:
-                # Far, blurred or half-hidden plates read as noise (under 5 %: never right on the e2e
-                # scenes); the plate is reported as found but unreadable rather than with a made-up text.
+                # Far, blurred or half-hidden plates read as noise (no right reading on the e2e scenes
+                # scored under the default 0.05): found but unreadable, rather than with a made-up text.
                 text = None
             out.append((self.look_up(PlateRead(det, text), country), crop))
         return out

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
-from numberplate.formats.patterns import is_auto, normalize, patterns_for, unmatched_prior_for
+from numberplate.formats.patterns import Lookalikes, is_auto, normalize, patterns_for, unmatched_prior_for
 from numberplate.types import Candidate, PlateText
 
 Alternatives = Sequence[Sequence[tuple[str, float]]]
@@ -237,7 +237,6 @@ def postprocess_text(
 # --- internals -----------------------------------------------------------------------------------
 
 _Option = tuple[str, float, bool]  # character, probability, whether it is a look-alike swap
-_Lookalikes = tuple[tuple[str, str, float], ...]  # a pattern's own: (read, as, weight)
 
 
 @dataclass(frozen=True)
@@ -282,9 +281,9 @@ def _pattern_options(positions: Sequence[Mapping[str, float]], country: str) -> 
     the character read: there the layouts demand a correction. Elsewhere a reading that already fits
     is overturned only by the recogniser's own doubt, so the look-alike gets a share of the error mass.
     """
-    memo: dict[tuple[int, frozenset[str], bool, _Lookalikes], list[_Option]] = {}
+    memo: dict[tuple[int, frozenset[str], bool, Lookalikes], list[_Option]] = {}
 
-    def constrained(i: int, allowed: frozenset[str], decisive: bool, own: _Lookalikes) -> list[_Option]:
+    def constrained(i: int, allowed: frozenset[str], decisive: bool, own: Lookalikes) -> list[_Option]:
         key = (i, allowed, decisive, own)
         if key not in memo:
             memo[key] = _constrained(positions[i], allowed, decisive=decisive, own=own)
@@ -305,7 +304,7 @@ def _pattern_options(positions: Sequence[Mapping[str, float]], country: str) -> 
 
 
 def _constrained(
-    position: Mapping[str, float], allowed: frozenset[str], *, decisive: bool, own: _Lookalikes = ()
+    position: Mapping[str, float], allowed: frozenset[str], *, decisive: bool, own: Lookalikes = ()
 ) -> list[_Option]:
     """The options a pattern position leaves: allowed alternatives, plus look-alikes of disallowed ones.
 
@@ -343,10 +342,10 @@ def _beam(options: Sequence[Sequence[_Option]], width: int, max_swaps: int) -> l
 
 
 @lru_cache(maxsize=1024)
-def _shapes(country: str, length: int) -> tuple[tuple[tuple[frozenset[str], ...], _Lookalikes], ...]:
+def _shapes(country: str, length: int) -> tuple[tuple[tuple[frozenset[str], ...], Lookalikes], ...]:
     """Every character-class shape of ``length`` characters that a pattern of ``country`` allows, with
     the pattern's own look-alikes."""
-    shapes: dict[tuple[tuple[frozenset[str], ...], _Lookalikes], None] = {}
+    shapes: dict[tuple[tuple[frozenset[str], ...], Lookalikes], None] = {}
     for pattern in patterns_for(country):
         shapes.update(dict.fromkeys((shape, pattern.lookalikes) for shape in pattern.expand(length)))
     return tuple(shapes)

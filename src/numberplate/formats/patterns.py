@@ -75,6 +75,9 @@ CountryCode = Literal[
 ]
 """Countries with shipped pattern data (regions such as ``us-ca`` come on top)."""
 
+Lookalikes = tuple[tuple[str, str, float], ...]
+"""A layout's own look-alikes: (read, as, weight), its typeface draws ``as`` so that it is read as ``read``."""
+
 LETTERS = frozenset(string.ascii_uppercase)
 DIGITS = frozenset(string.digits)
 _CLASSES: dict[str, frozenset[str]] = {"@": LETTERS, "#": DIGITS, "?": LETTERS | DIGITS}
@@ -136,8 +139,7 @@ class Pattern:
     description: str = ""
     example: str = ""
     weight: float = 1.0
-    lookalikes: tuple[tuple[str, str, float], ...] = ()
-    """(read, as, weight): the layout's typeface draws ``as`` so that it is read as ``read``."""
+    lookalikes: Lookalikes = ()
 
     def __repr__(self) -> str:
         return f"Pattern({self.source!r}, country={self.country!r}, weight={self.weight})"
@@ -170,7 +172,7 @@ def compile_pattern(
     example: str = "",
     weight: float = 1.0,
     tokens: Mapping[str, str] | None = None,
-    lookalikes: tuple[tuple[str, str, float], ...] = (),
+    lookalikes: Lookalikes = (),
 ) -> Pattern:
     """Compile one pattern written in the syntax of this module's docstring.
 
@@ -443,7 +445,7 @@ def _load_country(filename: str, text: str) -> _Country:
     )
 
 
-def _load_lookalikes(where: str, items: Any) -> tuple[tuple[str, str, float], ...]:
+def _load_lookalikes(where: str, items: Any) -> Lookalikes:
     if not isinstance(items, list):
         raise ConfigError(f'{where}: "lookalikes" must be a list')
     out = []
