@@ -10,12 +10,10 @@ rm -rf .gpu && mkdir -p .gpu/data .gpu/fonts
 cp -r "${NUMBERPLATE_DATA:-../shared/data}/ocr" .gpu/data/
 cp -r "$pseudo" .gpu/pseudo5 && rm -f .gpu/pseudo5/*.log
 .venv/bin/python - <<'PY'
-import re, shutil
-from pathlib import Path
-names = set(re.findall(r'"([^"]+\.(?:ttf|otf|ttc))"', Path("src/numberplate/train/synth/fonts.py").read_text()))
-for f in Path("/usr/share/fonts").rglob("*"):
-    if f.name in names:
-        shutil.copy(f, Path(".gpu/fonts") / f.name)
+import shutil
+from numberplate.train.synth.fonts import FONT_GROUPS, fonts
+for path in {p for group in FONT_GROUPS for p in fonts(group)}:
+    shutil.copy(path, ".gpu/fonts")
 PY
 tar cJf .gpu/fonts.tar.xz -C .gpu fonts && rm -rf .gpu/fonts
 cp scripts/device/train_ocr.py .gpu/run_ocr.py && cp scripts/device/go_ocr.sh .gpu/go.sh

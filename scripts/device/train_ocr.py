@@ -3,6 +3,7 @@
 Usage: python3 train_ocr.py MINUTES DEVICE WORKERS [LIMIT EPOCH_SIZE]
 
 Packed by scripts/device/pack_ocr.sh; checkpoints go to $OUT/ocr (last_ema.pt: the last epoch's EMA weights)."""
+import csv
 import logging
 import os
 import sys
@@ -26,6 +27,10 @@ cfg = OcrTrainConfig(data=".gpu/data/ocr/labels.csv", out=out, init="checkpoints
 t0 = time.time()
 train(cfg)
 ck = torch.load(out + "/last.pt", map_location="cpu", weights_only=False)
-torch.save({"model": ck["ema"], "config": ck["config"], "epoch": ck["epoch"], "val_exact": None}, out + "/last_ema.pt")
+with open(out + "/metrics.csv", newline="") as fh:
+    row = {k: int(v) if k == "epoch" else float(v) for k, v in list(csv.DictReader(fh))[-1].items()}
+# Saved as train() saves best.pt, so that export-ocr records the epoch's metrics in plate_ocr.json.
+torch.save({"model": ck["ema"], "config": ck["config"], "epoch": ck["epoch"], "val_exact": row["val_exact"],
+            "metrics": row}, out + "/last_ema.pt")
 os.remove(out + "/last.pt")
 print(f"done in {time.time() - t0:.0f}s, last epoch {ck['epoch'] + 1}")
