@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from numberplate.train.ocr.data import load_crops
-from numberplate.train.ocr.pseudo import Referee, agreed_text, pseudo_label, repair_layout
+from numberplate.train.ocr.pseudo import Blindspot, Referee, agreed_text, pseudo_label, repair_layout
 from numberplate.types import PlateText
 
 
@@ -119,3 +119,28 @@ def test_referee_settles_near_agreements_only_when_very_sure() -> None:
     # O/0, I/1 ... disagreements are ambiguous glyphs: no reader's confidence settles them
     assert agreed_text([Fixed("B152FTO"), Fixed("B152FT0", 0.99)], crop, 0.5, judge) is None
     assert agreed_text([Fixed("M666YOB"), Fixed("M666Y08", 0.99)], crop, 0.5, judge) is None
+
+
+def test_a_reader_without_arabic_confirms_the_digits_of_tunisian_plates() -> None:
+    crop = np.zeros((20, 60, 3), np.uint8)
+    blind = Blindspot(index=1)
+    # RapidOCR reads 123 4567 around the word for Tunisia that our labels write as T (N: the NT series)
+    assert agreed_text([Fixed("123T4567"), Fixed("1234567")], crop, 0.5, blindspot=blind) == "123T4567"
+    assert agreed_text([Fixed("4567N123456"), Fixed("4567123456")], crop, 0.5, blindspot=blind) == "4567N123456"
+    assert agreed_text([Fixed("123T4567"), Fixed("1234561")], crop, 0.5, blindspot=blind) is None  # digits differ
+    assert agreed_text([Fixed("123T4567"), Fixed("12304567")], crop, 0.5, blindspot=blind) is None  # word read as 0
+    assert agreed_text([Fixed("123T4567"), Fixed("1234567", 0.3)], crop, 0.5, blindspot=blind) is None  # unsure
+    # the sighted reader must have seen the word: equal texts without it are not a Tunisian reading
+    assert agreed_text([Fixed("1234567"), Fixed("1234567")], crop, 0.5, blindspot=blind) is None
+    # and without the blind spot the two readings are simply different
+    assert agreed_text([Fixed("123T4567"), Fixed("1234567")], crop, 0.5) is None
+
+
+def test_pseudo_label_checks_the_blind_reader_only_on_its_sources(tmp_path: Path, data_dir: Path) -> None:
+    labels = data_dir / "detect" / "labels.csv"
+    blind = Blindspot(index=1, sources=frozenset({"tunisia"}))
+    stats = pseudo_label(labels, tmp_path / "a", [Fixed("123T4567"), Fixed("1234567")], blindspot=blind,
+                         known_layouts_only=False)
+    written = {row["source"] for row in csv.DictReader(open(tmp_path / "a" / "labels.csv"))}
+    assert written == {"pseudo-tunisia"}
+    assert stats.written["tunisia"] > 0 and stats.agreed["openlpr"] == 0 < stats.readable["openlpr"]

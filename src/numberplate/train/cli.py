@@ -129,17 +129,21 @@ def train_ocr(data: Path, out: Path, resume: bool, **opts: object) -> None:
               help="how many edits the other readers may be from the referee")
 @click.option("--referee-sources", default="openlpr,romania,kaggle", show_default=True,
               help="detect sources where the referee may settle (plates it can write: no Arabic for RapidOCR)")
+@click.option("--no-arabic", "no_arabic", default=None,
+              help="a --reader that cannot write the Arabic word of Tunisian plates: there its digits are checked "
+                   "against the others' text without the word (T/N)  [default: rapidocr when it is a reader; "
+                   "'' for none]")
 @click.option("--limit", type=click.IntRange(1), default=None, help="first N images only")
 @click.option("--any-layout", is_flag=True,
               help="also keep agreed texts that fit no country's plate pattern (by default they are dropped: "
                    "readers agreeing on a look-alike misread, such as a UK 1 read as I)")
 def pseudo_label_command(data: Path, ocr_data: Path, out: Path, readers: tuple[str, ...], min_confidence: float,
                          referee: str | None, referee_confidence: float, referee_distance: int,
-                         referee_sources: str, limit: int | None, any_layout: bool) -> None:
+                         referee_sources: str, no_arabic: str | None, limit: int | None, any_layout: bool) -> None:
     """Cut the boxed plates of the detect train split and keep those every reader reads the same (OCR CSV)."""
     from numberplate.evaluation.ocr import read_ocr_labels
     from numberplate.recognition import create_recognizer
-    from numberplate.train.ocr.pseudo import Referee, pseudo_label
+    from numberplate.train.ocr.pseudo import Blindspot, Referee, pseudo_label
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     if len(set(readers)) < 2:
@@ -148,9 +152,15 @@ def pseudo_label_command(data: Path, ocr_data: Path, out: Path, readers: tuple[s
         raise click.BadParameter(f"{referee!r} is not one of the --reader backends", param_hint="--referee")
     sources = frozenset(s.strip() for s in referee_sources.split(",") if s.strip())
     judge = Referee(readers.index(referee), referee_confidence, referee_distance, sources) if referee else None
+    if no_arabic is None:
+        no_arabic = "rapidocr" if "rapidocr" in readers else ""
+    if no_arabic and no_arabic not in readers:
+        raise click.BadParameter(f"{no_arabic!r} is not one of the --reader backends", param_hint="--no-arabic")
+    blindspot = Blindspot(readers.index(no_arabic)) if no_arabic else None
     val_texts = {s.text for s in read_ocr_labels(ocr_data, split="val")}
     stats = pseudo_label(data, out, [create_recognizer(r) for r in readers], min_confidence=min_confidence,
-                         exclude_texts=val_texts, limit=limit, referee=judge, known_layouts_only=not any_layout)
+                         exclude_texts=val_texts, limit=limit, referee=judge, blindspot=blindspot,
+                         known_layouts_only=not any_layout)
     click.echo(stats.table())
     click.echo(f"wrote {out / 'labels.csv'}")
 

@@ -9,7 +9,8 @@ must also fit some country's plate layout (``formats``): readers share blind spo
 drawn bare, so both read ``FNI2PZX`` for ``FN12PZX``), and a look-alike error agreed on would be
 taught to the model. Such a text is repaired instead of dropped when exactly one spelling with
 ``I`` s turned into ``1`` s fits a UK layout (``FNI2PZX`` -> ``FN12PZX``): those plates are the
-ones the model most needs to see. The result
+ones the model most needs to see. A reader that cannot write part of a plate (RapidOCR and the Arabic
+word on Tunisian plates) is checked on the part it can write (:class:`Blindspot`). The result
 is an OCR labels CSV (``image,text,country,source,split``) that ``numberplate train ocr
 --extra-data`` mixes into the real crops.
 """
@@ -74,17 +75,52 @@ class Referee:
     sources: frozenset[str] = frozenset({"openlpr", "romania", "kaggle"})
 
 
+@dataclass(frozen=True)
+class Blindspot:
+    """Characters that one reader cannot write on one source's plates: its reading is checked without them.
+
+    RapidOCR has no Arabic. On a Tunisian plate it reads only the digits either side of the word for
+    Tunisia (``T`` in our labels, ``N`` for the NT series), so there the others' agreed text, with those
+    letters taken out, must equal its reading: the digits are confirmed by an independent reader and
+    the word's place by the others (and the layout check that follows).
+    """
+
+    index: int  # position of the blind reader among the readers
+    chars: frozenset[str] = frozenset("TN")
+    sources: frozenset[str] = frozenset({"tunisia"})
+
+    def check(self, reads: Sequence[PlateText], min_confidence: float) -> str | None:
+        """The sighted readers' common text when they are sure and the blind reader reads it without ``chars``."""
+        blind = reads[self.index]
+        sighted = [r for i, r in enumerate(reads) if i != self.index]
+        texts = {r.text for r in sighted}
+        if not sighted or len(texts) != 1 or any(r.confidence < min_confidence for r in reads):
+            return None
+        text = texts.pop()
+        digits = "".join(ch for ch in text if ch not in self.chars)
+        # The sighted readers must have seen the word the blind one cannot write.
+        return text if digits != text and blind.text == digits else None
+
+
 def agreed_text(
-    readers: Sequence[Recognizer], crop: np.ndarray, min_confidence: float, referee: Referee | None = None
+    readers: Sequence[Recognizer],
+    crop: np.ndarray,
+    min_confidence: float,
+    referee: Referee | None = None,
+    blindspot: Blindspot | None = None,
 ) -> str | None:
     """The text every reader returns for ``crop`` with at least ``min_confidence``; else, with a
-    ``referee``, the referee's text when it is sure enough and every other reading is near it; else None."""
+    ``referee``, the referee's text when it is sure enough and every other reading is near it; else None.
+    With a ``blindspot``, the blind reader's reading is compared without the characters it cannot write
+    (and no referee settles)."""
     reads: list[PlateText] = []
     for reader in readers:
         read = reader.read(crop, None)
         if read is None or not read.text:
             return None  # no need to ask the (slower) others
         reads.append(read)
+    if blindspot is not None:
+        return blindspot.check(reads, min_confidence)
     texts = {r.text for r in reads}
     if len(texts) == 1 and all(r.confidence >= min_confidence for r in reads):
         return texts.pop()
@@ -147,6 +183,7 @@ def pseudo_label(
     exclude_texts: Iterable[str] = (),
     limit: int | None = None,
     referee: Referee | None = None,
+    blindspot: Blindspot | None = None,
     known_layouts_only: bool = True,
 ) -> PseudoStats:
     """Cut every labelled box of a detect split, read it with each reader, and write the agreed crops.
@@ -163,6 +200,7 @@ def pseudo_label(
         exclude_texts: texts never written (e.g. every OCR val label, so no val plate leaks in).
         limit: first N images only.
         referee: settle near-agreements in favour of this very confident reader (see :func:`agreed_text`).
+        blindspot: on its sources, check this reader without the characters it cannot write (no referee there).
         known_layouts_only: agreed texts that fit no country's pattern (shared look-alike misreads)
             are repaired (:func:`repair_layout`) or dropped.
 
@@ -184,7 +222,8 @@ def pseudo_label(
             stats.readable[source] += 1
             crop = crop_plate(scene.image, Detection(BoundingBox(x0, y0, x1, y1), 1.0))
             judge = referee if referee is not None and source in referee.sources else None
-            text = agreed_text(readers, crop, min_confidence, judge)
+            blind = blindspot if blindspot is not None and source in blindspot.sources else None
+            text = agreed_text(readers, crop, min_confidence, None if blind else judge, blind)
             if text is None:
                 continue
             stats.agreed[source] += 1
