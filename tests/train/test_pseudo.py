@@ -141,6 +141,7 @@ def test_pseudo_label_checks_the_blind_reader_only_on_its_sources(tmp_path: Path
     blind = Blindspot(index=1, sources=frozenset({"tunisia"}))
     stats = pseudo_label(labels, tmp_path / "a", [Fixed("123T4567"), Fixed("1234567")], blindspot=blind,
                          known_layouts_only=False)
-    written = {row["source"] for row in csv.DictReader(open(tmp_path / "a" / "labels.csv"))}
+    with open(tmp_path / "a" / "labels.csv", newline="") as fh:
+        written = {row["source"] for row in csv.DictReader(fh)}
     assert written == {"pseudo-tunisia"}
     assert stats.written["tunisia"] > 0 and stats.agreed["openlpr"] == 0 < stats.readable["openlpr"]
