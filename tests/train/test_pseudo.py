@@ -11,7 +11,7 @@ import pytest
 
 from numberplate.train.ocr.data import load_crops
 from numberplate.train.ocr.pseudo import Blindspot, Referee, agreed_text, pseudo_label, repair_layout
-from numberplate.types import PlateText
+from numberplate.types import BoundingBox, Detection, PlateText
 
 
 class Fixed:
@@ -145,3 +145,37 @@ def test_pseudo_label_checks_the_blind_reader_only_on_its_sources(tmp_path: Path
         written = {row["source"] for row in csv.DictReader(fh)}
     assert written == {"pseudo-tunisia"}
     assert stats.written["tunisia"] > 0 and stats.agreed["openlpr"] == 0 < stats.readable["openlpr"]
+
+
+class Shifted:
+    """A detector that boxes every plate of the scene at a fixed offset from the label (and one stray box)."""
+
+    def __init__(self, labels: list[tuple[float, float, float, float]], dx: float):
+        self.labels, self.dx, self.calls = labels, dx, 0
+
+    def detect(self, image: np.ndarray) -> list[Detection]:
+        self.calls += 1
+        found = [Detection(BoundingBox(x0 + self.dx, y0, x1 + self.dx, y1), 0.9) for x0, y0, x1, y1 in self.labels]
+        return [*found, Detection(BoundingBox(0, 0, 5, 5), 0.9)]
+
+
+def test_pseudo_label_can_cut_where_the_detector_boxes_the_plate(tmp_path: Path, data_dir: Path) -> None:
+    from numberplate.train.detect.data import iter_scenes
+
+    labels = data_dir / "detect" / "labels.csv"
+    scene = next(s for s in iter_scenes(labels, "train", max_side=None, limit=1) if len(s.boxes))
+    x0, y0, x1, y1 = scene.boxes[0].tolist()
+    readers = [Fixed("AB12CDE"), Fixed("AB12CDE")]
+    by_label = pseudo_label(labels, tmp_path / "label", readers, limit=1)
+    near = Shifted([(x0, y0, x1, y1)], dx=0.1 * (x1 - x0))
+    by_detector = pseudo_label(labels, tmp_path / "det", readers, limit=1, detector=near)
+    assert near.calls == 1 and by_detector.written == by_label.written
+    cut_label = cv2.imread(str(next((tmp_path / "label" / "crops").rglob("*.jpg"))))
+    cut_detector = cv2.imread(str(next((tmp_path / "det" / "crops").rglob("*.jpg"))))
+    assert abs(cut_label.shape[1] - cut_detector.shape[1]) <= 1  # the same size, shifted
+    cut_detector = cv2.resize(cut_detector, cut_label.shape[1::-1])
+    assert np.abs(cut_label.astype(int) - cut_detector).mean() > 5
+    # a plate the detector misses (best IoU under 0.5) is not written
+    far = Shifted([(x0, y0, x1, y1)], dx=0.9 * (x1 - x0))
+    missed = pseudo_label(labels, tmp_path / "far", readers, limit=1, detector=far)
+    assert sum(missed.written.values()) == 0 and sum(missed.readable.values()) > 0

@@ -133,14 +133,19 @@ def train_ocr(data: Path, out: Path, resume: bool, **opts: object) -> None:
               help="a --reader that cannot write the Arabic word of Tunisian plates: there its digits are checked "
                    "against the others' text without the word (T/N)  [default: rapidocr when it is a reader; "
                    "'' for none]")
+@click.option("--cut", type=click.Choice(["label", "detector"]), default="label", show_default=True,
+              help="cut each plate at its label's box, or where the shipped detector boxes it (plates it "
+                   "misses are skipped): the crop edges inference gives the recogniser")
 @click.option("--limit", type=click.IntRange(1), default=None, help="first N images only")
 @click.option("--any-layout", is_flag=True,
               help="also keep agreed texts that fit no country's plate pattern (by default they are dropped: "
                    "readers agreeing on a look-alike misread, such as a UK 1 read as I)")
 def pseudo_label_command(data: Path, ocr_data: Path, out: Path, readers: tuple[str, ...], min_confidence: float,
                          referee: str | None, referee_confidence: float, referee_distance: int,
-                         referee_sources: str, no_arabic: str | None, limit: int | None, any_layout: bool) -> None:
+                         referee_sources: str, no_arabic: str | None, cut: str, limit: int | None,
+                         any_layout: bool) -> None:
     """Cut the boxed plates of the detect train split and keep those every reader reads the same (OCR CSV)."""
+    from numberplate.detection.platenet import PlateNetDetector
     from numberplate.evaluation.ocr import read_ocr_labels
     from numberplate.recognition import create_recognizer
     from numberplate.train.ocr.pseudo import Blindspot, Referee, pseudo_label
@@ -160,7 +165,7 @@ def pseudo_label_command(data: Path, ocr_data: Path, out: Path, readers: tuple[s
     val_texts = {s.text for s in read_ocr_labels(ocr_data, split="val")}
     stats = pseudo_label(data, out, [create_recognizer(r) for r in readers], min_confidence=min_confidence,
                          exclude_texts=val_texts, limit=limit, referee=judge, blindspot=blindspot,
-                         known_layouts_only=not any_layout)
+                         known_layouts_only=not any_layout, detector=PlateNetDetector() if cut == "detector" else None)
     click.echo(stats.table())
     click.echo(f"wrote {out / 'labels.csv'}")
 

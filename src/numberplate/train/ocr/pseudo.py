@@ -28,6 +28,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from numberplate.detection.base import Detector
 from numberplate.formats import match, match_all
 from numberplate.formats.correct import CONFUSIONS
 from numberplate.formats.distance import levenshtein
@@ -135,6 +136,12 @@ def agreed_text(
     return judge.text
 
 
+def _matching(found: Sequence[Detection], label: BoundingBox, min_iou: float = 0.5) -> Detection | None:
+    """The detection that overlaps ``label`` most, if by at least ``min_iou``."""
+    best = max(found, key=lambda d: d.box.iou(label), default=None)
+    return best if best is not None and best.box.iou(label) >= min_iou else None
+
+
 def _lookalike_only(a: str, b: str) -> bool:
     """Whether two different readings differ only by letter/digit look-alikes (O/0, I/1, B/8 ...).
 
@@ -185,6 +192,7 @@ def pseudo_label(
     referee: Referee | None = None,
     blindspot: Blindspot | None = None,
     known_layouts_only: bool = True,
+    detector: Detector | None = None,
 ) -> PseudoStats:
     """Cut every labelled box of a detect split, read it with each reader, and write the agreed crops.
 
@@ -203,6 +211,9 @@ def pseudo_label(
         blindspot: on its sources, check this reader without the characters it cannot write (no referee there).
         known_layouts_only: agreed texts that fit no country's pattern (shared look-alike misreads)
             are repaired (:func:`repair_layout`) or dropped.
+        detector: cut each plate where this detector boxes it (its best box with IoU >= 0.5 to the
+            label; a plate it misses is skipped) instead of at the label's box, so the crops have the
+            edges that inference gives the recogniser.
 
     Raises:
         ValueError: fewer than two readers.
@@ -215,12 +226,18 @@ def pseudo_label(
     rows: list[dict[str, str]] = []
     for scene in iter_scenes(labels_csv, split, max_side=None, limit=limit):
         source = scene.source
+        found = detector.detect(scene.image) if detector is not None and len(scene.boxes) else []
         for k, (x0, y0, x1, y1) in enumerate(scene.boxes.tolist()):
             stats.boxes[source] += 1
             if y1 - y0 < MIN_PLATE_HEIGHT:
                 continue
             stats.readable[source] += 1
-            crop = crop_plate(scene.image, Detection(BoundingBox(x0, y0, x1, y1), 1.0))
+            cut = Detection(BoundingBox(x0, y0, x1, y1), 1.0)
+            if detector is not None:
+                cut = _matching(found, cut.box)
+                if cut is None:
+                    continue
+            crop = crop_plate(scene.image, cut)
             judge = referee if referee is not None and source in referee.sources else None
             blind = blindspot if blindspot is not None and source in blindspot.sources else None
             text = agreed_text(readers, crop, min_confidence, None if blind else judge, blind)
