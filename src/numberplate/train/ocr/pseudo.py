@@ -232,11 +232,10 @@ def pseudo_label(
             if y1 - y0 < MIN_PLATE_HEIGHT:
                 continue
             stats.readable[source] += 1
-            cut = Detection(BoundingBox(x0, y0, x1, y1), 1.0)
-            if detector is not None:
-                cut = _matching(found, cut.box)
-                if cut is None:
-                    continue
+            label = Detection(BoundingBox(x0, y0, x1, y1), 1.0)
+            cut = label if detector is None else _matching(found, label.box)
+            if cut is None:
+                continue
             crop = crop_plate(scene.image, cut)
             judge = referee if referee is not None and source in referee.sources else None
             blind = blindspot if blindspot is not None and source in blindspot.sources else None
