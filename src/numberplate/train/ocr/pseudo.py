@@ -29,6 +29,7 @@ import cv2
 import numpy as np
 
 from numberplate.detection.base import Detector
+from numberplate.evaluation.e2e import match as match_boxes
 from numberplate.formats import match, match_all
 from numberplate.formats.correct import CONFUSIONS
 from numberplate.formats.distance import levenshtein
@@ -136,12 +137,6 @@ def agreed_text(
     return judge.text
 
 
-def _matching(found: Sequence[Detection], label: BoundingBox, min_iou: float = 0.5) -> Detection | None:
-    """The detection that overlaps ``label`` most, if by at least ``min_iou``."""
-    best = max(found, key=lambda d: d.box.iou(label), default=None)
-    return best if best is not None and best.box.iou(label) >= min_iou else None
-
-
 def _lookalike_only(a: str, b: str) -> bool:
     """Whether two different readings differ only by letter/digit look-alikes (O/0, I/1, B/8 ...).
 
@@ -211,8 +206,8 @@ def pseudo_label(
         blindspot: on its sources, check this reader without the characters it cannot write (no referee there).
         known_layouts_only: agreed texts that fit no country's pattern (shared look-alike misreads)
             are repaired (:func:`repair_layout`) or dropped.
-        detector: cut each plate where this detector boxes it (its best box with IoU >= 0.5 to the
-            label; a plate it misses is skipped) instead of at the label's box, so the crops have the
+        detector: cut each plate where this detector boxes it (paired one-to-one at IoU >= 0.5, as
+            ``eval e2e`` pairs them; a plate it misses is skipped) instead of at the label's box, so the crops have the
             edges that inference gives the recogniser.
 
     Raises:
@@ -226,20 +221,24 @@ def pseudo_label(
     rows: list[dict[str, str]] = []
     for scene in iter_scenes(labels_csv, split, max_side=None, limit=limit):
         source = scene.source
-        found = detector.detect(scene.image) if detector is not None and len(scene.boxes) else []
-        for k, (x0, y0, x1, y1) in enumerate(scene.boxes.tolist()):
+        labels = [BoundingBox(*box) for box in scene.boxes.tolist()]
+        found = detector.detect(scene.image) if detector is not None and labels else []
+        matched = match_boxes(labels, [d.box for d in found])  # as `eval e2e` pairs plates with detections
+        for k, box in enumerate(labels):
             stats.boxes[source] += 1
-            if y1 - y0 < MIN_PLATE_HEIGHT:
+            if box.height < MIN_PLATE_HEIGHT:
                 continue
             stats.readable[source] += 1
-            label = Detection(BoundingBox(x0, y0, x1, y1), 1.0)
-            cut = label if detector is None else _matching(found, label.box)
-            if cut is None:
+            if detector is None:
+                cut = Detection(box, 1.0)
+            elif k in matched:
+                cut = found[matched[k]]
+            else:
                 continue
             crop = crop_plate(scene.image, cut)
             judge = referee if referee is not None and source in referee.sources else None
             blind = blindspot if blindspot is not None and source in blindspot.sources else None
-            text = agreed_text(readers, crop, min_confidence, None if blind else judge, blind)
+            text = agreed_text(readers, crop, min_confidence, judge, blind)
             if text is None:
                 continue
             stats.agreed[source] += 1
