@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from numberplate.errors import BackendUnavailableError, ConfigError
 from numberplate.imaging import load_image
 from numberplate.pipeline import Reader
 from numberplate.recognition import DEFAULT_CASCADE, available_backends, create_recognizer, recognizer_for
-from numberplate.recognition.cascade import CascadeRecognizer, choose
+from numberplate.recognition.cascade import PROVINCE_BELOW, CascadeRecognizer, choose, settle_province
 from numberplate.types import Candidate, PlateText
 
 CROP = np.full((20, 80, 3), 200, np.uint8)
@@ -98,6 +99,41 @@ def test_a_chinese_character_only_the_fallback_saw_is_dropped_unless_the_hint_is
     assert choose(text("琼N908M3", 0.3), text("京N908M3", 0.9)).text == "京N908M3"
     # Nothing left once the province is dropped: the first reading stands.
     assert choose(text("AB", 0.3), text("粤", 0.9)).text == "AB"
+
+
+def province_reading(value: str, province: float, rest: float = 0.97, confidence: float = 0.7) -> PlateText:
+    """A sure Chinese reading but for its province character."""
+    return PlateText(value, confidence, (province, *(rest,) * (len(value) - 1)),
+                     (Candidate(value, confidence), Candidate("X" + value[1:], 0.05)), pattern_matched=True)
+
+
+def test_an_unsure_province_is_taken_from_the_fallback_when_the_rest_agrees() -> None:
+    # Seen on val: 苏A57NT9 read as the common 皖 (province 0.89, the reading 0.69 overall).
+    reader, _, built = cascade(province_reading("皖A57NT9", 0.89, confidence=0.69), text("苏A·57NT9", 1.0))
+    got = reader.read(CROP, "cn")
+    assert got is not None and got.text == "苏A57NT9"
+    assert built[0].calls == ["cn"]  # sure enough overall (0.69 >= 0.5), asked for the province alone
+    assert got.char_confidences[0] == 1.0 and got.char_confidences[1:] == (0.97,) * 6
+    assert got.confidence == pytest.approx(min(0.69 / 0.89, 1.0))
+    # Our own province stays a candidate, with what the fallback leaves it.
+    assert [c.text for c in got.candidates][:2] == ["苏A57NT9", "皖A57NT9"]
+    assert got.candidates[1].confidence == pytest.approx(0.0)
+
+
+def test_a_province_is_not_settled_when_sure_or_when_the_readers_disagree_elsewhere() -> None:
+    # A sure province never asks the fallback.
+    reader, _, built = cascade(province_reading("皖A57NT9", PROVINCE_BELOW), text("苏A57NT9", 1.0))
+    assert reader.read(CROP, "cn").text == "皖A57NT9" and built == []
+    unsure = province_reading("皖AW9V20", 0.6)
+    for other in ("鲁AW9V2O", "鲁AW9V201", "AW9V20", "皖AW9V20", "1AW9V20"):
+        assert settle_province(unsure, text(other, 0.99)) is unsure, other
+    assert settle_province(unsure, None) is unsure
+    # Not a Chinese reading at all: nothing to settle.
+    latin = text("AW9V20", 0.6)
+    assert settle_province(latin, text("鲁AW9V20", 0.99)) is latin
+    # A reading that fits the country's layout keeps its province against one that does not.
+    fitted = dataclasses.replace(province_reading("皖A57NT9", 0.5), country="cn")
+    assert settle_province(fitted, text("人A57NT9", 0.99)) is fitted
 
 
 def test_no_primary_reading_takes_the_fallback_and_no_readings_give_none() -> None:
