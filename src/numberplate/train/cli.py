@@ -37,6 +37,10 @@ def train_group() -> None:
               help="backbone channels at stride 2, 4, 8, 16 and 32")
 @click.option("--swap-plates", type=click.FloatRange(0, 1), default=0.0, show_default=True,
               help="share of training crops whose plates are painted over with rendered plates of other countries")
+@click.option("--hard-negatives", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="hard negatives CSV from `train mine-negatives`: some crops are centred on them")
+@click.option("--hard-share", type=click.FloatRange(0, 1), default=0.2, show_default=True,
+              help="with --hard-negatives, the share of single-scene crops centred on one")
 @click.option("--resume", is_flag=True, help="continue from OUT/last.pt")
 def train_detect(data: Path, out: Path, resume: bool, channels: str, **opts: object) -> None:
     """Train the plate detector; checkpoints every epoch to OUT/last.pt, best EMA weights to OUT/best.pt."""
@@ -53,6 +57,38 @@ def train_detect(data: Path, out: Path, resume: bool, channels: str, **opts: obj
     cfg = DetectTrainConfig(data=str(data), out=str(out), channels=widths, **opts)  # type: ignore[arg-type]
     best = train(cfg, resume=resume)
     click.echo(f"best checkpoint: {best}")
+
+
+@train_group.command("mine-negatives")
+@click.option("--data", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=Path("../shared/data/detect/labels.csv"), show_default=True, help="detect labels CSV")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("runs/hard_negatives.csv"),
+              show_default=True)
+@click.option("--model", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="detector ONNX (default: the shipped one)")
+@click.option("--min-score", type=click.FloatRange(0, 1, min_open=True), default=0.3, show_default=True,
+              help="detections scored lower are not kept")
+@click.option("--plate-confidence", type=click.FloatRange(0, 1), default=0.3, show_default=True,
+              help="a box our OCR reads as a plate of a known layout this surely is an unlabelled plate: skipped")
+@click.option("--no-read", is_flag=True, help="keep every unlabelled detection (do not read them)")
+@click.option("--limit", type=click.IntRange(1), default=None, help="first N train images only")
+def mine_negatives(data: Path, out: Path, model: str | None, min_score: float, plate_confidence: float,
+                   no_read: bool, limit: int | None) -> None:
+    """Boxes the detector finds in train scenes where the labels have no plate (hard negatives CSV)."""
+    from tqdm import tqdm
+
+    from numberplate.detection.platenet import PlateNetDetector
+    from numberplate.recognition import create_recognizer
+    from numberplate.train.detect.data import iter_scenes, read_labels
+    from numberplate.train.detect.mine import mine_hard_negatives, write_hard_negatives
+
+    total = len(read_labels(data, "train"))
+    scenes = tqdm(iter_scenes(data, "train", limit=limit), total=min(total, limit or total), mininterval=5)
+    rows = mine_hard_negatives(scenes, PlateNetDetector(model, threshold=min_score),
+                               None if no_read else create_recognizer("plateocr"), min_score=min_score,
+                               plate_confidence=plate_confidence)
+    n = write_hard_negatives(rows, out)
+    click.echo(f"wrote {n} hard negatives to {out}")
 
 
 @train_group.command("export-detect")

@@ -7,7 +7,7 @@ import logging
 import math
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
@@ -24,12 +24,17 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Scene:
-    """One decoded image with its plate boxes (x0, y0, x1, y1) in its own pixels."""
+    """One decoded image with its plate boxes (x0, y0, x1, y1) in its own pixels.
+
+    ``hard`` holds boxes that a detector took for plates where there are none (hard negatives,
+    :mod:`numberplate.train.detect.mine`): some training crops are centred on them.
+    """
 
     path: str
     source: str
     image: np.ndarray
     boxes: np.ndarray
+    hard: np.ndarray = field(default_factory=lambda: np.zeros((0, 4), np.float32))
 
 
 def read_labels(csv_path: Path, split: str | None, sources: set[str] | None = None) -> dict[str, dict]:
@@ -98,11 +103,19 @@ def load_scenes(
 # ---------------------------------------------------------------- geometry
 
 
-def _warp_matrix(rng: np.random.Generator, scene: Scene, size: int, infer_side: int) -> np.ndarray:
-    """A perspective matrix mapping the scene into a ``size`` square crop with random scale/angle/shift."""
+def _warp_matrix(rng: np.random.Generator, scene: Scene, size: int, infer_side: int, hard: bool = False
+                 ) -> np.ndarray:
+    """A perspective matrix mapping the scene into a ``size`` square crop with random scale/angle/shift.
+
+    With ``hard`` (and hard negatives in the scene) the crop is centred near one of them, at about
+    the scale the detector sees the scene at inference.
+    """
     h, w = scene.image.shape[:2]
     boxes = scene.boxes
-    if len(boxes) and rng.random() < 0.5:
+    hard = hard and len(scene.hard) > 0
+    if hard:
+        scale = infer_side / max(h, w) * math.exp(rng.uniform(math.log(0.5), math.log(1.8)))
+    elif len(boxes) and rng.random() < 0.5:
         # Pick a plate and give it a log-uniform width between 12 and 260 px.
         b = boxes[rng.integers(len(boxes))]
         bw = max(b[2] - b[0], 2.0)
@@ -112,7 +125,11 @@ def _warp_matrix(rng: np.random.Generator, scene: Scene, size: int, infer_side: 
         scale = infer_side / max(h, w) * math.exp(rng.uniform(math.log(0.5), math.log(1.8)))
     angle = rng.normal(0, 4) if rng.random() < 0.6 else 0.0
     flip = rng.random() < 0.5
-    if len(boxes) and rng.random() < 0.75:
+    if hard:
+        b = scene.hard[rng.integers(len(scene.hard))]
+        cx, cy = (b[0] + b[2]) / 2, (b[1] + b[3]) / 2
+        tx, ty = rng.uniform(0.2, 0.8, size=2) * size
+    elif len(boxes) and rng.random() < 0.75:
         b = boxes[rng.integers(len(boxes))]
         cx, cy = (b[0] + b[2]) / 2, (b[1] + b[3]) / 2
         # The chosen plate lands anywhere in the crop.
@@ -204,17 +221,18 @@ def _photometric(rng: np.random.Generator, img: np.ndarray) -> np.ndarray:
 
 
 def sample_crop(
-    rng: np.random.Generator, scene: Scene, size: int, infer_side: int, swap_p: float = 0.0
+    rng: np.random.Generator, scene: Scene, size: int, infer_side: int, swap_p: float = 0.0, hard: bool = False
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One geometric crop of a scene: image, kept boxes, ignored boxes.
 
     With probability ``swap_p`` the scene's plates are first painted over with rendered plates of
     other designs (each with probability ``SWAP_PER_PLATE``; see :mod:`numberplate.train.synth.composite`).
+    With ``hard`` the crop is centred near one of the scene's hard negatives, if it has any.
     """
     image = scene.image
     if swap_p > 0 and len(scene.boxes) and rng.random() < swap_p:
         image, _ = swap_plates(rng, image, scene.boxes, SWAP_PER_PLATE)
-    m = _warp_matrix(rng, scene, size, infer_side)
+    m = _warp_matrix(rng, scene, size, infer_side, hard)
     img = cv2.warpPerspective(
         image, m, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=(GRAY,) * 3
     )
@@ -280,10 +298,13 @@ class DetectDataset:
     """Map-style dataset of augmented crops (indexable by any int; length sets the epoch size)."""
 
     def __init__(self, scenes: list[Scene], size: int = 320, infer_side: int = 640, epoch_size: int | None = None,
-                 mosaic_p: float = 0.3, seed: int = 0, swap_p: float = 0.0):
+                 mosaic_p: float = 0.3, seed: int = 0, swap_p: float = 0.0, hard_p: float = 0.0):
+        """``hard_p``: the share of single-scene crops centred on a hard negative of a scene that has some."""
         self.scenes, self.size, self.infer_side = scenes, size, infer_side
         self.epoch_size = epoch_size or len(scenes)
         self.mosaic_p, self.seed, self.epoch, self.swap_p = mosaic_p, seed, 0, swap_p
+        self.hard_p = hard_p
+        self.hard_scenes = [s for s in scenes if len(s.hard)]
 
     def __len__(self) -> int:
         return self.epoch_size
@@ -292,6 +313,9 @@ class DetectDataset:
         rng = np.random.default_rng((self.seed, self.epoch, index))
         if rng.random() < self.mosaic_p:
             img, boxes, ignore = mosaic(rng, self.scenes, self.size, self.infer_side, self.swap_p)
+        elif self.hard_p > 0 and self.hard_scenes and rng.random() < self.hard_p:
+            scene = self.hard_scenes[rng.integers(len(self.hard_scenes))]
+            img, boxes, ignore = sample_crop(rng, scene, self.size, self.infer_side, self.swap_p, hard=True)
         else:
             img, boxes, ignore = sample_crop(rng, self.scenes[index % len(self.scenes)], self.size, self.infer_side,
                                              self.swap_p)

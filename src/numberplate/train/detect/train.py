@@ -27,6 +27,7 @@ from numberplate.train.common import (
     warmup_cosine,
 )
 from numberplate.train.detect.data import DetectDataset, Scene, load_scenes
+from numberplate.train.detect.mine import attach_hard_negatives, read_hard_negatives
 from numberplate.train.detect.model import PlateNet, count_parameters
 from numberplate.train.synth.fonts import check_fonts
 
@@ -48,6 +49,8 @@ class DetectTrainConfig:
     warmup_epochs: float = 2.0
     mosaic: float = 0.3
     swap_plates: float = 0.0
+    hard_negatives: str | None = None  # CSV of train mine-negatives
+    hard_share: float = 0.0  # share of single-scene crops centred on a hard negative
     workers: int = 1
     threads: int = 2
     eval_every: int = 3
@@ -152,7 +155,11 @@ def train(cfg: DetectTrainConfig, resume: bool = False) -> Path:
     log.info("decoded %d train / %d val images in %.0fs", len(train_scenes), len(val_scenes), time.time() - t0)
     if cfg.swap_plates > 0:
         check_fonts()
-    ds = DetectDataset(train_scenes, cfg.size, cfg.infer_side, cfg.epoch_size, cfg.mosaic, cfg.seed, cfg.swap_plates)
+    if cfg.hard_negatives:
+        n = attach_hard_negatives(train_scenes, read_hard_negatives(Path(cfg.hard_negatives)))
+        log.info("%d hard negatives in %d train scenes", n, sum(len(s.hard) > 0 for s in train_scenes))
+    ds = DetectDataset(train_scenes, cfg.size, cfg.infer_side, cfg.epoch_size, cfg.mosaic, cfg.seed, cfg.swap_plates,
+                       cfg.hard_share if cfg.hard_negatives else 0.0)
     steps_per_epoch = max(1, len(ds) // cfg.batch)
     metrics_path = out / "metrics.csv"
     run_start, epochs = time.time(), cfg.epochs

@@ -1,0 +1,115 @@
+"""Hard negatives: mined from what a detector finds off the labels, written, read back, and trained on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from numberplate.errors import DatasetError
+from numberplate.train.detect.data import DetectDataset, Scene, sample_crop
+from numberplate.train.detect.mine import (
+    HardNegative,
+    attach_hard_negatives,
+    mine_hard_negatives,
+    read_hard_negatives,
+    write_hard_negatives,
+)
+from numberplate.types import BoundingBox, Detection, PlateText
+
+
+class Boxes:
+    """A detector answering fixed detections."""
+
+    def __init__(self, *dets: tuple[tuple[float, float, float, float], float]):
+        self.dets = [Detection(BoundingBox(*box), score) for box, score in dets]
+
+    def detect(self, image: np.ndarray) -> list[Detection]:
+        return list(self.dets)
+
+
+class Reads:
+    """A recogniser that reads a fixed text only in crops brighter than 100 (the 'plate')."""
+
+    name = "reads"
+
+    def read(self, crop: np.ndarray, country: str | None = None) -> PlateText | None:
+        return PlateText("AB123CD", 0.9, pattern_matched=True) if crop.mean() > 100 else None
+
+
+def scene(boxes: list[list[float]], path: str = "detect/images/x/1.jpg") -> Scene:
+    image = np.zeros((200, 400, 3), np.uint8)
+    image[20:40, 300:360] = 255  # an unlabelled plate the reader can read
+    return Scene(path, "x", image, np.array(boxes, np.float32).reshape(-1, 4))
+
+
+def test_detections_off_the_labels_are_hard_negatives_unless_they_read_as_plates() -> None:
+    detector = Boxes(((10, 10, 60, 30), 0.9),     # on the labelled plate
+                     ((100, 100, 150, 120), 0.6),  # a sign: a hard negative
+                     ((300, 20, 360, 40), 0.8),    # the unlabelled plate
+                     ((200, 150, 240, 170), 0.2))  # below the score floor
+    got = list(mine_hard_negatives([scene([[10, 10, 60, 30]])], detector, Reads(), min_score=0.3))
+    assert [(h.box, h.score, h.width, h.height) for h in got] == [(BoundingBox(100, 100, 150, 120), 0.6, 400, 200)]
+    # Without a reader the unlabelled plate is kept too.
+    assert len(list(mine_hard_negatives([scene([[10, 10, 60, 30]])], detector, None))) == 2
+
+
+def test_hard_negatives_round_trip_and_are_rescaled_to_the_scene(tmp_path: Path) -> None:
+    path = tmp_path / "hard.csv"
+    rows = [HardNegative("a.jpg", BoundingBox(100, 50, 150, 70), 400, 200, 0.61),
+            HardNegative("a.jpg", BoundingBox(0, 0, 40, 20), 400, 200, 0.4)]
+    assert write_hard_negatives(rows, path) == 2
+    hard = read_hard_negatives(path)
+    small = Scene("a.jpg", "x", np.zeros((100, 200, 3), np.uint8), np.zeros((0, 4), np.float32))
+    other = Scene("b.jpg", "x", np.zeros((100, 200, 3), np.uint8), np.zeros((0, 4), np.float32))
+    assert attach_hard_negatives([small, other], hard) == 2
+    np.testing.assert_allclose(small.hard, [[50, 25, 75, 35], [0, 0, 20, 10]])
+    assert other.hard.shape == (0, 4)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("image,xmin\na.jpg,1\n", "missing column"),
+    ("image,xmin,ymin,xmax,ymax,width,height,score\na.jpg,1,2,x,4,10,10,0.5\n", "numbers expected"),
+    ("image,xmin,ymin,xmax,ymax,width,height,score\na.jpg,5,2,3,4,10,10,0.5\n", "empty box"),
+])
+def test_a_malformed_hard_negatives_file_is_a_dataset_error(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "hard.csv"
+    path.write_text(text)
+    with pytest.raises(DatasetError, match=message):
+        read_hard_negatives(path)
+    with pytest.raises(DatasetError, match="cannot read"):
+        read_hard_negatives(tmp_path / "missing.csv")
+
+
+def test_hard_crops_are_centred_near_a_hard_negative() -> None:
+    s = scene([[10, 10, 60, 30]])
+    s.image[150:170, 250:300] = 77  # the sign
+    s.hard = np.array([[250, 150, 300, 170]], np.float32)
+    for seed in range(20):
+        img, _, _ = sample_crop(np.random.default_rng(seed), s, 128, 400, hard=True)
+        assert (np.abs(img.astype(int) - 77).sum(axis=2) == 0).sum() > 20, seed
+
+
+def test_a_dataset_centres_its_hard_share_of_crops_on_hard_negatives(monkeypatch: pytest.MonkeyPatch) -> None:
+    import numberplate.train.detect.data as data
+
+    calls: list[bool] = []
+
+    def recording(rng, scene, size, infer_side, swap_p=0.0, hard=False):  # type: ignore[no-untyped-def]
+        calls.append(hard)
+        return sample_crop(rng, scene, size, infer_side, swap_p, hard)
+
+    monkeypatch.setattr(data, "sample_crop", recording)
+    with_hard, without = scene([[10, 10, 60, 30]]), scene([[10, 10, 60, 30]], "b.jpg")
+    with_hard.hard = np.array([[250, 150, 300, 170]], np.float32)
+    plain = DetectDataset([with_hard, without], size=128, infer_side=400, mosaic_p=0.0)
+    assert plain.hard_scenes == [with_hard]
+    for i in range(40):
+        plain[i]
+    assert not any(calls)
+    calls.clear()
+    hard = DetectDataset([with_hard, without], size=128, infer_side=400, mosaic_p=0.0, hard_p=0.5)
+    for i in range(40):
+        hard[i]
+    assert 8 <= sum(calls) <= 32
