@@ -104,6 +104,34 @@ def test_read_with_crops_gives_each_read_the_crop_the_recogniser_saw(reader: Rea
     np.testing.assert_array_equal(crop, reader.crops(image, [pairs[0][0]])[0])
 
 
+class _Upright:
+    """Reads sure only a crop whose top-left pixel is bright (the plate's right way up)."""
+
+    name = "upright"
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[int, ...]] = []
+
+    def read(self, crop: np.ndarray, country: str | None = None) -> PlateText | None:
+        self.seen.append(crop.shape)
+        return PlateText("96T8557", 0.9 if crop[0, 0, 0] > 0 else 0.01)
+
+
+def test_a_crop_on_its_side_is_read_turned_the_way_that_reads_surest() -> None:
+    image = np.zeros((200, 100, 3), np.uint8)
+    image[140:, :50] = 255  # the bottom-left corner of a vertical plate at x 40-60, y 50-170
+    tall = FixedDetector([(0.4, 0.25, 0.6, 0.85)])
+    upright = _Upright()
+    (read, crop), = Reader(tall, upright, config=load_config(env={})).read_with_crops(image)
+    assert read.text is not None and read.text.confidence == 0.9
+    # Turned a quarter clockwise, the plate's bottom-left corner is its top-left: that reading won.
+    assert crop.shape[0] < crop.shape[1] and len(upright.seen) == 3
+    # A crop the right way up is read once, as it is.
+    wide = Reader(FixedDetector(), upright, config=load_config(env={}))
+    wide.read(np.zeros((100, 200, 3), np.uint8))
+    assert upright.seen[3:] == [(12, 54, 3)]
+
+
 def test_read_image_reports_size_and_time(reader: Reader) -> None:
     result = reader.read_image(_jpeg_bytes(320, 240))
     assert (result.width, result.height) == (320, 240)

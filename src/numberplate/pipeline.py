@@ -15,8 +15,8 @@ from numberplate.formats.patterns import AUTO, is_auto
 from numberplate.imaging import ImageInput, load_image
 from numberplate.lookup.base import VehicleLookup
 from numberplate.recognition.base import Recognizer
-from numberplate.recognition.crop import crop_plate
-from numberplate.types import ImageResult, PlateRead
+from numberplate.recognition.crop import crop_plate, orientations
+from numberplate.types import ImageResult, PlateRead, PlateText
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +86,7 @@ class Reader:
         out = []
         for det in self.detector.detect(image):
             crop = crop_plate(image, det, level=self.config.rectify)
-            text = self.recognizer.read(crop, country) if crop.size > 3 else None
+            text, crop = self._read_crop(crop, country)
             if text is not None and text.confidence < self.config.min_read_confidence:
                 # Far, blurred or half-hidden plates read as noise (no right reading on the e2e scenes
                 # scored under the default 0.05): found but unreadable, rather than with a made-up text.
@@ -94,8 +94,19 @@ class Reader:
             out.append((self.look_up(PlateRead(det, text), country), crop))
         return out
 
+    def _read_crop(self, crop: np.ndarray, country: str) -> tuple[PlateText | None, np.ndarray]:
+        """The surest reading of a crop in each of its :func:`orientations`, and the crop turned that way."""
+        if crop.size <= 3:
+            return None, crop
+        best: tuple[PlateText | None, np.ndarray] = (None, crop)
+        for turned in orientations(crop):
+            text = self.recognizer.read(turned, country)
+            if text is not None and (best[0] is None or text.confidence > best[0].confidence):
+                best = (text, turned)
+        return best
+
     def crops(self, image: np.ndarray, reads: Iterable[PlateRead]) -> list[np.ndarray]:
-        """The plate crops of ``reads`` (as the recogniser saw them)."""
+        """The plate crops of ``reads`` (cut from their boxes; a crop on its side is not turned)."""
         return [crop_plate(image, r.detection, level=self.config.rectify) for r in reads]
 
     def without_lookup(self) -> Reader:

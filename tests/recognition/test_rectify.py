@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from numberplate.recognition.crop import crop_plate
+from numberplate.recognition.crop import crop_plate, orientations
 from numberplate.recognition.rectify import deskew, skew_angle
 from numberplate.types import BoundingBox, Detection
 
@@ -42,3 +42,15 @@ def test_crop_plate_levels_only_when_asked() -> None:
     det = Detection(BoundingBox(120, 90, 480, 210), 0.9)
     assert abs(skew_angle(crop_plate(scene, det))) > 8
     assert abs(skew_angle(crop_plate(scene, det, level=True))) < 1.5
+
+
+def test_a_crop_on_its_side_is_also_offered_turned_both_ways() -> None:
+    wide = np.zeros((20, 60, 3), np.uint8)
+    assert [o.shape for o in orientations(wide)] == [(20, 60, 3)]
+    square = np.zeros((40, 40, 3), np.uint8)  # a motorcycle plate: read as it is
+    assert len(orientations(square)) == 1
+    tall = np.zeros((60, 20, 3), np.uint8)
+    tall[-1, 0] = 255  # bottom-left
+    cw, ccw, same = orientations(tall)
+    assert cw.shape == ccw.shape == (20, 60, 3) and same is tall
+    assert cw[0, 0, 0] == 255 and ccw[-1, -1, 0] == 255

@@ -10,6 +10,9 @@ from numberplate.recognition.rectify import deskew
 from numberplate.types import Detection
 
 RECTIFIED_HEIGHT = 64
+# No plate layout is this much taller than wide (square motorcycle plates are about 1:1): a crop
+# this tall is a plate on its side (a photo taken sideways, a plate mounted vertically).
+SIDEWAYS_ASPECT = 1.5
 # A crop whose brightest and darkest pixels differ by less than this is blank: nothing to read.
 MIN_CONTRAST = 12
 
@@ -56,6 +59,15 @@ def crop_plate(
         return np.zeros((1, 1, 3), np.uint8)
     crop = np.ascontiguousarray(image[y0:y1, x0:x1])
     return deskew(crop) if level else crop
+
+
+def orientations(crop: np.ndarray) -> list[np.ndarray]:
+    """The ways to read a crop: itself, and for a crop on its side (taller than ``SIDEWAYS_ASPECT``
+    times its width) also turned a quarter clockwise and anticlockwise (first)."""
+    h, w = crop.shape[:2]
+    if h <= SIDEWAYS_ASPECT * w:
+        return [crop]
+    return [cv2.rotate(crop, cv2.ROTATE_90_CLOCKWISE), cv2.rotate(crop, cv2.ROTATE_90_COUNTERCLOCKWISE), crop]
 
 
 def rectify(image: np.ndarray, corners: np.ndarray) -> np.ndarray:
