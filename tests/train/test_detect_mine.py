@@ -113,3 +113,21 @@ def test_a_dataset_centres_its_hard_share_of_crops_on_hard_negatives(monkeypatch
     for i in range(40):
         hard[i]
     assert 8 <= sum(calls) <= 32
+
+
+def test_the_mine_command_writes_hard_negatives_and_refuses_a_bad_model(tmp_path: Path, data_dir: Path) -> None:
+    from click.testing import CliRunner
+
+    from numberplate.train.cli import train_group
+
+    labels = str(data_dir / "detect" / "labels.csv")
+    out = tmp_path / "hard.csv"
+    result = CliRunner().invoke(train_group, ["mine-negatives", "--data", labels, "--out", str(out), "--limit", "20"])
+    assert result.exit_code == 0, result.output
+    assert "hard negatives to" in result.output
+    read_hard_negatives(out)  # well formed, even when empty
+    junk = tmp_path / "junk.onnx"
+    junk.write_bytes(b"not a model")
+    result = CliRunner().invoke(train_group, ["mine-negatives", "--data", labels, "--out", str(out),
+                                              "--model", str(junk)])
+    assert result.exit_code == 1 and "Error:" in result.output and "Traceback" not in result.output

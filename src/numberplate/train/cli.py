@@ -78,16 +78,20 @@ def mine_negatives(data: Path, out: Path, model: str | None, min_score: float, p
     from tqdm import tqdm
 
     from numberplate.detection.platenet import PlateNetDetector
+    from numberplate.errors import NumberplateError
     from numberplate.recognition import create_recognizer
     from numberplate.train.detect.data import iter_scenes, read_labels
     from numberplate.train.detect.mine import mine_hard_negatives, write_hard_negatives
 
-    total = len(read_labels(data, "train"))
-    scenes = tqdm(iter_scenes(data, "train", limit=limit), total=min(total, limit or total), mininterval=5)
-    rows = mine_hard_negatives(scenes, PlateNetDetector(model, threshold=min_score),
-                               None if no_read else create_recognizer("plateocr"), min_score=min_score,
-                               plate_confidence=plate_confidence)
-    n = write_hard_negatives(rows, out)
+    try:
+        total = len(read_labels(data, "train"))
+        scenes = tqdm(iter_scenes(data, "train", limit=limit), total=min(total, limit or total), mininterval=5)
+        rows = mine_hard_negatives(scenes, PlateNetDetector(model, threshold=min_score),
+                                   None if no_read else create_recognizer("plateocr"), min_score=min_score,
+                                   plate_confidence=plate_confidence)
+        n = write_hard_negatives(rows, out)
+    except (NumberplateError, FileNotFoundError) as e:
+        raise click.ClickException(str(e)) from e
     click.echo(f"wrote {n} hard negatives to {out}")
 
 
