@@ -131,3 +131,17 @@ def test_the_mine_command_writes_hard_negatives_and_refuses_a_bad_model(tmp_path
     result = CliRunner().invoke(train_group, ["mine-negatives", "--data", labels, "--out", str(out),
                                               "--model", str(junk)])
     assert result.exit_code == 1 and "Error:" in result.output and "Traceback" not in result.output
+
+
+def test_training_on_a_malformed_hard_negatives_file_is_a_clear_error(tmp_path: Path, data_dir: Path) -> None:
+    from click.testing import CliRunner
+
+    from numberplate.train.cli import train_group
+
+    bad = tmp_path / "hard.csv"
+    bad.write_text("image,xmin\na.jpg,1\n")
+    result = CliRunner().invoke(train_group, [
+        "detect", "--data", str(data_dir / "detect" / "labels.csv"), "--out", str(tmp_path / "run"), "--limit", "4",
+        "--epochs", "1", "--batch", "2", "--size", "64", "--workers", "0", "--threads", "1",
+        "--hard-negatives", str(bad)])
+    assert result.exit_code == 1 and "missing column" in result.output and "Traceback" not in result.output

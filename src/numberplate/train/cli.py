@@ -44,6 +44,7 @@ def train_group() -> None:
 @click.option("--resume", is_flag=True, help="continue from OUT/last.pt")
 def train_detect(data: Path, out: Path, resume: bool, channels: str, **opts: object) -> None:
     """Train the plate detector; checkpoints every epoch to OUT/last.pt, best EMA weights to OUT/best.pt."""
+    from numberplate.errors import DatasetError
     from numberplate.train.detect.train import DetectTrainConfig, train
 
     try:
@@ -55,7 +56,10 @@ def train_detect(data: Path, out: Path, resume: bool, channels: str, **opts: obj
                                  param_hint="--channels")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     cfg = DetectTrainConfig(data=str(data), out=str(out), channels=widths, **opts)  # type: ignore[arg-type]
-    best = train(cfg, resume=resume)
+    try:
+        best = train(cfg, resume=resume)
+    except DatasetError as e:
+        raise click.ClickException(str(e)) from e
     click.echo(f"best checkpoint: {best}")
 
 
