@@ -95,3 +95,26 @@ def test_a_float_input_model_is_refused_with_a_re_export_hint(tmp_path: Path) ->
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
     with pytest.raises(ModelLoadError, match="re-export the model"):
         PlateNetDetector(path)
+
+
+def test_a_heatmap_only_fine_tune_keeps_the_init_s_boxes_exactly(tmp_path: Path, data_dir: Path) -> None:
+    from numberplate.train.detect.export import load_checkpoint
+
+    first, second = tmp_path / "first", tmp_path / "second"
+    base = dict(data=str(data_dir / "detect" / "labels.csv"), batch=4, size=128, limit=8, epoch_size=16, eval_every=0,
+                workers=0, threads=1)
+    train(DetectTrainConfig(out=str(first), epochs=1, **base))  # type: ignore[arg-type]
+    train(DetectTrainConfig(out=str(second), epochs=2, lr=1e-2, init=str(first / "last.pt"), tune="heat",
+                            **base))  # type: ignore[arg-type]
+    before, _ = load_checkpoint(first / "last.pt")
+    after, ck = load_checkpoint(second / "last.pt")
+    assert after.heat_head is not None and ck["config"]["tune"] == "heat"
+    x = torch.rand(2, 3, 128, 160)
+    with torch.no_grad():
+        (heat0, box0), (heat1, box1) = before(x), after(x)
+    torch.testing.assert_close(box1, box0)  # frozen features, frozen batch-norm statistics
+    assert not torch.allclose(heat1, heat0)
+    diff = export_onnx(second / "last.pt", tmp_path / "heat.onnx")
+    assert diff < 1e-3
+    with pytest.raises(ValueError, match="needs init weights"):
+        train(DetectTrainConfig(out=str(tmp_path / "x"), epochs=1, tune="heat", **base))  # type: ignore[arg-type]

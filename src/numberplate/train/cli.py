@@ -41,6 +41,9 @@ def train_group() -> None:
               help="hard negatives CSV from `train mine-negatives`: some crops are centred on them")
 @click.option("--hard-share", type=click.FloatRange(0, 1), default=0.2, show_default=True,
               help="with --hard-negatives, the share of single-scene crops centred on one")
+@click.option("--tune", type=click.Choice(["all", "heat"]), default="all", show_default=True,
+              help="heat: with --init, train only a heatmap branch of its own on frozen features, so that the "
+                   "boxes (and what the OCR reads from them) stay exactly the init's")
 @click.option("--resume", is_flag=True, help="continue from OUT/last.pt")
 def train_detect(data: Path, out: Path, resume: bool, channels: str, **opts: object) -> None:
     """Train the plate detector; checkpoints every epoch to OUT/last.pt, best EMA weights to OUT/best.pt."""
@@ -58,7 +61,7 @@ def train_detect(data: Path, out: Path, resume: bool, channels: str, **opts: obj
     cfg = DetectTrainConfig(data=str(data), out=str(out), channels=widths, **opts)  # type: ignore[arg-type]
     try:
         best = train(cfg, resume=resume)
-    except DatasetError as e:
+    except (DatasetError, ValueError) as e:
         raise click.ClickException(str(e)) from e
     click.echo(f"best checkpoint: {best}")
 

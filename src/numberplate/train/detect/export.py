@@ -56,7 +56,8 @@ def load_checkpoint(path: Path) -> tuple[PlateNet, dict]:
     ck = torch.load(path, map_location="cpu", weights_only=False)
     cfg = ck.get("config", {})
     channels = tuple(cfg.get("channels", (16, 32, 64, 96, 128)))
-    model = PlateNet(cfg.get("width", 48), channels, depth=cfg.get("depth", 1))
+    model = PlateNet(cfg.get("width", 48), channels, depth=cfg.get("depth", 1),
+                     heat_head=cfg.get("tune", "all") == "heat")
     model.load_state_dict(ck.get("ema", ck["model"]))
     return model.eval(), ck
 

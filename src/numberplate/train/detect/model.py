@@ -25,6 +25,10 @@ def _stage(cin: int, cout: int, depth: int) -> nn.Sequential:
     return nn.Sequential(ConvBNAct(cin, cout, 3, 2), *[ConvBNAct(cout, cout) for _ in range(depth)])
 
 
+# The modules a heatmap-only fine-tune trains (the rest is frozen, batch-norm statistics included).
+HEAT_BRANCH = ("heat_head", "heat")
+
+
 class PlateNet(nn.Module):
     """Plain conv backbone to stride 32, top-down FPN to stride 8, heatmap + box-distance head at stride 8.
 
@@ -33,7 +37,10 @@ class PlateNet(nn.Module):
       box:  (B, 4, H/8, W/8) distances left, top, right, bottom from the cell centre, in input pixels.
     """
 
-    def __init__(self, width: int = 48, channels: tuple[int, ...] = (16, 32, 64, 96, 128), depth: int = 1):
+    def __init__(self, width: int = 48, channels: tuple[int, ...] = (16, 32, 64, 96, 128), depth: int = 1,
+                 heat_head: bool = False):
+        """``heat_head``: the heatmap reads its own head layer instead of sharing the box's (see
+        :data:`HEAT_BRANCH`: a heatmap-only fine-tune leaves the boxes exactly as they were)."""
         super().__init__()
         c1, c2, c3, c4, c5 = channels
         self.stem = ConvBNAct(3, c1, 3, 2)
@@ -47,6 +54,7 @@ class PlateNet(nn.Module):
         self.smooth16 = ConvBNAct(width, width)
         self.smooth8 = ConvBNAct(width, width)
         self.head = ConvBNAct(width, width)
+        self.heat_head: nn.Module | None = ConvBNAct(width, width) if heat_head else None
         self.heat = nn.Conv2d(width, 1, 1)
         self.box = nn.Conv2d(width, 4, 1)
         with torch.no_grad():
@@ -61,8 +69,25 @@ class PlateNet(nn.Module):
         p16 = self.smooth16(self.lat16(c16) + F.interpolate(self.lat32(c32), size=c16.shape[-2:], mode="nearest"))
         p8 = self.smooth8(self.lat8(c8) + F.interpolate(p16, size=c8.shape[-2:], mode="nearest"))
         h = self.head(p8)
+        heat = self.heat(self.heat_head(p8) if self.heat_head is not None else h)
         # Distances in units of 16 px through a softplus keep them positive and well scaled.
-        return self.heat(h), F.softplus(self.box(h)) * 16.0
+        return heat, F.softplus(self.box(h)) * 16.0
+
+
+def tune_heat_only(model: PlateNet) -> None:
+    """Freeze every parameter outside :data:`HEAT_BRANCH`; call :func:`train_mode` instead of ``train()``."""
+    for name, param in model.named_parameters():
+        param.requires_grad = name.split(".")[0] in HEAT_BRANCH
+
+
+def train_mode(model: PlateNet, heat_only: bool) -> None:
+    """``model.train()``, with the frozen modules of a heatmap-only fine-tune kept in eval mode
+    (their batch-norm statistics must not move, or the boxes would)."""
+    model.train()
+    if heat_only:
+        for name, module in model.named_children():
+            if name not in HEAT_BRANCH:
+                module.eval()
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -28,7 +28,7 @@ from numberplate.train.common import (
 )
 from numberplate.train.detect.data import DetectDataset, Scene, load_scenes
 from numberplate.train.detect.mine import attach_hard_negatives, read_hard_negatives
-from numberplate.train.detect.model import PlateNet, count_parameters
+from numberplate.train.detect.model import PlateNet, count_parameters, train_mode, tune_heat_only
 from numberplate.train.synth.fonts import check_fonts
 
 log = logging.getLogger(__name__)
@@ -51,6 +51,7 @@ class DetectTrainConfig:
     swap_plates: float = 0.0
     hard_negatives: str | None = None  # CSV of train mine-negatives
     hard_share: float = 0.0  # share of single-scene crops centred on a hard negative
+    tune: str = "all"  # "heat": train a heatmap branch of its own on frozen features (boxes unchanged)
     workers: int = 1
     threads: int = 2
     eval_every: int = 3
@@ -123,6 +124,11 @@ def _collate(batch: list[dict[str, np.ndarray]]) -> dict[str, torch.Tensor]:
     return out
 
 
+def _has_heat_head(checkpoint: Path) -> bool:
+    ck = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    return any(k.startswith("heat_head.") for k in (ck.get("ema") or ck["model"]))
+
+
 def train(cfg: DetectTrainConfig, resume: bool = False) -> Path:
     """Train (or resume) a detector; returns the path of the best EMA checkpoint."""
     torch.set_num_threads(cfg.threads)
@@ -131,12 +137,23 @@ def train(cfg: DetectTrainConfig, resume: bool = False) -> Path:
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     last, best = out / "last.pt", out / "best.pt"
-    model = PlateNet(cfg.width, tuple(cfg.channels), depth=cfg.depth)
+    if cfg.tune not in ("all", "heat"):
+        raise ValueError(f"tune must be 'all' or 'heat', got {cfg.tune!r}")
+    heat_only = cfg.tune == "heat"
+    if heat_only and not (cfg.init or resume):
+        raise ValueError("a heatmap-only fine-tune (tune='heat') needs init weights")
+    model = PlateNet(cfg.width, tuple(cfg.channels), depth=cfg.depth, heat_head=heat_only)
     if cfg.init and not (resume and last.exists()):
         load_init(model, Path(cfg.init))
+        if model.heat_head is not None and not _has_heat_head(Path(cfg.init)):
+            # The init has no heatmap branch of its own: it starts as a copy of the shared head.
+            model.heat_head.load_state_dict(model.head.state_dict())
+    if heat_only:
+        tune_heat_only(model)
     model.to(device)
-    log.info("PlateNet: %d parameters, training on %s", count_parameters(model), device)
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    log.info("PlateNet: %d trainable parameters, training on %s", count_parameters(model), device)
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=cfg.lr,
+                            weight_decay=cfg.weight_decay)
     ema = ModelEMA(model)
     start_epoch, best_ap = 0, -1.0
     if resume and last.exists():
@@ -175,7 +192,7 @@ def train(cfg: DetectTrainConfig, resume: bool = False) -> Path:
             collate_fn=_collate, pin_memory=device.type == "cuda",
             drop_last=True, generator=torch.Generator().manual_seed(cfg.seed * 1000 + epoch),
         )
-        model.train()
+        train_mode(model, heat_only)
         sums = np.zeros(2)
         t_epoch = time.time()
         bar = tqdm(loader, desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False, mininterval=5)
