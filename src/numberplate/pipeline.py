@@ -16,7 +16,7 @@ from numberplate.imaging import ImageInput, load_image
 from numberplate.lookup.base import VehicleLookup
 from numberplate.recognition.base import Recognizer
 from numberplate.recognition.crop import crop_plate, orientations
-from numberplate.types import ImageResult, PlateRead, PlateText
+from numberplate.types import Detection, ImageResult, PlateRead, PlateText
 
 log = logging.getLogger(__name__)
 
@@ -85,14 +85,20 @@ class Reader:
         country = country or self.config.country or AUTO
         out = []
         for det in self.detector.detect(image):
-            crop = crop_plate(image, det, level=self.config.rectify)
-            text, crop = self._read_crop(crop, country)
-            if text is not None and text.confidence < self.config.min_read_confidence:
-                # Far, blurred or half-hidden plates read as noise (no right reading on the e2e scenes
-                # scored under the default 0.05): found but unreadable, rather than with a made-up text.
-                text = None
+            text, crop = self.read_detection(image, det, country)
             out.append((self.look_up(PlateRead(det, text), country), crop))
         return out
+
+    def read_detection(self, image: np.ndarray, detection: Detection, country: str | None = None
+                       ) -> tuple[PlateText | None, np.ndarray]:
+        """Read one detected plate of an RGB image: its text (``None`` when unreadable) and the crop read."""
+        crop = crop_plate(image, detection, level=self.config.rectify)
+        text, crop = self._read_crop(crop, country or self.config.country or AUTO)
+        if text is not None and text.confidence < self.config.min_read_confidence:
+            # Far, blurred or half-hidden plates read as noise (no right reading on the e2e scenes
+            # scored under the default 0.05): found but unreadable, rather than with a made-up text.
+            text = None
+        return text, crop
 
     def _read_crop(self, crop: np.ndarray, country: str) -> tuple[PlateText | None, np.ndarray]:
         """The surest reading of a crop in each of its :func:`orientations`, and the crop turned that way."""

@@ -89,3 +89,32 @@ def test_reads_misses_wrong_texts_and_false_reads(tmp_path: Path) -> None:
     assert table["all"]["read_if_detected"] == 0.5 and table["all"]["false_reads"] == 1
     assert list(table) == ["s1", "s2", "all"]
     assert {r["truth"]: r["read"] for r in records} == {"AAA111": "AAA111", "BBB222": "BBB223", "CCC333": None}
+
+
+class ByWidth:
+    """Reads right only a crop of exactly ``width`` px (the detected box, padded), else a neighbour's text."""
+
+    name = "by-width"
+
+    def __init__(self, width: int):
+        self.width = width
+
+    def read(self, crop: np.ndarray, country: str | None = None) -> PlateText | None:
+        return PlateText("AAA111" if crop.shape[1] == self.width else "AAA11I", 0.9)
+
+
+def test_jitter_tells_reads_that_hang_on_the_box_edges_from_stable_ones(tmp_path: Path) -> None:
+    Image.fromarray(np.full((100, 200, 3), 128, np.uint8)).save(tmp_path / "one.png")
+    labels = tmp_path / "labels.csv"
+    labels.write_text(HEADER + "one.png,10,10,60,30,AAA111,yes,s1\n")
+    detector = ScriptedDetector({200: [BoundingBox(10, 10, 60, 30)]})
+    rows = read_e2e_labels(labels)
+    # Right from the detected box (54 px wide once padded) only: not stable under a 3-px jitter.
+    brittle = Reader(detector, ByWidth(54), config=Config())
+    table, _ = evaluate_e2e(brittle, rows, tmp_path)
+    assert table["all"]["read"] == table["all"]["stable"] == 1.0  # without jitter every right read is stable
+    table, _ = evaluate_e2e(brittle, rows, tmp_path, jitter=3)
+    assert table["all"]["read"] == 1.0 and table["all"]["stable"] == 0.0
+    steady = Reader(detector, ByPosition(dict.fromkeys(range(5), "AAA111")), config=Config())
+    table, _ = evaluate_e2e(steady, rows, tmp_path, jitter=3)
+    assert table["all"]["read"] == 1.0 and table["all"]["stable"] == 1.0

@@ -206,15 +206,19 @@ DEFAULT_E2E_LABELS = Path("data/e2e/labels.csv")
 DEFAULT_DATA_ROOT = Path("../shared/data")
 
 
-def format_e2e_table(table: dict[str, dict]) -> str:
-    """A fixed-width text table of per-source end-to-end metrics."""
+def format_e2e_table(table: dict[str, dict], jitter: int = 0) -> str:
+    """A fixed-width text table of per-source end-to-end metrics (with ``jitter``, the ``stable`` column)."""
     head = (f"{'source':<10} {'images':>6} {'plates':>6} {'detected':>8} {'read':>7} {'read|det':>8} {'chars':>7}"
-            f" {'false':>6} {'ms/img':>7}")
+            f" {'false':>6} {'ms/img':>7}" + (f" {'stable':>7}" if jitter else ""))
     lines = ["read = box IoU >= 0.5 and exact text; false = a read where no plate is known", head, "-" * len(head)]
+    if jitter:
+        lines.insert(1, f"stable = read right from the detected box and from every box with its sides moved by "
+                        f"up to {jitter} px")
     for source, m in table.items():
         lines.append(
             f"{source:<10} {m['images']:>6} {m['plates']:>6} {m['detected']:>8.4f} {m['read']:>7.4f}"
             f" {m['read_if_detected']:>8.4f} {m['char_accuracy']:>7.4f} {m['false_reads']:>6} {m['ms_per_image']:>7.1f}"
+            + (f" {m['stable']:>7.4f}" if jitter else "")
         )
     return "\n".join(lines)
 
@@ -231,9 +235,12 @@ def format_e2e_table(table: dict[str, dict]) -> str:
               help="ONNX model for the plateocr backend (default: config ocr_model, else the shipped one)")
 @click.option("--detector-model", type=click.Path(exists=True, dir_okay=False), default=None,
               help="ONNX detector (default: config detector_model, else the shipped one)")
+@click.option("--jitter", type=click.IntRange(0, 50), default=0, show_default=True,
+              help="also read each plate read right from 4 boxes with their sides moved by up to this many px "
+                   "(the 'stable' column: how much the reads hang on the detector's box edges)")
 @click.option("--json", "as_json", is_flag=True, help="print the table (and errors) as JSON")
 def eval_e2e(labels: Path, root: Path, ocr: str | None, rectify: bool | None, show_errors: bool,
-             ocr_model: str | None, detector_model: str | None, as_json: bool) -> None:
+             ocr_model: str | None, detector_model: str | None, jitter: int, as_json: bool) -> None:
     """Detector + recogniser on whole scenes: plates detected, read exactly, false reads, per source."""
     from numberplate.config import load_config
     from numberplate.datasets.labels import read_labels
@@ -250,14 +257,14 @@ def eval_e2e(labels: Path, root: Path, ocr: str | None, rectify: bool | None, sh
         if detect_csv.is_file():
             for record in read_labels(detect_csv, root=root, split="val"):
                 known[str(record.image.relative_to(root))] = [b.box for b in record.boxes]
-        table, records = evaluate_e2e(reader, rows, root, known)
+        table, records = evaluate_e2e(reader, rows, root, known, jitter=jitter)
     except NumberplateError as e:
         raise click.ClickException(str(e)) from e
     errors = [r for r in records if r["read"] != r["truth"]]
     if as_json:
         click.echo(json.dumps({"table": table, "errors": errors if show_errors else None}))
         return
-    click.echo(format_e2e_table(table))
+    click.echo(format_e2e_table(table, jitter))
     if show_errors:
         for r in errors:
             click.echo(f"{r['source']:<10} {r['image']:<45} truth {r['truth']:<10} read {r['read'] or '-'}"

@@ -14,6 +14,7 @@ labelled ones, and every box the detection labels (``detect/labels.csv``) give f
 from __future__ import annotations
 
 import csv
+import dataclasses
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -21,11 +22,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from numberplate.errors import DatasetError
 from numberplate.evaluation.ocr import char_accuracy
 from numberplate.imaging import load_image
 from numberplate.pipeline import Reader
-from numberplate.types import BoundingBox, PlateRead
+from numberplate.types import BoundingBox, Detection, PlateRead
 
 E2E_COLUMNS = ("image", "xmin", "ymin", "xmax", "ymax", "text", "legible", "source")
 IOU_MATCH = 0.5
@@ -100,6 +103,7 @@ class _Tally:
     char_sum: float = 0.0
     false_reads: int = 0
     seconds: float = 0.0
+    stable: int = 0
 
     def row(self) -> dict[str, Any]:
         nan = float("nan")
@@ -112,7 +116,19 @@ class _Tally:
             "char_accuracy": self.char_sum / self.plates if self.plates else nan,
             "false_reads": self.false_reads,
             "ms_per_image": 1000 * self.seconds / self.images if self.images else nan,
+            "stable": self.stable / self.plates if self.plates else nan,
         }
+
+
+def _jittered_read(reader: Reader, image: np.ndarray, detection: Detection, px: int,
+                   rng: np.random.Generator) -> str:
+    """The text read from ``detection``'s box with each side moved by a random -px..px pixels."""
+    b = detection.box
+    dx0, dy0, dx1, dy1 = rng.integers(-px, px + 1, 4)
+    x0, y0 = b.xmin + dx0, b.ymin + dy0
+    box = BoundingBox(x0, y0, max(b.xmax + dx1, x0 + 1), max(b.ymax + dy1, y0 + 1))
+    text, _ = reader.read_detection(image, dataclasses.replace(detection, box=box))
+    return text.text if text else ""
 
 
 def evaluate_e2e(
@@ -120,6 +136,8 @@ def evaluate_e2e(
     labels: Iterable[E2eLabel],
     root: Path,
     known_boxes: Mapping[str, Sequence[BoundingBox]] | None = None,
+    jitter: int = 0,
+    jitter_reads: int = 4,
 ) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:
     """Read every labelled scene with ``reader``; per-source metrics (plus ``all``) and one record per plate.
 
@@ -129,7 +147,12 @@ def evaluate_e2e(
         root: folder the labels' image paths are relative to.
         known_boxes: every boxed plate per image (e.g. from the detection labels), so that reads of
             plates without a text label are not counted as false reads.
+        jitter: with ``jitter`` > 0, each plate read right is read again from ``jitter_reads`` boxes
+            whose sides move by up to ``jitter`` px (seeded); ``stable`` is the share of plates read
+            right from every one of them: how little the reads hang on where the detector's edges fall
+            (without jitter, ``stable`` equals ``read``).
     """
+    rng = np.random.default_rng(0)
     by_image: dict[str, list[E2eLabel]] = defaultdict(list)
     for label in labels:
         by_image[label.image].append(label)
@@ -152,12 +175,16 @@ def evaluate_e2e(
             j = matched.get(i)
             plate_text = reads[j].text if j is not None else None
             text = plate_text.text if plate_text else ""
+            stable = j is not None and text == label.text and all(
+                _jittered_read(reader, image, reads[j].detection, jitter, rng) == label.text
+                for _ in range(jitter_reads if jitter > 0 else 0))
             for key in (source, "all"):
                 t = tallies[key]
                 t.plates += 1
                 t.detected += j is not None
                 t.read += text == label.text
                 t.char_sum += char_accuracy(text, label.text)
+                t.stable += stable
             records.append({"image": image_path, "truth": label.text, "read": text or None,
                             "detected": j is not None, "source": source})
         known = [p.box for p in plates] + list((known_boxes or {}).get(image_path, ()))
