@@ -1,6 +1,6 @@
 """OCR fine-tune on a lent GPU machine (it has no Flask, so no CLI).
 
-Usage: python3 train_ocr.py MINUTES DEVICE WORKERS [LIMIT EPOCH_SIZE]
+Usage: [CONSISTENCY=W] [LR=X] python3 train_ocr.py MINUTES DEVICE WORKERS [LIMIT EPOCH_SIZE]
 
 Packed by scripts/device/pack_ocr.sh; checkpoints go to $OUT/ocr (last_ema.pt: the last epoch's EMA weights)."""
 import csv
@@ -23,8 +23,9 @@ extra = {}
 if len(sys.argv) > 4:
     extra = {"limit": int(sys.argv[4]), "epoch_size": int(sys.argv[5])}
 cfg = OcrTrainConfig(data=".gpu/data/ocr/labels.csv", out=out, init="checkpoints/ocr/best.pt",
-                     extra_data=tuple(sorted(glob.glob(".gpu/pseudo/*/labels.csv"))), lr=4e-4, epochs=300,
-                     minutes=minutes, workers=workers, threads=1, device=device, **extra)
+                     extra_data=tuple(sorted(glob.glob(".gpu/pseudo/*/labels.csv"))),
+                     lr=float(os.environ.get("LR", 4e-4)), consistency=float(os.environ.get("CONSISTENCY", 0)),
+                     epochs=300, minutes=minutes, workers=workers, threads=1, device=device, **extra)
 t0 = time.time()
 train(cfg)
 ck = torch.load(out + "/last.pt", map_location="cpu", weights_only=False)

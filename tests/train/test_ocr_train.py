@@ -19,7 +19,7 @@ from numberplate.train.ocr import data as ocr_data  # noqa: E402
 from numberplate.train.ocr.data import OcrDataset, cut_quad, load_crops, warp_crop  # noqa: E402
 from numberplate.train.ocr.export import export_onnx  # noqa: E402
 from numberplate.train.ocr.model import INPUT_HEIGHT, INPUT_WIDTH, PlateOCR  # noqa: E402
-from numberplate.train.ocr.train import OcrTrainConfig, slot_loss, train  # noqa: E402
+from numberplate.train.ocr.train import OcrTrainConfig, consistency_loss, slot_loss, train  # noqa: E402
 
 SIZE = (INPUT_HEIGHT, INPUT_WIDTH)
 
@@ -55,6 +55,35 @@ def test_dataset_is_deterministic_and_mixes_real_and_synthetic(crops: list) -> N
     assert all(decode(synth_only[i]["target"].tolist()) for i in range(4))
     with pytest.raises(ValueError, match="needs real crops"):
         OcrDataset([], SIZE, epoch_size=4, real_fraction=0.5)
+
+
+def test_paired_samples_are_two_views_of_one_plate_and_leave_the_first_unchanged(crops: list) -> None:
+    plain = OcrDataset(crops, SIZE, epoch_size=16, real_fraction=0.5, seed=3)
+    paired = OcrDataset(crops, SIZE, epoch_size=16, real_fraction=0.5, seed=3, pairs=True)
+    for i in range(16):
+        a, b = plain[i], paired[i]
+        assert "image2" not in a and b["image2"].shape == b["image"].shape == (*SIZE, 3)
+        # The first view and the label are what the unpaired dataset gives; the second is another cut.
+        assert np.array_equal(a["image"], b["image"]) and np.array_equal(a["target"], b["target"])
+        assert not np.array_equal(b["image"], b["image2"])
+
+
+def test_consistency_loss_is_zero_for_equal_readings_and_grows_apart() -> None:
+    a = torch.randn(4, MAX_SLOTS, len(ALPHABET))
+    assert consistency_loss(a, a).item() == pytest.approx(0.0, abs=1e-6)
+    near, far = consistency_loss(a, a + 0.1 * torch.randn_like(a)), consistency_loss(a, torch.randn_like(a))
+    assert 0 < near.item() < far.item()
+    b = a.flip(0)
+    assert consistency_loss(a, b).item() == pytest.approx(consistency_loss(b, a).item())  # symmetric
+
+
+def test_a_consistency_run_trains_on_pairs(tmp_path: Path, data_dir: Path) -> None:
+    out = tmp_path / "run"
+    cfg = OcrTrainConfig(data=str(data_dir / "ocr" / "labels.csv"), out=str(out), epochs=1, batch=8, epoch_size=16,
+                         limit=12, workers=0, threads=1, consistency=1.0)
+    train(cfg)
+    rows = (out / "metrics.csv").read_text().splitlines()
+    assert len(rows) == 2 and float(rows[1].split(",")[2]) > 0  # the loss column
 
 
 def test_warp_crop_output_size(crops: list) -> None:

@@ -140,6 +140,9 @@ def export_detect(
 @click.option("--real-fraction", type=click.FloatRange(0, 1), default=0.5, show_default=True,
               help="share of real train crops per epoch; the rest are synthetic plates")
 @click.option("--lr", type=float, default=2e-3, show_default=True)
+@click.option("--consistency", type=click.FloatRange(0), default=0.0, show_default=True,
+              help="train on two views of each plate (cut and degraded apart) and weigh by this the divergence of "
+                   "their readings: reads that hang less on where the crop's edges fall")
 @click.option("--workers", type=click.IntRange(0), default=1, show_default=True)
 @click.option("--threads", type=click.IntRange(1), default=1, show_default=True)
 @click.option("--limit", type=click.IntRange(1), default=None, help="use only the first N crops (smoke tests)")

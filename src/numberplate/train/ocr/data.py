@@ -167,16 +167,20 @@ class OcrDataset(Dataset[dict[str, np.ndarray]]):
         seed: base seed.
         layouts: synthetic plate layouts to draw from (by weight); default all.
         max_slots: longest text the model reads.
+        pairs: also give each sample a second view (``image2``): the same real crop cut and degraded
+            again, or the same synthetic plate re-cut, for a consistency loss between the two readings.
     """
 
     def __init__(self, crops: list[Crop], size: tuple[int, int], epoch_size: int, real_fraction: float = 0.5,
-                 seed: int = 0, layouts: tuple[Layout, ...] = LAYOUTS, max_slots: int = MAX_SLOTS):
+                 seed: int = 0, layouts: tuple[Layout, ...] = LAYOUTS, max_slots: int = MAX_SLOTS,
+                 pairs: bool = False):
         if not crops and real_fraction > 0:
             raise ValueError("real_fraction > 0 needs real crops; none were loaded")
         if not 0.0 <= real_fraction <= 1.0:
             raise ValueError(f"real_fraction={real_fraction} must be in [0, 1]")
         self.crops, self.size, self.epoch_size = crops, size, epoch_size
         self.real_fraction, self.seed, self.layouts, self.max_slots = real_fraction, seed, layouts, max_slots
+        self.pairs = pairs
         self.epoch = 0
 
     def __len__(self) -> int:
@@ -184,7 +188,10 @@ class OcrDataset(Dataset[dict[str, np.ndarray]]):
 
     def real_sample(self, rng: np.random.Generator) -> tuple[np.ndarray, str]:
         """One augmented real crop at the model's input size, with its text."""
-        crop = self.crops[int(rng.integers(len(self.crops)))]
+        return self.real_view(rng, self.crops[int(rng.integers(len(self.crops)))])
+
+    def real_view(self, rng: np.random.Generator, crop: Crop) -> tuple[np.ndarray, str]:
+        """``crop`` augmented (cut as a detector might, degraded) at the model's input size, with its text."""
         if rng.random() < 0.15:  # some crops exactly as inference prepares them
             img = prepare(crop.image, self.size)
             if img is None:
@@ -204,5 +211,17 @@ class OcrDataset(Dataset[dict[str, np.ndarray]]):
 
     def __getitem__(self, index: int) -> dict[str, np.ndarray]:
         rng = np.random.default_rng((self.seed, self.epoch, index))
-        img, text = self.real_sample(rng) if rng.random() < self.real_fraction else self.synth_sample(rng)
-        return {"image": np.ascontiguousarray(img), "target": np.array(encode(text, self.max_slots), np.int64)}
+        second = None
+        if rng.random() < self.real_fraction:
+            crop = self.crops[int(rng.integers(len(self.crops)))]
+            img, text = self.real_view(rng, crop)
+            if self.pairs:
+                second = self.real_view(rng, crop)[0]
+        else:
+            img, text = self.synth_sample(rng)
+            if self.pairs:
+                second = warp_crop(rng, img, self.size)
+        sample = {"image": np.ascontiguousarray(img), "target": np.array(encode(text, self.max_slots), np.int64)}
+        if second is not None:
+            sample["image2"] = np.ascontiguousarray(second)
+        return sample

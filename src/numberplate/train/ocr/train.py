@@ -47,6 +47,7 @@ class OcrTrainConfig:
     weight_decay: float = 0.01
     warmup_epochs: float = 1.0
     label_smoothing: float = 0.05
+    consistency: float = 0.0  # weight of the agreement loss between two views of each sample (0: one view)
     ema_decay: float = 0.999
     workers: int = 1
     threads: int = 1
@@ -71,6 +72,12 @@ def build_model(cfg: dict[str, Any]) -> PlateOCR:
 def slot_loss(logits: torch.Tensor, target: torch.Tensor, label_smoothing: float = 0.0) -> torch.Tensor:
     """Mean cross-entropy over every slot (pad slots included: the model must learn where a plate ends)."""
     return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), target.reshape(-1), label_smoothing=label_smoothing)
+
+
+def consistency_loss(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Symmetric KL divergence between two readings' slot distributions (logits B x slots x symbols)."""
+    la, lb = F.log_softmax(a, -1), F.log_softmax(b, -1)
+    return 0.5 * ((la.exp() * (la - lb)).sum(-1).mean() + (lb.exp() * (lb - la)).sum(-1).mean())
 
 
 @torch.no_grad()
@@ -146,7 +153,7 @@ def train(cfg: OcrTrainConfig, resume: bool = False) -> Path:
         train_crops += more
     val_crops = load_crops(data, "val", size, limit=cfg.limit)
     log.info("decoded %d train / %d val crops in %.0fs", len(train_crops), len(val_crops), time.time() - t0)
-    ds = OcrDataset(train_crops, size, cfg.epoch_size, cfg.real_fraction, cfg.seed)
+    ds = OcrDataset(train_crops, size, cfg.epoch_size, cfg.real_fraction, cfg.seed, pairs=cfg.consistency > 0)
     steps_per_epoch = max(1, len(ds) // cfg.batch)
     metrics_path = out / "metrics.csv"
     run_start, epochs = time.time(), cfg.epochs
@@ -171,7 +178,14 @@ def train(cfg: OcrTrainConfig, resume: bool = False) -> Path:
             for g in opt.param_groups:
                 g["lr"] = lr
             image, target = batch["image"].to(device, non_blocking=True), batch["target"].to(device, non_blocking=True)
-            loss = slot_loss(model(image), target, cfg.label_smoothing)
+            if "image2" in batch:
+                # Two views of each plate, both supervised, and pulled towards the same reading.
+                first, second = model(torch.cat([image, batch["image2"].to(device, non_blocking=True)])).chunk(2)
+                loss = 0.5 * (slot_loss(first, target, cfg.label_smoothing) +
+                              slot_loss(second, target, cfg.label_smoothing))
+                loss = loss + cfg.consistency * consistency_loss(first, second)
+            else:
+                loss = slot_loss(model(image), target, cfg.label_smoothing)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
