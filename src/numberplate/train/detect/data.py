@@ -113,9 +113,7 @@ def _warp_matrix(rng: np.random.Generator, scene: Scene, size: int, infer_side: 
     h, w = scene.image.shape[:2]
     boxes = scene.boxes
     hard = hard and len(scene.hard) > 0
-    if hard:
-        scale = infer_side / max(h, w) * math.exp(rng.uniform(math.log(0.5), math.log(1.8)))
-    elif len(boxes) and rng.random() < 0.5:
+    if not hard and len(boxes) and rng.random() < 0.5:
         # Pick a plate and give it a log-uniform width between 12 and 260 px.
         b = boxes[rng.integers(len(boxes))]
         bw = max(b[2] - b[0], 2.0)

@@ -186,10 +186,6 @@ class OcrDataset(Dataset[dict[str, np.ndarray]]):
     def __len__(self) -> int:
         return self.epoch_size
 
-    def real_sample(self, rng: np.random.Generator) -> tuple[np.ndarray, str]:
-        """One augmented real crop at the model's input size, with its text."""
-        return self.real_view(rng, self.crops[int(rng.integers(len(self.crops)))])
-
     def real_view(self, rng: np.random.Generator, crop: Crop) -> tuple[np.ndarray, str]:
         """``crop`` augmented (cut as a detector might, degraded) at the model's input size, with its text."""
         if rng.random() < 0.15:  # some crops exactly as inference prepares them
