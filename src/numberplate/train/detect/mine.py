@@ -21,6 +21,7 @@ import numpy as np
 
 from numberplate.detection.base import Detector
 from numberplate.errors import DatasetError
+from numberplate.formats.patterns import AUTO
 from numberplate.recognition.base import Recognizer
 from numberplate.recognition.crop import crop_plate
 from numberplate.train.detect.data import Scene
@@ -69,7 +70,8 @@ def mine_hard_negatives(
         for det in detector.detect(scene.image):
             if det.confidence < min_score or any(det.box.iou(b) >= max_iou for b in labels):
                 continue
-            if recognizer is not None and looks_like_plate(recognizer.read(crop_plate(scene.image, det)),
+            # Read against every country's layouts: without a country a reading is not checked at all.
+            if recognizer is not None and looks_like_plate(recognizer.read(crop_plate(scene.image, det), AUTO),
                                                            plate_confidence):
                 continue
             yield HardNegative(scene.path, det.box, w, h, det.confidence)
