@@ -33,6 +33,8 @@ class Config:
     detection_threshold: float | None = None  # None: the shipped model's own operating threshold
     tile_large_images: bool = True
     detector_flip: bool = False  # also detect on the mirrored image and average (about 2x the detector's time)
+    verify_detections: bool = True  # a second look at each detection with its surroundings (detection/verify.py)
+    verifier_model: str | None = None  # the verifier (.onnx with its .json); default: the shipped one
     ocr: str = "plateocr+rapidocr"  # a backend, or primary+fallback: the fallback reads the unsure plates
     ocr_fallback_below: float = 0.5  # primary confidence under which the fallback reads too (recognition/cascade.py)
     ocr_model: str | None = None  # our plate OCR model (.onnx with its .json); default: the shipped one

@@ -22,17 +22,23 @@ log = logging.getLogger(__name__)
 
 
 def default_detector(config: Config) -> Detector:
-    """The shipped PlateNet detector, configured from ``config``."""
+    """The shipped PlateNet detector, configured from ``config``, with the plate verifier unless
+    ``config.verify_detections`` is off (``detection_threshold`` is then the verified score's threshold)."""
     from numberplate.detection.platenet import PlateNetDetector
+    from numberplate.detection.verify import PlateVerifier, VerifiedDetector
 
-    return PlateNetDetector(
+    verifier = PlateVerifier(config.verifier_model) if config.verify_detections else None
+    # A verified score is never above the detector's, so the detector needs no lower threshold than the final one.
+    threshold = config.detection_threshold if verifier is None or config.detection_threshold else verifier.threshold
+    detector = PlateNetDetector(
         config.detector_model,
         side=config.detector_side,
-        threshold=config.detection_threshold,
+        threshold=threshold,
         tile_large_images=config.tile_large_images,
         intra_op_threads=config.intra_op_threads,
         flip=config.detector_flip,
     )
+    return detector if verifier is None else VerifiedDetector(detector, verifier, threshold)
 
 
 class Reader:

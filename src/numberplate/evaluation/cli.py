@@ -62,6 +62,10 @@ def _plate_painter() -> Callable[..., tuple[np.ndarray, int]]:
 @click.option("--threshold", type=float, default=None, help="operating threshold (default: the model's)")
 @click.option("--no-tiles", is_flag=True, help="disable the second pass on tiles for large images")
 @click.option("--flip", is_flag=True, help="also detect on the mirrored image and average (config detector_flip)")
+@click.option("--verify/--no-verify", default=True, show_default=True,
+              help="score each detection again with the plate verifier, as the Reader does (config verify_detections)")
+@click.option("--verifier-model", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="ONNX plate verifier (default: the shipped one)")
 @click.option("--limit", type=click.IntRange(1), default=None, help="first N images only")
 @click.option("--sample", type=click.IntRange(1), default=None,
               help="N images spread evenly over the split (every source), instead of all")
@@ -74,17 +78,27 @@ def _plate_painter() -> Callable[..., tuple[np.ndarray, int]]:
                    "run; needs the [train] extra and its fonts): how the detector does on designs the data lacks")
 @click.option("--json", "as_json", is_flag=True, help="print the table as JSON")
 def eval_detect(data: Path, split: str, model: Path | None, side: int, threshold: float | None, no_tiles: bool,
-                flip: bool, limit: int | None, sample: int | None, skip_conflicts: bool, sweep: bool,
-                synthetic_plates: bool, as_json: bool) -> None:
+                flip: bool, verify: bool, verifier_model: Path | None, limit: int | None, sample: int | None,
+                skip_conflicts: bool, sweep: bool, synthetic_plates: bool, as_json: bool) -> None:
     """Precision/recall at the operating threshold, AP50, AP50:95 and FP per negative image, per source."""
     from numberplate.datasets.labels import read_labels
+    from numberplate.detection.base import Detector
     from numberplate.detection.platenet import PlateNetDetector
-    from numberplate.errors import DatasetError
+    from numberplate.detection.verify import PlateVerifier, VerifiedDetector
+    from numberplate.errors import DatasetError, ModelLoadError
     from numberplate.evaluation.detection import ImageResult, summarize_by_source, threshold_sweep
     from numberplate.imaging import load_image
 
-    det = PlateNetDetector(model, side=side, threshold=0.05, tile_large_images=not no_tiles, flip=flip)
-    thr = threshold if threshold is not None else PlateNetDetector(model, side=side).threshold
+    # Every detection down to 0.05 is scored, for the AP; P/R are counted at the operating threshold.
+    try:
+        det: Detector = PlateNetDetector(model, side=side, threshold=0.05, tile_large_images=not no_tiles, flip=flip)
+        own = PlateNetDetector(model, side=side).threshold
+        if verify:
+            verifier = PlateVerifier(verifier_model)
+            det, own = VerifiedDetector(det, verifier, 0.0), float(verifier.threshold or own)
+    except ModelLoadError as e:
+        raise click.ClickException(str(e)) from e
+    thr = threshold if threshold is not None else own
     try:
         records = read_labels(data, split=split, skip_conflicts=skip_conflicts)[:limit]
         if sample is not None and sample < len(records):
@@ -235,12 +249,17 @@ def format_e2e_table(table: dict[str, dict], jitter: int = 0) -> str:
               help="ONNX model for the plateocr backend (default: config ocr_model, else the shipped one)")
 @click.option("--detector-model", type=click.Path(exists=True, dir_okay=False), default=None,
               help="ONNX detector (default: config detector_model, else the shipped one)")
+@click.option("--verify/--no-verify", default=None,
+              help="score detections again with the plate verifier (default from config verify_detections: on)")
+@click.option("--verifier-model", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="ONNX plate verifier (default: config verifier_model, else the shipped one)")
 @click.option("--jitter", type=click.IntRange(0, 50), default=0, show_default=True,
               help="also read each plate read right from 4 boxes with their sides moved by up to this many px "
                    "(the 'stable' column: how much the reads hang on the detector's box edges)")
 @click.option("--json", "as_json", is_flag=True, help="print the table (and errors) as JSON")
 def eval_e2e(labels: Path, root: Path, ocr: str | None, rectify: bool | None, show_errors: bool,
-             ocr_model: str | None, detector_model: str | None, jitter: int, as_json: bool) -> None:
+             ocr_model: str | None, detector_model: str | None, verify: bool | None, verifier_model: str | None,
+             jitter: int, as_json: bool) -> None:
     """Detector + recogniser on whole scenes: plates detected, read exactly, false reads, per source."""
     from numberplate.config import load_config
     from numberplate.datasets.labels import read_labels
@@ -251,7 +270,8 @@ def eval_e2e(labels: Path, root: Path, ocr: str | None, rectify: bool | None, sh
     try:
         rows = read_e2e_labels(labels)
         reader = Reader(config=load_config(ocr=ocr, rectify=rectify, ocr_model=ocr_model,
-                                           detector_model=detector_model))
+                                           detector_model=detector_model, verify_detections=verify,
+                                           verifier_model=verifier_model))
         known: dict[str, list] = {}
         detect_csv = root / "detect" / "labels.csv"
         if detect_csv.is_file():

@@ -126,6 +126,64 @@ def export_detect(
     click.echo(f"wrote {out} (max |onnx - torch| = {diff:.2e})")
 
 
+@train_group.command("verifier")
+@click.option("--data", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=Path("../shared/data/detect/labels.csv"), show_default=True,
+              help="detect labels CSV (its train split)")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("runs/verify"), show_default=True)
+@click.option("--detector", "detector_model", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, help="ONNX detector whose detections are verified (default: the shipped one)")
+@click.option("--candidate-threshold", type=click.FloatRange(0.01, 1.0), default=0.1, show_default=True,
+              help="detections scored this or more become training windows")
+@click.option("--epochs", type=click.IntRange(1), default=20, show_default=True)
+@click.option("--batch", type=click.IntRange(2), default=128, show_default=True)
+@click.option("--lr", type=click.FloatRange(0, min_open=True), default=2e-3, show_default=True)
+@click.option("--weight", type=click.FloatRange(0, min_open=True), default=0.3, show_default=True,
+              help="a detection's score becomes score * p ** weight")
+@click.option("--synthetic-plates/--no-synthetic-plates", default=True, show_default=True,
+              help="also train on every labelled plate painted over with a rendered plate of another design")
+@click.option("--fit-aspect/--stretch", default=False, show_default=True,
+              help="grow each window to the input's aspect instead of stretching it (plates keep their shape)")
+@click.option("--threads", type=click.IntRange(1), default=1, show_default=True)
+@click.option("--limit", type=click.IntRange(1), default=None, help="first N train scenes only (smoke tests)")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--minutes", type=click.FloatRange(0, min_open=True), default=None,
+              help="time budget: the schedule is fitted after each epoch so the run ends within it")
+@click.option("--resume", is_flag=True, help="continue from OUT/last.pt (the windows are cached in OUT/windows.npz)")
+def train_verifier(data: Path, out: Path, detector_model: Path | None, candidate_threshold: float, epochs: int,
+                   batch: int, lr: float, weight: float, synthetic_plates: bool, fit_aspect: bool, threads: int,
+                   limit: int | None,
+                   seed: int, minutes: float | None, resume: bool) -> None:
+    """Train the plate verifier: a second look at each detection, with its surroundings, to drop signs and badges."""
+    from numberplate.errors import NumberplateError
+    from numberplate.train.verify.train import VerifierTrainConfig, train
+
+    cfg = VerifierTrainConfig(data=str(data), out=str(out), detector=str(detector_model) if detector_model else None,
+                              candidate_threshold=candidate_threshold, epochs=epochs, batch=batch, lr=lr,
+                              weight=weight, synthetic_plates=synthetic_plates, fit_aspect=fit_aspect,
+                              threads=threads, limit=limit,
+                              seed=seed, minutes=minutes)
+    try:
+        last = train(cfg, resume=resume)
+    except (NumberplateError, FileNotFoundError, ValueError) as e:
+        raise click.ClickException(str(e)) from e
+    click.echo(f"checkpoint: {last}")
+
+
+@train_group.command("export-verifier")
+@click.argument("checkpoint", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              default=Path("src/numberplate/models/verifier.onnx"), show_default=True)
+@click.option("--threshold", type=click.FloatRange(0.0, 1.0, min_open=True, max_open=True), default=None,
+              help="operating threshold of the verified scores (default: the max-F1 one on the held-out train scenes)")
+def export_verifier_cmd(checkpoint: Path, out: Path, threshold: float | None) -> None:
+    """Export a verifier checkpoint to ONNX, checked against PyTorch."""
+    from numberplate.train.verify.export import export_verifier
+
+    diff = export_verifier(checkpoint, out, threshold)
+    click.echo(f"wrote {out} (max |onnx - torch| = {diff:.2e})")
+
+
 @train_group.command("ocr")
 @click.option("--data", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               default=Path("../shared/data/ocr/labels.csv"), show_default=True, help="OCR labels CSV")

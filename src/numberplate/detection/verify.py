@@ -1,0 +1,149 @@
+"""A second look at each detection: a small classifier of the plate's surroundings says plate or not.
+
+The detector's own features are small and local, so signs, stickers, badges and car parts with
+plate-like text score like plates (docs/results.md). The verifier sees each detection again, cut out
+with its surroundings (:func:`context_window`: the box grown to ``CONTEXT`` times its size) at a fixed
+input size, and answers the probability ``p`` that it is a plate. A detection's score becomes
+``score * p ** weight``: never higher than the detector's, so the detector keeps its threshold and the
+verifier only has to look at the few detections above it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Protocol
+
+import cv2
+import numpy as np
+
+from numberplate.detection.base import Detector
+from numberplate.detection.platenet import MODELS_DIR, create_session
+from numberplate.errors import ModelLoadError
+from numberplate.recognition.crop import SIDEWAYS_ASPECT
+from numberplate.types import BoundingBox, Detection
+
+DEFAULT_VERIFIER = MODELS_DIR / "verifier.onnx"
+CONTEXT = 1.6  # the window is the box grown to 1.6 times its width and height, about its centre
+INPUT_SIZE = (48, 128)  # (height, width) of the verifier's input
+DEFAULT_WEIGHT = 0.3
+
+
+def context_window(image: np.ndarray, box: BoundingBox, size: tuple[int, int] = INPUT_SIZE,
+                   context: float = CONTEXT, turn: int = 0, fit_aspect: bool = False) -> np.ndarray:
+    """The box of ``image`` grown ``context`` times about its centre, resized to ``size`` (height, width).
+
+    Outside the image the window is grey (114), as in the detector's letterbox. ``turn`` 1 (-1) turns
+    the window a quarter clockwise (anticlockwise) first, for a plate on its side. With ``fit_aspect`` the
+    window's short side is grown further to the output's aspect, so the plate is not stretched.
+    Returns RGB uint8 (H, W, 3).
+    """
+    if turn:
+        upright = context_window(image, box, (size[1], size[0]), context, fit_aspect=fit_aspect)
+        return cv2.rotate(upright, cv2.ROTATE_90_CLOCKWISE if turn > 0 else cv2.ROTATE_90_COUNTERCLOCKWISE)
+    out_h, out_w = size
+    cx, cy = (box.xmin + box.xmax) / 2, (box.ymin + box.ymax) / 2
+    half_w, half_h = max(box.width, 2.0) * context / 2, max(box.height, 2.0) * context / 2
+    if fit_aspect:
+        aspect = out_w / out_h
+        half_w, half_h = max(half_w, aspect * half_h), max(half_h, half_w / aspect)
+    src = np.array([[cx - half_w, cy - half_h], [cx + half_w, cy - half_h], [cx - half_w, cy + half_h]], np.float32)
+    dst = np.array([[0, 0], [out_w, 0], [0, out_h]], np.float32)
+    if 2 * half_w > out_w or 2 * half_h > out_h:
+        # Area-average a large window first, so a big plate's strokes do not alias away.
+        x0, y0 = int(max(np.floor(cx - half_w), 0)), int(max(np.floor(cy - half_h), 0))
+        x1 = int(min(np.ceil(cx + half_w), image.shape[1]))
+        y1 = int(min(np.ceil(cy + half_h), image.shape[0]))
+        if x1 > x0 and y1 > y0:
+            fx, fy = min(out_w / (2 * half_w), 1.0), min(out_h / (2 * half_h), 1.0)
+            part = cv2.resize(image[y0:y1, x0:x1], (max(round((x1 - x0) * fx), 1), max(round((y1 - y0) * fy), 1)),
+                              interpolation=cv2.INTER_AREA)
+            shrunk = np.array([part.shape[1] / (x1 - x0), part.shape[0] / (y1 - y0)], np.float32)
+            src = (src - np.array([x0, y0], np.float32)) * shrunk
+            image = part
+    m = cv2.getAffineTransform(src, dst)
+    return cv2.warpAffine(image, m, (out_w, out_h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+                          borderValue=(114, 114, 114))
+
+
+class Verifier(Protocol):
+    """Says how likely each detected box of an image is a plate."""
+
+    weight: float  # a detection's score becomes ``score * p ** weight``
+    threshold: float | None  # the operating threshold of those scores, when the verifier has one
+
+    def probabilities(self, image: np.ndarray, boxes: Sequence[BoundingBox]) -> np.ndarray:
+        """The probability that each box of an RGB image is a plate."""
+        ...
+
+
+class PlateVerifier:
+    """The project's plate / not-plate classifier on ONNX Runtime (see models/verifier.md)."""
+
+    def __init__(self, model_path: str | Path | None = None, providers: Sequence[str] | None = None,
+                 intra_op_threads: int = 1):
+        """Load the model; its ``.json`` beside it gives the checksum, input size, context and weight.
+
+        Raises:
+            ModelLoadError: the model file is missing, corrupt, or its input is not a uint8 NHWC image.
+        """
+        path = Path(model_path) if model_path else DEFAULT_VERIFIER
+        self.session = create_session(path, providers, intra_op_threads)
+        meta_path = path.with_suffix(".json")
+        meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.is_file() else {}
+        self.input_size = (int(meta.get("input_height", INPUT_SIZE[0])), int(meta.get("input_width", INPUT_SIZE[1])))
+        self.context = float(meta.get("context", CONTEXT))
+        self.fit_aspect = bool(meta.get("fit_aspect", False))
+        self.weight = float(meta.get("weight", DEFAULT_WEIGHT))
+        self.threshold: float | None = meta.get("threshold")
+        inp = self.session.get_inputs()[0]
+        if inp.type != "tensor(uint8)" or len(inp.shape) != 4 or inp.shape[3] != 3:
+            raise ModelLoadError(f"{path}: input {inp.type} {inp.shape} is not a uint8 NHWC image")
+        self._input = inp.name
+
+    def probabilities(self, image: np.ndarray, boxes: Sequence[BoundingBox]) -> np.ndarray:
+        """The probability that each box of an RGB image is a plate (one batched pass).
+
+        A box more than ``SIDEWAYS_ASPECT`` times taller than wide (a plate on its side, as the
+        Reader reads it) is looked at turned a quarter both ways, and the likelier answer kept.
+        """
+        if not boxes:
+            return np.zeros(0, np.float32)
+        views, owner = [], []
+        for i, b in enumerate(boxes):
+            for turn in (1, -1) if b.height > SIDEWAYS_ASPECT * b.width else (0,):
+                views.append(context_window(image, b, self.input_size, self.context, turn, self.fit_aspect))
+                owner.append(i)
+        (logits,) = self.session.run(None, {self._input: np.stack(views)})
+        p = 1.0 / (1.0 + np.exp(-logits.reshape(-1).astype(np.float64)))
+        best = np.zeros(len(boxes))
+        np.maximum.at(best, np.array(owner), p)
+        return best.astype(np.float32)
+
+
+class VerifiedDetector:
+    """A detector whose detections a :class:`Verifier` scores again.
+
+    Each detection's confidence becomes ``confidence * p ** verifier.weight``; those under ``threshold``
+    are dropped. As the new score is never higher, ``detector`` should find with a threshold of at most
+    ``threshold`` (the same one is enough).
+
+    Args:
+        detector: finds the candidates (e.g. :class:`~numberplate.detection.platenet.PlateNetDetector`).
+        verifier: the plate / not-plate classifier (e.g. :class:`PlateVerifier`).
+        threshold: final score threshold; default: the verifier's operating threshold, else 0.
+    """
+
+    def __init__(self, detector: Detector, verifier: Verifier, threshold: float | None = None):
+        self.detector = detector
+        self.verifier = verifier
+        self.threshold = threshold if threshold is not None else float(verifier.threshold or 0.0)
+
+    def detect(self, image: np.ndarray) -> list[Detection]:
+        """Plates in an RGB image, in its pixels, best first."""
+        found = self.detector.detect(image)
+        p = self.verifier.probabilities(image, [d.box for d in found])
+        scored = [replace(d, confidence=float(d.confidence * q ** self.verifier.weight)) for d, q in zip(found, p)]
+        return sorted((d for d in scored if d.confidence >= self.threshold), key=lambda d: -d.confidence)

@@ -1,0 +1,184 @@
+"""Training loop for the plate verifier: balanced batches, held-out scenes for the threshold, checkpoints, --resume."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+from tqdm import tqdm
+
+from numberplate.detection.verify import DEFAULT_WEIGHT
+from numberplate.evaluation.detection import ImageResult, average_precision, threshold_sweep
+from numberplate.train.common import append_csv, epochs_within, plot_metrics, resumed_schedule, warmup_cosine
+from numberplate.train.verify.data import DETECTED, Windows, collect_windows, cut
+from numberplate.train.verify.model import VerifierNet
+
+log = logging.getLogger(__name__)
+
+PAINT_SEED = 7331  # not eval detect --synthetic-plates' seed: those plates are never trained on
+HELD_OUT_EVERY = 7  # every 7th train scene is held out: the operating threshold is chosen on them
+SWEEP = np.round(np.arange(0.30, 0.801, 0.025), 3).tolist()
+
+
+@dataclass
+class VerifierTrainConfig:
+    """Everything that defines a verifier training run (saved inside each checkpoint)."""
+
+    data: str = "../shared/data/detect/labels.csv"
+    out: str = "runs/verify"
+    detector: str | None = None  # ONNX detector that finds the candidates; default: the shipped one
+    candidate_threshold: float = 0.1
+    epochs: int = 20
+    batch: int = 128
+    lr: float = 2e-3
+    weight_decay: float = 1e-4
+    warmup_epochs: float = 1.0
+    weight: float = DEFAULT_WEIGHT  # score = detector score * p ** weight
+    synthetic_plates: bool = True  # every labelled plate once more painted over with a rendered one
+    fit_aspect: bool = False  # windows grown to the input's aspect instead of stretched to it
+    threads: int = 1
+    limit: int | None = None
+    seed: int = 0
+    minutes: float | None = None
+
+
+def rescored(windows: Windows, probs: np.ndarray, weight: float) -> list[ImageResult]:
+    """One :class:`ImageResult` per scene of ``windows`` with its detections scored ``score * p ** weight``."""
+    out = []
+    for sid in np.unique(windows.scene):
+        _, source, gt = windows.scenes[sid]
+        mine = (windows.scene == sid) & (windows.kind == DETECTED)
+        scores = (windows.scores[mine] * probs[mine] ** weight).astype(np.float32)
+        out.append(ImageResult(gt, windows.boxes[mine], scores, source))
+    # Scenes without any window (nothing found, nothing labelled) change nothing here.
+    return out
+
+
+def held_out_metrics(windows: Windows, probs: np.ndarray, weight: float) -> dict[str, float]:
+    """AP50 and the max-F1 threshold on held-out scenes, with and without the verifier."""
+    row: dict[str, float] = {}
+    for name, w in (("verified", weight), ("detector", 0.0)):
+        results = rescored(windows, probs, w)
+        t, p, r, f1 = max(threshold_sweep(results, SWEEP), key=lambda x: x[3])
+        row |= {f"{name}_ap50": average_precision(results, 0.5), f"{name}_f1": f1, f"{name}_threshold": t,
+                f"{name}_precision": p, f"{name}_recall": r}
+    return row
+
+
+@torch.no_grad()
+def predict(model: VerifierNet, windows: Windows, batch: int = 256) -> np.ndarray:
+    """Plate probabilities of every window (centre cuts)."""
+    model.eval()
+    out = [torch.sigmoid(model(torch.from_numpy(np.stack([cut(w) for w in windows.images[i:i + batch]])))).numpy()
+           for i in range(0, len(windows), batch)]
+    return np.concatenate(out) if out else np.zeros(0, np.float32)
+
+
+def load_windows(cfg: VerifierTrainConfig, cache: Path) -> Windows:
+    """The train windows, cut once and cached in ``cache`` (a resumed run reads them back)."""
+    if cache.exists():
+        z = np.load(cache, allow_pickle=True)
+        return Windows(z["images"], z["labels"], z["kind"], z["scene"], z["boxes"], z["scores"], list(z["scenes"]))
+    from numberplate.detection.platenet import PlateNetDetector
+    from numberplate.recognition import create_recognizer
+    from numberplate.train.detect.data import iter_scenes, read_labels
+
+    repaint = None
+    if cfg.synthetic_plates:
+        from numberplate.train.synth import check_fonts
+        from numberplate.train.synth.composite import swap_plates
+
+        check_fonts()
+        rng = np.random.default_rng((PAINT_SEED, cfg.seed))
+
+        def repaint(image: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+            return swap_plates(rng, image, boxes)[0]
+
+    total = min(len(read_labels(Path(cfg.data), "train")), cfg.limit or 10**9)
+    # Scenes at their stored size (max_side None), as the detector sees them at inference.
+    scenes = tqdm(iter_scenes(Path(cfg.data), "train", max_side=None, limit=cfg.limit), total=total,
+                  desc="cutting windows", mininterval=5)
+    windows = collect_windows(scenes, PlateNetDetector(cfg.detector, threshold=cfg.candidate_threshold,
+                                                       intra_op_threads=cfg.threads),
+                              create_recognizer("plateocr"), repaint=repaint, fit_aspect=cfg.fit_aspect)
+    scenes_table = np.empty(len(windows.scenes), object)
+    scenes_table[:] = windows.scenes
+    tmp = cache.with_suffix(".tmp.npz")
+    np.savez(tmp, images=windows.images, labels=windows.labels, kind=windows.kind, scene=windows.scene,
+             boxes=windows.boxes, scores=windows.scores, scenes=scenes_table)
+    tmp.replace(cache)
+    return windows
+
+
+def train(cfg: VerifierTrainConfig, resume: bool = False) -> Path:
+    """Train (or resume) the verifier; returns the path of the last checkpoint (with its held-out threshold)."""
+    torch.set_num_threads(cfg.threads)
+    torch.manual_seed(cfg.seed)
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    last = out / "last.pt"
+    t0 = time.time()
+    windows = load_windows(cfg, out / "windows.npz")
+    scene_ids = np.arange(len(windows.scenes))
+    held = windows.subset(scene_ids[scene_ids % HELD_OUT_EVERY == 0])
+    fit = windows.subset(scene_ids[scene_ids % HELD_OUT_EVERY != 0])
+    pos, neg = np.flatnonzero(fit.labels == 1), np.flatnonzero(fit.labels == 0)
+    if not len(pos) or not len(neg):
+        raise ValueError(f"need plates and non-plates to train on; got {len(pos)} and {len(neg)} windows")
+    log.info("%d windows (%d plates, %d not) from %d scenes in %.0fs; %d scenes held out", len(fit), len(pos),
+             len(neg), len(windows.scenes), time.time() - t0, len(np.unique(held.scene)))
+
+    model = VerifierNet()
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    start_epoch, epochs = 0, cfg.epochs
+    if resume and last.exists():
+        ck = torch.load(last, map_location="cpu", weights_only=False)
+        model.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["optimizer"])
+        start_epoch = ck["epoch"] + 1
+        epochs = resumed_schedule(ck, cfg.epochs, cfg.minutes, start_epoch)
+        log.info("resumed from %s at epoch %d", last, start_epoch)
+    steps = max(1, 2 * len(neg) // cfg.batch)
+    half = cfg.batch // 2
+    run_start = time.time()
+    for epoch in range(start_epoch, cfg.epochs):
+        if epoch >= epochs:
+            break
+        rng = np.random.default_rng((cfg.seed, epoch))
+        model.train()
+        loss_sum, lr, t_epoch = 0.0, cfg.lr, time.time()
+        bar = tqdm(range(steps), desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False, mininterval=5)
+        for i in bar:
+            lr = warmup_cosine(cfg.lr, epoch + i / steps, epochs, cfg.warmup_epochs)
+            for g in opt.param_groups:
+                g["lr"] = lr
+            idx = np.concatenate([rng.choice(pos, half), rng.choice(neg, cfg.batch - half)])
+            x = torch.from_numpy(np.stack([cut(fit.images[j], rng) for j in idx]))
+            loss = F.binary_cross_entropy_with_logits(model(x), torch.from_numpy(fit.labels[idx]))
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            loss_sum += loss.item()
+            bar.set_postfix(loss=f"{loss_sum / (i + 1):.3f}", refresh=False)
+        row: dict[str, Any] = {"epoch": epoch + 1, "lr": lr, "loss": loss_sum / steps,
+                               "seconds": round(time.time() - t_epoch, 1),
+                               **held_out_metrics(held, predict(model, held), cfg.weight)}
+        if cfg.minutes:
+            epochs = epochs_within(cfg.minutes * 60, time.time() - run_start, epoch + 1 - start_epoch, start_epoch,
+                                   cfg.epochs)
+        state = {"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": epoch,
+                 "config": asdict(cfg) | {"epochs": epochs}, "metrics": row,
+                 "epoch_seconds": (time.time() - run_start) / (epoch + 1 - start_epoch)}
+        torch.save(state, last.with_suffix(".tmp"))
+        last.with_suffix(".tmp").replace(last)  # atomic: a kill mid-save never corrupts last.pt
+        append_csv(out / "metrics.csv", row)
+        log.info("epoch %d: %s", epoch + 1, {k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()})
+        plot_metrics(out / "metrics.csv", out / "metrics.png", ("loss",),
+                     ("verified_ap50", "verified_f1", "detector_ap50", "detector_f1"))
+    return last

@@ -1,0 +1,122 @@
+"""The plate verifier: context windows, rescoring detections, and the shipped model on real val images."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from numberplate.config import Config
+from numberplate.datasets.labels import read_labels
+from numberplate.detection.platenet import PlateNetDetector
+from numberplate.detection.verify import DEFAULT_VERIFIER, PlateVerifier, VerifiedDetector, context_window
+from numberplate.errors import ModelLoadError
+from numberplate.evaluation.detection import ImageResult, summarize
+from numberplate.imaging import load_image
+from numberplate.pipeline import default_detector
+from numberplate.types import BoundingBox, Detection
+
+
+class Boxes:
+    """A detector answering fixed detections."""
+
+    def __init__(self, *dets: tuple[tuple[float, float, float, float], float]):
+        self.dets = [Detection(BoundingBox(*box), score) for box, score in dets]
+
+    def detect(self, image: np.ndarray) -> list[Detection]:
+        return list(self.dets)
+
+
+class ByBrightness:
+    """A verifier that takes bright boxes for plates (p = mean brightness / 255)."""
+
+    weight = 0.5
+    threshold = 0.4
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def probabilities(self, image: np.ndarray, boxes: Sequence[BoundingBox]) -> np.ndarray:
+        self.calls += 1
+        return np.array([image[int(b.ymin):int(b.ymax), int(b.xmin):int(b.xmax)].mean() / 255 for b in boxes])
+
+
+def test_context_window_is_the_grown_box_resized_with_grey_outside() -> None:
+    image = np.zeros((100, 200, 3), np.uint8)
+    image[40:60, 80:120] = 255  # a 40 x 20 white box
+    win = context_window(image, BoundingBox(80, 40, 120, 60), size=(32, 64), context=2.0)
+    assert win.shape == (32, 64, 3) and win.dtype == np.uint8
+    # The box fills the middle half of the window each way; the rest is the black image around it.
+    assert win[12:20, 20:44].min() == 255 and win[:6].max() == 0 and win[:, :12].max() == 0
+    # At the image's edge the window is grey beyond it.
+    edge = context_window(image, BoundingBox(0, 0, 40, 20), size=(32, 64), context=2.0)
+    assert (edge[:7] == 114).all() and (edge[:, :15] == 114).all() and edge[-1, -1].max() == 0
+
+
+def test_a_large_box_is_area_averaged_not_aliased() -> None:
+    # A fine 1-px stripe pattern averages to mid-grey when shrunk 8 times, instead of aliasing to black or white.
+    image = np.zeros((400, 1600, 3), np.uint8)
+    image[:, ::2] = 255
+    win = context_window(image, BoundingBox(400, 100, 1200, 300), size=(25, 100), context=1.0)
+    assert abs(float(win[5:20, 10:90].mean()) - 127.5) < 10
+
+
+def test_verified_scores_are_the_detector_s_times_p_to_the_weight_and_drop_under_the_threshold() -> None:
+    image = np.zeros((100, 200, 3), np.uint8)
+    image[10:30, 10:60] = 255   # bright: p = 1
+    image[50:70, 100:150] = 64  # dim: p = 64 / 255
+    verifier = ByBrightness()
+    det = VerifiedDetector(Boxes(((100, 50, 150, 70), 0.9), ((10, 10, 60, 30), 0.6)), verifier)
+    got = det.detect(image)
+    assert [d.box for d in got] == [BoundingBox(10, 10, 60, 30), BoundingBox(100, 50, 150, 70)]
+    np.testing.assert_allclose([d.confidence for d in got], [0.6, 0.9 * (64 / 255) ** 0.5], atol=1e-6)
+    # The verifier's own threshold (0.4) drops nothing here; a stricter one drops the dim box.
+    assert [d.box for d in VerifiedDetector(det.detector, verifier, 0.5).detect(image)] == [BoundingBox(10, 10, 60, 30)]
+    # Nothing found: the verifier still answers (empty), no error.
+    assert VerifiedDetector(Boxes(), verifier).detect(image) == []
+
+
+def test_the_shipped_verifier_loads_and_the_reader_uses_it_by_default() -> None:
+    verifier = PlateVerifier()
+    assert verifier.input_size == (48, 128) and 0 < verifier.weight <= 1 and 0 < (verifier.threshold or 0) < 1
+    assert verifier.probabilities(np.zeros((10, 10, 3), np.uint8), []).shape == (0,)
+    assert isinstance(default_detector(Config()), VerifiedDetector)
+    assert isinstance(default_detector(Config(verify_detections=False)), PlateNetDetector)
+    # A threshold set in the config is the verified score's, and the detector's too (never lower).
+    det = default_detector(Config(detection_threshold=0.6))
+    assert isinstance(det, VerifiedDetector) and det.threshold == 0.6 and det.detector.threshold == 0.6
+
+
+def test_a_corrupt_verifier_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "verifier.onnx"
+    shutil.copy(DEFAULT_VERIFIER, path)
+    meta = json.loads(DEFAULT_VERIFIER.with_suffix(".json").read_text())
+    path.with_suffix(".json").write_text(json.dumps(meta | {"sha256": "0" * 64}))
+    with pytest.raises(ModelLoadError, match="checksum"):
+        PlateVerifier(path)
+
+
+def test_the_shipped_verifier_keeps_real_plates_and_drops_look_alikes(data_dir: Path) -> None:
+    """On the first val images of each source: the verified detector loses (almost) no plate the detector found."""
+    base = PlateNetDetector()
+    verified = VerifiedDetector(base, PlateVerifier())
+    records = read_labels(data_dir / "detect" / "labels.csv", split="val")
+    picked: dict[str, list] = {}
+    for rec in records:
+        if len(picked.setdefault(rec.source, [])) < 5:
+            picked[rec.source].append(rec)
+    plain, checked = [], []
+    for rec in (r for recs in picked.values() for r in recs):
+        image = load_image(rec.image)
+        gt = np.array([[b.box.xmin, b.box.ymin, b.box.xmax, b.box.ymax] for b in rec.boxes]).reshape(-1, 4)
+        for out, detector in ((plain, base), (checked, verified)):
+            dets = detector.detect(image)
+            pred = np.array([[d.box.xmin, d.box.ymin, d.box.xmax, d.box.ymax] for d in dets]).reshape(-1, 4)
+            out.append(ImageResult(gt, pred, np.array([d.confidence for d in dets]), rec.source))
+    before, after = summarize(plain, 0.0), summarize(checked, 0.0)
+    assert after.recall >= before.recall - 0.05
+    assert after.precision >= before.precision

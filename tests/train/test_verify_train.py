@@ -1,0 +1,90 @@
+"""The plate verifier's training: windows labelled from the boxes, a few steps, resume, export, reload, predict."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch", reason="training needs the [train] extra (make test installs it)")
+onnx = pytest.importorskip("onnx", reason="export needs the [train] extra")
+
+from numberplate.detection.platenet import PlateNetDetector  # noqa: E402
+from numberplate.detection.verify import INPUT_SIZE, PlateVerifier, VerifiedDetector, context_window  # noqa: E402
+from numberplate.imaging import load_image  # noqa: E402
+from numberplate.train.detect.data import Scene  # noqa: E402
+from numberplate.train.verify.data import DETECTED, LABELLED, collect_windows, cut  # noqa: E402
+from numberplate.train.verify.export import export_verifier  # noqa: E402
+from numberplate.train.verify.train import VerifierTrainConfig, train  # noqa: E402
+from numberplate.types import BoundingBox, Detection, PlateText  # noqa: E402
+
+
+class Boxes:
+    def __init__(self, *dets: tuple[tuple[float, float, float, float], float]):
+        self.dets = [Detection(BoundingBox(*box), score) for box, score in dets]
+
+    def detect(self, image: np.ndarray) -> list[Detection]:
+        return list(self.dets)
+
+
+class ReadsBright:
+    """Reads a plate of a known layout in bright crops only (and checks layouts only with a country)."""
+
+    name = "reads"
+
+    def read(self, crop: np.ndarray, country: str | None = None) -> PlateText | None:
+        return PlateText("AB123CD", 0.9, pattern_matched=True if country else None) if crop.mean() > 100 else None
+
+
+def test_windows_are_labelled_from_the_boxes_and_unlabelled_plates_are_left_out() -> None:
+    image = np.zeros((200, 400, 3), np.uint8)
+    image[20:40, 300:360] = 255  # a plate the labels leave unboxed, which the reader reads
+    sc = Scene("x.jpg", "src", image, np.array([[10, 10, 60, 30]], np.float32))
+    detector = Boxes(((11, 10, 60, 31), 0.9),     # on the labelled plate: a plate
+                     ((100, 100, 150, 120), 0.6),  # off every label: not a plate
+                     ((30, 10, 80, 30), 0.5),      # half on the label (IoU 0.43): left out
+                     ((300, 20, 360, 40), 0.8))    # the unboxed plate: left out
+    w = collect_windows([sc], detector, ReadsBright())
+    assert w.labels.tolist() == [1, 0, 1] and w.kind.tolist() == [DETECTED, DETECTED, LABELLED]
+    np.testing.assert_allclose(w.scores, [0.9, 0.6, 1.0])
+    assert w.images.shape[1:] == (60, 160, 3) and w.scenes[0][0] == "x.jpg"
+    # Without a reader the unboxed plate is a negative too.
+    assert collect_windows([sc], detector).labels.tolist() == [1, 0, 0, 1]
+
+
+def test_the_centre_cut_of_a_stored_window_is_the_inference_window() -> None:
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 256, (300, 500, 3), dtype=np.uint8)
+    image = np.asarray(np.repeat(np.repeat(image[::4, ::4], 4, 0), 4, 1)[:300, :500])  # smooth enough to compare
+    box = BoundingBox(200, 120, 300, 150)
+    stored = collect_windows([Scene("a", "s", image, np.array([[200, 120, 300, 150]], np.float32))], Boxes()).images[0]
+    centre = cut(stored)
+    assert centre.shape == (*INPUT_SIZE, 3)
+    assert np.abs(centre.astype(int) - context_window(image, box).astype(int)).mean() < 3
+    jittered = cut(stored, np.random.default_rng(1))
+    assert jittered.shape == centre.shape and not np.array_equal(jittered, centre)
+
+
+def test_train_resume_export_and_predict(tmp_path: Path, data_dir: Path) -> None:
+    out = tmp_path / "run"
+    cfg = VerifierTrainConfig(data=str(data_dir / "detect" / "labels.csv"), out=str(out), epochs=1, batch=16,
+                              limit=12, candidate_threshold=0.05)
+    train(cfg)
+    assert (out / "windows.npz").is_file() and (out / "metrics.png").stat().st_size > 1000
+    cfg.epochs = 2
+    train(cfg, resume=True)
+    rows = (out / "metrics.csv").read_text().splitlines()
+    assert rows[0].startswith("epoch,lr,loss") and [r.split(",")[0] for r in rows[1:]] == ["1", "2"]
+
+    path = tmp_path / "verifier.onnx"
+    assert export_verifier(out / "last.pt", path, threshold=0.2) < 1e-3
+    meta = json.loads(path.with_suffix(".json").read_text())
+    assert meta["threshold"] == 0.2 and meta["input_height"] == INPUT_SIZE[0] and len(meta["sha256"]) == 64
+    verifier = PlateVerifier(path)
+    image = load_image(data_dir / "detect" / "images" / "openlpr" / "10.jpg")
+    p = verifier.probabilities(image, [BoundingBox(243.8, 295.3, 370.3, 351.6), BoundingBox(0, 0, 50, 20)])
+    assert p.shape == (2,) and ((p > 0) & (p < 1)).all()
+    dets = VerifiedDetector(PlateNetDetector(threshold=0.2), verifier).detect(image)
+    assert all(0.2 <= d.confidence <= 1.0 for d in dets)
