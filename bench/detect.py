@@ -57,7 +57,7 @@ def _worker(name: str, threads: int, n: int, repeat: int, model: str | None) -> 
         if name == "platenet+verify":
             from numberplate.detection.verify import PlateVerifier, VerifiedDetector
 
-            verifier = PlateVerifier(intra_op_threads=threads)
+            verifier = PlateVerifier()  # one thread, as the Reader loads it: the model is tiny
             det.threshold = verifier.threshold or det.threshold
             run = VerifiedDetector(det, verifier).detect
     else:

@@ -120,3 +120,31 @@ def test_the_shipped_verifier_keeps_real_plates_and_drops_look_alikes(data_dir: 
     before, after = summarize(plain, 0.0), summarize(checked, 0.0)
     assert after.recall >= before.recall - 0.05
     assert after.precision >= before.precision
+
+
+class LeftBright:
+    """Stands in for the ONNX session: the logit is how much brighter a window's left half is than its right."""
+
+    def __init__(self) -> None:
+        self.batches: list[int] = []
+
+    def run(self, outputs: object, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+        (x,) = feeds.values()
+        self.batches.append(len(x))
+        half = x.shape[2] // 2
+        return [(x[:, :, :half].mean((1, 2, 3)) - x[:, :, half:].mean((1, 2, 3))) / 10.0]
+
+
+def test_a_box_on_its_side_is_looked_at_turned_both_ways_and_the_likelier_kept() -> None:
+    image = np.zeros((300, 300, 3), np.uint8)
+    image[50:100, 140:160] = 255  # the top half of a tall box is bright
+    tall, wide = BoundingBox(140, 50, 160, 150), BoundingBox(150, 240, 250, 265)
+    turned = context_window(image, tall, turn=-1)
+    # Turned anticlockwise, the top of the box is on the left of the window.
+    assert turned.shape == (48, 128, 3) and turned[:, :60].mean() > turned[:, 68:].mean()
+    np.testing.assert_array_equal(np.rot90(context_window(image, tall, size=(128, 48))), turned)
+    verifier = PlateVerifier()
+    verifier.session = LeftBright()  # type: ignore[assignment]
+    p = verifier.probabilities(image, [tall, wide])
+    assert verifier.session.batches == [3]  # two views of the tall box, one of the wide one
+    assert p[0] > 0.9 and abs(p[1] - 0.5) < 1e-6

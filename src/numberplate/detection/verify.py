@@ -32,23 +32,18 @@ DEFAULT_WEIGHT = 0.3
 
 
 def context_window(image: np.ndarray, box: BoundingBox, size: tuple[int, int] = INPUT_SIZE,
-                   context: float = CONTEXT, turn: int = 0, fit_aspect: bool = False) -> np.ndarray:
+                   context: float = CONTEXT, turn: int = 0) -> np.ndarray:
     """The box of ``image`` grown ``context`` times about its centre, resized to ``size`` (height, width).
 
     Outside the image the window is grey (114), as in the detector's letterbox. ``turn`` 1 (-1) turns
-    the window a quarter clockwise (anticlockwise) first, for a plate on its side. With ``fit_aspect`` the
-    window's short side is grown further to the output's aspect, so the plate is not stretched.
-    Returns RGB uint8 (H, W, 3).
+    the window a quarter clockwise (anticlockwise) first, for a plate on its side. Returns RGB uint8 (H, W, 3).
     """
     if turn:
-        upright = context_window(image, box, (size[1], size[0]), context, fit_aspect=fit_aspect)
+        upright = context_window(image, box, (size[1], size[0]), context)
         return cv2.rotate(upright, cv2.ROTATE_90_CLOCKWISE if turn > 0 else cv2.ROTATE_90_COUNTERCLOCKWISE)
     out_h, out_w = size
     cx, cy = (box.xmin + box.xmax) / 2, (box.ymin + box.ymax) / 2
     half_w, half_h = max(box.width, 2.0) * context / 2, max(box.height, 2.0) * context / 2
-    if fit_aspect:
-        aspect = out_w / out_h
-        half_w, half_h = max(half_w, aspect * half_h), max(half_h, half_w / aspect)
     src = np.array([[cx - half_w, cy - half_h], [cx + half_w, cy - half_h], [cx - half_w, cy + half_h]], np.float32)
     dst = np.array([[0, 0], [out_w, 0], [0, out_h]], np.float32)
     if 2 * half_w > out_w or 2 * half_h > out_h:
@@ -95,7 +90,6 @@ class PlateVerifier:
         meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.is_file() else {}
         self.input_size = (int(meta.get("input_height", INPUT_SIZE[0])), int(meta.get("input_width", INPUT_SIZE[1])))
         self.context = float(meta.get("context", CONTEXT))
-        self.fit_aspect = bool(meta.get("fit_aspect", False))
         self.weight = float(meta.get("weight", DEFAULT_WEIGHT))
         self.threshold: float | None = meta.get("threshold")
         inp = self.session.get_inputs()[0]
@@ -114,7 +108,7 @@ class PlateVerifier:
         views, owner = [], []
         for i, b in enumerate(boxes):
             for turn in (1, -1) if b.height > SIDEWAYS_ASPECT * b.width else (0,):
-                views.append(context_window(image, b, self.input_size, self.context, turn, self.fit_aspect))
+                views.append(context_window(image, b, self.input_size, self.context, turn))
                 owner.append(i)
         (logits,) = self.session.run(None, {self._input: np.stack(views)})
         p = 1.0 / (1.0 + np.exp(-logits.reshape(-1).astype(np.float64)))

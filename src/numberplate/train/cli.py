@@ -142,8 +142,6 @@ def export_detect(
               help="a detection's score becomes score * p ** weight")
 @click.option("--synthetic-plates/--no-synthetic-plates", default=True, show_default=True,
               help="also train on every labelled plate painted over with a rendered plate of another design")
-@click.option("--fit-aspect/--stretch", default=False, show_default=True,
-              help="grow each window to the input's aspect instead of stretching it (plates keep their shape)")
 @click.option("--threads", type=click.IntRange(1), default=1, show_default=True)
 @click.option("--limit", type=click.IntRange(1), default=None, help="first N train scenes only (smoke tests)")
 @click.option("--seed", type=int, default=0, show_default=True)
@@ -151,7 +149,7 @@ def export_detect(
               help="time budget: the schedule is fitted after each epoch so the run ends within it")
 @click.option("--resume", is_flag=True, help="continue from OUT/last.pt (the windows are cached in OUT/windows.npz)")
 def train_verifier(data: Path, out: Path, detector_model: Path | None, candidate_threshold: float, epochs: int,
-                   batch: int, lr: float, weight: float, synthetic_plates: bool, fit_aspect: bool, threads: int,
+                   batch: int, lr: float, weight: float, synthetic_plates: bool, threads: int,
                    limit: int | None,
                    seed: int, minutes: float | None, resume: bool) -> None:
     """Train the plate verifier: a second look at each detection, with its surroundings, to drop signs and badges."""
@@ -160,7 +158,7 @@ def train_verifier(data: Path, out: Path, detector_model: Path | None, candidate
 
     cfg = VerifierTrainConfig(data=str(data), out=str(out), detector=str(detector_model) if detector_model else None,
                               candidate_threshold=candidate_threshold, epochs=epochs, batch=batch, lr=lr,
-                              weight=weight, synthetic_plates=synthetic_plates, fit_aspect=fit_aspect,
+                              weight=weight, synthetic_plates=synthetic_plates,
                               threads=threads, limit=limit,
                               seed=seed, minutes=minutes)
     try:

@@ -69,8 +69,7 @@ class Windows:
 
 def collect_windows(scenes: Iterable[Scene], detector: Detector, recognizer: Recognizer | None = None,
                     plate_confidence: float = 0.3,
-                    repaint: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
-                    fit_aspect: bool = False) -> Windows:
+                    repaint: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None) -> Windows:
     """Detect in every scene and cut the labelled windows (see the module docstring).
 
     Args:
@@ -80,14 +79,12 @@ def collect_windows(scenes: Iterable[Scene], detector: Detector, recognizer: Rec
         plate_confidence: the reading confidence above which such a detection is taken for a plate.
         repaint: ``(image, boxes) -> image`` with the boxes painted over by other plates; when given,
             each labelled box of the painted scene is one more plate window (kind PAINTED).
-        fit_aspect: windows grown to the input's aspect instead of stretched (see ``context_window``).
     """
     images, labels, kind, scene_ids, boxes, scores = [], [], [], [], [], []
     table: list[tuple[str, str, np.ndarray]] = []
 
     def add(image: np.ndarray, box: np.ndarray, label: int, what: int, score: float) -> None:
-        images.append(context_window(image, BoundingBox(*map(float, box)), STORE_SIZE, STORE_CONTEXT,
-                                     fit_aspect=fit_aspect))
+        images.append(context_window(image, BoundingBox(*map(float, box)), STORE_SIZE, STORE_CONTEXT))
         labels.append(label)
         kind.append(what)
         scene_ids.append(len(table))

@@ -53,7 +53,6 @@ def export_verifier(checkpoint: Path, out: Path, threshold: float | None = None,
         "input_height": height,
         "input_width": width,
         "context": CONTEXT,
-        "fit_aspect": bool(cfg.get("fit_aspect", False)),
         "input": "RGB uint8 NHWC: the detection's box grown to `context` times its size about its centre, "
                  "resized (stretched) to input_height x input_width, grey (114) outside the image",
         "output": "logit: (batch,) plate logit; p = sigmoid(logit)",

@@ -41,7 +41,6 @@ class VerifierTrainConfig:
     warmup_epochs: float = 1.0
     weight: float = DEFAULT_WEIGHT  # score = detector score * p ** weight
     synthetic_plates: bool = True  # every labelled plate once more painted over with a rendered one
-    fit_aspect: bool = False  # windows grown to the input's aspect instead of stretched to it
     threads: int = 1
     limit: int | None = None
     seed: int = 0
@@ -106,7 +105,7 @@ def load_windows(cfg: VerifierTrainConfig, cache: Path) -> Windows:
                   desc="cutting windows", mininterval=5)
     windows = collect_windows(scenes, PlateNetDetector(cfg.detector, threshold=cfg.candidate_threshold,
                                                        intra_op_threads=cfg.threads),
-                              create_recognizer("plateocr"), repaint=repaint, fit_aspect=cfg.fit_aspect)
+                              create_recognizer("plateocr"), repaint=repaint)
     scenes_table = np.empty(len(windows.scenes), object)
     scenes_table[:] = windows.scenes
     tmp = cache.with_suffix(".tmp.npz")
