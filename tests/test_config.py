@@ -14,7 +14,8 @@ from numberplate.errors import ConfigError
 
 # The error lists every setting, sorted; these are a few of them in that order.
 SETTINGS = ", ".join(sorted(f.name for f in dataclasses.fields(Config)))
-assert "detector_side, dvla_api_key" in SETTINGS and SETTINGS.endswith("vegvesen_url, verifier_model, verify_detections, workers")
+assert "detector_side, dvla_api_key" in SETTINGS
+assert SETTINGS.endswith("vegvesen_url, verifier_model, verify_detections, workers")
 
 
 def write(tmp_path: Path, text: str, name: str = "numberplate.toml") -> Path:
