@@ -30,6 +30,27 @@ class FixedDetector:
         ]
 
 
+class PixelBoxes:
+    """Returns fixed detections (boxes in pixels, each with its own score) for every image."""
+
+    def __init__(self, *dets: tuple[tuple[float, float, float, float], float]):
+        self.dets = [Detection(BoundingBox(*box), score) for box, score in dets]
+
+    def detect(self, image: np.ndarray) -> list[Detection]:
+        return list(self.dets)
+
+
+class BrightPlateReader:
+    """Reads a fixed text only in crops brighter than 100 (the 'plate'); like the real readers, it checks
+    the text against the layouts (``pattern_matched``) only when given a country (or ``auto``)."""
+
+    name = "bright"
+
+    def read(self, crop: np.ndarray, country: str | None = None) -> PlateText | None:
+        matched = True if country else None
+        return PlateText("AB123CD", 0.9, pattern_matched=matched) if crop.mean() > 100 else None
+
+
 class EchoRecognizer:
     """Reads every crop as ``text`` and remembers the crop shapes and country hints it saw."""
 

@@ -18,17 +18,8 @@ from numberplate.errors import ModelLoadError
 from numberplate.evaluation.detection import ImageResult, summarize
 from numberplate.imaging import load_image
 from numberplate.pipeline import default_detector
-from numberplate.types import BoundingBox, Detection
-
-
-class Boxes:
-    """A detector answering fixed detections."""
-
-    def __init__(self, *dets: tuple[tuple[float, float, float, float], float]):
-        self.dets = [Detection(BoundingBox(*box), score) for box, score in dets]
-
-    def detect(self, image: np.ndarray) -> list[Detection]:
-        return list(self.dets)
+from numberplate.types import BoundingBox
+from tests.fakes import PixelBoxes
 
 
 class ByBrightness:
@@ -70,14 +61,14 @@ def test_verified_scores_are_the_detector_s_times_p_to_the_weight_and_drop_under
     image[10:30, 10:60] = 255   # bright: p = 1
     image[50:70, 100:150] = 64  # dim: p = 64 / 255
     verifier = ByBrightness()
-    det = VerifiedDetector(Boxes(((100, 50, 150, 70), 0.9), ((10, 10, 60, 30), 0.6)), verifier)
+    det = VerifiedDetector(PixelBoxes(((100, 50, 150, 70), 0.9), ((10, 10, 60, 30), 0.6)), verifier)
     got = det.detect(image)
     assert [d.box for d in got] == [BoundingBox(10, 10, 60, 30), BoundingBox(100, 50, 150, 70)]
     np.testing.assert_allclose([d.confidence for d in got], [0.6, 0.9 * (64 / 255) ** 0.5], atol=1e-6)
     # The verifier's own threshold (0.4) drops nothing here; a stricter one drops the dim box.
     assert [d.box for d in VerifiedDetector(det.detector, verifier, 0.5).detect(image)] == [BoundingBox(10, 10, 60, 30)]
     # Nothing found: the verifier still answers (empty), no error.
-    assert VerifiedDetector(Boxes(), verifier).detect(image) == []
+    assert VerifiedDetector(PixelBoxes(), verifier).detect(image) == []
 
 
 def test_the_shipped_verifier_loads_and_the_reader_uses_it_by_default() -> None:

@@ -16,28 +16,8 @@ from numberplate.train.detect.mine import (
     read_hard_negatives,
     write_hard_negatives,
 )
-from numberplate.types import BoundingBox, Detection, PlateText
-
-
-class Boxes:
-    """A detector answering fixed detections."""
-
-    def __init__(self, *dets: tuple[tuple[float, float, float, float], float]):
-        self.dets = [Detection(BoundingBox(*box), score) for box, score in dets]
-
-    def detect(self, image: np.ndarray) -> list[Detection]:
-        return list(self.dets)
-
-
-class Reads:
-    """A recogniser that reads a fixed text only in crops brighter than 100 (the 'plate'); like the real
-    ones, it checks the text against the layouts only when given a country (or ``auto``)."""
-
-    name = "reads"
-
-    def read(self, crop: np.ndarray, country: str | None = None) -> PlateText | None:
-        matched = True if country else None
-        return PlateText("AB123CD", 0.9, pattern_matched=matched) if crop.mean() > 100 else None
+from numberplate.types import BoundingBox
+from tests.fakes import BrightPlateReader, PixelBoxes
 
 
 def scene(boxes: list[list[float]], path: str = "detect/images/x/1.jpg") -> Scene:
@@ -47,11 +27,11 @@ def scene(boxes: list[list[float]], path: str = "detect/images/x/1.jpg") -> Scen
 
 
 def test_detections_off_the_labels_are_hard_negatives_unless_they_read_as_plates() -> None:
-    detector = Boxes(((10, 10, 60, 30), 0.9),     # on the labelled plate
+    detector = PixelBoxes(((10, 10, 60, 30), 0.9),     # on the labelled plate
                      ((100, 100, 150, 120), 0.6),  # a sign: a hard negative
                      ((300, 20, 360, 40), 0.8),    # the unlabelled plate
                      ((200, 150, 240, 170), 0.2))  # below the score floor
-    got = list(mine_hard_negatives([scene([[10, 10, 60, 30]])], detector, Reads(), min_score=0.3))
+    got = list(mine_hard_negatives([scene([[10, 10, 60, 30]])], detector, BrightPlateReader(), min_score=0.3))
     assert [(h.box, h.score, h.width, h.height) for h in got] == [(BoundingBox(100, 100, 150, 120), 0.6, 400, 200)]
     # Without a reader the unlabelled plate is kept too.
     assert len(list(mine_hard_negatives([scene([[10, 10, 60, 30]])], detector, None))) == 2

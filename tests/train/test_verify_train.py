@@ -18,35 +18,19 @@ from numberplate.train.detect.data import Scene  # noqa: E402
 from numberplate.train.verify.data import DETECTED, LABELLED, collect_windows, cut  # noqa: E402
 from numberplate.train.verify.export import export_verifier  # noqa: E402
 from numberplate.train.verify.train import VerifierTrainConfig, train  # noqa: E402
-from numberplate.types import BoundingBox, Detection, PlateText  # noqa: E402
-
-
-class Boxes:
-    def __init__(self, *dets: tuple[tuple[float, float, float, float], float]):
-        self.dets = [Detection(BoundingBox(*box), score) for box, score in dets]
-
-    def detect(self, image: np.ndarray) -> list[Detection]:
-        return list(self.dets)
-
-
-class ReadsBright:
-    """Reads a plate of a known layout in bright crops only (and checks layouts only with a country)."""
-
-    name = "reads"
-
-    def read(self, crop: np.ndarray, country: str | None = None) -> PlateText | None:
-        return PlateText("AB123CD", 0.9, pattern_matched=True if country else None) if crop.mean() > 100 else None
+from numberplate.types import BoundingBox  # noqa: E402
+from tests.fakes import BrightPlateReader, PixelBoxes  # noqa: E402
 
 
 def test_windows_are_labelled_from_the_boxes_and_unlabelled_plates_are_left_out() -> None:
     image = np.zeros((200, 400, 3), np.uint8)
     image[20:40, 300:360] = 255  # a plate the labels leave unboxed, which the reader reads
     sc = Scene("x.jpg", "src", image, np.array([[10, 10, 60, 30]], np.float32))
-    detector = Boxes(((11, 10, 60, 31), 0.9),     # on the labelled plate: a plate
+    detector = PixelBoxes(((11, 10, 60, 31), 0.9),     # on the labelled plate: a plate
                      ((100, 100, 150, 120), 0.6),  # off every label: not a plate
                      ((30, 10, 80, 30), 0.5),      # half on the label (IoU 0.43): left out
                      ((300, 20, 360, 40), 0.8))    # the unboxed plate: left out
-    w = collect_windows([sc], detector, ReadsBright())
+    w = collect_windows([sc], detector, BrightPlateReader())
     assert w.labels.tolist() == [1, 0, 1] and w.kind.tolist() == [DETECTED, DETECTED, LABELLED]
     np.testing.assert_allclose(w.scores, [0.9, 0.6, 1.0])
     assert w.images.shape[1:] == (60, 160, 3) and w.scenes[0][0] == "x.jpg"
@@ -59,7 +43,8 @@ def test_the_centre_cut_of_a_stored_window_is_the_inference_window() -> None:
     image = rng.integers(0, 256, (300, 500, 3), dtype=np.uint8)
     image = np.asarray(np.repeat(np.repeat(image[::4, ::4], 4, 0), 4, 1)[:300, :500])  # smooth enough to compare
     box = BoundingBox(200, 120, 300, 150)
-    stored = collect_windows([Scene("a", "s", image, np.array([[200, 120, 300, 150]], np.float32))], Boxes()).images[0]
+    scene = Scene("a", "s", image, np.array([[200, 120, 300, 150]], np.float32))
+    stored = collect_windows([scene], PixelBoxes()).images[0]
     centre = cut(stored)
     assert centre.shape == (*INPUT_SIZE, 3)
     assert np.abs(centre.astype(int) - context_window(image, box).astype(int)).mean() < 3
