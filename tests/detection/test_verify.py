@@ -137,5 +137,5 @@ def test_a_box_on_its_side_is_looked_at_turned_both_ways_and_the_likelier_kept()
     verifier = PlateVerifier()
     verifier.session = LeftBright()  # type: ignore[assignment]
     p = verifier.probabilities(image, [tall, wide])
-    assert verifier.session.batches == [3]  # two views of the tall box, one of the wide one
+    assert verifier.session.batches == [4]  # the tall box as it is and turned both ways, the wide one as it is
     assert p[0] > 0.9 and abs(p[1] - 0.5) < 1e-6

@@ -100,14 +100,15 @@ class PlateVerifier:
     def probabilities(self, image: np.ndarray, boxes: Sequence[BoundingBox]) -> np.ndarray:
         """The probability that each box of an RGB image is a plate (one batched pass).
 
-        A box more than ``SIDEWAYS_ASPECT`` times taller than wide (a plate on its side, as the
-        Reader reads it) is looked at turned a quarter both ways, and the likelier answer kept.
+        A box more than ``SIDEWAYS_ASPECT`` times taller than wide (a plate on its side, or a square
+        two-line plate) is also looked at turned a quarter both ways, as the Reader reads such crops,
+        and the likeliest answer kept.
         """
         if not boxes:
             return np.zeros(0, np.float32)
         views, owner = [], []
         for i, b in enumerate(boxes):
-            for turn in (1, -1) if b.height > SIDEWAYS_ASPECT * b.width else (0,):
+            for turn in (0, 1, -1) if b.height > SIDEWAYS_ASPECT * b.width else (0,):
                 views.append(context_window(image, b, self.input_size, self.context, turn))
                 owner.append(i)
         (logits,) = self.session.run(None, {self._input: np.stack(views)})
