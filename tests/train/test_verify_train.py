@@ -15,7 +15,7 @@ from numberplate.detection.platenet import PlateNetDetector  # noqa: E402
 from numberplate.detection.verify import INPUT_SIZE, PlateVerifier, VerifiedDetector, context_window  # noqa: E402
 from numberplate.imaging import load_image  # noqa: E402
 from numberplate.train.detect.data import Scene  # noqa: E402
-from numberplate.train.verify.data import DETECTED, LABELLED, collect_windows, cut  # noqa: E402
+from numberplate.train.verify.data import DETECTED, LABELLED, TURNED, collect_windows, cut  # noqa: E402
 from numberplate.train.verify.export import export_verifier  # noqa: E402
 from numberplate.train.verify.train import VerifierTrainConfig, train  # noqa: E402
 from numberplate.types import BoundingBox  # noqa: E402
@@ -36,6 +36,9 @@ def test_windows_are_labelled_from_the_boxes_and_unlabelled_plates_are_left_out(
     assert w.images.shape[1:] == (60, 160, 3) and w.scenes[0][0] == "x.jpg"
     # Without a reader the unboxed plate is a negative too.
     assert collect_windows([sc], detector).labels.tolist() == [1, 0, 0, 1]
+    # A non-plate on its side is also taught turned both ways (the verifier looks at it turned too).
+    tall = collect_windows([sc], PixelBoxes(((100, 100, 120, 160), 0.6)))
+    assert tall.labels.tolist() == [0, 0, 0, 1] and tall.kind.tolist() == [DETECTED, TURNED, TURNED, LABELLED]
 
 
 def test_the_centre_cut_of_a_stored_window_is_the_inference_window() -> None:

@@ -6,7 +6,9 @@ detection overlapping a labelled plate (IoU >= ``POSITIVE_IOU``) is a plate; one
 the labels leave unboxed); those in between are left out. Every labelled box is a plate too, so
 plates the detector scores low are still taught; and, with ``repaint``, each labelled plate once
 more painted over by a rendered plate of another design (``train.synth.composite.swap_plates``),
-so that plates of countries the data lacks are not taken for signs.
+so that plates of countries the data lacks are not taken for signs. A non-plate box on its side
+(taller than ``SIDEWAYS_ASPECT`` times its width) is also taught turned a quarter both ways, as the
+verifier looks at such boxes turned too (kind TURNED).
 
 Windows are stored wider than the verifier sees (``STORE_CONTEXT`` instead of
 :data:`numberplate.detection.verify.CONTEXT`), so training can cut them a little off-centre and
@@ -27,7 +29,7 @@ from numberplate.detection.verify import CONTEXT, INPUT_SIZE, context_window
 from numberplate.evaluation.detection import box_iou
 from numberplate.formats.patterns import AUTO
 from numberplate.recognition.base import Recognizer
-from numberplate.recognition.crop import crop_plate
+from numberplate.recognition.crop import SIDEWAYS_ASPECT, crop_plate
 from numberplate.train.detect.data import Scene
 from numberplate.train.detect.mine import looks_like_plate
 from numberplate.types import BoundingBox
@@ -37,7 +39,7 @@ NEGATIVE_IOU = 0.1
 STORE_CONTEXT = CONTEXT * 1.25
 STORE_SIZE = (round(INPUT_SIZE[0] * 1.25), round(INPUT_SIZE[1] * 1.25))  # same scale as the input: centre cut = input
 
-DETECTED, LABELLED, PAINTED = 0, 1, 2
+DETECTED, LABELLED, PAINTED, TURNED = 0, 1, 2, 3
 
 
 @dataclass
@@ -45,7 +47,7 @@ class Windows:
     """Labelled windows and where they came from.
 
     ``images`` (N, H, W, 3) uint8 at ``STORE_SIZE``; ``labels`` 1 plate / 0 not; ``kind`` DETECTED,
-    LABELLED or PAINTED; ``scene`` the index of the scene in ``scenes``; ``boxes`` (N, 4) and ``scores`` (the
+    LABELLED, PAINTED or TURNED; ``scene`` the index of the scene in ``scenes``; ``boxes`` (N, 4) and ``scores`` (the
     detector's; 1 for labelled boxes). ``scenes`` holds each scene's (path, source, labelled boxes).
     """
 
@@ -83,8 +85,8 @@ def collect_windows(scenes: Iterable[Scene], detector: Detector, recognizer: Rec
     images, labels, kind, scene_ids, boxes, scores = [], [], [], [], [], []
     table: list[tuple[str, str, np.ndarray]] = []
 
-    def add(image: np.ndarray, box: np.ndarray, label: int, what: int, score: float) -> None:
-        images.append(context_window(image, BoundingBox(*map(float, box)), STORE_SIZE, STORE_CONTEXT))
+    def add(image: np.ndarray, box: np.ndarray, label: int, what: int, score: float, turn: int = 0) -> None:
+        images.append(context_window(image, BoundingBox(*map(float, box)), STORE_SIZE, STORE_CONTEXT, turn))
         labels.append(label)
         kind.append(what)
         scene_ids.append(len(table))
@@ -103,6 +105,9 @@ def collect_windows(scenes: Iterable[Scene], detector: Detector, recognizer: Rec
                                                                plate_confidence):
                     continue
                 add(sc.image, box, 0, DETECTED, det.confidence)
+                if det.box.height > SIDEWAYS_ASPECT * det.box.width:
+                    for turn in (1, -1):
+                        add(sc.image, box, 0, TURNED, det.confidence, turn)
         for box in sc.boxes:
             add(sc.image, box, 1, LABELLED, 1.0)
         if repaint is not None and len(sc.boxes):
