@@ -50,16 +50,13 @@ def bench_images(n: int) -> list[np.ndarray]:
 def _worker(name: str, threads: int, n: int, repeat: int, model: str | None) -> dict:
     images = bench_images(n)
     if name.startswith("platenet"):
-        from numberplate.detection.platenet import PlateNetDetector
+        from numberplate.config import Config
+        from numberplate.pipeline import default_detector
 
-        det = PlateNetDetector(model, intra_op_threads=threads, flip=name == "platenet-flip")
-        run = det.detect
-        if name == "platenet+verify":
-            from numberplate.detection.verify import PlateVerifier, VerifiedDetector
-
-            verifier = PlateVerifier()  # one thread, as the Reader loads it: the model is tiny
-            det.threshold = verifier.threshold or det.threshold
-            run = VerifiedDetector(det, verifier).detect
+        # Built as the Reader builds its detector (the verifier on one thread: the model is tiny).
+        run = default_detector(Config(detector_model=model, intra_op_threads=threads,
+                                      detector_flip=name == "platenet-flip",
+                                      verify_detections=name == "platenet+verify")).detect
     else:
         import rapidocr_onnxruntime
         from rapidocr_onnxruntime.ch_ppocr_det import TextDetector

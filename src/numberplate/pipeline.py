@@ -29,7 +29,7 @@ def default_detector(config: Config) -> Detector:
 
     verifier = PlateVerifier(config.verifier_model) if config.verify_detections else None
     # A verified score is never above the detector's, so the detector needs no lower threshold than the final one.
-    threshold = config.detection_threshold if verifier is None or config.detection_threshold else verifier.threshold
+    threshold = config.detection_threshold or (verifier.threshold if verifier is not None else None)
     detector = PlateNetDetector(
         config.detector_model,
         side=config.detector_side,

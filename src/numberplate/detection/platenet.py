@@ -30,6 +30,26 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
+def model_metadata(model_path: Path) -> dict:
+    """The metadata recorded beside an ONNX model in ``<model>.json`` (checksum, input size, threshold...);
+    empty when there is none."""
+    meta_path = model_path.with_suffix(".json")
+    return json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.is_file() else {}
+
+
+def uint8_image_input(session: ort.InferenceSession, model_path: Path, hint: str = "") -> str:
+    """The name of a session's input, which must be a uint8 NHWC RGB image.
+
+    Raises:
+        ModelLoadError: it is not (``hint`` says how to fix it).
+    """
+    inp = session.get_inputs()[0]
+    if inp.type != "tensor(uint8)" or len(inp.shape) != 4 or inp.shape[3] != 3:
+        raise ModelLoadError(f"{model_path}: input {inp.type} {inp.shape} is not the uint8 NHWC image this version "
+                             f"feeds{hint}")
+    return str(inp.name)
+
+
 def create_session(
     model_path: Path,
     providers: Sequence[str] | None = None,
@@ -39,11 +59,10 @@ def create_session(
     """Load an ONNX model, checking the sha256 recorded beside it in ``<model>.json`` when present."""
     if not model_path.is_file():
         raise ModelLoadError(f"model file {model_path} does not exist; reinstall numberplate or pass a model path")
-    meta_path = model_path.with_suffix(".json")
-    if meta_path.is_file():
-        expected = json.loads(meta_path.read_text()).get("sha256")
-        if expected and sha256_file(model_path) != expected:
-            raise ModelLoadError(f"model file {model_path} does not match its checksum in {meta_path}; it is corrupt")
+    expected = model_metadata(model_path).get("sha256")
+    if expected and sha256_file(model_path) != expected:
+        raise ModelLoadError(f"model file {model_path} does not match its checksum in "
+                             f"{model_path.with_suffix('.json')}; it is corrupt")
     opts = session_options or ort.SessionOptions()
     if session_options is None:
         opts.intra_op_num_threads = intra_op_threads
@@ -80,19 +99,13 @@ class PlateNetDetector:
     ):
         path = Path(model_path) if model_path else DEFAULT_MODEL
         self.session = create_session(path, providers, intra_op_threads)
-        meta_path = path.with_suffix(".json")
-        meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
+        meta = model_metadata(path)
         self.side = side
         self.threshold = threshold if threshold is not None else float(meta.get("threshold", 0.3))
         self.tile_large_images = tile_large_images
         self.flip = flip
-        inp = self.session.get_inputs()[0]
-        if inp.type != "tensor(uint8)" or len(inp.shape) != 4 or inp.shape[3] != 3:
-            raise ModelLoadError(
-                f"{path}: input {inp.type} {inp.shape} is not the uint8 NHWC image this version feeds; "
-                "re-export the model with `numberplate train export-detect`"
-            )
-        self._input = inp.name
+        self._input = uint8_image_input(self.session, path,
+                                        "; re-export the model with `numberplate train export-detect`")
 
     def _run(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Heatmaps and distances of a batch; with ``flip``, averaged with those of the mirrored images."""

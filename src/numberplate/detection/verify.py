@@ -10,7 +10,6 @@ verifier only has to look at the few detections above it.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -20,8 +19,7 @@ import cv2
 import numpy as np
 
 from numberplate.detection.base import Detector
-from numberplate.detection.platenet import MODELS_DIR, create_session
-from numberplate.errors import ModelLoadError
+from numberplate.detection.platenet import MODELS_DIR, create_session, model_metadata, uint8_image_input
 from numberplate.recognition.crop import SIDEWAYS_ASPECT
 from numberplate.types import BoundingBox, Detection
 
@@ -86,16 +84,12 @@ class PlateVerifier:
         """
         path = Path(model_path) if model_path else DEFAULT_VERIFIER
         self.session = create_session(path, providers, intra_op_threads)
-        meta_path = path.with_suffix(".json")
-        meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.is_file() else {}
+        meta = model_metadata(path)
         self.input_size = (int(meta.get("input_height", INPUT_SIZE[0])), int(meta.get("input_width", INPUT_SIZE[1])))
         self.context = float(meta.get("context", CONTEXT))
         self.weight = float(meta.get("weight", DEFAULT_WEIGHT))
         self.threshold: float | None = meta.get("threshold")
-        inp = self.session.get_inputs()[0]
-        if inp.type != "tensor(uint8)" or len(inp.shape) != 4 or inp.shape[3] != 3:
-            raise ModelLoadError(f"{path}: input {inp.type} {inp.shape} is not a uint8 NHWC image")
-        self._input = inp.name
+        self._input = uint8_image_input(self.session, path)
 
     def probabilities(self, image: np.ndarray, boxes: Sequence[BoundingBox]) -> np.ndarray:
         """The probability that each box of an RGB image is a plate (one batched pass).

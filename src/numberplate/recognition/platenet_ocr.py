@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -10,7 +9,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from numberplate.detection.platenet import MODELS_DIR, create_session
+from numberplate.detection.platenet import MODELS_DIR, create_session, model_metadata
 from numberplate.errors import ModelLoadError
 from numberplate.formats import postprocess
 from numberplate.recognition.alphabet import ALPHABET, MAX_SLOTS
@@ -122,8 +121,7 @@ class PlateOcrRecognizer:
             raise ValueError(f"top_k={top_k} must be at least 1")
         path = Path(model_path) if model_path else DEFAULT_MODEL
         self.session = create_session(path, providers, intra_op_threads)
-        meta_path = path.with_suffix(".json")
-        meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.is_file() else {}
+        meta = model_metadata(path)
         self.alphabet: str = meta.get("alphabet", ALPHABET)
         self.max_slots = int(meta.get("max_slots", MAX_SLOTS))
         self.input_size: tuple[int, int] = (
