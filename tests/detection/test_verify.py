@@ -28,11 +28,7 @@ class ByBrightness:
     weight = 0.5
     threshold = 0.4
 
-    def __init__(self) -> None:
-        self.calls = 0
-
     def probabilities(self, image: np.ndarray, boxes: Sequence[BoundingBox]) -> np.ndarray:
-        self.calls += 1
         return np.array([image[int(b.ymin):int(b.ymax), int(b.xmin):int(b.xmax)].mean() / 255 for b in boxes])
 
 

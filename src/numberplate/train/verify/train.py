@@ -59,15 +59,13 @@ def rescored(windows: Windows, probs: np.ndarray, weight: float) -> list[ImageRe
     return out
 
 
-def held_out_metrics(windows: Windows, probs: np.ndarray, weight: float) -> dict[str, float]:
-    """AP50 and the max-F1 threshold on held-out scenes, with and without the verifier."""
-    row: dict[str, float] = {}
-    for name, w in (("verified", weight), ("detector", 0.0)):
-        results = rescored(windows, probs, w)
-        t, p, r, f1 = max(threshold_sweep(results, SWEEP), key=lambda x: x[3])
-        row |= {f"{name}_ap50": average_precision(results, 0.5), f"{name}_f1": f1, f"{name}_threshold": t,
-                f"{name}_precision": p, f"{name}_recall": r}
-    return row
+def held_out_metrics(windows: Windows, probs: np.ndarray, weight: float, name: str = "verified") -> dict[str, float]:
+    """AP50 and the max-F1 threshold (with its P, R) on held-out scenes of the scores ``score * p ** weight``,
+    as ``{name}_ap50``...; with ``weight`` 0, the detector's own scores."""
+    results = rescored(windows, probs, weight)
+    t, p, r, f1 = max(threshold_sweep(results, SWEEP), key=lambda x: x[3])
+    return {f"{name}_ap50": average_precision(results, 0.5), f"{name}_f1": f1, f"{name}_threshold": t,
+            f"{name}_precision": p, f"{name}_recall": r}
 
 
 @torch.no_grad()
@@ -143,6 +141,8 @@ def train(cfg: VerifierTrainConfig, resume: bool = False) -> Path:
         start_epoch = ck["epoch"] + 1
         epochs = resumed_schedule(ck, cfg.epochs, cfg.minutes, start_epoch)
         log.info("resumed from %s at epoch %d", last, start_epoch)
+    # The detector alone on the held-out scenes, the baseline of every epoch's row.
+    baseline = held_out_metrics(held, np.ones(len(held), np.float32), 0.0, "detector")
     steps = max(1, 2 * len(neg) // cfg.batch)
     half = cfg.batch // 2
     run_start = time.time()
@@ -167,7 +167,7 @@ def train(cfg: VerifierTrainConfig, resume: bool = False) -> Path:
             bar.set_postfix(loss=f"{loss_sum / (i + 1):.3f}", refresh=False)
         row: dict[str, Any] = {"epoch": epoch + 1, "lr": lr, "loss": loss_sum / steps,
                                "seconds": round(time.time() - t_epoch, 1),
-                               **held_out_metrics(held, predict(model, held), cfg.weight)}
+                               **held_out_metrics(held, predict(model, held), cfg.weight), **baseline}
         if cfg.minutes:
             epochs = epochs_within(cfg.minutes * 60, time.time() - run_start, epoch + 1 - start_epoch, start_epoch,
                                    cfg.epochs)
