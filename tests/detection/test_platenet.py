@@ -11,6 +11,7 @@ import pytest
 
 from numberplate.detection.platenet import DEFAULT_MODEL, PlateNetDetector
 from numberplate.errors import ModelLoadError
+from numberplate.imaging import load_image
 
 
 @pytest.fixture(scope="module")
@@ -68,3 +69,42 @@ def test_large_images_add_a_tiled_pass(detector: PlateNetDetector, monkeypatch: 
     calls.clear()
     detector.detect(np.zeros((720, 1280, 3), np.uint8))
     assert calls == [(1, 384, 640, 3)]
+
+
+def _fused_and_reference(model: Path, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The model's first output as the Reader computes it (fused int8 kernels), and ONNX Runtime's plain
+    QDQ reference (no graph optimisation: dequantize, float operator, quantize)."""
+    import onnxruntime as ort
+
+    from numberplate.detection.platenet import create_session
+
+    plain = ort.SessionOptions()
+    plain.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    reference = ort.InferenceSession(str(model), plain, providers=["CPUExecutionProvider"])
+    fused = create_session(model)
+    return fused.run(None, {"image": batch})[0], reference.run(None, {"image": batch})[0]
+
+
+def test_shipped_int8_models_compute_the_same_on_this_cpu(data_dir: Path) -> None:
+    """On an x86 CPU without VNNI the fused uint8 x int8 kernels saturate unless ``exact_int8`` is set
+    (session 14: heatmaps off by up to 0.6). Wherever the tests run, the shipped int8 models must compute
+    what their quantized graph says: within rounding of the plain QDQ reference."""
+    import cv2
+
+    from numberplate.datasets.labels import read_labels
+    from numberplate.detection.postprocess import letterbox
+    from numberplate.evaluation.ocr import read_ocr_labels
+    from numberplate.recognition.platenet_ocr import DEFAULT_MODEL as OCR_MODEL
+    from numberplate.recognition.platenet_ocr import prepare
+
+    scenes = [r for r in read_labels(data_dir / "detect" / "labels.csv", split="val") if r.boxes][::200][:4]
+    for rec in scenes:
+        fused, reference = _fused_and_reference(DEFAULT_MODEL, letterbox(load_image(rec.image), 640)[0])
+        assert np.abs(fused - reference).max() < 0.03, rec.image
+    meta = json.loads(OCR_MODEL.with_suffix(".json").read_text())
+    crops = [prepare(cv2.cvtColor(cv2.imread(str(s.image)), cv2.COLOR_BGR2RGB),
+                     (meta["input_height"], meta["input_width"]))
+             for s in read_ocr_labels(data_dir / "ocr" / "labels.csv", split="val")[::25]]
+    fused, reference = _fused_and_reference(OCR_MODEL, np.stack([c for c in crops if c is not None]))
+    assert np.abs(fused - reference).max() < 0.05
+    assert (fused.argmax(-1) == reference.argmax(-1)).mean() > 0.99

@@ -203,7 +203,9 @@ def quantize_int8(
     """Static int8 quantization (QDQ, per-channel weights, uint8 activations) calibrated on ``calibration``.
 
     On a CPU with VNNI the int8 convolutions run faster than float32 (docs/results.md has the figures
-    and the accuracy checks of both shipped models).
+    and the accuracy checks of both shipped models). Run such a model with
+    :func:`numberplate.detection.platenet.exact_int8` session options (as ``create_session`` does), or
+    a CPU without VNNI computes something else.
 
     Args:
         float_model: the float32 ONNX model.

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from numberplate.datasets.labels import default_root
-from numberplate.detection.platenet import sha256_file
+from numberplate.detection.platenet import exact_int8, sha256_file
 from numberplate.detection.postprocess import letterbox
 from numberplate.train.common import quantize_int8
 from numberplate.train.detect.data import read_labels
@@ -124,7 +124,7 @@ def _compare(wrapped: nn.Module, onnx_path: Path, inputs: Iterable[np.ndarray], 
     Box distances are compared where PyTorch's heatmap is at least 0.3 (the cells that can become
     detections; background cells carry no meaningful distances).
     """
-    sess = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    sess = ort.InferenceSession(str(onnx_path), exact_int8(ort.SessionOptions()), providers=["CPUExecutionProvider"])
     heat_diff = box_diff = 0.0
     for x in inputs:
         with torch.no_grad():

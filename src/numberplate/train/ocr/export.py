@@ -18,7 +18,7 @@ import onnxruntime as ort
 import torch
 from torch import nn
 
-from numberplate.detection.platenet import sha256_file
+from numberplate.detection.platenet import exact_int8, sha256_file
 from numberplate.evaluation.ocr import read_ocr_labels
 from numberplate.recognition.alphabet import ALPHABET, PAD
 from numberplate.recognition.platenet_ocr import prepare
@@ -141,7 +141,7 @@ def _probs(wrapped: nn.Module, batches: Sequence[np.ndarray]) -> np.ndarray:
 
 def _run(onnx_path: Path, batches: Sequence[np.ndarray]) -> np.ndarray:
     """The ONNX model's probabilities for every crop of ``batches`` (one session), concatenated."""
-    sess = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    sess = ort.InferenceSession(str(onnx_path), exact_int8(ort.SessionOptions()), providers=["CPUExecutionProvider"])
     return np.concatenate([sess.run(None, {"image": b})[0] for b in batches])
 
 
