@@ -22,6 +22,7 @@ import sys
 import time
 from pathlib import Path
 
+import cpu
 import cv2
 import numpy as np
 
@@ -101,7 +102,7 @@ def main() -> None:
                    "--repeat", str(args.repeat)] + (["--model", args.model] if args.model else [])
             out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1]
             results[(name, threads)] = json.loads(out)
-    print(f"{args.images} images at 1280x720 x {args.repeat} repeats; {cores} cores")
+    print(f"{args.images} images at 1280x720 x {args.repeat} repeats; {cpu.describe()}")
     print(f"{'detector':<16} {'threads':>7} {'median ms':>10} {'p90 ms':>8} {'peak RSS MB':>12} {'vs PP-OCRv4':>12}")
     for (name, threads), r in results.items():
         ref = results[("ppocrv4-det", threads)]["median_ms"]

@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import cpu
 import cv2
 import numpy as np
 
@@ -80,7 +81,8 @@ def main() -> None:
     def hinted(reader: PlateOcrRecognizer) -> Callable[[list[np.ndarray]], object]:
         return lambda cs: reader.read_batch(cs, [country] * len(cs))
 
-    print(f"{len(crops)} val plates x {args.repeat} repeats, 1 thread, format check with country {args.country!r}")
+    print(f"{len(crops)} val plates x {args.repeat} repeats, 1 thread, format check with country {args.country!r}; "
+          f"{cpu.describe()}")
     print(f"{'recogniser':<26} {'batch':>5} {'ms/plate':>9} {'vs PP-OCRv4 rec':>16}")
     for batch in (1, 8):
         ref_ms = time_per_plate(ref, bgr, batch, args.repeat)
