@@ -109,20 +109,20 @@ def test_the_shipped_verifier_keeps_real_plates_and_drops_look_alikes(data_dir: 
     assert after.precision >= before.precision
 
 
-class LeftBright:
-    """Stands in for the ONNX session: the logit is how much brighter a window's left half is than its right."""
+class GivenLogits:
+    """Stands in for the ONNX session: answers the given logits, one per window, in order."""
 
-    def __init__(self) -> None:
+    def __init__(self, logits: list[float]) -> None:
+        self.logits = logits
         self.batches: list[int] = []
 
     def run(self, outputs: object, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
         (x,) = feeds.values()
         self.batches.append(len(x))
-        half = x.shape[2] // 2
-        return [(x[:, :, :half].mean((1, 2, 3)) - x[:, :, half:].mean((1, 2, 3))) / 10.0]
+        return [np.array(self.logits[:len(x)], np.float32)]
 
 
-def test_a_box_on_its_side_is_looked_at_turned_both_ways_and_the_likelier_kept() -> None:
+def test_a_box_on_its_side_is_turned_both_ways_and_scored_by_its_upright_or_mean_turned_view() -> None:
     image = np.zeros((300, 300, 3), np.uint8)
     image[50:100, 140:160] = 255  # the top half of a tall box is bright
     tall, wide = BoundingBox(140, 50, 160, 150), BoundingBox(150, 240, 250, 265)
@@ -130,8 +130,19 @@ def test_a_box_on_its_side_is_looked_at_turned_both_ways_and_the_likelier_kept()
     # Turned anticlockwise, the top of the box is on the left of the window.
     assert turned.shape == (48, 128, 3) and turned[:, :60].mean() > turned[:, 68:].mean()
     np.testing.assert_array_equal(np.rot90(context_window(image, tall, size=(128, 48))), turned)
-    verifier = PlateVerifier()
-    verifier.session = LeftBright()  # type: ignore[assignment]
-    p = verifier.probabilities(image, [tall, wide])
-    assert verifier.session.batches == [4]  # the tall box as it is and turned both ways, the wide one as it is
-    assert p[0] > 0.9 and abs(p[1] - 0.5) < 1e-6
+
+    def p(*logits: float) -> np.ndarray:
+        verifier = PlateVerifier()
+        verifier.session = GivenLogits(list(logits))  # type: ignore[assignment]
+        out = verifier.probabilities(image, [tall, wide])
+        assert verifier.session.batches == [4]  # the tall box as it is and turned both ways, the wide one as it is
+        return out
+
+    sure, unsure, never = 6.0, 0.0, -6.0
+    # A plate on its side reads as a plate turned either way: kept, whatever the upright view says.
+    assert p(never, sure, sure, unsure)[0] > 0.99
+    # Plate-like only one way round (a facade, session 14): the mean of the turned views, 0.5.
+    assert abs(p(never, sure, never, unsure)[0] - 0.5) < 0.01
+    # A square two-line plate looks right upright.
+    assert p(sure, never, never, unsure)[0] > 0.99
+    assert abs(p(sure, never, never, unsure)[1] - 0.5) < 1e-6

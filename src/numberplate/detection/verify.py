@@ -95,21 +95,25 @@ class PlateVerifier:
         """The probability that each box of an RGB image is a plate (one batched pass).
 
         A box more than ``SIDEWAYS_ASPECT`` times taller than wide (a plate on its side, or a square
-        two-line plate) is also looked at turned a quarter both ways, as the Reader reads such crops,
-        and the likeliest answer kept.
+        two-line plate) is also looked at turned a quarter both ways, as the Reader reads such crops:
+        its probability is the upright view's or the mean of the two turned views', the larger. A
+        plate on its side is a plate turned either way (once upside down); a facade or a sign that
+        looks like a plate only one way round is not (session 14).
         """
         if not boxes:
             return np.zeros(0, np.float32)
-        views, owner = [], []
-        for i, b in enumerate(boxes):
-            for turn in (0, 1, -1) if b.height > SIDEWAYS_ASPECT * b.width else (0,):
+        views, tall = [], []
+        for b in boxes:
+            tall.append(b.height > SIDEWAYS_ASPECT * b.width)
+            for turn in (0, 1, -1) if tall[-1] else (0,):
                 views.append(context_window(image, b, self.input_size, self.context, turn))
-                owner.append(i)
         (logits,) = self.session.run(None, {self._input: np.stack(views)})
-        p = 1.0 / (1.0 + np.exp(-logits.reshape(-1).astype(np.float64)))
-        best = np.zeros(len(boxes))
-        np.maximum.at(best, np.array(owner), p)
-        return best.astype(np.float32)
+        p = iter(1.0 / (1.0 + np.exp(-logits.reshape(-1).astype(np.float64))))
+        out = np.zeros(len(boxes), np.float32)
+        for i, sideways in enumerate(tall):
+            upright = next(p)
+            out[i] = max(upright, (next(p) + next(p)) / 2) if sideways else upright
+        return out
 
 
 class VerifiedDetector:
