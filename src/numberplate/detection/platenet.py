@@ -64,6 +64,11 @@ def exact_int8(options: ort.SessionOptions) -> ort.SessionOptions:
     return options
 
 
+def operating_threshold(model_path: str | Path | None = None) -> float:
+    """The detector's operating threshold recorded in its ``<model>.json`` (default model: the shipped one)."""
+    return float(model_metadata(Path(model_path) if model_path else DEFAULT_MODEL).get("threshold", 0.3))
+
+
 def create_session(
     model_path: Path,
     providers: Sequence[str] | None = None,
@@ -114,9 +119,8 @@ class PlateNetDetector:
     ):
         path = Path(model_path) if model_path else DEFAULT_MODEL
         self.session = create_session(path, providers, intra_op_threads)
-        meta = model_metadata(path)
         self.side = side
-        self.threshold = threshold if threshold is not None else float(meta.get("threshold", 0.3))
+        self.threshold = threshold if threshold is not None else operating_threshold(path)
         self.tile_large_images = tile_large_images
         self.flip = flip
         self._input = uint8_image_input(self.session, path,

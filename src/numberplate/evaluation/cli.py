@@ -83,7 +83,7 @@ def eval_detect(data: Path, split: str, model: Path | None, side: int, threshold
     """Precision/recall at the operating threshold, AP50, AP50:95 and FP per negative image, per source."""
     from numberplate.datasets.labels import read_labels
     from numberplate.detection.base import Detector
-    from numberplate.detection.platenet import PlateNetDetector
+    from numberplate.detection.platenet import PlateNetDetector, operating_threshold
     from numberplate.detection.verify import PlateVerifier, VerifiedDetector
     from numberplate.errors import DatasetError, ModelLoadError
     from numberplate.evaluation.detection import ImageResult, summarize_by_source, threshold_sweep
@@ -92,7 +92,7 @@ def eval_detect(data: Path, split: str, model: Path | None, side: int, threshold
     # Every detection down to 0.05 is scored, for the AP; P/R are counted at the operating threshold.
     try:
         det: Detector = PlateNetDetector(model, side=side, threshold=0.05, tile_large_images=not no_tiles, flip=flip)
-        own = PlateNetDetector(model, side=side).threshold
+        own = operating_threshold(model)
         if verify:
             verifier = PlateVerifier(verifier_model)
             det, own = VerifiedDetector(det, verifier, 0.0), float(verifier.threshold or own)
