@@ -29,6 +29,7 @@ from numberplate.recognition.alphabet import (
 from numberplate.recognition.cascade import CascadeRecognizer
 from numberplate.recognition.platenet_ocr import (
     DEFAULT_MODEL,
+    DUBIOUS_PROVINCE,
     PlateOcrRecognizer,
     prepare,
     read_probs,
@@ -128,6 +129,23 @@ def test_read_probs_uses_the_country_patterns() -> None:
     assert sum(c.confidence for c in checked.candidates) <= 1.0 + 1e-6
     with pytest.raises(UnknownCountryError):
         read_probs(probs, "xx")
+
+
+def test_an_unsure_leading_chinese_character_is_dropped_unless_the_hint_is_china() -> None:
+    # A sticker at the left edge of a Latin plate read as a province, unsurely (openlpr/178.jpg).
+    probs = one_hot_probs("鲁KHAN91", p=0.95)
+    probs[0] = 0.3 / (V - 3)
+    probs[0, [ALPHABET.index(c) for c in "鲁粤皖"]] = 0.25, 0.25, 0.2
+    probs[0, ALPHABET.index("鲁")] += 0.01
+    assert probs[0].argmax() == ALPHABET.index("鲁") and probs[0].max() < DUBIOUS_PROVINCE
+    for country in (None, "auto", "us"):
+        reading = read_probs(probs, country)
+        assert reading is not None and reading.text == "KHAN91", country
+    reading = read_probs(probs, "cn")
+    assert reading is not None and reading.text.startswith("鲁")
+    # A sure province stands without a hint.
+    sure = read_probs(one_hot_probs("皖A12345", p=0.95), None)
+    assert sure is not None and sure.text == "皖A12345"
 
 
 # ---------------------------------------------------------------- the recogniser on a stand-in ONNX graph

@@ -26,7 +26,7 @@ import numpy as np
 from numberplate.errors import BackendUnavailableError, ModelLoadError
 from numberplate.formats import match, postprocess_text
 from numberplate.recognition.base import Recognizer
-from numberplate.recognition.text import clean_plate_text, is_cjk
+from numberplate.recognition.text import clean_plate_text, is_china, is_cjk
 from numberplate.types import Candidate, PlateText
 
 log = logging.getLogger(__name__)
@@ -119,7 +119,7 @@ def choose(first: PlateText | None, second: PlateText | None, country: str | Non
     if second is None or not second.text:
         return first
     text = second.text
-    if first is not None and first.text and not _is_china(country) and not any(map(is_cjk, first.text)):
+    if first is not None and first.text and not is_china(country) and not any(map(is_cjk, first.text)):
         text = "".join(c for c in text if not is_cjk(c))
         if not text:
             return first
@@ -171,10 +171,6 @@ def _unsure_province(reading: PlateText | None) -> bool:
     """Whether ``reading`` starts with a Chinese (province) character read with confidence under ``PROVINCE_BELOW``."""
     return (reading is not None and bool(reading.text) and is_cjk(reading.text[0])
             and bool(reading.char_confidences) and reading.char_confidences[0] < PROVINCE_BELOW)
-
-
-def _is_china(country: str | None) -> bool:
-    return country is not None and country.lower().split("-")[0] == "cn"
 
 
 def _with_candidates(winner: PlateText, loser: PlateText) -> PlateText:

@@ -11,6 +11,11 @@ from numberplate.formats.patterns import normalize
 _CJK_RANGES = ((0x4E00, 0x9FFF), (0x3400, 0x4DBF))
 
 
+def is_china(country: str | None) -> bool:
+    """Whether a country hint names China (``cn`` or a ``cn-`` region)."""
+    return country is not None and country.lower().split("-")[0] == "cn"
+
+
 def is_cjk(ch: str) -> bool:
     """Whether ``ch`` is a CJK ideograph (a Chinese plate's province, or a Chinese word's character)."""
     return len(ch) == 1 and any(lo <= ord(ch) <= hi for lo, hi in _CJK_RANGES)
