@@ -20,7 +20,7 @@ from numberplate.errors import ImageDecodeError, ImageTooLargeError, Unsupported
 from numberplate.imaging import load_image
 
 RED, GREEN, BLUE, WHITE = (255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 255)
-SUPPORTED = "JPEG, PNG, WebP, BMP, TIFF or GIF"
+SUPPORTED = "JPEG, PNG, WebP, HEIC, AVIF, BMP, TIFF or GIF"
 PIL_BOMB_LIMIT = 89_478_485  # Pillow's default Image.MAX_IMAGE_PIXELS, pinned by the `pil_limit` fixture
 
 # 2x3 RGB pattern every lossless format must give back exactly.
@@ -84,6 +84,26 @@ def test_jpeg_family_decodes(fmt: str) -> None:
     out = load_image(data)
     check_rgb(out, (16, 16))
     np.testing.assert_allclose(out.reshape(-1, 3), np.full((256, 3), (200, 100, 50)), atol=2)
+
+
+@pytest.mark.parametrize("fmt", ["HEIF", "AVIF"])
+def test_phone_formats_decode(fmt: str, tmp_path: Path) -> None:
+    # HEIC (iPhones' camera format) and AVIF: lossy, so compare a flat colour.
+    img = Image.new("RGB", (32, 24), (200, 100, 50))
+    data = encode(img, fmt, quality=95)
+    assert Image.open(io.BytesIO(data)).format == fmt
+    path = tmp_path / f"photo.{'heic' if fmt == 'HEIF' else 'avif'}"
+    path.write_bytes(data)
+    for source in (data, path):
+        out = load_image(source)
+        check_rgb(out, (24, 32))
+        np.testing.assert_allclose(out.reshape(-1, 3), np.full((24 * 32, 3), (200, 100, 50)), atol=6)
+
+
+def test_truncated_heic_is_a_decode_error() -> None:
+    data = encode(Image.new("RGB", (64, 48), (200, 100, 50)), "HEIF", quality=90)
+    with pytest.raises(ImageDecodeError, match=r"is not an image \(format not recognised\)"):
+        load_image(data[: len(data) // 2])
 
 
 def test_animated_gif_gives_first_frame(tmp_path: Path) -> None:

@@ -20,7 +20,8 @@ from numberplate.train.cli import train_group
 from numberplate.video.cli import video_command
 from numberplate.web.cli import serve
 
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"})
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".heic", ".heif", ".avif", ".bmp", ".tif", ".tiff",
+                            ".gif"})
 GLOB_CHARS = frozenset("*?[")
 
 

@@ -12,9 +12,17 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from numberplate.errors import ImageDecodeError, ImageError, ImageTooLargeError, UnsupportedImageError
 
+try:  # HEIC photos (iPhones' default): pillow-heif is a dependency; without it they are "not recognised".
+    from pillow_heif import register_heif_opener
+except ImportError:  # pragma: no cover - only when installed without its dependencies
+    pass
+else:
+    register_heif_opener()
+
 ImageInput: TypeAlias = str | Path | bytes | bytearray | memoryview | np.ndarray | Image.Image
-SUPPORTED_FORMATS = frozenset({"JPEG", "PNG", "WEBP", "BMP", "TIFF", "GIF", "MPO"})  # MPO: multi-picture JPEG
-SUPPORTED_NAMES = "JPEG, PNG, WebP, BMP, TIFF or GIF"
+# MPO: multi-picture JPEG; HEIF: HEIC, the iPhone camera's format (through pillow-heif); AVIF: Pillow's own.
+SUPPORTED_FORMATS = frozenset({"JPEG", "PNG", "WEBP", "HEIF", "AVIF", "BMP", "TIFF", "GIF", "MPO"})
+SUPPORTED_NAMES = "JPEG, PNG, WebP, HEIC, AVIF, BMP, TIFF or GIF"
 DEFAULT_MAX_PIXELS = 50_000_000
 
 _SIXTEEN_BIT_MODES = frozenset({"I;16", "I;16B", "I;16L", "I;16N"})
@@ -34,7 +42,7 @@ def _describe(source: object) -> str:
 def load_image(source: ImageInput, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
     """Decode ``source`` into a C-contiguous RGB ``uint8`` array of shape (H, W, 3).
 
-    Files and bytes: JPEG, PNG, WebP, BMP, TIFF or GIF (first frame). EXIF orientation is applied;
+    Files and bytes: JPEG, PNG, WebP, HEIC, AVIF, BMP, TIFF or GIF (first frame). EXIF orientation is applied;
     grayscale, 1-bit, 16-bit, palette and CMYK images are converted; alpha and transparency are
     composited on white. A PIL image is used at its current frame. Numpy arrays are HxW, HxWx1,
     HxWx3 (RGB) or HxWx4 (RGBA) of uint8, uint16 or float in [0, 1]; a C-contiguous uint8 HxWx3

@@ -50,6 +50,20 @@ def test_read_multipart_stores_and_returns_the_plates(client: FlaskClient, auth:
     assert crop.status_code == 200 and crop.data[:2] == b"\xff\xd8"
 
 
+def test_an_iphone_heic_photo_is_read_and_stored_as_jpeg(client: FlaskClient, auth: dict[str, str],
+                                                         car_jpeg: bytes) -> None:
+    from PIL import Image
+
+    heic = io.BytesIO()
+    Image.open(io.BytesIO(car_jpeg)).save(heic, format="HEIF", quality=95)
+    r = post_image(client, heic.getvalue(), auth, country="gb")
+    body = check(r, "/api/v1/read", "post")
+    assert r.status_code == 201 and body["width"] == 600 and body["plates"][0]["text"] == PLATE_TEXT
+    stored = client.get(f"/api/v1/reads/{body['id']}", headers=auth).get_json()
+    image = client.get(f"/api/v1/images/{stored['image']}", headers=auth)
+    assert image.status_code == 200 and image.data[:2] == b"\xff\xd8"
+
+
 def test_read_json_base64_without_storing(client: FlaskClient, auth: dict[str, str], car_jpeg: bytes) -> None:
     payload = {"image": "data:image/jpeg;base64," + base64.b64encode(car_jpeg).decode(), "store": False}
     r = client.post("/api/v1/read", json=payload, headers=auth)

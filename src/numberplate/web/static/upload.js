@@ -27,7 +27,10 @@
   }
 
   function setFiles(files) {
-    var images = Array.prototype.filter.call(files, function (f) { return /^(image|video)\//.test(f.type); });
+    // Some systems give HEIC/AVIF photos no type: their extension counts too.
+    var images = Array.prototype.filter.call(files, function (f) {
+      return /^(image|video)\//.test(f.type) || /\.(heic|heif|avif)$/i.test(f.name);
+    });
     if (images.length === 0) {
       errorBox.textContent = "That is not a photo or a video. Drop an image (JPEG, PNG, WebP, …) or a video file.";
       return false;
