@@ -108,3 +108,25 @@ def test_shipped_int8_models_compute_the_same_on_this_cpu(data_dir: Path) -> Non
     fused, reference = _fused_and_reference(OCR_MODEL, np.stack([c for c in crops if c is not None]))
     assert np.abs(fused - reference).max() < 0.05
     assert (fused.argmax(-1) == reference.argmax(-1)).mean() > 0.99
+
+
+def test_a_big_plate_in_a_large_photo_is_found_once(data_dir: Path) -> None:
+    """A phone-sized photo (the val scene upscaled 5x): the tiles see the big plate up close, in parts and cut
+    at their sides; only the whole plate is reported."""
+    import cv2
+
+    from numberplate.datasets.labels import read_labels
+
+    found_once = 0
+    scenes = [r for r in read_labels(data_dir / "detect" / "labels.csv", split="val")
+              if r.source == "openlpr" and len(r.boxes) == 1][:12]
+    detector = PlateNetDetector()
+    for rec in scenes:
+        image = cv2.resize(load_image(rec.image), None, fx=5, fy=5, interpolation=cv2.INTER_CUBIC)
+        truth = rec.boxes[0].box
+        plate = np.array([[truth.xmin, truth.ymin, truth.xmax, truth.ymax]]) * 5
+        boxes = np.array([[d.box.xmin, d.box.ymin, d.box.xmax, d.box.ymax] for d in detector.detect(image)])
+        on_plate = boxes[(np.minimum(boxes[:, 2], plate[0, 2]) > np.maximum(boxes[:, 0], plate[0, 0]))
+                         & (np.minimum(boxes[:, 3], plate[0, 3]) > np.maximum(boxes[:, 1], plate[0, 1]))]
+        found_once += len(on_plate) == 1
+    assert found_once >= 11, found_once

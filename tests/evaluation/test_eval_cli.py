@@ -21,6 +21,22 @@ def test_eval_detect_json_has_every_metric(data_dir: Path) -> None:
     assert 0.0 <= table["all"]["precision"] <= 1.0
 
 
+def test_eval_detect_on_larger_scenes_and_mosaics(data_dir: Path) -> None:
+    labels = data_dir / "detect" / "labels.csv"
+
+    def report(*extra: str) -> dict:
+        result = CliRunner().invoke(main, ["eval", "detect", "--data", str(labels), "--limit", "5", "--json", *extra])
+        assert result.exit_code == 0, result.output
+        return dict(json.loads(result.stdout.strip().splitlines()[-1]))
+
+    plain, scaled = report(), report("--scale", "2.5")
+    assert scaled["all"]["plates"] == plain["all"]["plates"] and scaled["all"]["recall"] >= 0.8
+    # Five scenes in 2x2 mosaics: one of four and one of the last scene; every plate counted once.
+    mosaic = report("--mosaic", "2")
+    assert mosaic["all"]["images"] == 2 and mosaic["all"]["plates"] == plain["all"]["plates"]
+    assert set(mosaic) >= {"mosaic", "all"} and mosaic["all"]["recall"] >= 0.8
+
+
 def test_eval_detect_unknown_split_is_an_error(data_dir: Path) -> None:
     labels = data_dir / "detect" / "labels.csv"
     result = CliRunner().invoke(main, ["eval", "detect", "--data", str(labels), "--split", "nope"])

@@ -50,6 +50,31 @@ def uint8_image_input(session: ort.InferenceSession, model_path: Path, hint: str
     return str(inp.name)
 
 
+TILE_EDGE = 8  # px of the image: a tile's box this close to a side shared with another tile is taken as cut
+PART_OF_FOUND = 0.5  # a tile's box with this share of its area inside a full-pass box is part of that plate...
+PART_MIN_WIDTH = 64  # ... when that box is at least this wide in the full pass's input (a plate it saw well)
+NMS_IOU = 0.5  # the full pass's and the tiles' boxes of one plate overlap at least this much
+
+
+def _inside_share(boxes: np.ndarray, others: np.ndarray) -> np.ndarray:
+    """(len(boxes), len(others)): the share of each box's area that lies inside each of ``others``."""
+    ix = np.clip(np.minimum(boxes[:, None, 2], others[None, :, 2]) - np.maximum(boxes[:, None, 0], others[None, :, 0]),
+                 0, None)
+    iy = np.clip(np.minimum(boxes[:, None, 3], others[None, :, 3]) - np.maximum(boxes[:, None, 1], others[None, :, 1]),
+                 0, None)
+    area = np.maximum((boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1]), 1e-9)
+    return np.asarray(ix * iy / area[:, None])
+
+
+def _iou(boxes: np.ndarray, others: np.ndarray) -> np.ndarray:
+    """(len(boxes), len(others)) intersection over union."""
+    share = _inside_share(boxes, others)
+    area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    other_area = (others[:, 2] - others[:, 0]) * (others[:, 3] - others[:, 1])
+    inter = share * area[:, None]
+    return np.asarray(inter / np.maximum(area[:, None] + other_area[None, :] - inter, 1e-9))
+
+
 def exact_int8(options: ort.SessionOptions) -> ort.SessionOptions:
     """Have ONNX Runtime compute int8 models exactly on every x86 CPU (returns ``options``, changed).
 
@@ -144,15 +169,17 @@ class PlateNetDetector:
         tensor, lb = letterbox(image, self.side)
         heat, dist = self._run(tensor)
         boxes, scores = decode(heat[0], dist[0], self.threshold)
-        all_boxes, all_scores = [boxes / lb.scale], [scores]
+        boxes = boxes / lb.scale
         if self.tile_large_images and max(h, w) > 2 * self.side:
             tb, ts = self._detect_tiles(image)
-            all_boxes.append(tb)
-            all_scores.append(ts)
-        boxes, scores = np.concatenate(all_boxes), np.concatenate(all_scores)
-        if len(all_scores) > 1 and len(scores):
-            keep = nms(boxes, scores, 0.5)
-            boxes, scores = boxes[keep], scores[keep]
+            # A tile's box mostly inside a plate the full pass saw well (wide enough there), but too small to
+            # be the same box, is part of that plate (a character group seen up close), not a plate of its own.
+            seen = (boxes[:, 2] - boxes[:, 0]) * lb.scale >= PART_MIN_WIDTH
+            part = ((_inside_share(tb, boxes) >= PART_OF_FOUND) & (_iou(tb, boxes) < NMS_IOU) & seen).any(axis=1)
+            boxes, scores = np.concatenate([boxes, tb[~part]]), np.concatenate([scores, ts[~part]])
+            if len(scores):
+                keep = nms(boxes, scores, NMS_IOU)
+                boxes, scores = boxes[keep], scores[keep]
         out = []
         for b, s in zip(boxes, scores):
             box = BoundingBox(*map(float, b)).clamp(w, h)
@@ -185,6 +212,12 @@ class PlateNetDetector:
         boxes, scores = [], []
         for i, (x, y, scale) in enumerate(origins):
             b, s = decode(heat[i], dist[i], self.threshold)
-            boxes.append(b / scale + np.array([x, y, x, y], np.float32))
-            scores.append(s)
+            b = b / scale + np.array([x, y, x, y], np.float32)
+            # A box at a side this tile shares with another tile may be a plate cut in two: the tiles overlap
+            # by a fifth, so a plate that fits the overlap is whole in the next one, and a bigger one is the
+            # full pass's to find.
+            cut = (((x > 0) & (b[:, 0] <= x + TILE_EDGE)) | ((x + tile < w) & (b[:, 2] >= x + tile - TILE_EDGE))
+                   | ((y > 0) & (b[:, 1] <= y + TILE_EDGE)) | ((y + tile < h) & (b[:, 3] >= y + tile - TILE_EDGE)))
+            boxes.append(b[~cut])
+            scores.append(s[~cut])
         return np.concatenate(boxes), np.concatenate(scores)

@@ -76,11 +76,20 @@ def _plate_painter() -> Callable[..., tuple[np.ndarray, int]]:
 @click.option("--synthetic-plates", is_flag=True,
               help="paint every labelled plate over with a rendered plate of another country (same seed every "
                    "run; needs the [train] extra and its fonts): how the detector does on designs the data lacks")
+@click.option("--scale", type=click.FloatRange(0.1, 8.0), default=1.0, show_default=True,
+              help="resize every scene by this factor first (labels too): 5 makes the val scenes phone-photo "
+                   "sized, with big plates the tiles see up close")
+@click.option("--mosaic", type=click.IntRange(1, 6), default=1, show_default=True,
+              help="evaluate N x N mosaics of consecutive scenes at their own scale instead (source 'mosaic'): "
+                   "large images with small plates, as from a 4K camera")
 @click.option("--json", "as_json", is_flag=True, help="print the table as JSON")
 def eval_detect(data: Path, split: str, model: Path | None, side: int, threshold: float | None, no_tiles: bool,
                 flip: bool, verify: bool, verifier_model: Path | None, limit: int | None, sample: int | None,
-                skip_conflicts: bool, sweep: bool, synthetic_plates: bool, as_json: bool) -> None:
+                skip_conflicts: bool, sweep: bool, synthetic_plates: bool, scale: float, mosaic: int,
+                as_json: bool) -> None:
     """Precision/recall at the operating threshold, AP50, AP50:95 and FP per negative image, per source."""
+    import cv2
+
     from numberplate.datasets.labels import read_labels
     from numberplate.detection.base import Detector
     from numberplate.detection.platenet import PlateNetDetector, operating_threshold
@@ -110,16 +119,27 @@ def eval_detect(data: Path, split: str, model: Path | None, side: int, threshold
     repaint = _plate_painter() if synthetic_plates else None
     results = []
     t0 = time.perf_counter()
-    with click.progressbar(records, label=f"detecting ({split})", file=sys.stderr) as bar:
-        for index, rec in enumerate(bar):
-            gt = np.array([[b.box.xmin, b.box.ymin, b.box.xmax, b.box.ymax] for b in rec.boxes], np.float32)
-            image = load_image(rec.image)
-            if repaint is not None:
-                image = repaint(np.random.default_rng((SYNTHETIC_PLATES_SEED, index)), image, gt.reshape(-1, 4))[0]
+    def scene(index: int) -> tuple[np.ndarray, np.ndarray]:
+        rec = records[index]
+        gt = np.array([[b.box.xmin, b.box.ymin, b.box.xmax, b.box.ymax] for b in rec.boxes], np.float32).reshape(-1, 4)
+        image = load_image(rec.image)
+        if repaint is not None:
+            image = repaint(np.random.default_rng((SYNTHETIC_PLATES_SEED, index)), image, gt)[0]
+        if scale != 1.0:
+            image = cv2.resize(image, None, fx=scale, fy=scale,
+                               interpolation=cv2.INTER_CUBIC if scale > 1 else cv2.INTER_AREA)
+            gt = gt * scale
+        return image, gt
+
+    groups = [list(range(i, min(i + mosaic * mosaic, len(records)))) for i in range(0, len(records), mosaic * mosaic)]
+    with click.progressbar(groups, label=f"detecting ({split})", file=sys.stderr) as bar:
+        for group in bar:
+            image, gt = _mosaic([scene(i) for i in group], mosaic) if mosaic > 1 else scene(group[0])
             dets = det.detect(image)
             pred = np.array([[d.box.xmin, d.box.ymin, d.box.xmax, d.box.ymax] for d in dets], np.float32)
             scores = np.array([d.confidence for d in dets], np.float32)
-            results.append(ImageResult(gt.reshape(-1, 4), pred.reshape(-1, 4), scores, rec.source))
+            source = "mosaic" if mosaic > 1 else records[group[0]].source
+            results.append(ImageResult(gt, pred.reshape(-1, 4), scores, source))
     ms = (time.perf_counter() - t0) * 1000 / max(len(results), 1)
     table = summarize_by_source(results, thr)
     rows = threshold_sweep(results, np.round(np.arange(0.30, 0.81, 0.05), 2).tolist()) if sweep else []
@@ -135,6 +155,19 @@ def eval_detect(data: Path, split: str, model: Path | None, side: int, threshold
         click.echo("threshold  precision  recall      F1")
         for t, p, r, f1 in rows:
             click.echo(f"{t:>9.2f} {p:>10.4f} {r:>7.4f} {f1:>7.4f}{'  <- max F1' if t == best[0] else ''}")
+
+
+def _mosaic(scenes: list[tuple[np.ndarray, np.ndarray]], n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Scenes side by side in an n x n grid of cells as big as the largest (grey where they are smaller),
+    each at its own scale; their boxes moved with them."""
+    cell_h, cell_w = max(im.shape[0] for im, _ in scenes), max(im.shape[1] for im, _ in scenes)
+    canvas = np.full((cell_h * n, cell_w * n, 3), 114, np.uint8)
+    boxes = []
+    for k, (im, gt) in enumerate(scenes):
+        y, x = (k // n) * cell_h, (k % n) * cell_w
+        canvas[y:y + im.shape[0], x:x + im.shape[1]] = im
+        boxes.append(gt + np.array([x, y, x, y], np.float32))
+    return canvas, np.concatenate(boxes).reshape(-1, 4)
 
 
 DEFAULT_OCR_LABELS = Path("../shared/data/ocr/labels.csv")
