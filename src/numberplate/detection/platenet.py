@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from numberplate.detection.postprocess import decode, letterbox, nms
+from numberplate.detection.postprocess import box_area, box_intersection, box_iou, decode, letterbox, nms
 from numberplate.errors import ModelLoadError
 from numberplate.types import BoundingBox, Detection
 
@@ -54,25 +54,6 @@ TILE_EDGE = 8  # px of the image: a tile's box this close to a side shared with 
 PART_OF_FOUND = 0.5  # a tile's box with this share of its area inside a full-pass box is part of that plate...
 PART_MIN_WIDTH = 64  # ... when that box is at least this wide in the full pass's input (a plate it saw well)
 NMS_IOU = 0.5  # the full pass's and the tiles' boxes of one plate overlap at least this much
-
-
-def _inside_share(boxes: np.ndarray, others: np.ndarray) -> np.ndarray:
-    """(len(boxes), len(others)): the share of each box's area that lies inside each of ``others``."""
-    ix = np.clip(np.minimum(boxes[:, None, 2], others[None, :, 2]) - np.maximum(boxes[:, None, 0], others[None, :, 0]),
-                 0, None)
-    iy = np.clip(np.minimum(boxes[:, None, 3], others[None, :, 3]) - np.maximum(boxes[:, None, 1], others[None, :, 1]),
-                 0, None)
-    area = np.maximum((boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1]), 1e-9)
-    return np.asarray(ix * iy / area[:, None])
-
-
-def _iou(boxes: np.ndarray, others: np.ndarray) -> np.ndarray:
-    """(len(boxes), len(others)) intersection over union."""
-    share = _inside_share(boxes, others)
-    area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
-    other_area = (others[:, 2] - others[:, 0]) * (others[:, 3] - others[:, 1])
-    inter = share * area[:, None]
-    return np.asarray(inter / np.maximum(area[:, None] + other_area[None, :] - inter, 1e-9))
 
 
 def exact_int8(options: ort.SessionOptions) -> ort.SessionOptions:
@@ -175,7 +156,8 @@ class PlateNetDetector:
             # A tile's box mostly inside a plate the full pass saw well (wide enough there), but too small to
             # be the same box, is part of that plate (a character group seen up close), not a plate of its own.
             seen = (boxes[:, 2] - boxes[:, 0]) * lb.scale >= PART_MIN_WIDTH
-            part = ((_inside_share(tb, boxes) >= PART_OF_FOUND) & (_iou(tb, boxes) < NMS_IOU) & seen).any(axis=1)
+            inside = box_intersection(tb, boxes) / np.maximum(box_area(tb), 1e-9)[:, None]
+            part = ((inside >= PART_OF_FOUND) & (box_iou(tb, boxes) < NMS_IOU) & seen).any(axis=1)
             boxes, scores = np.concatenate([boxes, tb[~part]]), np.concatenate([scores, ts[~part]])
             if len(scores):
                 keep = nms(boxes, scores, NMS_IOU)

@@ -39,6 +39,27 @@ def letterbox(image: np.ndarray, max_side: int) -> tuple[np.ndarray, Letterbox]:
     return canvas[None], Letterbox(scale, pw, ph)
 
 
+def box_intersection(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pairwise intersection areas of (N, 4) and (M, 4) x0, y0, x1, y1 boxes -> (N, M)."""
+    a = np.asarray(a, np.float64).reshape(-1, 4)
+    b = np.asarray(b, np.float64).reshape(-1, 4)
+    iw = np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0])
+    ih = np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1])
+    return np.asarray(np.clip(iw, 0, None) * np.clip(ih, 0, None))
+
+
+def box_area(boxes: np.ndarray) -> np.ndarray:
+    """Areas of (N, 4) x0, y0, x1, y1 boxes."""
+    boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
+    return np.asarray((boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1]))
+
+
+def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pairwise IoU of (N, 4) and (M, 4) boxes -> (N, M)."""
+    inter = box_intersection(a, b)
+    return np.asarray(inter / np.maximum(box_area(a)[:, None] + box_area(b)[None, :] - inter, 1e-12))
+
+
 def nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float) -> np.ndarray:
     """Greedy non-maximum suppression; returns kept indices, best first."""
     order = np.argsort(-scores)

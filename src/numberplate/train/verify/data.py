@@ -25,8 +25,8 @@ import cv2
 import numpy as np
 
 from numberplate.detection.base import Detector
+from numberplate.detection.postprocess import box_iou
 from numberplate.detection.verify import CONTEXT, INPUT_SIZE, context_window
-from numberplate.evaluation.detection import box_iou
 from numberplate.formats.patterns import AUTO
 from numberplate.recognition.base import Recognizer
 from numberplate.recognition.crop import SIDEWAYS_ASPECT, crop_plate
