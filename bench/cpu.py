@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import platform
 from pathlib import Path
 
 
 def describe() -> str:
     """E.g. ``"AMD EPYC, 2 cores, AVX2 without VNNI"`` (Linux; elsewhere the platform's processor name)."""
-    import os
-
     cpuinfo = Path("/proc/cpuinfo")
-    text = cpuinfo.read_text() if cpuinfo.is_file() else ""
-    model = next((line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("model name")),
-                 platform.processor() or platform.machine())
-    flags = set(next((line.split(":", 1)[1].split() for line in text.splitlines() if line.startswith("flags")), []))
+    lines = cpuinfo.read_text().splitlines() if cpuinfo.is_file() else []
+    # Every core repeats the same fields; any one's will do.
+    fields = {key.strip(): value.strip() for key, _, value in (line.partition(":") for line in lines)}
+    model = fields.get("model name") or platform.processor() or platform.machine()
+    flags = set(fields.get("flags", "").split())
     if {"avx512_vnni", "avx_vnni"} & flags:
         isa = "with VNNI (int8 at full speed)"
     elif "avx2" in flags:
