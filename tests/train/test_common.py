@@ -4,11 +4,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+import onnx
+import onnxruntime as ort
 import pytest
 
 torch = pytest.importorskip("torch")
 
-from numberplate.train.common import epochs_within, load_init, pick_device, resumed_schedule  # noqa: E402
+from numberplate.detection.platenet import MODELS_DIR  # noqa: E402
+from numberplate.train.common import (  # noqa: E402
+    epochs_within,
+    fold_input_quantization,
+    load_init,
+    pick_device,
+    resumed_schedule,
+)
 
 
 def test_pick_device_auto_is_cpu_without_gpu(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -99,3 +109,63 @@ def test_a_wider_detector_starts_computing_what_the_narrow_one_did(tmp_path: Pat
     torch.testing.assert_close(b1, b0, atol=1e-4, rtol=1e-5)
     fresh = PlateNet(24, (8, 16, 16, 40, 48)).eval()
     assert not torch.allclose(fresh(x)[0], h0, atol=1e-3)  # without the widened weights it differs
+
+
+def _normalising_int8_model(scale: float) -> onnx.ModelProto:
+    """uint8 NHWC image -> transpose, cast, ``(x / 255 - 0.45) / 0.25``, quantize(scale, 115) -> int8 conv."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    weight = np.random.default_rng(0).integers(-127, 128, (4, 3, 3, 3)).astype(np.int8)
+    inits = [
+        numpy_helper.from_array(np.array(v, np.float32), name) for name, v in
+        (("c255", 255.0), ("mean", 0.45), ("std", 0.25), ("x_scale", scale), ("w_scale", 0.01), ("y_scale", 0.05))
+    ] + [numpy_helper.from_array(np.array(value, dtype), name) for name, value, dtype in
+         (("x_zero", 115, np.uint8), ("w_zero", 0, np.int8), ("y_zero", 0, np.uint8))]
+    inits.append(numpy_helper.from_array(weight, "w"))
+    nodes = [
+        helper.make_node("Transpose", ["image"], ["nchw"], perm=[0, 3, 1, 2]),
+        helper.make_node("Cast", ["nchw"], ["f"], to=TensorProto.FLOAT),
+        helper.make_node("Div", ["f", "c255"], ["unit"]),
+        helper.make_node("Sub", ["unit", "mean"], ["centred"]),
+        helper.make_node("Div", ["centred", "std"], ["normal"]),
+        helper.make_node("QuantizeLinear", ["normal", "x_scale", "x_zero"], ["q"]),
+        helper.make_node("DequantizeLinear", ["q", "x_scale", "x_zero"], ["dq"]),
+        helper.make_node("DequantizeLinear", ["w", "w_scale", "w_zero"], ["w_f"]),
+        helper.make_node("Conv", ["dq", "w_f"], ["conv"], pads=[1, 1, 1, 1]),
+        helper.make_node("QuantizeLinear", ["conv", "y_scale", "y_zero"], ["out"]),
+    ]
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("image", TensorProto.UINT8, [1, 8, 8, 3])],
+                              [helper.make_tensor_value_info("out", TensorProto.UINT8, [1, 4, 8, 8])], inits)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+def _run(model: onnx.ModelProto, x: np.ndarray) -> np.ndarray:
+    sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    return sess.run(None, {"image": x})[0]
+
+
+def test_fold_input_quantization_drops_the_float_round_trip_bit_for_bit() -> None:
+    model = _normalising_int8_model(0.25 / 255 * 16)  # 1 / 63.75: the bytes come back exactly
+    x = np.random.default_rng(1).integers(0, 256, (1, 8, 8, 3), dtype=np.uint8)
+    x[0, 0, :, 0] = [0, 1, 114, 115, 116, 128, 254, 255]
+    before = _run(model, x)
+    assert fold_input_quantization(model)
+    onnx.checker.check_model(model)
+    assert {n.op_type for n in model.graph.node}.isdisjoint({"Cast", "Div", "Sub"})
+    assert sum(n.op_type == "QuantizeLinear" for n in model.graph.node) == 1  # the conv's output only
+    assert {i.name for i in model.graph.initializer}.isdisjoint({"c255", "mean", "std"})
+    np.testing.assert_array_equal(_run(model, x), before)
+
+
+def test_fold_input_quantization_leaves_a_lossy_input_quantization_alone() -> None:
+    model = _normalising_int8_model(0.02)  # not the normalisation's scale: the round trip changes values
+    before = model.SerializeToString()
+    assert not fold_input_quantization(model)
+    assert model.SerializeToString() == before
+
+
+@pytest.mark.parametrize("name", ["detector", "plate_ocr"])
+def test_shipped_int8_models_read_the_image_bytes_directly(name: str) -> None:
+    model = onnx.load(str(MODELS_DIR / f"{name}.onnx"))
+    assert not any(n.op_type == "Cast" for n in model.graph.node)
+    assert not fold_input_quantization(model)  # nothing left to fold
