@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -98,11 +99,14 @@ def export_onnx(
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         float_path = Path(tmp) / "float.onnx" if calibration is not None else out
-        torch.onnx.export(
-            wrapped, (torch.zeros(1, height, width, 3, dtype=torch.uint8),), str(float_path), input_names=["image"],
-            output_names=["probs"], opset_version=17, dynamic_axes={"image": {0: "batch"}, "probs": {0: "batch"}},
-            dynamo=False,
-        )
+        with warnings.catch_warnings():
+            # The attention's sequence lengths (cells, slots) are fixed by the architecture: constants on purpose.
+            warnings.filterwarnings("ignore", "Converting a tensor to a Python integer", torch.jit.TracerWarning)
+            torch.onnx.export(
+                wrapped, (torch.zeros(1, height, width, 3, dtype=torch.uint8),), str(float_path),
+                input_names=["image"], output_names=["probs"], opset_version=17,
+                dynamic_axes={"image": {0: "batch"}, "probs": {0: "batch"}}, dynamo=False,
+            )
         x = torch.randint(0, 256, (3, height, width, 3), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
         diff = float(np.abs(_probs(wrapped, [x.numpy()]) - _run(float_path, [x.numpy()])).max())
         if diff > 1e-4:
