@@ -336,12 +336,12 @@ def test_a_layout_s_own_look_alikes_apply_only_to_its_pattern(monkeypatch: pytes
 
     plain = [dataclasses.replace(p, lookalikes=()) for p in patterns.patterns_for("auto")]
     monkeypatch.setattr(correct, "patterns_for", lambda country: plain)
-    correct._shapes.cache_clear()
+    correct._shape_table.cache_clear()
     try:
         alternatives = with_position("PK16XZT", 2, [("I", 0.97), ("1", 0.027)], p=0.99)
         assert postprocess(alternatives, "auto").text == "PKI6XZT"
     finally:
-        correct._shapes.cache_clear()
+        correct._shape_table.cache_clear()
     assert not any(p.lookalikes for p in patterns.patterns_for("ro"))
     assert [p.lookalikes for p in patterns.patterns_for("gb")] == [(("I", "1", 1.0),)] + [()] * 4
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import heapq
 import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from operator import itemgetter
 from typing import Literal
 
 from numberplate.formats.patterns import Lookalikes, is_auto, normalize, patterns_for, unmatched_prior_for
@@ -53,6 +53,7 @@ def _confusion_table() -> dict[str, tuple[tuple[str, float], ...]]:
 
 CONFUSIONS: Mapping[str, tuple[tuple[str, float], ...]] = _confusion_table()
 """For each character, its look-alikes of the other class with their confusion weights, strongest first."""
+_PARTNERS: Mapping[str, frozenset[str]] = {c: frozenset(o for o, _ in looks) for c, looks in CONFUSIONS.items()}
 
 # Alternatives less likely than this (after the best of their position) never make the candidate
 # list; dropping them keeps the search small, and their mass still counts as unreached.
@@ -165,9 +166,11 @@ def postprocess(
 
     # Strings the beam never reached keep their share of the recogniser's probability mass, at the
     # best prior seen: unknown readings may fit a pattern as well as the best one does.
-    reached = sum(math.prod(pos.get(ch, 0.0) for pos, ch in zip(positions, text)) for text in found)
+    reached = sum(r.product if not r.swaps else math.prod(pos.get(ch, 0.0) for pos, ch in zip(positions, r.text))
+                  for r in found.values())
     total = sum(s[0] for s in scored) + max(0.0, 1.0 - reached) * max(skipped_prior, *(s[1] for s in scored))
-    candidates = tuple(Candidate(r.text, score / total if total > 0 else 0.0) for score, _, r in scored)
+    candidates = tuple(Candidate(r.text, score / total if total > 0 else 0.0)
+                       for score, _, r in scored[:max_candidates])
     best = scored[0][2]
     fitting = _fitting_countries(best.text, country) if patterns and country is not None else ()
     plate_country = fitting[0] if fitting else None
@@ -179,7 +182,7 @@ def postprocess(
         text=best.text,
         confidence=candidates[0].confidence,
         char_confidences=best.probs,
-        candidates=candidates[:max_candidates],
+        candidates=candidates,
         country=plate_country,
         pattern_matched=None if patterns is None else bool(fitting),
     )
@@ -244,6 +247,13 @@ class _Reading:
     text: str
     probs: tuple[float, ...]
     product: float
+    swaps: int = 0  # look-alike swaps in it: with none, ``product`` is the recogniser's own probability
+
+
+@lru_cache(maxsize=4096)
+def _fold(char: str) -> str:
+    """:func:`normalize` of one character (cached: the same few characters come back all the time)."""
+    return normalize(char)
 
 
 def _clean(alternatives: Alternatives, top_k: int | None) -> list[dict[str, float]]:
@@ -259,7 +269,7 @@ def _clean(alternatives: Alternatives, top_k: int | None) -> list[dict[str, floa
                 raise ValueError(f"position {i}: alternative {char!r} is not a single character")
             if not 0.0 <= prob <= 1.0 + 1e-6:
                 raise ValueError(f"position {i}: probability {prob} of {char!r} is not in [0, 1]")
-            folded = normalize(char)
+            folded = _fold(char)
             if not folded:
                 separator_first |= rank == 0
                 continue
@@ -281,26 +291,71 @@ def _pattern_options(positions: Sequence[Mapping[str, float]], country: str) -> 
     the character read: there the layouts demand a correction. Elsewhere a reading that already fits
     is overturned only by the recogniser's own doubt, so the look-alike gets a share of the error mass.
     """
-    memo: dict[tuple[int, frozenset[str], bool, Lookalikes], list[_Option]] = {}
+    table = _shape_table(country, len(positions))
+    # Work is done per position and distinct (allowed, own) there, not per shape: ``auto`` has ~60 shapes of
+    # a length but a handful of distinct sets per position. A set can spell something at a position when it
+    # holds one of the alternatives or a look-alike of one (what ``_constrained`` would find, without building it).
+    reach = [_reachable(pos) for pos in positions]
+    spells = [[not allowed.isdisjoint(_with_own(reach[i], own, positions[i])) for allowed, own in sets]
+              for i, sets in enumerate(table.sets)]
+    getter = list.__getitem__
+    shapes = [shape for shape in table.shapes if all(map(getter, spells, shape))]
+    used = [sorted({shape[i] for shape in shapes}) for i in range(len(positions))]
+    decisive = [all(next(iter(pos)) not in table.sets[i][k][0] for k in used[i]) for i, pos in enumerate(positions)]
+    # Options per used set, computed once per distinct (allowed characters that matter, own look-alikes that
+    # apply); equal option lists at a position get one id, so shapes that leave the same options are one.
+    options: list[dict[int, list[_Option]]] = []
+    ids: list[list[int]] = []
+    for i, pos in enumerate(positions):
+        memo: dict[tuple[frozenset[str], Lookalikes], list[_Option]] = {}
+        interned: dict[tuple[_Option, ...], int] = {}
+        at: dict[int, list[_Option]] = {}
+        position_ids = [-1] * len(table.sets[i])
+        for k in used[i]:
+            allowed, own = table.sets[i][k]
+            own = tuple(look for look in own if look[0] in pos)
+            key = (allowed.intersection(_with_own(reach[i], own, pos)) if own else allowed & reach[i], own)
+            if key not in memo:
+                memo[key] = _constrained(pos, allowed, decisive=decisive[i], own=own)
+            at[k] = memo[key]
+            position_ids[k] = interned.setdefault(tuple(at[k]), len(interned))
+        options.append(at)
+        ids.append(position_ids)
+    unique: dict[tuple[int, ...], tuple[int, ...]] = {}
+    for shape in shapes:
+        unique.setdefault(tuple(map(getter, ids, shape)), shape)
+    return [[options[i][k] for i, k in enumerate(shape)] for shape in unique.values()]
 
-    def constrained(i: int, allowed: frozenset[str], decisive: bool, own: Lookalikes) -> list[_Option]:
-        key = (i, allowed, decisive, own)
-        if key not in memo:
-            memo[key] = _constrained(positions[i], allowed, decisive=decisive, own=own)
-        return memo[key]
 
-    shapes = [
-        (shape, own)
-        for shape, own in _shapes(country, len(positions))
-        if all(constrained(i, allowed, True, own) for i, allowed in enumerate(shape))
-    ]
-    best = [next(iter(pos)) for pos in positions]
-    decisive = [all(best[i] not in shape[i] for shape, _ in shapes) for i in range(len(positions))]
-    unique: dict[tuple[tuple[_Option, ...], ...], list[list[_Option]]] = {}
-    for shape, own in shapes:
-        options = [constrained(i, allowed, d, own) for i, (allowed, d) in enumerate(zip(shape, decisive))]
-        unique.setdefault(tuple(map(tuple, options)), options)
-    return list(unique.values())
+def _reachable(position: Mapping[str, float]) -> frozenset[str]:
+    """The characters a position's options can hold (pattern look-alikes aside): its alternatives, and the
+    look-alikes (:data:`CONFUSIONS`) of those with a probability above zero."""
+    return frozenset(position).union(*(_PARTNERS.get(c, ()) for c, p in position.items() if p > 0.0))
+
+
+def _with_own(reach: frozenset[str], own: Lookalikes, position: Mapping[str, float]) -> frozenset[str]:
+    """``reach`` with what a pattern's own look-alikes make of the position's alternatives."""
+    return reach.union(means for read, means, _ in own if position.get(read, 0.0) > 0.0) if own else reach
+
+
+@dataclass(frozen=True)
+class _ShapeTable:
+    """A country's shapes of one length with their positions interned: ``sets[i]`` lists the distinct
+    (allowed characters, pattern look-alikes) pairs at position ``i``, and each shape is their indices."""
+
+    sets: tuple[tuple[tuple[frozenset[str], Lookalikes], ...], ...]
+    shapes: tuple[tuple[int, ...], ...]
+
+
+@lru_cache(maxsize=1024)
+def _shape_table(country: str, length: int) -> _ShapeTable:
+    """:func:`_shapes` of ``country`` and ``length`` as a :class:`_ShapeTable` (same shape order)."""
+    index: list[dict[tuple[frozenset[str], Lookalikes], int]] = [{} for _ in range(length)]
+    shapes = tuple(
+        tuple(index[i].setdefault((allowed, own), len(index[i])) for i, allowed in enumerate(shape))
+        for shape, own in _shapes(country, length)
+    )
+    return _ShapeTable(tuple(tuple(sets) for sets in index), shapes)
 
 
 def _constrained(
@@ -327,21 +382,24 @@ def _constrained(
     return sorted(options.values(), key=lambda o: -o[1])
 
 
+_first = itemgetter(0)
+
+
 def _beam(options: Sequence[Sequence[_Option]], width: int, max_swaps: int) -> list[_Reading]:
     """The ``width`` most probable readings, each with at most ``max_swaps`` look-alike swaps."""
     paths: list[tuple[float, str, tuple[float, ...], int]] = [(1.0, "", (), 0)]
     for position in options:
-        grown = [
+        paths = [
             (score * p, text + c, (*probs, p), swaps + swapped)
             for score, text, probs, swaps in paths
             for c, p, swapped in position
             if swaps + swapped <= max_swaps
         ]
-        paths = heapq.nlargest(width, grown, key=lambda path: path[0])
-    return [_Reading(text, probs, score) for score, text, probs, _ in paths]
+        paths.sort(key=_first, reverse=True)  # stable: what heapq.nlargest gives, faster on short lists
+        del paths[width:]
+    return [_Reading(text, probs, score, swaps) for score, text, probs, swaps in paths]
 
 
-@lru_cache(maxsize=1024)
 def _shapes(country: str, length: int) -> tuple[tuple[tuple[frozenset[str], ...], Lookalikes], ...]:
     """Every character-class shape of ``length`` characters that a pattern of ``country`` allows, with
     the pattern's own look-alikes."""
