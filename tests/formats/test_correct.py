@@ -385,3 +385,38 @@ def test_shapes_left_unsearched_change_no_result(country: str, monkeypatch: pyte
         assert (p.text, p.country, p.pattern_matched) == (f.text, f.country, f.pattern_matched)
         assert p.confidence == pytest.approx(f.confidence, abs=1e-3)
         assert [c.text for c in p.candidates[:2]] == [c.text for c in f.candidates[:2]]
+
+
+def _pattern_options_per_shape(positions: list[dict[str, float]], country: str) -> list:
+    """The plain reading of ``_pattern_options``' contract: every shape's options built one by one."""
+    from numberplate.formats import correct, patterns
+
+    shapes = list(dict.fromkeys((shape, p.lookalikes) for p in patterns.patterns_for(country)
+                                for shape in p.expand(len(positions))))
+    spelt = [(shape, own) for shape, own in shapes
+             if all(correct._constrained(pos, allowed, decisive=True, own=own)
+                    for pos, allowed in zip(positions, shape))]
+    best = [next(iter(pos)) for pos in positions]
+    decisive = [all(best[i] not in shape[i] for shape, _ in spelt) for i in range(len(positions))]
+    unique: dict = {}
+    for shape, own in spelt:
+        options = [correct._constrained(pos, allowed, decisive=d, own=own)
+                   for pos, allowed, d in zip(positions, shape, decisive)]
+        unique.setdefault(tuple(map(tuple, options)), options)
+    return list(unique.values())
+
+
+@pytest.mark.parametrize("country", ["auto", "gb", "br", "us", "cn", "eg"])
+def test_pattern_options_equal_building_every_shape_one_by_one(country: str) -> None:
+    from numberplate.formats import correct
+
+    rng = random.Random(7)
+    chars = "ABDGIOQSTZ0125678" + "京"
+    for _ in range(150):
+        positions = []
+        for _ in range(rng.randint(2, 9)):
+            probs = sorted((rng.random() for _ in range(rng.randint(1, 3))), reverse=True)
+            total = sum(probs) * rng.uniform(1.0, 1.3)
+            positions.append({c: p / total for c, p in zip(rng.sample(chars, len(probs)), probs)})
+        positions = correct._clean([list(pos.items()) for pos in positions], None)
+        assert correct._pattern_options(positions, country) == _pattern_options_per_shape(positions, country)
