@@ -174,10 +174,11 @@ DEFAULT_OCR_LABELS = Path("../shared/data/ocr/labels.csv")
 
 
 def format_ocr_table(results: list[dict]) -> str:
-    """Exact match / truth among candidates / character accuracy / ms per plate, per source and backend."""
+    """Exact match / truth among candidates / character accuracy / no read / mean confidence / calibration
+    error / ms per plate, per source and backend."""
     width = max([10, *(len(r["backend"]) for r in results)])
     head = (f"{'source':<10} {'backend':<{width}} {'plates':>6} {'exact':>7} {'in cand':>7} {'char acc':>8}"
-            f" {'no read':>7} {'ms/plate':>8}")
+            f" {'no read':>7} {'conf':>6} {'ECE':>6} {'ms/plate':>8}")
     lines = [head, "-" * len(head)]
     sources = [*sorted({s for r in results for s in r["by_source"]}), "overall"]
     for source in sources:
@@ -187,7 +188,9 @@ def format_ocr_table(results: list[dict]) -> str:
                 continue
             lines.append(f"{source:<10} {r['backend']:<{width}} {m['plates']:>6} {m['exact']:>7.3f}"
                          f" {m['in_candidates']:>7.3f} {m['char_accuracy']:>8.3f} {m['no_read']:>7.3f}"
-                         f" {m['ms_per_plate']:>8.1f}")
+                         f" {m['mean_confidence']:>6.3f} {m['calibration_error']:>6.3f} {m['ms_per_plate']:>8.1f}")
+    lines.append("conf = mean confidence of the top reading; ECE = its expected calibration error against exact"
+                 " reads (10 bins; 0 = calibrated)")
     return "\n".join(lines)
 
 

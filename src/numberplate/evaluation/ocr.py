@@ -74,9 +74,31 @@ def char_accuracy(predicted: str, truth: str) -> float:
     return 1.0 if longest == 0 else 1.0 - levenshtein(predicted, truth) / longest
 
 
+def calibration_error(confidences: Sequence[float], correct: Sequence[bool], bins: int = 10) -> float:
+    """Expected calibration error: over ``bins`` equal-width confidence bins, the gap between a bin's mean
+    confidence and its share of right reads, weighted by the bin's share of reads (0 for perfect calibration).
+
+    A confidence of 1.0 falls in the top bin; ``nan`` when there are no reads.
+
+    Raises:
+        ValueError: the two sequences differ in length, ``bins`` < 1, or a confidence is outside [0, 1].
+    """
+    if len(confidences) != len(correct) or bins < 1:
+        raise ValueError(f"{len(confidences)} confidences for {len(correct)} outcomes, {bins} bins")
+    if not confidences:
+        return float("nan")
+    conf = np.asarray(confidences, np.float64)
+    if ((conf < 0) | (conf > 1)).any():
+        raise ValueError("confidences must lie in [0, 1]")
+    right = np.asarray(correct, np.float64)
+    which = np.minimum((conf * bins).astype(int), bins - 1)
+    return float(sum(abs(conf[which == b].mean() - right[which == b].mean()) * (which == b).mean()
+                     for b in np.unique(which)))
+
+
 def _summary(
     exact: Sequence[bool], chars: Sequence[float], no_read: Sequence[bool], ms: Sequence[float],
-    in_candidates: Sequence[bool],
+    in_candidates: Sequence[bool], confidences: Sequence[float],
 ) -> dict:
     n = len(exact)
     return {
@@ -86,6 +108,8 @@ def _summary(
         "char_accuracy": sum(chars) / n if n else float("nan"),
         "no_read": sum(no_read) / n if n else float("nan"),
         "ms_per_plate": sum(ms) / n if n else float("nan"),
+        "mean_confidence": sum(confidences) / n if n else float("nan"),
+        "calibration_error": calibration_error(confidences, exact),
     }
 
 
@@ -105,11 +129,13 @@ def evaluate_recognizer(recognizer: Recognizer, rows: Iterable[OcrSample], *, wi
         ``{"backend": name, "overall": {...}, "by_source": {source: {...}}}`` where each summary has
         ``plates``, ``exact`` (share read exactly), ``in_candidates`` (share whose truth is the text or
         one of the listed candidates), ``char_accuracy`` (mean of :func:`char_accuracy`),
-        ``no_read`` (share read as ``None``) and ``ms_per_plate``.
+        ``no_read`` (share read as ``None``), ``ms_per_plate``, ``mean_confidence`` (of the top reading;
+        0 for no read) and ``calibration_error`` (:func:`calibration_error` of those confidences against
+        exact reads: how far "confidence 0.8" is from "right 80% of the time").
     """
     from numberplate.imaging import load_image
 
-    groups: dict[str, list[tuple[bool, float, bool, float, bool]]] = {}
+    groups: dict[str, list[tuple[bool, float, bool, float, bool, float]]] = {}
     reads: list[dict[str, Any]] = []
     for row in rows:
         image = row.image if isinstance(row.image, np.ndarray) else load_image(row.image)
@@ -118,8 +144,10 @@ def evaluate_recognizer(recognizer: Recognizer, rows: Iterable[OcrSample], *, wi
         ms = (time.perf_counter() - t0) * 1000.0
         predicted = result.text if result is not None else ""
         texts = {predicted, *(c.text for c in result.candidates)} if result is not None else {""}
+        confidence = min(max(result.confidence, 0.0), 1.0) if result is not None else 0.0
         groups.setdefault(row.source, []).append(
-            (predicted == row.text, char_accuracy(predicted, row.text), result is None, ms, row.text in texts)
+            (predicted == row.text, char_accuracy(predicted, row.text), result is None, ms, row.text in texts,
+             confidence)
         )
         if with_reads:
             reads.append({"truth": row.text, "predicted": predicted, "source": row.source,
@@ -137,7 +165,7 @@ def evaluate_recognizer(recognizer: Recognizer, rows: Iterable[OcrSample], *, wi
 
 
 def _columns(
-    items: list[tuple[bool, float, bool, float, bool]],
-) -> tuple[list[bool], list[float], list[bool], list[float], list[bool]]:
+    items: list[tuple[bool, float, bool, float, bool, float]],
+) -> tuple[list[bool], list[float], list[bool], list[float], list[bool], list[float]]:
     return ([i[0] for i in items], [i[1] for i in items], [i[2] for i in items], [i[3] for i in items],
-            [i[4] for i in items])
+            [i[4] for i in items], [i[5] for i in items])
