@@ -57,13 +57,13 @@ def test_without_a_hint_every_country_s_layouts_are_checked() -> None:
 
 def test_a_reading_below_min_read_confidence_leaves_the_plate_without_text() -> None:
     image = np.zeros((100, 200, 3), np.uint8)
-    unsure = Reader(FixedDetector(), EchoRecognizer(confidence=0.04), config=load_config(env={}))
+    unsure = Reader(FixedDetector(), EchoRecognizer(confidence=0.07), config=load_config(env={}))
     (read,) = unsure.read(image)
     assert read.text is None and read.detection.confidence > 0  # found, but unreadable
     everything = load_config(env={}, min_read_confidence=0)
-    keep_all = Reader(FixedDetector(), EchoRecognizer(confidence=0.04), config=everything)
+    keep_all = Reader(FixedDetector(), EchoRecognizer(confidence=0.07), config=everything)
     assert [r.text.text for r in keep_all.read(image) if r.text] == ["ABC1234"]
-    sure = Reader(FixedDetector(), EchoRecognizer(confidence=0.05), config=load_config(env={}))
+    sure = Reader(FixedDetector(), EchoRecognizer(confidence=0.08), config=load_config(env={}))
     assert [r.text.text for r in sure.read(image) if r.text] == ["ABC1234"]
 
 

@@ -36,9 +36,9 @@ class Config:
     verify_detections: bool = True  # a second look at each detection with its surroundings (detection/verify.py)
     verifier_model: str | None = None  # the verifier (.onnx with its .json); default: the shipped one
     ocr: str = "plateocr+rapidocr"  # a backend, or primary+fallback: the fallback reads the unsure plates
-    ocr_fallback_below: float = 0.5  # primary confidence under which the fallback reads too (recognition/cascade.py)
+    ocr_fallback_below: float = 0.5  # primary's own (uncalibrated) score under which the fallback reads (cascade.py)
     ocr_model: str | None = None  # our plate OCR model (.onnx with its .json); default: the shipped one
-    min_read_confidence: float = 0.05  # a reading less sure than this is noise: the plate is returned without text
+    min_read_confidence: float = 0.08  # a reading less sure than this (calibrated) is noise: returned without text
     rectify: bool = False  # deskew plate crops from their own edges before reading (when no corners)
     country: str | None = None
     lookup: str = "local"  # vehicle-lookup providers: "local", or per country e.g. "gb=dvla,nl=rdw,*=local"

@@ -14,6 +14,7 @@ from numberplate.errors import BackendUnavailableError, ConfigError
 from numberplate.imaging import load_image
 from numberplate.pipeline import Reader
 from numberplate.recognition import DEFAULT_CASCADE, available_backends, create_recognizer, recognizer_for
+from numberplate.recognition.calibration import Calibration
 from numberplate.recognition.cascade import PROVINCE_BELOW, CascadeRecognizer, choose, settle_province
 from numberplate.types import Candidate, PlateText
 
@@ -179,3 +180,28 @@ def test_the_default_reader_is_the_cascade_and_reads_a_real_photo(data_dir: Path
     reader = Reader(config=Config())
     plates = reader.read(load_image(data_dir / "detect" / "images" / "openlpr" / "10.jpg"))
     assert [p.text.text for p in plates if p.text] == ["CV58VP"]
+
+
+class Calibrated(Scripted):
+    """A primary with its own scores (``read_uncalibrated``) and calibrations, like PlateOcrRecognizer."""
+
+    calibration = Calibration(1.0, 2.0)
+    fallback_calibration = Calibration(0.5, 0.0)
+
+    def read_uncalibrated(self, crop: np.ndarray, country: str | None = None) -> PlateText | None:
+        return self.read(crop, country)
+
+
+def test_the_cascade_decides_on_the_primary_s_own_scores_and_calibrates_what_it_returns() -> None:
+    sure = Calibrated("first", text("AB12CDE", 0.6))
+    reader = CascadeRecognizer(sure, "second", 0.5, factory=lambda: Scripted("second", text("AB12CDF", 0.99)))
+    out = reader.read(CROP, "gb")
+    assert out is not None and out.text == "AB12CDE"  # 0.6 is sure enough: the fallback is not asked
+    assert out.confidence == pytest.approx(Calibration(1.0, 2.0)(0.6))
+    # Unsure (0.3 < 0.5, though calibrated it would be 0.76): the fallback reads, wins, gets its own calibration.
+    unsure = Calibrated("first", text("B01XEEN", 0.3))
+    reader = CascadeRecognizer(unsure, "second", 0.5, factory=lambda: Scripted("second", text("B01XEN", 0.94)))
+    out = reader.read(CROP)
+    rescored = choose(text("B01XEEN", 0.3), text("B01XEN", 0.94))
+    assert out is not None and rescored is not None and out.text == rescored.text == "B01XEN"
+    assert out.confidence == pytest.approx(Calibration(0.5, 0.0)(rescored.confidence))

@@ -1,11 +1,12 @@
 """Cascade backend: the fast primary reader for every plate, a second reader for the plates it is unsure of.
 
-Our PlateOCR model is fast and its confidence is calibrated, but it reads unfamiliar plate
-families (layouts it saw few of in training) worse than a general text recogniser. The cascade
-asks the second reader only when the first one's confidence is below ``below`` (by default 0.5:
-the first reading is more likely wrong than right) and keeps whichever reading is surer. On the
-hand-read e2e scenes this lifts exact reads from 0.64 to 0.80 (docs/results.md) at the cost of the
-second reader's time on the unsure plates only.
+Our PlateOCR model is fast, but it reads unfamiliar plate families (layouts it saw few of in
+training) worse than a general text recogniser. The cascade asks the second reader only when the
+first one's own score is below ``below`` (by default 0.5; the model's own scores are underconfident:
+about 0.8 calibrated) and keeps whichever reading scores higher. On the hand-read e2e scenes this
+lifts exact reads from 0.64 to 0.80 (docs/results.md) at the cost of the second reader's time on the
+unsure plates only. These decisions use the readers' own scores, on which they were set; the reading
+returned is then calibrated (:mod:`numberplate.recognition.calibration`).
 
 A Chinese plate's province character is a case of its own: our model saw few plates from outside
 Anhui (皖 is 96% of the training crops) and reads a rare province as 皖 while sure of the rest.
@@ -26,6 +27,7 @@ import numpy as np
 from numberplate.errors import BackendUnavailableError, ModelLoadError
 from numberplate.formats import match, postprocess_text
 from numberplate.recognition.base import Recognizer
+from numberplate.recognition.calibration import IDENTITY, Calibration
 from numberplate.recognition.text import clean_plate_text, is_china, is_cjk
 from numberplate.types import Candidate, PlateText
 
@@ -74,19 +76,30 @@ class CascadeRecognizer:
         return create_recognizer(self.fallback_name)
 
     def read(self, crop: np.ndarray, country: str | None = None) -> PlateText | None:
-        """Read an RGB uint8 plate crop; see the module docstring for when the fallback reads."""
-        first = self.primary.read(crop, country)
+        """Read an RGB uint8 plate crop; see the module docstring for when the fallback reads.
+
+        The decisions use the primary's own confidence (``below`` is on that scale); the reading returned
+        is calibrated by the primary's :class:`~numberplate.recognition.calibration.Calibration`, or, when
+        the fallback's reading wins, by the primary's ``fallback_calibration`` (both identity for a primary
+        without them).
+        """
+        calibration: Calibration = getattr(self.primary, "calibration", IDENTITY)
+        read_own = getattr(self.primary, "read_uncalibrated", self.primary.read)
+        first = read_own(crop, country)
         unsure = first is None or first.confidence < self.below
-        if not unsure and not _unsure_province(first):
-            return first
+        if not unsure and not unsure_province(first):
+            return calibration.apply(first)
         fallback = self._load_fallback()
         if fallback is None:
-            return first
+            return calibration.apply(first)
         second = fallback.read(crop, country)
         first = settle_province(first, second)
         if first is not None and first.confidence >= self.below:
-            return first
-        return choose(first, second, country)
+            return calibration.apply(first)
+        chosen, second_won = choose_reading(first, second, country)
+        if second_won:
+            calibration = getattr(self.primary, "fallback_calibration", IDENTITY)
+        return calibration.apply(chosen)
 
     def _load_fallback(self) -> Recognizer | None:
         if self._fallback is None and not self._unavailable:
@@ -116,21 +129,27 @@ def choose(first: PlateText | None, second: PlateText | None, country: str | Non
     second reading's Chinese characters are dropped when the first reading, whose model reads
     Chinese plates, saw none.
     """
+    return choose_reading(first, second, country)[0]
+
+
+def choose_reading(first: PlateText | None, second: PlateText | None, country: str | None = None
+                   ) -> tuple[PlateText | None, bool]:
+    """:func:`choose`, and whether the second reading won (its re-scored reading is returned then)."""
     if second is None or not second.text:
-        return first
+        return first, False
     text = second.text
     if first is not None and first.text and not is_china(country) and not any(map(is_cjk, first.text)):
         text = "".join(c for c in text if not is_cjk(c))
         if not text:
-            return first
+            return first, False
     second = postprocess_text(text, min(max(second.confidence, 0.0), 1.0), country, confidence_kind="char")
     if first is None or not first.text:
-        return second
+        return second, True
     if second.confidence <= first.confidence:
-        return _with_candidates(first, second)
+        return _with_candidates(first, second), False
     if country and first.pattern_matched and match(second.text, country) is None:
-        return _with_candidates(first, second)
-    return _with_candidates(second, first)
+        return _with_candidates(first, second), False
+    return _with_candidates(second, first), True
 
 
 def settle_province(first: PlateText | None, second: PlateText | None) -> PlateText | None:
@@ -143,7 +162,7 @@ def settle_province(first: PlateText | None, second: PlateText | None) -> PlateT
     stay among the candidates, scaled to what the second reader leaves that province.
     Otherwise ``first`` is returned unchanged.
     """
-    if first is None or second is None or not _unsure_province(first):
+    if first is None or second is None or not unsure_province(first):
         return first
     other = clean_plate_text(second.text)
     if len(other) != len(first.text) or other[1:] != first.text[1:] or not is_cjk(other[0]) \
@@ -167,7 +186,7 @@ def settle_province(first: PlateText | None, second: PlateText | None) -> PlateT
     )
 
 
-def _unsure_province(reading: PlateText | None) -> bool:
+def unsure_province(reading: PlateText | None) -> bool:
     """Whether ``reading`` starts with a Chinese (province) character read with confidence under ``PROVINCE_BELOW``."""
     return (reading is not None and bool(reading.text) and is_cjk(reading.text[0])
             and bool(reading.char_confidences) and reading.char_confidences[0] < PROVINCE_BELOW)

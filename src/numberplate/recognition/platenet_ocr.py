@@ -13,6 +13,7 @@ from numberplate.detection.platenet import MODELS_DIR, create_session, model_met
 from numberplate.errors import ModelLoadError
 from numberplate.formats import postprocess
 from numberplate.recognition.alphabet import ALPHABET, MAX_SLOTS
+from numberplate.recognition.calibration import IDENTITY, Calibration
 from numberplate.recognition.crop import as_rgb_crop
 from numberplate.recognition.text import is_china, is_cjk
 from numberplate.types import PlateText
@@ -140,6 +141,14 @@ class PlateOcrRecognizer:
             int(meta.get("input_width", DEFAULT_INPUT_SIZE[1])),
         )
         self.top_k = top_k
+        try:
+            calibration = meta.get("confidence_calibration") or {}
+            # Platt scaling of the confidences (recognition/calibration.py): of this model's readings, and of
+            # RapidOCR's readings that win in the plateocr+rapidocr cascade.
+            self.calibration = Calibration.from_dict(calibration)
+            self.fallback_calibration = Calibration.from_dict(calibration.get("fallback"))
+        except (ValueError, AttributeError) as e:
+            raise ModelLoadError(f"{path.with_suffix('.json')}: bad 'confidence_calibration': {e}") from e
         inp, out = self.session.get_inputs()[0], self.session.get_outputs()[0]
         self._input = inp.name
         expected = [self.max_slots, len(self.alphabet)]
@@ -165,6 +174,9 @@ class PlateOcrRecognizer:
     def read(self, crop: np.ndarray, country: str | None = None) -> PlateText | None:
         """Read an RGB uint8 plate crop (one or two lines); ``None`` when blank or every slot reads as pad.
 
+        The confidence is calibrated (:attr:`calibration`, fitted on synthetic plates); :meth:`read_uncalibrated`
+        gives the model's own.
+
         Args:
             crop: the plate crop, (H, W, 3) RGB (or grey, or RGBA).
             country: country code hint (``"br"``, ``"us"``...); ``None`` changes no character.
@@ -175,14 +187,19 @@ class PlateOcrRecognizer:
         """
         return self.read_batch([crop], [country])[0]
 
+    def read_uncalibrated(self, crop: np.ndarray, country: str | None = None) -> PlateText | None:
+        """:meth:`read` with the model's own confidence (what the cascade decides on)."""
+        return self.read_batch([crop], [country], calibrated=False)[0]
+
     def read_batch(
-        self, crops: Sequence[np.ndarray], countries: Sequence[str | None] | None = None
+        self, crops: Sequence[np.ndarray], countries: Sequence[str | None] | None = None, *, calibrated: bool = True
     ) -> list[PlateText | None]:
         """Read many crops in one model run (faster per plate than :meth:`read`).
 
         Args:
             crops: RGB uint8 plate crops of any sizes.
             countries: one country hint per crop, or ``None`` for no hints.
+            calibrated: calibrate the confidences (:attr:`calibration`); ``False``: the model's own.
 
         Raises:
             ValueError: ``countries`` is not as long as ``crops``.
@@ -193,7 +210,8 @@ class PlateOcrRecognizer:
             countries = [None] * len(crops)
         if len(countries) != len(crops):
             raise ValueError(f"{len(countries)} country hints given for {len(crops)} crops")
+        calibration = self.calibration if calibrated else IDENTITY
         return [
-            None if p is None else read_probs(p, c, self.alphabet, self.top_k)
+            None if p is None else calibration.apply(read_probs(p, c, self.alphabet, self.top_k))
             for p, c in zip(self.probabilities(crops), countries)
         ]

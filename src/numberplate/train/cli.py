@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
@@ -315,3 +316,34 @@ def confusions_command(model: Path | None, crops: int, seed: int) -> None:
     for (_, _, now), r in zip(CONFUSION_PAIRS, rates):
         click.echo(f"{r.a}/{r.b}   {now:<6.3f} {r.a_for_b:5d} ({r.ratio_a_for_b:.3f})"
                    f"  {r.b_for_a:5d} ({r.ratio_b_for_a:.3f})  {r.weight:.3f}")
+
+
+@train_group.command("calibrate-ocr")
+@click.option("--model", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="plate OCR ONNX model whose JSON gets the calibration (default: the shipped one)")
+@click.option("--plates", type=click.IntRange(100), default=2000, show_default=True,
+              help="synthetic plates to read")
+@click.option("--seed", type=int, default=4242, show_default=True)
+@click.option("--fallback/--no-fallback", default=True, show_default=True,
+              help="also calibrate RapidOCR's readings that win in the plateocr+rapidocr cascade")
+@click.option("--dry-run", is_flag=True, help="print the fit, write nothing")
+def calibrate_ocr_command(model: Path | None, plates: int, seed: int, fallback: bool, dry_run: bool) -> None:
+    """Fit the OCR's confidence calibration on fresh synthetic plates and record it in the model's JSON."""
+    from numberplate.recognition import create_recognizer
+    from numberplate.recognition.platenet_ocr import DEFAULT_MODEL, PlateOcrRecognizer
+    from numberplate.train.ocr.calibrate import fit_ocr_calibration
+
+    path = model or DEFAULT_MODEL
+    fit = fit_ocr_calibration(PlateOcrRecognizer(path), plates, seed,
+                              fallback=(lambda: create_recognizer("rapidocr")) if fallback else None)
+    click.echo(f"{fit.plates} synthetic plates, {fit.exact:.3f} read exactly; calibration a={fit.calibration.a:.3f} "
+               f"b={fit.calibration.b:.3f}: ECE {fit.ece_before:.3f} -> {fit.ece_after:.3f}")
+    click.echo(f"fallback: {fit.fallback_wins} winning readings; a={fit.fallback.a:.3f} b={fit.fallback.b:.3f}: "
+               f"ECE {fit.fallback_ece_before:.3f} -> {fit.fallback_ece_after:.3f}")
+    if dry_run:
+        return
+    meta_path = path.with_suffix(".json")
+    meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.is_file() else {}
+    meta["confidence_calibration"] = fit.to_dict(seed)
+    meta_path.write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    click.echo(f"wrote the calibration into {meta_path}")

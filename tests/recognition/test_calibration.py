@@ -1,0 +1,104 @@
+"""Confidence calibration: Platt scaling, applied to readings, fitted, and loaded with the OCR model."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from numberplate.errors import ModelLoadError
+from numberplate.recognition.calibration import IDENTITY, Calibration, fit_calibration
+from numberplate.recognition.platenet_ocr import DEFAULT_MODEL, PlateOcrRecognizer
+from numberplate.types import Candidate, PlateText
+
+
+def reading(confidence: float, *others: tuple[str, float]) -> PlateText:
+    return PlateText("AB12CDE", confidence, (0.9,) * 7,
+                     (Candidate("AB12CDE", confidence), *(Candidate(t, c) for t, c in others)))
+
+
+def test_identity_changes_nothing() -> None:
+    text = reading(0.7, ("AB12CDF", 0.1))
+    assert IDENTITY.apply(text) is text
+    assert IDENTITY(0.3) == 0.3 and IDENTITY.apply(None) is None
+
+
+def test_platt_scaling_values() -> None:
+    c = Calibration(2.0, 0.0)
+    assert c(0.5) == pytest.approx(0.5)
+    assert c(0.8) == pytest.approx(1 / (1 + (0.2 / 0.8) ** 2))
+    assert Calibration(1.0, math.log(3))(0.5) == pytest.approx(0.75)
+    assert (c(0.0), c(1.0)) == (0.0, 1.0)
+    values = [Calibration(1.3, 1.5)(p) for p in np.linspace(0.01, 0.99, 50)]
+    assert values == sorted(values)  # monotone: no ranking changes
+
+
+def test_apply_calibrates_the_reading_and_leaves_the_rest_to_the_other_candidates() -> None:
+    text = reading(0.7, ("AB12CDF", 0.2), ("A812CDE", 0.05))
+    out = Calibration(1.3, 1.5).apply(text)
+    assert out is not None
+    top = Calibration(1.3, 1.5)(0.7)
+    assert out.text == text.text and out.confidence == pytest.approx(top) and top > 0.9
+    assert out.candidates[0] == Candidate("AB12CDE", pytest.approx(top))
+    others = [c.confidence for c in out.candidates[1:]]
+    assert sum(others) == pytest.approx(1 - top) and others[0] / others[1] == pytest.approx(0.2 / 0.05)
+    assert out.char_confidences == text.char_confidences
+    # Lowering the top one leaves the others as they were (they already fit in the rest).
+    lowered = Calibration(1.0, -2.0).apply(text)
+    assert lowered is not None and [c.confidence for c in lowered.candidates[1:]] == [0.2, 0.05]
+
+
+@pytest.mark.parametrize("data", [{"a": 0, "b": 1}, {"a": -1}, {"a": "x"}, {"a": float("nan")}, ["a"]])
+def test_bad_calibrations_are_refused(data: object) -> None:
+    with pytest.raises(ValueError):
+        Calibration.from_dict(data)  # type: ignore[arg-type]
+
+
+def test_from_dict() -> None:
+    assert Calibration.from_dict(None) is IDENTITY and Calibration.from_dict({}) is IDENTITY
+    assert Calibration.from_dict({"a": 1.5, "b": -0.5}) == Calibration(1.5, -0.5)
+    assert Calibration.from_dict(Calibration(1.2, 0.3).to_dict()) == Calibration(1.2, 0.3)
+
+
+def test_fit_recovers_a_known_scaling() -> None:
+    rng = np.random.default_rng(0)
+    truth = Calibration(1.6, 1.2)
+    confidences = rng.uniform(0.02, 0.98, 8000)
+    correct = rng.random(8000) < np.array([truth(p) for p in confidences])
+    fitted = fit_calibration(confidences.tolist(), correct.tolist())
+    assert fitted.a == pytest.approx(1.6, abs=0.15) and fitted.b == pytest.approx(1.2, abs=0.15)
+
+
+def test_fit_stays_finite_on_separable_reads_and_refuses_one_outcome() -> None:
+    fitted = fit_calibration([0.1, 0.2, 0.8, 0.9], [False, False, True, True])
+    assert math.isfinite(fitted.a) and fitted.a < 100
+    with pytest.raises(ValueError):
+        fit_calibration([0.5, 0.6], [True, True])
+    with pytest.raises(ValueError):
+        fit_calibration([0.5], [True, False])
+
+
+def test_the_shipped_ocr_reports_calibrated_confidences(data_dir: Path) -> None:
+    from numberplate.imaging import load_image
+
+    ocr = PlateOcrRecognizer()
+    assert not ocr.calibration.is_identity and not ocr.fallback_calibration.is_identity
+    crop = load_image(data_dir / "ocr" / "crops" / "tunisia" / "112.jpg")
+    raw, calibrated = ocr.read_uncalibrated(crop, "tn"), ocr.read(crop, "tn")
+    assert raw is not None and calibrated is not None and calibrated.text == raw.text == "127T9295"
+    # A right read of eight characters: the model's own ~0.7, calibrated over 0.9.
+    assert raw.confidence < 0.8 < 0.9 < calibrated.confidence == pytest.approx(ocr.calibration(raw.confidence))
+
+
+def test_a_bad_calibration_in_the_model_json_is_a_load_error(tmp_path: Path) -> None:
+    model = tmp_path / "ocr.onnx"
+    shutil.copy(DEFAULT_MODEL, model)
+    meta = json.loads(DEFAULT_MODEL.with_suffix(".json").read_text(encoding="utf-8"))
+    meta["confidence_calibration"] = {"a": -1.0, "b": 0.0}
+    model.with_suffix(".json").write_text(json.dumps(meta), encoding="utf-8")
+    with pytest.raises(ModelLoadError, match="confidence_calibration"):
+        PlateOcrRecognizer(model)
