@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from numberplate.recognition.base import Recognizer
 from numberplate.types import Candidate, PlateText
 
 _EPS = 1e-6
@@ -83,6 +84,15 @@ class Calibration:
 
 
 IDENTITY = Calibration()
+
+
+def own_scores(recognizer: Recognizer) -> Callable[[np.ndarray, str | None], PlateText | None]:
+    """``recognizer``'s read with its own, uncalibrated confidences (``read_uncalibrated`` where it has one).
+
+    For decisions whose thresholds were set on those scores: the cascade's, and the training tools'
+    (pseudo-labels, mined negatives).
+    """
+    return getattr(recognizer, "read_uncalibrated", recognizer.read)
 
 
 def fit_calibration(confidences: Sequence[float], correct: Sequence[bool], prior: float = 1e-3,

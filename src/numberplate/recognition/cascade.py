@@ -27,7 +27,7 @@ import numpy as np
 from numberplate.errors import BackendUnavailableError, ModelLoadError
 from numberplate.formats import match, postprocess_text
 from numberplate.recognition.base import Recognizer
-from numberplate.recognition.calibration import IDENTITY, Calibration
+from numberplate.recognition.calibration import IDENTITY, Calibration, own_scores
 from numberplate.recognition.text import clean_plate_text, is_china, is_cjk
 from numberplate.types import Candidate, PlateText
 
@@ -84,8 +84,7 @@ class CascadeRecognizer:
         without them).
         """
         calibration: Calibration = getattr(self.primary, "calibration", IDENTITY)
-        read_own = getattr(self.primary, "read_uncalibrated", self.primary.read)
-        first = read_own(crop, country)
+        first = own_scores(self.primary)(crop, country)
         unsure = first is None or first.confidence < self.below
         if not unsure and not unsure_province(first):
             return calibration.apply(first)

@@ -23,6 +23,7 @@ from numberplate.detection.base import Detector
 from numberplate.errors import DatasetError
 from numberplate.formats.patterns import AUTO
 from numberplate.recognition.base import Recognizer
+from numberplate.recognition.calibration import own_scores
 from numberplate.recognition.crop import crop_plate
 from numberplate.train.detect.data import Scene
 from numberplate.types import BoundingBox, PlateText
@@ -71,7 +72,7 @@ def mine_hard_negatives(
             if det.confidence < min_score or any(det.box.iou(b) >= max_iou for b in labels):
                 continue
             # Read against every country's layouts: without a country a reading is not checked at all.
-            if recognizer is not None and looks_like_plate(recognizer.read(crop_plate(scene.image, det), AUTO),
+            if recognizer is not None and looks_like_plate(own_scores(recognizer)(crop_plate(scene.image, det), AUTO),
                                                            plate_confidence):
                 continue
             yield HardNegative(scene.path, det.box, w, h, det.confidence)

@@ -35,6 +35,7 @@ from numberplate.formats.correct import CONFUSIONS
 from numberplate.formats.distance import levenshtein
 from numberplate.recognition.alphabet import in_alphabet
 from numberplate.recognition.base import Recognizer
+from numberplate.recognition.calibration import own_scores
 from numberplate.recognition.crop import crop_plate
 from numberplate.train.detect.data import iter_scenes
 from numberplate.types import BoundingBox, Detection, PlateText
@@ -117,7 +118,7 @@ def agreed_text(
     (and no referee settles)."""
     reads: list[PlateText] = []
     for reader in readers:
-        read = reader.read(crop, None)
+        read = own_scores(reader)(crop, None)
         if read is None or not read.text:
             return None  # no need to ask the (slower) others
         reads.append(read)

@@ -29,6 +29,7 @@ from numberplate.detection.postprocess import box_iou
 from numberplate.detection.verify import CONTEXT, INPUT_SIZE, context_window
 from numberplate.formats.patterns import AUTO
 from numberplate.recognition.base import Recognizer
+from numberplate.recognition.calibration import own_scores
 from numberplate.recognition.crop import SIDEWAYS_ASPECT, crop_plate
 from numberplate.train.detect.data import Scene
 from numberplate.train.detect.mine import looks_like_plate
@@ -101,7 +102,7 @@ def collect_windows(scenes: Iterable[Scene], detector: Detector, recognizer: Rec
             if overlap >= POSITIVE_IOU:
                 add(sc.image, box, 1, DETECTED, det.confidence)
             elif overlap < NEGATIVE_IOU:
-                if recognizer is not None and looks_like_plate(recognizer.read(crop_plate(sc.image, det), AUTO),
+                if recognizer is not None and looks_like_plate(own_scores(recognizer)(crop_plate(sc.image, det), AUTO),
                                                                plate_confidence):
                     continue
                 add(sc.image, box, 0, DETECTED, det.confidence)
