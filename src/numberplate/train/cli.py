@@ -296,7 +296,8 @@ def export_ocr(checkpoint: Path, out: Path, int8: bool, data: Path, calibration_
     size = load_checkpoint(checkpoint)[0].input_size
     calibration = sample_crops(data, size, calibration_crops) if int8 else None
     diff = export_onnx(checkpoint, out, calibration=calibration)
-    click.echo(f"wrote {out} (max |onnx - torch| = {diff:.2e})")
+    click.echo(f"wrote {out} (max |onnx - torch| = {diff:.2e}); its confidences are the model's own until "
+               f"`numberplate train calibrate-ocr --model {out}`")
 
 
 @train_group.command("confusions")
