@@ -259,15 +259,17 @@ DEFAULT_DATA_ROOT = Path("../shared/data")
 def format_e2e_table(table: dict[str, dict], jitter: int = 0) -> str:
     """A fixed-width text table of per-source end-to-end metrics (with ``jitter``, the ``stable`` column)."""
     head = (f"{'source':<10} {'images':>6} {'plates':>6} {'detected':>8} {'read':>7} {'read|det':>8} {'chars':>7}"
-            f" {'false':>6} {'ms/img':>7}" + (f" {'stable':>7}" if jitter else ""))
-    lines = ["read = box IoU >= 0.5 and exact text; false = a read where no plate is known", head, "-" * len(head)]
+            f" {'false':>6} {'ECE':>6} {'ms/img':>7}" + (f" {'stable':>7}" if jitter else ""))
+    lines = ["read = box IoU >= 0.5 and exact text; false = a read where no plate is known; ECE = calibration error"
+             " of the detected plates' confidences", head, "-" * len(head)]
     if jitter:
         lines.insert(1, f"stable = read right from the detected box and from every box with its sides moved by "
                         f"up to {jitter} px")
     for source, m in table.items():
         lines.append(
             f"{source:<10} {m['images']:>6} {m['plates']:>6} {m['detected']:>8.4f} {m['read']:>7.4f}"
-            f" {m['read_if_detected']:>8.4f} {m['char_accuracy']:>7.4f} {m['false_reads']:>6} {m['ms_per_image']:>7.1f}"
+            f" {m['read_if_detected']:>8.4f} {m['char_accuracy']:>7.4f} {m['false_reads']:>6}"
+            f" {m['calibration_error']:>6.3f} {m['ms_per_image']:>7.1f}"
             + (f" {m['stable']:>7.4f}" if jitter else "")
         )
     return "\n".join(lines)

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from numberplate.errors import DatasetError
-from numberplate.evaluation.ocr import char_accuracy
+from numberplate.evaluation.ocr import calibration_error, char_accuracy
 from numberplate.imaging import load_image
 from numberplate.pipeline import Reader
 from numberplate.types import BoundingBox, Detection, PlateRead
@@ -104,6 +104,9 @@ class _Tally:
     false_reads: int = 0
     seconds: float = 0.0
     stable: int = 0
+    # Of each detected plate with a text label: the read's confidence (0 without text), and whether it is right.
+    confidences: list[float] = dataclasses.field(default_factory=list)
+    right: list[bool] = dataclasses.field(default_factory=list)
 
     def row(self) -> dict[str, Any]:
         nan = float("nan")
@@ -117,6 +120,7 @@ class _Tally:
             "false_reads": self.false_reads,
             "ms_per_image": 1000 * self.seconds / self.images if self.images else nan,
             "stable": self.stable / self.plates if self.plates else nan,
+            "calibration_error": calibration_error(self.confidences, self.right),
         }
 
 
@@ -185,7 +189,11 @@ def evaluate_e2e(
                 t.read += text == label.text
                 t.char_sum += char_accuracy(text, label.text)
                 t.stable += stable
+                if j is not None:
+                    t.confidences.append(min(max(plate_text.confidence, 0.0), 1.0) if plate_text else 0.0)
+                    t.right.append(text == label.text)
             records.append({"image": image_path, "truth": label.text, "read": text or None,
+                            "confidence": plate_text.confidence if plate_text else None,
                             "detected": j is not None, "source": source})
         known = [p.box for p in plates] + list((known_boxes or {}).get(image_path, ()))
         for read in reads:
