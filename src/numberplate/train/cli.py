@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -300,12 +301,21 @@ def export_ocr(checkpoint: Path, out: Path, int8: bool, data: Path, calibration_
                f"`numberplate train calibrate-ocr --model {out}`")
 
 
+def _synthetic_plates_options(count: str, default: int, minimum: int, seed: int,
+                              model_help: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """The options of a command that reads fresh synthetic plates with an OCR model: the model, how many
+    plates (``--<count>``), and their seed."""
+    def decorate(command: Callable[..., None]) -> Callable[..., None]:
+        command = click.option("--seed", type=int, default=seed, show_default=True)(command)
+        command = click.option(f"--{count}", type=click.IntRange(minimum), default=default, show_default=True,
+                               help="synthetic plates to read")(command)
+        return click.option("--model", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+                            help=f"{model_help} (default: the shipped one)")(command)
+    return decorate
+
+
 @train_group.command("confusions")
-@click.option("--model", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="plate OCR ONNX model (default: the shipped one)")
-@click.option("--crops", type=click.IntRange(1), default=20000, show_default=True,
-              help="synthetic plates to read")
-@click.option("--seed", type=int, default=12345, show_default=True)
+@_synthetic_plates_options("crops", 20000, 1, 12345, "plate OCR ONNX model")
 def confusions_command(model: Path | None, crops: int, seed: int) -> None:
     """Measure the look-alike weights of formats.CONFUSION_PAIRS for an OCR model on fresh synthetic plates."""
     from numberplate.formats.correct import CONFUSION_PAIRS
@@ -320,11 +330,7 @@ def confusions_command(model: Path | None, crops: int, seed: int) -> None:
 
 
 @train_group.command("calibrate-ocr")
-@click.option("--model", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="plate OCR ONNX model whose JSON gets the calibration (default: the shipped one)")
-@click.option("--plates", type=click.IntRange(100), default=2000, show_default=True,
-              help="synthetic plates to read")
-@click.option("--seed", type=int, default=4242, show_default=True)
+@_synthetic_plates_options("plates", 2000, 100, 4242, "plate OCR ONNX model whose JSON gets the calibration")
 @click.option("--fallback/--no-fallback", default=True, show_default=True,
               help="also calibrate RapidOCR's readings that win in the plateocr+rapidocr cascade")
 @click.option("--dry-run", is_flag=True, help="print the fit, write nothing")
