@@ -44,6 +44,9 @@ def test_duplicate_detection_counts_as_false_positive() -> None:
     m = summarize(res, 0.5)
     assert m.precision == 0.5 and m.recall == 1.0
     assert m.ap50 == pytest.approx(1.0)  # the TP outranks the duplicate
+    # Calibration of the kept detections: 0.9 right (gap 0.1) and 0.8 wrong (gap 0.8), one each.
+    assert m.calibration_error == pytest.approx(0.45)
+    assert summarize(res, 0.85).calibration_error == pytest.approx(0.1)  # the duplicate is below the threshold
 
 
 def test_iou_threshold_affects_ap50_95() -> None:

@@ -17,8 +17,9 @@ def test_eval_detect_json_has_every_metric(data_dir: Path) -> None:
     assert result.exit_code == 0, result.output
     table = json.loads(result.stdout.strip().splitlines()[-1])
     assert table["all"]["images"] == 4
-    assert set(table["all"]) == {"images", "plates", "precision", "recall", "ap50", "ap50_95", "fp_per_negative"}
-    assert 0.0 <= table["all"]["precision"] <= 1.0
+    assert set(table["all"]) == {"images", "plates", "precision", "recall", "ap50", "ap50_95", "fp_per_negative",
+                                 "calibration_error"}
+    assert 0.0 <= table["all"]["precision"] <= 1.0 and 0.0 <= table["all"]["calibration_error"] <= 1.0
 
 
 def test_eval_detect_on_larger_scenes_and_mosaics(data_dir: Path) -> None:

@@ -24,14 +24,17 @@ def eval_group() -> None:
 def format_detection_table(table: dict, threshold: float) -> str:
     """A fixed-width text table of per-source detection metrics."""
     head = (f"{'source':<10} {'images':>6} {'plates':>6} {'P@thr':>7} {'R@thr':>7} {'AP50':>7} {'AP50:95':>8}"
-            f" {'FP/neg':>7}")
-    lines = [f"threshold {threshold:.2f}, IoU 0.5 for P/R", head, "-" * len(head)]
+            f" {'FP/neg':>7} {'ECE':>6}")
+    lines = [f"threshold {threshold:.2f}, IoU 0.5 for P/R; ECE = calibration error of the kept detections' confidences",
+             head, "-" * len(head)]
     for source, m in table.items():
         fp = "-" if m.fp_per_negative is None else f"{m.fp_per_negative:.3f}"
         ap = "-" if np.isnan(m.ap50) else f"{m.ap50:.4f}"
         ap95 = "-" if np.isnan(m.ap50_95) else f"{m.ap50_95:.4f}"
         rec = "-" if np.isnan(m.recall) else f"{m.recall:.4f}"
-        lines.append(f"{source:<10} {m.images:>6} {m.plates:>6} {m.precision:>7.4f} {rec:>7} {ap:>7} {ap95:>8} {fp:>7}")
+        ece = "-" if np.isnan(m.calibration_error) else f"{m.calibration_error:.3f}"
+        lines.append(f"{source:<10} {m.images:>6} {m.plates:>6} {m.precision:>7.4f} {rec:>7} {ap:>7} {ap95:>8} {fp:>7}"
+                     f" {ece:>6}")
     return "\n".join(lines)
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from numberplate.detection.postprocess import box_iou
+from numberplate.evaluation.ocr import calibration_error
 
 IOU_THRESHOLDS = tuple(np.round(np.arange(0.5, 0.96, 0.05), 2).tolist())
 
@@ -33,6 +34,7 @@ class DetectionMetrics:
     ap50: float
     ap50_95: float
     fp_per_negative: float | None
+    calibration_error: float = float("nan")  # of the kept detections' confidences against being a true positive
 
     def to_dict(self) -> dict[str, float | int | None]:
         """Plain dict for JSON and CSV output."""
@@ -107,6 +109,12 @@ def summarize(results: Sequence[ImageResult], threshold: float) -> DetectionMetr
     neg_fp = sum(int((r.scores >= threshold).sum()) for r in negatives)
     precision, recall = precision_recall_at(results, threshold)
     aps = [average_precision(results, t) for t in IOU_THRESHOLDS]
+    kept_scores: list[float] = []
+    kept_tp: list[bool] = []
+    for r in results:
+        tp, kept = match(r, 0.5), r.scores >= threshold
+        kept_scores += np.clip(r.scores[kept], 0.0, 1.0).tolist()
+        kept_tp += tp[kept].tolist()
     return DetectionMetrics(
         images=len(results),
         plates=sum(len(r.gt) for r in results),
@@ -115,6 +123,7 @@ def summarize(results: Sequence[ImageResult], threshold: float) -> DetectionMetr
         ap50=aps[0],
         ap50_95=float(np.mean(aps)),
         fp_per_negative=neg_fp / len(negatives) if negatives else None,
+        calibration_error=calibration_error(kept_scores, kept_tp),
     )
 
 
