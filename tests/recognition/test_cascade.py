@@ -9,12 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from numberplate.calibration import Calibration
 from numberplate.config import Config
 from numberplate.errors import BackendUnavailableError, ConfigError
 from numberplate.imaging import load_image
 from numberplate.pipeline import Reader
 from numberplate.recognition import DEFAULT_CASCADE, available_backends, create_recognizer, recognizer_for
-from numberplate.recognition.calibration import Calibration
 from numberplate.recognition.cascade import PROVINCE_BELOW, CascadeRecognizer, choose, settle_province
 from numberplate.types import Candidate, PlateText
 

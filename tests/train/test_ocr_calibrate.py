@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from click.testing import CliRunner
 
-from numberplate.recognition.calibration import IDENTITY
+from numberplate.calibration import IDENTITY
 from numberplate.recognition.platenet_ocr import DEFAULT_MODEL, PlateOcrRecognizer
 from numberplate.train.ocr.calibrate import fit_ocr_calibration
 from numberplate.types import PlateText

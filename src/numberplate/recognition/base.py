@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -18,3 +19,12 @@ class Recognizer(Protocol):
     def read(self, crop: np.ndarray, country: str | None = None) -> PlateText | None:
         """Read an RGB uint8 plate crop; ``country`` is an optional ISO 3166 alpha-2 hint."""
         ...
+
+
+def own_scores(recognizer: Recognizer) -> Callable[[np.ndarray, str | None], PlateText | None]:
+    """``recognizer``'s read with its own, uncalibrated confidences (``read_uncalibrated`` where it has one).
+
+    For decisions whose thresholds were set on those scores: the cascade's, and the training tools'
+    (pseudo-labels, mined negatives).
+    """
+    return getattr(recognizer, "read_uncalibrated", recognizer.read)

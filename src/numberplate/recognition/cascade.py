@@ -6,7 +6,7 @@ first one's own score is below ``below`` (by default 0.5; the model's own scores
 about 0.8 calibrated) and keeps whichever reading scores higher. On the hand-read e2e scenes this
 lifts exact reads from 0.64 to 0.80 (docs/results.md) at the cost of the second reader's time on the
 unsure plates only. These decisions use the readers' own scores, on which they were set; the reading
-returned is then calibrated (:mod:`numberplate.recognition.calibration`).
+returned is then calibrated (:mod:`numberplate.calibration`).
 
 A Chinese plate's province character is a case of its own: our model saw few plates from outside
 Anhui (皖 is 96% of the training crops) and reads a rare province as 皖 while sure of the rest.
@@ -24,10 +24,10 @@ from collections.abc import Callable
 
 import numpy as np
 
+from numberplate.calibration import IDENTITY, Calibration
 from numberplate.errors import BackendUnavailableError, ModelLoadError
 from numberplate.formats import match, postprocess_text
-from numberplate.recognition.base import Recognizer
-from numberplate.recognition.calibration import IDENTITY, Calibration, own_scores
+from numberplate.recognition.base import Recognizer, own_scores
 from numberplate.recognition.text import clean_plate_text, is_china, is_cjk
 from numberplate.types import Candidate, PlateText
 
@@ -79,7 +79,7 @@ class CascadeRecognizer:
         """Read an RGB uint8 plate crop; see the module docstring for when the fallback reads.
 
         The decisions use the primary's own confidence (``below`` is on that scale); the reading returned
-        is calibrated by the primary's :class:`~numberplate.recognition.calibration.Calibration`, or, when
+        is calibrated by the primary's :class:`~numberplate.calibration.Calibration`, or, when
         the fallback's reading wins, by the primary's ``fallback_calibration`` (both identity for a primary
         without them).
         """

@@ -9,11 +9,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from numberplate.calibration import IDENTITY, Calibration
 from numberplate.detection.platenet import MODELS_DIR, create_session, model_metadata
 from numberplate.errors import ModelLoadError
 from numberplate.formats import postprocess
 from numberplate.recognition.alphabet import ALPHABET, MAX_SLOTS
-from numberplate.recognition.calibration import IDENTITY, Calibration
 from numberplate.recognition.crop import as_rgb_crop
 from numberplate.recognition.text import is_china, is_cjk
 from numberplate.types import PlateText
@@ -143,7 +143,7 @@ class PlateOcrRecognizer:
         self.top_k = top_k
         try:
             calibration = meta.get("confidence_calibration") or {}
-            # Platt scaling of the confidences (recognition/calibration.py): of this model's readings, and of
+            # Platt scaling of the confidences (calibration.py): of this model's readings, and of
             # RapidOCR's readings that win in the plateocr+rapidocr cascade.
             self.calibration = Calibration.from_dict(calibration)
             self.fallback_calibration = Calibration.from_dict(calibration.get("fallback"))

@@ -22,8 +22,7 @@ import numpy as np
 from numberplate.detection.base import Detector
 from numberplate.errors import DatasetError
 from numberplate.formats.patterns import AUTO
-from numberplate.recognition.base import Recognizer
-from numberplate.recognition.calibration import own_scores
+from numberplate.recognition.base import Recognizer, own_scores
 from numberplate.recognition.crop import crop_plate
 from numberplate.train.detect.data import Scene
 from numberplate.types import BoundingBox, PlateText

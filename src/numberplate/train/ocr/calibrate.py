@@ -2,7 +2,7 @@
 
 The model reads synthetic plates of every layout (by weight, a seed apart from training's), half with
 their country's hint (where it has pattern data) and half with ``auto``, as the reader and the
-evaluation pass them. Platt scaling (:func:`numberplate.recognition.calibration.fit_calibration`) is fitted
+evaluation pass them. Platt scaling (:func:`numberplate.calibration.fit_calibration`) is fitted
 on its own confidences against exact reads; and, for the default ``plateocr+rapidocr`` cascade, a second
 one on the readings of the fallback that win there (the cascade's own decisions, on the model's own
 scores). The reported val split is never used: its figures stay an honest check
@@ -16,10 +16,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from numberplate.calibration import IDENTITY, Calibration, fit_calibration
 from numberplate.evaluation.ocr import calibration_error
 from numberplate.formats.patterns import AUTO, UnknownCountryError, patterns_for
 from numberplate.recognition.base import Recognizer
-from numberplate.recognition.calibration import IDENTITY, Calibration, fit_calibration
 from numberplate.recognition.cascade import DEFAULT_BELOW, choose_reading, settle_province, unsure_province
 from numberplate.recognition.platenet_ocr import PlateOcrRecognizer
 from numberplate.train.synth.layouts import pick_layout

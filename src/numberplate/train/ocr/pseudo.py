@@ -34,8 +34,7 @@ from numberplate.formats import match, match_all
 from numberplate.formats.correct import CONFUSIONS
 from numberplate.formats.distance import levenshtein
 from numberplate.recognition.alphabet import in_alphabet
-from numberplate.recognition.base import Recognizer
-from numberplate.recognition.calibration import own_scores
+from numberplate.recognition.base import Recognizer, own_scores
 from numberplate.recognition.crop import crop_plate
 from numberplate.train.detect.data import iter_scenes
 from numberplate.types import BoundingBox, Detection, PlateText

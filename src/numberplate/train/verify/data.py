@@ -28,8 +28,7 @@ from numberplate.detection.base import Detector
 from numberplate.detection.postprocess import box_iou
 from numberplate.detection.verify import CONTEXT, INPUT_SIZE, context_window
 from numberplate.formats.patterns import AUTO
-from numberplate.recognition.base import Recognizer
-from numberplate.recognition.calibration import own_scores
+from numberplate.recognition.base import Recognizer, own_scores
 from numberplate.recognition.crop import SIDEWAYS_ASPECT, crop_plate
 from numberplate.train.detect.data import Scene
 from numberplate.train.detect.mine import looks_like_plate

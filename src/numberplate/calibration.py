@@ -1,6 +1,6 @@
-"""Calibrated confidences: a reading said to be 0.9 sure is right about nine times in ten.
+"""Calibrated confidences: a reading (or a detection) said to be 0.9 sure is right about nine times in ten.
 
-A recogniser's own score need not mean that. Ours is underconfident: it was trained with label
+A model's own score need not mean that. Ours is underconfident: it was trained with label
 smoothing, so each character tops out near 0.95 and a seven-character plate near 0.7, while such
 reads are right ~95% of the time (`numberplate eval ocr`, columns ``conf`` and ``ECE``). A
 :class:`Calibration` is Platt scaling of the final confidence, ``sigmoid(a * logit(p) + b)``: monotone,
@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from numberplate.recognition.base import Recognizer
 from numberplate.types import Candidate, PlateText
 
 _EPS = 1e-6
@@ -84,15 +83,6 @@ class Calibration:
 
 
 IDENTITY = Calibration()
-
-
-def own_scores(recognizer: Recognizer) -> Callable[[np.ndarray, str | None], PlateText | None]:
-    """``recognizer``'s read with its own, uncalibrated confidences (``read_uncalibrated`` where it has one).
-
-    For decisions whose thresholds were set on those scores: the cascade's, and the training tools'
-    (pseudo-labels, mined negatives).
-    """
-    return getattr(recognizer, "read_uncalibrated", recognizer.read)
 
 
 def fit_calibration(confidences: Sequence[float], correct: Sequence[bool], prior: float = 1e-3,

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from numberplate.calibration import IDENTITY, Calibration, fit_calibration
 from numberplate.errors import ModelLoadError
-from numberplate.recognition.calibration import IDENTITY, Calibration, fit_calibration
 from numberplate.recognition.platenet_ocr import DEFAULT_MODEL, PlateOcrRecognizer
 from numberplate.types import Candidate, PlateText
 
