@@ -102,3 +102,17 @@ def test_a_bad_calibration_in_the_model_json_is_a_load_error(tmp_path: Path) -> 
     model.with_suffix(".json").write_text(json.dumps(meta), encoding="utf-8")
     with pytest.raises(ModelLoadError, match="confidence_calibration"):
         PlateOcrRecognizer(model)
+
+
+def test_inverse_undoes_the_scaling_and_detections_are_mapped_in_order() -> None:
+    from numberplate.types import BoundingBox, Detection
+
+    c = Calibration(2.5, 0.5)
+    for p in (0.01, 0.3, 0.45, 0.9, 0.999):
+        assert c.inverse(c(p)) == pytest.approx(p, rel=1e-9)
+    assert (c.inverse(0.0), c.inverse(1.0), IDENTITY.inverse(0.3)) == (0.0, 1.0, 0.3)
+    found = [Detection(BoundingBox(0, 0, 10, 5), 0.8), Detection(BoundingBox(20, 0, 30, 5), 0.4)]
+    mapped = c.detections(found)
+    assert [d.box for d in mapped] == [d.box for d in found]
+    assert [d.confidence for d in mapped] == pytest.approx([c(0.8), c(0.4)])
+    assert IDENTITY.detections(found) is found

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from numberplate.types import Candidate, PlateText
+from numberplate.types import Candidate, Detection, PlateText
 
 _EPS = 1e-6
 
@@ -47,6 +47,13 @@ class Calibration:
         z = self.a * math.log(p / (1.0 - p)) + self.b
         return 1.0 / (1.0 + math.exp(-z)) if z > -700 else 0.0
 
+    def inverse(self, q: float) -> float:
+        """The score whose calibrated value is ``q`` (to turn a threshold on the calibrated scale into the model's)."""
+        if self.is_identity or q <= 0.0 or q >= 1.0:
+            return min(max(q, 0.0), 1.0)
+        z = (math.log(q / (1.0 - q)) - self.b) / self.a
+        return 1.0 / (1.0 + math.exp(-z)) if z > -700 else 0.0
+
     def apply(self, text: PlateText | None) -> PlateText | None:
         """``text`` with its confidence calibrated; the other candidates share what the top one leaves.
 
@@ -63,6 +70,12 @@ class Calibration:
         candidates = [Candidate(c.text, confidence if c.text == text.text else c.confidence * scale)
                       for c in text.candidates]
         return dataclasses.replace(text, confidence=confidence, candidates=tuple(candidates))
+
+    def detections(self, found: list[Detection]) -> list[Detection]:
+        """``found`` with calibrated confidences (same order: the scaling is monotone)."""
+        if self.is_identity:
+            return found
+        return [dataclasses.replace(d, confidence=self(d.confidence)) for d in found]
 
     def to_dict(self) -> dict[str, float]:
         return {"a": round(self.a, 4), "b": round(self.b, 4)}

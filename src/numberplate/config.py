@@ -30,7 +30,7 @@ class Config:
 
     detector_model: str | None = None
     detector_side: int = 640
-    detection_threshold: float | None = None  # None: the shipped model's own operating threshold
+    detection_threshold: float | None = None  # on the reported (calibrated) confidence; None: the model's own
     tile_large_images: bool = True
     detector_flip: bool = False  # also detect on the mirrored image and average (about 2x the detector's time)
     verify_detections: bool = True  # a second look at each detection with its surroundings (detection/verify.py)

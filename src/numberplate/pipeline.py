@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable
+from pathlib import Path
 
 import numpy as np
 
@@ -23,13 +24,18 @@ log = logging.getLogger(__name__)
 
 def default_detector(config: Config) -> Detector:
     """The shipped PlateNet detector, configured from ``config``, with the plate verifier unless
-    ``config.verify_detections`` is off (``detection_threshold`` is then the verified score's threshold)."""
-    from numberplate.detection.platenet import PlateNetDetector
+    ``config.verify_detections`` is off. ``detection_threshold`` applies to the reported, calibrated
+    confidence (the verified score's, or the detector's without the verifier)."""
+    from numberplate.detection.platenet import DEFAULT_MODEL, PlateNetDetector, load_calibration
     from numberplate.detection.verify import PlateVerifier, VerifiedDetector
 
     verifier = PlateVerifier(config.verifier_model) if config.verify_detections else None
+    # ``detection_threshold`` is on the reported, calibrated scale; the models decide on their own scores.
+    calibration = verifier.calibration if verifier is not None else load_calibration(
+        Path(config.detector_model) if config.detector_model else DEFAULT_MODEL)
+    threshold = (calibration.inverse(config.detection_threshold) if config.detection_threshold is not None
+                 else verifier.threshold if verifier is not None else None)
     # A verified score is never above the detector's, so the detector needs no lower threshold than the final one.
-    threshold = config.detection_threshold or (verifier.threshold if verifier is not None else None)
     detector = PlateNetDetector(
         config.detector_model,
         side=config.detector_side,

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from numberplate.calibration import Calibration
 from numberplate.config import Config
 from numberplate.datasets.labels import read_labels
 from numberplate.detection.platenet import PlateNetDetector
@@ -18,7 +19,7 @@ from numberplate.errors import ModelLoadError
 from numberplate.evaluation.detection import ImageResult, summarize
 from numberplate.imaging import load_image
 from numberplate.pipeline import default_detector
-from numberplate.types import BoundingBox
+from numberplate.types import BoundingBox, Detection
 from tests.fakes import PixelBoxes
 
 
@@ -73,9 +74,14 @@ def test_the_shipped_verifier_loads_and_the_reader_uses_it_by_default() -> None:
     assert verifier.probabilities(np.zeros((10, 10, 3), np.uint8), []).shape == (0,)
     assert isinstance(default_detector(Config()), VerifiedDetector)
     assert isinstance(default_detector(Config(verify_detections=False)), PlateNetDetector)
-    # A threshold set in the config is the verified score's, and the detector's too (never lower).
+    # A threshold set in the config is on the reported (calibrated) verified score; the models get its value on
+    # their own scale: the verified score's, and the detector's too (never lower).
     det = default_detector(Config(detection_threshold=0.6))
-    assert isinstance(det, VerifiedDetector) and det.threshold == 0.6 and det.detector.threshold == 0.6
+    own = det.verifier.calibration.inverse(0.6)  # type: ignore[attr-defined]
+    assert isinstance(det, VerifiedDetector) and det.threshold == pytest.approx(own) and own != 0.6
+    assert det.detector.threshold == pytest.approx(own)  # type: ignore[attr-defined]
+    alone = default_detector(Config(detection_threshold=0.6, verify_detections=False))
+    assert isinstance(alone, PlateNetDetector) and alone.threshold == pytest.approx(alone.calibration.inverse(0.6))
 
 
 def test_a_corrupt_verifier_is_refused(tmp_path: Path) -> None:
@@ -146,3 +152,58 @@ def test_a_box_on_its_side_is_turned_both_ways_and_scored_by_its_upright_or_mean
     # A square two-line plate looks right upright.
     assert p(sure, never, never, unsure)[0] > 0.99
     assert abs(p(sure, never, never, unsure)[1] - 0.5) < 1e-6
+
+
+class CalibratedDetector(PixelBoxes):
+    """A detector with its own scores (``detect_uncalibrated``) and reported ones, like PlateNetDetector."""
+
+    calibration = Calibration(2.0, 1.0)
+
+    def detect(self, image: np.ndarray) -> list[Detection]:
+        return self.calibration.detections(self.detect_uncalibrated(image))
+
+    def detect_uncalibrated(self, image: np.ndarray) -> list[Detection]:
+        return list(self.dets)
+
+
+def test_the_verifier_rescored_own_scores_and_reports_calibrated_ones() -> None:
+    image = np.zeros((100, 200, 3), np.uint8)
+    image[10:30, 10:60] = 255
+    verifier = ByBrightness()
+    verifier.calibration = Calibration(1.5, 0.5)  # type: ignore[attr-defined]
+    det = VerifiedDetector(CalibratedDetector(((10, 10, 60, 30), 0.6)), verifier, 0.5)
+    (own,) = det.detect_uncalibrated(image)
+    assert own.confidence == pytest.approx(0.6)  # the detector's own 0.6 (not its calibrated 0.86) times p = 1
+    (reported,) = det.detect(image)
+    assert reported.box == own.box and reported.confidence == pytest.approx(Calibration(1.5, 0.5)(0.6))
+
+
+def test_the_shipped_models_report_calibrated_detections_and_the_threshold_is_on_that_scale(data_dir: Path) -> None:
+    image = load_image(data_dir / "detect" / "images" / "tunisia" / "112.jpg")
+    plain = PlateNetDetector()
+    assert not plain.calibration.is_identity
+    own, reported = plain.detect_uncalibrated(image), plain.detect(image)
+    assert [d.box for d in own] == [d.box for d in reported] and own
+    assert [d.confidence for d in reported] == pytest.approx([plain.calibration(d.confidence) for d in own])
+    verified = default_detector(Config())
+    assert isinstance(verified, VerifiedDetector) and not verified.verifier.calibration.is_identity
+    default = verified.detect(image)
+    # The reader's default threshold is the verifier's own 0.45; the same cut stated on the reported scale
+    # gives the very same detections, and every reported confidence is at least it.
+    cut = verified.verifier.calibration(float(verified.verifier.threshold or 0))
+    same = default_detector(Config(detection_threshold=round(cut, 6))).detect(image)
+    assert [d.box for d in same] == [d.box for d in default] and all(d.confidence >= cut - 1e-6 for d in same)
+    stricter = default_detector(Config(detection_threshold=0.999)).detect(image)
+    assert len(stricter) <= len(default)
+
+
+def test_a_bad_detector_calibration_is_a_load_error(tmp_path: Path) -> None:
+    from numberplate.detection.platenet import DEFAULT_MODEL
+
+    model = tmp_path / "det.onnx"
+    shutil.copy(DEFAULT_MODEL, model)
+    meta = json.loads(DEFAULT_MODEL.with_suffix(".json").read_text(encoding="utf-8"))
+    meta["confidence_calibration"] = {"a": "steep"}
+    model.with_suffix(".json").write_text(json.dumps(meta), encoding="utf-8")
+    with pytest.raises(ModelLoadError, match="confidence_calibration"):
+        PlateNetDetector(model)

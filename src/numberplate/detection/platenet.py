@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
+from numberplate.calibration import Calibration
 from numberplate.detection.postprocess import box_area, box_intersection, box_iou, decode, letterbox, nms
 from numberplate.errors import ModelLoadError
 from numberplate.types import BoundingBox, Detection
@@ -68,6 +69,18 @@ def exact_int8(options: ort.SessionOptions) -> ort.SessionOptions:
     """
     options.add_session_config_entry("session.x64quantprecision", "1")
     return options
+
+
+def load_calibration(model_path: Path) -> Calibration:
+    """The ``confidence_calibration`` recorded in a model's ``<model>.json`` (identity when there is none).
+
+    Raises:
+        ModelLoadError: the entry is malformed.
+    """
+    try:
+        return Calibration.from_dict(model_metadata(model_path).get("confidence_calibration"))
+    except ValueError as e:
+        raise ModelLoadError(f"{model_path.with_suffix('.json')}: bad 'confidence_calibration': {e}") from e
 
 
 def operating_threshold(model_path: str | Path | None = None) -> float:
@@ -131,6 +144,7 @@ class PlateNetDetector:
         self.flip = flip
         self._input = uint8_image_input(self.session, path,
                                         "; re-export the model with `numberplate train export-detect`")
+        self.calibration = load_calibration(path)
 
     def _run(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Heatmaps and distances of a batch; with ``flip``, averaged with those of the mirrored images."""
@@ -145,7 +159,11 @@ class PlateNetDetector:
         return (heat[:n] + mirrored_heat) / 2, (dist[:n] + mirrored_dist) / 2
 
     def detect(self, image: np.ndarray) -> list[Detection]:
-        """Plates in an RGB image, in its pixels, best first."""
+        """Plates in an RGB image, in its pixels, best first, with calibrated confidences (:attr:`calibration`)."""
+        return self.calibration.detections(self.detect_uncalibrated(image))
+
+    def detect_uncalibrated(self, image: np.ndarray) -> list[Detection]:
+        """:meth:`detect` with the model's own scores (those ``threshold`` applies to)."""
         h, w = image.shape[:2]
         tensor, lb = letterbox(image, self.side)
         heat, dist = self._run(tensor)

@@ -18,8 +18,15 @@ from typing import Protocol
 import cv2
 import numpy as np
 
-from numberplate.detection.base import Detector
-from numberplate.detection.platenet import MODELS_DIR, create_session, model_metadata, uint8_image_input
+from numberplate.calibration import IDENTITY, Calibration
+from numberplate.detection.base import Detector, own_detections
+from numberplate.detection.platenet import (
+    MODELS_DIR,
+    create_session,
+    load_calibration,
+    model_metadata,
+    uint8_image_input,
+)
 from numberplate.recognition.crop import SIDEWAYS_ASPECT
 from numberplate.types import BoundingBox, Detection
 
@@ -89,6 +96,8 @@ class PlateVerifier:
         self.context = float(meta.get("context", CONTEXT))
         self.weight = float(meta.get("weight", DEFAULT_WEIGHT))
         self.threshold: float | None = meta.get("threshold")
+        # Of the verified score (detector score x p ** weight): fitted on train scenes (train calibrate-detector).
+        self.calibration = load_calibration(path)
         self._input = uint8_image_input(self.session, path)
 
     def probabilities(self, image: np.ndarray, boxes: Sequence[BoundingBox]) -> np.ndarray:
@@ -135,8 +144,17 @@ class VerifiedDetector:
         self.threshold = threshold if threshold is not None else float(verifier.threshold or 0.0)
 
     def detect(self, image: np.ndarray) -> list[Detection]:
-        """Plates in an RGB image, in its pixels, best first."""
-        found = self.detector.detect(image)
+        """Plates in an RGB image, in its pixels, best first, with calibrated confidences (the verifier's
+        ``calibration``, when it has one)."""
+        calibration: Calibration = getattr(self.verifier, "calibration", IDENTITY)
+        return calibration.detections(self.detect_uncalibrated(image))
+
+    def detect_uncalibrated(self, image: np.ndarray) -> list[Detection]:
+        """:meth:`detect` with the verified scores themselves (those ``threshold`` applies to)."""
+        return self.rescore(image, own_detections(self.detector)(image))
+
+    def rescore(self, image: np.ndarray, found: list[Detection]) -> list[Detection]:
+        """The detector's detections of ``image`` (with its own scores) verified: re-scored, thresholded, best first."""
         p = self.verifier.probabilities(image, [d.box for d in found])
         scored = [replace(d, confidence=float(d.confidence * q ** self.verifier.weight)) for d, q in zip(found, p)]
         return sorted((d for d in scored if d.confidence >= self.threshold), key=lambda d: -d.confidence)

@@ -62,7 +62,8 @@ def _plate_painter() -> Callable[..., tuple[np.ndarray, int]]:
 @click.option("--model", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="ONNX detector (default: the shipped one)")
 @click.option("--side", type=int, default=640, show_default=True, help="network input long side")
-@click.option("--threshold", type=float, default=None, help="operating threshold (default: the model's)")
+@click.option("--threshold", type=float, default=None,
+              help="operating threshold on the reported (calibrated) confidence (default: the model's)")
 @click.option("--no-tiles", is_flag=True, help="disable the second pass on tiles for large images")
 @click.option("--flip", is_flag=True, help="also detect on the mirrored image and average (config detector_flip)")
 @click.option("--verify/--no-verify", default=True, show_default=True,
@@ -103,14 +104,17 @@ def eval_detect(data: Path, split: str, model: Path | None, side: int, threshold
 
     # Every detection down to 0.05 is scored, for the AP; P/R are counted at the operating threshold.
     try:
-        det: Detector = PlateNetDetector(model, side=side, threshold=0.05, tile_large_images=not no_tiles, flip=flip)
-        own = operating_threshold(model)
+        detector = PlateNetDetector(model, side=side, threshold=0.05, tile_large_images=not no_tiles, flip=flip)
+        det: Detector = detector
+        own, calibration = operating_threshold(model), detector.calibration
         if verify:
             verifier = PlateVerifier(verifier_model)
-            det, own = VerifiedDetector(det, verifier, 0.0), float(verifier.threshold or own)
+            det, own, calibration = VerifiedDetector(det, verifier, 0.0), float(verifier.threshold or own), \
+                verifier.calibration
     except ModelLoadError as e:
         raise click.ClickException(str(e)) from e
-    thr = threshold if threshold is not None else own
+    # The scores are the reported, calibrated confidences: the operating threshold is turned into their scale.
+    thr = threshold if threshold is not None else calibration(own)
     try:
         records = read_labels(data, split=split, skip_conflicts=skip_conflicts)[:limit]
         if sample is not None and sample < len(records):

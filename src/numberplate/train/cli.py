@@ -125,7 +125,8 @@ def export_detect(
 
     calibration = calibration_batches(data, calibration_images, side) if int8 else None
     diff = export_onnx(checkpoint, out, threshold=threshold, calibration=calibration)
-    click.echo(f"wrote {out} (max |onnx - torch| = {diff:.2e})")
+    click.echo(f"wrote {out} (max |onnx - torch| = {diff:.2e}); its scores are the model's own until "
+               f"`numberplate train calibrate-detector --detector-model {out}`")
 
 
 @train_group.command("verifier")
@@ -181,7 +182,8 @@ def export_verifier_cmd(checkpoint: Path, out: Path, threshold: float | None) ->
     from numberplate.train.verify.export import export_verifier
 
     diff = export_verifier(checkpoint, out, threshold)
-    click.echo(f"wrote {out} (max |onnx - torch| = {diff:.2e})")
+    click.echo(f"wrote {out} (max |onnx - torch| = {diff:.2e}); the verified scores are its own until "
+               f"`numberplate train calibrate-detector --verifier-model {out}`")
 
 
 @train_group.command("ocr")
@@ -354,3 +356,35 @@ def calibrate_ocr_command(model: Path | None, plates: int, seed: int, fallback: 
     meta["confidence_calibration"] = fit.to_dict(seed)
     meta_path.write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     click.echo(f"wrote the calibration into {meta_path}")
+
+
+@train_group.command("calibrate-detector")
+@click.option("--data", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=Path("../shared/data/detect/labels.csv"), show_default=True,
+              help="detect labels CSV whose train scenes are read")
+@click.option("--scenes", type=click.IntRange(50), default=1000, show_default=True,
+              help="train scenes, spread over every source")
+@click.option("--detector-model", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="detector ONNX model whose JSON gets its calibration (default: the shipped one)")
+@click.option("--verifier-model", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="verifier ONNX model whose JSON gets the verified score's calibration (default: the shipped one)")
+@click.option("--dry-run", is_flag=True, help="print the fit, write nothing")
+def calibrate_detector_command(data: Path, scenes: int, detector_model: Path | None, verifier_model: Path | None,
+                               dry_run: bool) -> None:
+    """Fit the detection confidences' calibration on train scenes and record it in the models' JSON."""
+    from numberplate.detection.platenet import DEFAULT_MODEL
+    from numberplate.detection.verify import DEFAULT_VERIFIER
+    from numberplate.train.detect.calibrate import DEFAULT_FLOOR, fit_detector_calibration
+
+    fits = fit_detector_calibration(data, scenes, detector_model, verifier_model)
+    for name, fit, path in (("detector", fits[0], detector_model or DEFAULT_MODEL),
+                            ("verified", fits[1], verifier_model or DEFAULT_VERIFIER)):
+        click.echo(f"{name}: {fit.detections} detections >= {DEFAULT_FLOOR}, {fit.precision:.3f} right; "
+                   f"a={fit.calibration.a:.3f} b={fit.calibration.b:.3f}: "
+                   f"ECE {fit.ece_before:.3f} -> {fit.ece_after:.3f}")
+        if not dry_run:
+            meta_path = path.with_suffix(".json")
+            meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.is_file() else {}
+            meta["confidence_calibration"] = fit.to_dict(scenes, DEFAULT_FLOOR)
+            meta_path.write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+            click.echo(f"wrote the calibration into {meta_path}")

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from numberplate.detection.base import Detector
+from numberplate.detection.base import Detector, own_detections
 from numberplate.errors import DatasetError
 from numberplate.formats.patterns import AUTO
 from numberplate.recognition.base import Recognizer, own_scores
@@ -67,7 +67,7 @@ def mine_hard_negatives(
     for scene in scenes:
         h, w = scene.image.shape[:2]
         labels = [BoundingBox(*map(float, b)) for b in scene.boxes]
-        for det in detector.detect(scene.image):
+        for det in own_detections(detector)(scene.image):
             if det.confidence < min_score or any(det.box.iou(b) >= max_iou for b in labels):
                 continue
             # Read against every country's layouts: without a country a reading is not checked at all.

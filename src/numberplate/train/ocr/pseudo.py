@@ -28,7 +28,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from numberplate.detection.base import Detector
+from numberplate.detection.base import Detector, own_detections
 from numberplate.evaluation.e2e import match as match_boxes
 from numberplate.formats import match, match_all
 from numberplate.formats.correct import CONFUSIONS
@@ -222,7 +222,7 @@ def pseudo_label(
     for scene in iter_scenes(labels_csv, split, max_side=None, limit=limit):
         source = scene.source
         labels = [BoundingBox(*box) for box in scene.boxes.tolist()]
-        found = detector.detect(scene.image) if detector is not None and labels else []
+        found = own_detections(detector)(scene.image) if detector is not None and labels else []
         matched = match_boxes(labels, [d.box for d in found])  # as `eval e2e` pairs plates with detections
         for k, box in enumerate(labels):
             stats.boxes[source] += 1

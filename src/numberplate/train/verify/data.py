@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from numberplate.detection.base import Detector
+from numberplate.detection.base import Detector, own_detections
 from numberplate.detection.postprocess import box_iou
 from numberplate.detection.verify import CONTEXT, INPUT_SIZE, context_window
 from numberplate.formats.patterns import AUTO
@@ -94,7 +94,7 @@ def collect_windows(scenes: Iterable[Scene], detector: Detector, recognizer: Rec
         scores.append(score)
 
     for sc in scenes:
-        found = detector.detect(sc.image)
+        found = own_detections(detector)(sc.image)
         pred = np.array([[d.box.xmin, d.box.ymin, d.box.xmax, d.box.ymax] for d in found], np.float32).reshape(-1, 4)
         best = box_iou(pred, sc.boxes).max(1) if len(sc.boxes) and len(pred) else np.zeros(len(pred))
         for det, box, overlap in zip(found, pred, best):
