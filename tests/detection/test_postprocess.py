@@ -19,6 +19,25 @@ def test_letterbox_scales_long_side_and_pads_to_32() -> None:
     assert (tensor[0, 10, 10] == 0).all()
 
 
+@pytest.mark.parametrize(("shape", "side"), [((720, 1280), 640), ((1280, 720), 640), ((333, 777), 512),
+                                             ((100, 50), 640), ((640, 640), 640), ((37, 1000), 640)])
+def test_letterbox_content_is_the_resized_image_and_the_rest_is_padding(shape: tuple[int, int], side: int) -> None:
+    import cv2
+
+    image = np.random.default_rng(1).integers(0, 256, (*shape, 3), dtype=np.uint8)
+    tensor, lb = letterbox(image, side)
+    h, w = shape
+    nw, nh = max(1, round(w * lb.scale)), max(1, round(h * lb.scale))
+    interp = cv2.INTER_AREA if lb.scale < 1 else cv2.INTER_LINEAR
+    expected = image if (nw, nh) == (w, h) else cv2.resize(image, (nw, nh), interpolation=interp)
+    assert tensor.shape == (1, lb.height, lb.width, 3) and lb.width % 32 == 0 and lb.height % 32 == 0
+    np.testing.assert_array_equal(tensor[0, :nh, :nw], expected)  # portrait: written into a strided view
+    assert (tensor[0, nh:] == 114).all() and (tensor[0, :, nw:] == 114).all()
+    view = np.zeros((h + 20, w + 30, 3), np.uint8)
+    view[5:5 + h, 7:7 + w] = image
+    np.testing.assert_array_equal(letterbox(view[5:5 + h, 7:7 + w], side)[0], tensor)  # a crop view reads the same
+
+
 def test_nms_keeps_best_of_overlapping_and_separate_boxes() -> None:
     boxes = np.array([[0, 0, 10, 10], [1, 1, 10, 10], [50, 50, 60, 60]], np.float32)
     scores = np.array([0.6, 0.9, 0.5], np.float32)

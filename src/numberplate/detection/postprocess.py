@@ -31,12 +31,18 @@ def letterbox(image: np.ndarray, max_side: int) -> tuple[np.ndarray, Letterbox]:
     scale = max_side / max(h, w)
     nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
     interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-    resized = cv2.resize(image, (nw, nh), interpolation=interp) if (nw, nh) != (w, h) else image
     pw = -(-nw // PAD_MULTIPLE) * PAD_MULTIPLE
     ph = -(-nh // PAD_MULTIPLE) * PAD_MULTIPLE
-    canvas = np.full((ph, pw, 3), PAD_VALUE, np.uint8)
-    canvas[:nh, :nw] = resized
-    return canvas[None], Letterbox(scale, pw, ph)
+    canvas = np.empty((1, ph, pw, 3), np.uint8)
+    # The resize writes straight into the canvas (no intermediate image), and only the padding is filled.
+    canvas[0, nh:] = PAD_VALUE
+    canvas[0, :nh, nw:] = PAD_VALUE
+    inner = canvas[0, :nh, :nw]
+    if (nw, nh) == (w, h):
+        inner[...] = image
+    elif cv2.resize(image, (nw, nh), dst=inner, interpolation=interp) is not inner:  # pragma: no cover
+        raise RuntimeError("cv2.resize did not write into the letterbox canvas")
+    return canvas, Letterbox(scale, pw, ph)
 
 
 def box_intersection(a: np.ndarray, b: np.ndarray) -> np.ndarray:
