@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from numberplate.calibration import IDENTITY, Calibration, fit_calibration
+from numberplate.calibration import IDENTITY, Calibration, calibration_error, fit_calibration
 from numberplate.errors import ModelLoadError
 from numberplate.recognition.platenet_ocr import DEFAULT_MODEL, PlateOcrRecognizer
 from numberplate.types import Candidate, PlateText
@@ -116,3 +116,22 @@ def test_inverse_undoes_the_scaling_and_detections_are_mapped_in_order() -> None
     assert [d.box for d in mapped] == [d.box for d in found]
     assert [d.confidence for d in mapped] == pytest.approx([c(0.8), c(0.4)])
     assert IDENTITY.detections(found) is found
+
+
+def test_calibration_error_on_hand_made_cases() -> None:
+    assert calibration_error([1.0, 1.0, 1.0], [True, True, True]) == 0.0
+    assert calibration_error([0.8] * 10, [True] * 8 + [False] * 2) == pytest.approx(0.0)
+    assert calibration_error([0.9, 0.9], [False, False]) == pytest.approx(0.9)  # sure and wrong
+    # Two bins: 0.25 (1 of 2 right: gap 0.25) and 0.95 (2 of 2 right: gap 0.05), each half the reads.
+    assert calibration_error([0.25, 0.25, 0.95, 0.95], [True, False, True, True]) == pytest.approx(0.15)
+    # Within one bin the mean is compared, not each read: 0.71 and 0.79 average 0.75, 3 of 4 right.
+    assert calibration_error([0.71, 0.79, 0.71, 0.79], [True, True, True, False]) == pytest.approx(0.0)
+    assert calibration_error([0.0, 1.0], [False, True], bins=1) == pytest.approx(0.0)
+    assert np.isnan(calibration_error([], []))
+
+
+@pytest.mark.parametrize(("confidences", "correct", "bins"), [([0.5], [True, False], 10), ([1.2], [True], 10),
+                                                              ([-0.1], [False], 10), ([0.5], [True], 0)])
+def test_calibration_error_rejects_bad_input(confidences: list, correct: list, bins: int) -> None:
+    with pytest.raises(ValueError):
+        calibration_error(confidences, correct, bins)

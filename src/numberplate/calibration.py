@@ -98,6 +98,28 @@ class Calibration:
 IDENTITY = Calibration()
 
 
+def calibration_error(confidences: Sequence[float], correct: Sequence[bool], bins: int = 10) -> float:
+    """Expected calibration error: over ``bins`` equal-width confidence bins, the gap between a bin's mean
+    confidence and its share of right reads, weighted by the bin's share of reads (0 for perfect calibration).
+
+    A confidence of 1.0 falls in the top bin; ``nan`` when there are no reads.
+
+    Raises:
+        ValueError: the two sequences differ in length, ``bins`` < 1, or a confidence is outside [0, 1].
+    """
+    if len(confidences) != len(correct) or bins < 1:
+        raise ValueError(f"{len(confidences)} confidences for {len(correct)} outcomes, {bins} bins")
+    if not confidences:
+        return float("nan")
+    conf = np.asarray(confidences, np.float64)
+    if ((conf < 0) | (conf > 1)).any():
+        raise ValueError("confidences must lie in [0, 1]")
+    right = np.asarray(correct, np.float64)
+    which = np.minimum((conf * bins).astype(int), bins - 1)
+    return float(sum(abs(conf[which == b].mean() - right[which == b].mean()) * (which == b).mean()
+                     for b in np.unique(which)))
+
+
 def fit_calibration(confidences: Sequence[float], correct: Sequence[bool], prior: float = 1e-3,
                     iterations: int = 100) -> Calibration:
     """The Platt scaling that best predicts ``correct`` from ``confidences``.

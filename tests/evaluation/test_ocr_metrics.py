@@ -10,7 +10,6 @@ import pytest
 from numberplate.errors import DatasetError
 from numberplate.evaluation.ocr import (
     OcrSample,
-    calibration_error,
     char_accuracy,
     evaluate_recognizer,
     levenshtein,
@@ -87,25 +86,6 @@ def test_in_candidates_counts_the_truth_among_the_listed_candidates() -> None:
             OcrSample(crop(3), "ABC123", "br")]
     m = evaluate_recognizer(WithCandidates(), rows)["overall"]
     assert (m["exact"], m["in_candidates"]) == (0.25, 0.5)
-
-
-def test_calibration_error_on_hand_made_cases() -> None:
-    assert calibration_error([1.0, 1.0, 1.0], [True, True, True]) == 0.0
-    assert calibration_error([0.8] * 10, [True] * 8 + [False] * 2) == pytest.approx(0.0)
-    assert calibration_error([0.9, 0.9], [False, False]) == pytest.approx(0.9)  # sure and wrong
-    # Two bins: 0.25 (1 of 2 right: gap 0.25) and 0.95 (2 of 2 right: gap 0.05), each half the reads.
-    assert calibration_error([0.25, 0.25, 0.95, 0.95], [True, False, True, True]) == pytest.approx(0.15)
-    # Within one bin the mean is compared, not each read: 0.71 and 0.79 average 0.75, 3 of 4 right.
-    assert calibration_error([0.71, 0.79, 0.71, 0.79], [True, True, True, False]) == pytest.approx(0.0)
-    assert calibration_error([0.0, 1.0], [False, True], bins=1) == pytest.approx(0.0)
-    assert np.isnan(calibration_error([], []))
-
-
-@pytest.mark.parametrize(("confidences", "correct", "bins"), [([0.5], [True, False], 10), ([1.2], [True], 10),
-                                                              ([-0.1], [False], 10), ([0.5], [True], 0)])
-def test_calibration_error_rejects_bad_input(confidences: list, correct: list, bins: int) -> None:
-    with pytest.raises(ValueError):
-        calibration_error(confidences, correct, bins)
 
 
 def test_evaluate_reports_mean_confidence_and_calibration_error() -> None:

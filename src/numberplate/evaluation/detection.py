@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from numberplate.calibration import calibration_error
 from numberplate.detection.postprocess import box_iou
-from numberplate.evaluation.ocr import calibration_error
 
 IOU_THRESHOLDS = tuple(np.round(np.arange(0.5, 0.96, 0.05), 2).tolist())
 

@@ -24,8 +24,9 @@ from typing import Any
 
 import numpy as np
 
+from numberplate.calibration import calibration_error
 from numberplate.errors import DatasetError
-from numberplate.evaluation.ocr import calibration_error, char_accuracy
+from numberplate.evaluation.ocr import char_accuracy
 from numberplate.imaging import load_image
 from numberplate.pipeline import Reader
 from numberplate.types import BoundingBox, Detection, PlateRead

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from numberplate.calibration import calibration_error
 from numberplate.errors import DatasetError
 from numberplate.formats.distance import levenshtein
 from numberplate.recognition.base import Recognizer
@@ -72,28 +73,6 @@ def char_accuracy(predicted: str, truth: str) -> float:
     """1 minus the edit distance normalised by the longer string (1.0 when both are empty)."""
     longest = max(len(predicted), len(truth))
     return 1.0 if longest == 0 else 1.0 - levenshtein(predicted, truth) / longest
-
-
-def calibration_error(confidences: Sequence[float], correct: Sequence[bool], bins: int = 10) -> float:
-    """Expected calibration error: over ``bins`` equal-width confidence bins, the gap between a bin's mean
-    confidence and its share of right reads, weighted by the bin's share of reads (0 for perfect calibration).
-
-    A confidence of 1.0 falls in the top bin; ``nan`` when there are no reads.
-
-    Raises:
-        ValueError: the two sequences differ in length, ``bins`` < 1, or a confidence is outside [0, 1].
-    """
-    if len(confidences) != len(correct) or bins < 1:
-        raise ValueError(f"{len(confidences)} confidences for {len(correct)} outcomes, {bins} bins")
-    if not confidences:
-        return float("nan")
-    conf = np.asarray(confidences, np.float64)
-    if ((conf < 0) | (conf > 1)).any():
-        raise ValueError("confidences must lie in [0, 1]")
-    right = np.asarray(correct, np.float64)
-    which = np.minimum((conf * bins).astype(int), bins - 1)
-    return float(sum(abs(conf[which == b].mean() - right[which == b].mean()) * (which == b).mean()
-                     for b in np.unique(which)))
 
 
 def _summary(

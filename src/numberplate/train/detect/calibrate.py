@@ -17,12 +17,11 @@ from pathlib import Path
 
 import numpy as np
 
-from numberplate.calibration import Calibration, fit_calibration
+from numberplate.calibration import Calibration, calibration_error, fit_calibration
 from numberplate.datasets.labels import read_labels
 from numberplate.detection.platenet import PlateNetDetector
 from numberplate.detection.verify import PlateVerifier, VerifiedDetector
 from numberplate.evaluation.detection import ImageResult, match
-from numberplate.evaluation.ocr import calibration_error
 from numberplate.imaging import load_image
 from numberplate.types import Detection
 

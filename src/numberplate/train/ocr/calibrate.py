@@ -16,8 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from numberplate.calibration import IDENTITY, Calibration, fit_calibration
-from numberplate.evaluation.ocr import calibration_error
+from numberplate.calibration import IDENTITY, Calibration, calibration_error, fit_calibration
 from numberplate.formats.patterns import AUTO, UnknownCountryError, patterns_for
 from numberplate.recognition.base import Recognizer
 from numberplate.recognition.cascade import DEFAULT_BELOW, choose_reading, settle_province, unsure_province
