@@ -4,10 +4,11 @@ A model's own score need not mean that. Ours is underconfident: it was trained w
 smoothing, so each character tops out near 0.95 and a seven-character plate near 0.7, while such
 reads are right ~95% of the time (`numberplate eval ocr`, columns ``conf`` and ``ECE``). A
 :class:`Calibration` is Platt scaling of the final confidence, ``sigmoid(a * logit(p) + b)``: monotone,
-so it changes no reading and no ranking, only what the number says. It is fitted on fresh synthetic
-plates (``numberplate train calibrate-ocr``), never on the reported val split, and stored in the OCR
-model's JSON. Decisions inside the readers (when the cascade asks its second reader) keep using the
-readers' own scores.
+so it changes no reading and no ranking, only what the number says. The OCR's is fitted on fresh
+synthetic plates (``numberplate train calibrate-ocr``), the detections' on train scenes (``numberplate
+train calibrate-detector``), never on the reported val split; each is stored in its model's JSON.
+Decisions inside (when the cascade asks its second reader, the detection thresholds) keep using the
+models' own scores.
 """
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ class Fallback:
 
 def test_the_fit_makes_the_shipped_model_s_confidences_closer_to_its_accuracy() -> None:
     fallback = Fallback()
-    fit = fit_ocr_calibration(PlateOcrRecognizer(), plates=240, seed=11, fallback=fallback)
+    fit = fit_ocr_calibration(PlateOcrRecognizer(), plates=240, seed=11, fallback=lambda: fallback)
     assert fit.plates == 240 and 0.5 < fit.exact < 1.0
     assert fit.calibration.a > 1.0 and fit.calibration.b > 0.0  # the model's own scores are underconfident
     assert fit.ece_after < fit.ece_before

@@ -83,22 +83,25 @@ class CascadeRecognizer:
         the fallback's reading wins, by the primary's ``fallback_calibration`` (both identity for a primary
         without them).
         """
-        calibration: Calibration = getattr(self.primary, "calibration", IDENTITY)
+        text, fallback_won = self.read_own(crop, country)
+        calibration: Calibration = getattr(self.primary, "fallback_calibration" if fallback_won else "calibration",
+                                           IDENTITY)
+        return calibration.apply(text)
+
+    def read_own(self, crop: np.ndarray, country: str | None = None) -> tuple[PlateText | None, bool]:
+        """The cascade's reading before calibration (the winner's own score), and whether the fallback's won."""
         first = own_scores(self.primary)(crop, country)
         unsure = first is None or first.confidence < self.below
         if not unsure and not unsure_province(first):
-            return calibration.apply(first)
+            return first, False
         fallback = self._load_fallback()
         if fallback is None:
-            return calibration.apply(first)
+            return first, False
         second = fallback.read(crop, country)
         first = settle_province(first, second)
         if first is not None and first.confidence >= self.below:
-            return calibration.apply(first)
-        chosen, second_won = choose_reading(first, second, country)
-        if second_won:
-            calibration = getattr(self.primary, "fallback_calibration", IDENTITY)
-        return calibration.apply(chosen)
+            return first, False
+        return choose_reading(first, second, country)
 
     def _load_fallback(self) -> Recognizer | None:
         if self._fallback is None and not self._unavailable:

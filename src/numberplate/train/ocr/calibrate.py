@@ -19,7 +19,7 @@ import numpy as np
 from numberplate.calibration import IDENTITY, Calibration, calibration_error, fit_calibration
 from numberplate.formats.patterns import AUTO, UnknownCountryError, patterns_for
 from numberplate.recognition.base import Recognizer
-from numberplate.recognition.cascade import DEFAULT_BELOW, choose_reading, settle_province, unsure_province
+from numberplate.recognition.cascade import CascadeRecognizer
 from numberplate.recognition.platenet_ocr import PlateOcrRecognizer
 from numberplate.train.synth.layouts import pick_layout
 from numberplate.train.synth.render import render_crop
@@ -68,7 +68,7 @@ def fit_ocr_calibration(
     recognizer: PlateOcrRecognizer,
     plates: int = 2000,
     seed: int = DEFAULT_SEED,
-    fallback: Recognizer | Callable[[], Recognizer] | None = None,
+    fallback: Callable[[], Recognizer] | None = None,
     batch: int = 64,
 ) -> CalibrationFit:
     """Fit ``recognizer``'s calibration (and its cascade fallback's) on ``plates`` fresh synthetic plates.
@@ -77,8 +77,8 @@ def fit_ocr_calibration(
         recognizer: the model to calibrate (read with its own confidences).
         plates: synthetic plates to render.
         seed: their random seed.
-        fallback: the cascade's second reader (or a factory for it) for the fallback calibration;
-            ``None`` fits none (identity).
+        fallback: builds the cascade's second reader, for the fallback calibration (the cascade's own
+            decisions); ``None`` fits none (identity).
         batch: plates per model run.
 
     Raises:
@@ -98,23 +98,17 @@ def fit_ocr_calibration(
     right = [r is not None and r.text == t for r, t in zip(reads, truths)]
     calibration = fit_calibration(confidences, right)
 
+    # The fallback calibration is of the readings the fallback wins with in the cascade, on its decisions.
     wins: list[tuple[float, bool]] = []
-    reader = fallback() if callable(fallback) and not hasattr(fallback, "read") else fallback
-    if reader is not None:
-        for image, truth, hint, first in zip(images, truths, hints, reads):
-            if first is not None and first.confidence >= DEFAULT_BELOW and not unsure_province(first):
-                continue
-            second = reader.read(image, hint)
-            first = settle_province(first, second)
-            if first is not None and first.confidence >= DEFAULT_BELOW:
-                continue
-            chosen, second_won = choose_reading(first, second, hint)
-            if second_won and chosen is not None:
+    if fallback is not None:
+        cascade = CascadeRecognizer(recognizer, "fallback", factory=fallback)
+        for image, truth, hint in zip(images, truths, hints):
+            chosen, fallback_won = cascade.read_own(image, hint)
+            if fallback_won and chosen is not None:
                 wins.append((chosen.confidence, chosen.text == truth))
-    outcomes = {ok for _, ok in wins}
-    fallback_calibration = (fit_calibration([c for c, _ in wins], [ok for _, ok in wins])
-                            if len(wins) >= MIN_FALLBACK_WINS and len(outcomes) == 2 else IDENTITY)
     win_conf, win_ok = [c for c, _ in wins], [ok for _, ok in wins]
+    fallback_calibration = (fit_calibration(win_conf, win_ok)
+                            if len(wins) >= MIN_FALLBACK_WINS and len(set(win_ok)) == 2 else IDENTITY)
     return CalibrationFit(
         calibration=calibration,
         fallback=fallback_calibration,
