@@ -331,6 +331,15 @@ def confusions_command(model: Path | None, crops: int, seed: int) -> None:
                    f"  {r.b_for_a:5d} ({r.ratio_b_for_a:.3f})  {r.weight:.3f}")
 
 
+def _record_calibration(model_path: Path, entry: dict) -> None:
+    """Write ``entry`` as ``confidence_calibration`` into the JSON beside ``model_path`` (its checksum stays)."""
+    meta_path = model_path.with_suffix(".json")
+    meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.is_file() else {}
+    meta["confidence_calibration"] = entry
+    meta_path.write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    click.echo(f"wrote the calibration into {meta_path}")
+
+
 @train_group.command("calibrate-ocr")
 @_synthetic_plates_options("plates", 2000, 100, 4242, "plate OCR ONNX model whose JSON gets the calibration")
 @click.option("--fallback/--no-fallback", default=True, show_default=True,
@@ -349,13 +358,8 @@ def calibrate_ocr_command(model: Path | None, plates: int, seed: int, fallback: 
                f"b={fit.calibration.b:.3f}: ECE {fit.ece_before:.3f} -> {fit.ece_after:.3f}")
     click.echo(f"fallback: {fit.fallback_wins} winning readings; a={fit.fallback.a:.3f} b={fit.fallback.b:.3f}: "
                f"ECE {fit.fallback_ece_before:.3f} -> {fit.fallback_ece_after:.3f}")
-    if dry_run:
-        return
-    meta_path = path.with_suffix(".json")
-    meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.is_file() else {}
-    meta["confidence_calibration"] = fit.to_dict(seed)
-    meta_path.write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    click.echo(f"wrote the calibration into {meta_path}")
+    if not dry_run:
+        _record_calibration(path, fit.to_dict(seed))
 
 
 @train_group.command("calibrate-detector")
@@ -383,8 +387,4 @@ def calibrate_detector_command(data: Path, scenes: int, detector_model: Path | N
                    f"a={fit.calibration.a:.3f} b={fit.calibration.b:.3f}: "
                    f"ECE {fit.ece_before:.3f} -> {fit.ece_after:.3f}")
         if not dry_run:
-            meta_path = path.with_suffix(".json")
-            meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.is_file() else {}
-            meta["confidence_calibration"] = fit.to_dict(scenes, DEFAULT_FLOOR)
-            meta_path.write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-            click.echo(f"wrote the calibration into {meta_path}")
+            _record_calibration(path, fit.to_dict(scenes, DEFAULT_FLOOR))
