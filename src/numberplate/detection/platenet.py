@@ -5,8 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnxruntime as ort
@@ -55,6 +56,7 @@ TILE_EDGE = 8  # px of the image: a tile's box this close to a side shared with 
 PART_OF_FOUND = 0.5  # a tile's box with this share of its area inside a full-pass box is part of that plate...
 PART_MIN_WIDTH = 64  # ... when that box is at least this wide in the full pass's input (a plate it saw well)
 NMS_IOU = 0.5  # the full pass's and the tiles' boxes of one plate overlap at least this much
+DEFAULT_THRESHOLD = 0.3  # a model whose JSON records no operating threshold
 
 
 def exact_int8(options: ort.SessionOptions) -> ort.SessionOptions:
@@ -71,21 +73,23 @@ def exact_int8(options: ort.SessionOptions) -> ort.SessionOptions:
     return options
 
 
-def load_calibration(model_path: Path) -> Calibration:
-    """The ``confidence_calibration`` recorded in a model's ``<model>.json`` (identity when there is none).
+def calibration_from(meta: Mapping[str, Any], model_path: Path, part: str | None = None) -> Calibration:
+    """The ``confidence_calibration`` in a model's metadata (see :func:`model_metadata`), or its sub-entry
+    ``part`` (the OCR's ``fallback``); the identity when there is none.
 
     Raises:
-        ModelLoadError: the entry is malformed.
+        ModelLoadError: the entry is malformed (``model_path`` names the model in the message).
     """
+    entry = meta.get("confidence_calibration")
     try:
-        return Calibration.from_dict(model_metadata(model_path).get("confidence_calibration"))
-    except ValueError as e:
+        return Calibration.from_dict((entry or {}).get(part) if part is not None else entry)
+    except (ValueError, AttributeError) as e:
         raise ModelLoadError(f"{model_path.with_suffix('.json')}: bad 'confidence_calibration': {e}") from e
 
 
 def operating_threshold(model_path: str | Path | None = None) -> float:
     """The detector's operating threshold recorded in its ``<model>.json`` (default model: the shipped one)."""
-    return float(model_metadata(Path(model_path) if model_path else DEFAULT_MODEL).get("threshold", 0.3))
+    return float(model_metadata(Path(model_path) if model_path else DEFAULT_MODEL).get("threshold", DEFAULT_THRESHOLD))
 
 
 def create_session(
@@ -138,13 +142,14 @@ class PlateNetDetector:
     ):
         path = Path(model_path) if model_path else DEFAULT_MODEL
         self.session = create_session(path, providers, intra_op_threads)
+        meta = model_metadata(path)
         self.side = side
-        self.threshold = threshold if threshold is not None else operating_threshold(path)
+        self.threshold = threshold if threshold is not None else float(meta.get("threshold", DEFAULT_THRESHOLD))
         self.tile_large_images = tile_large_images
         self.flip = flip
         self._input = uint8_image_input(self.session, path,
                                         "; re-export the model with `numberplate train export-detect`")
-        self.calibration = load_calibration(path)
+        self.calibration = calibration_from(meta, path)
 
     def _run(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Heatmaps and distances of a batch; with ``flip``, averaged with those of the mirrored images."""

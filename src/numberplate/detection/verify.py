@@ -22,8 +22,8 @@ from numberplate.calibration import IDENTITY, Calibration
 from numberplate.detection.base import Detector, own_detections
 from numberplate.detection.platenet import (
     MODELS_DIR,
+    calibration_from,
     create_session,
-    load_calibration,
     model_metadata,
     uint8_image_input,
 )
@@ -97,7 +97,7 @@ class PlateVerifier:
         self.weight = float(meta.get("weight", DEFAULT_WEIGHT))
         self.threshold: float | None = meta.get("threshold")
         # Of the verified score (detector score x p ** weight): fitted on train scenes (train calibrate-detector).
-        self.calibration = load_calibration(path)
+        self.calibration = calibration_from(meta, path)
         self._input = uint8_image_input(self.session, path)
 
     def probabilities(self, image: np.ndarray, boxes: Sequence[BoundingBox]) -> np.ndarray:

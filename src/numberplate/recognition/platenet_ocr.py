@@ -9,8 +9,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from numberplate.calibration import IDENTITY, Calibration
-from numberplate.detection.platenet import MODELS_DIR, create_session, model_metadata
+from numberplate.calibration import IDENTITY
+from numberplate.detection.platenet import MODELS_DIR, calibration_from, create_session, model_metadata
 from numberplate.errors import ModelLoadError
 from numberplate.formats import postprocess
 from numberplate.recognition.alphabet import ALPHABET, MAX_SLOTS
@@ -141,14 +141,10 @@ class PlateOcrRecognizer:
             int(meta.get("input_width", DEFAULT_INPUT_SIZE[1])),
         )
         self.top_k = top_k
-        try:
-            calibration = meta.get("confidence_calibration") or {}
-            # Platt scaling of the confidences (calibration.py): of this model's readings, and of
-            # RapidOCR's readings that win in the plateocr+rapidocr cascade.
-            self.calibration = Calibration.from_dict(calibration)
-            self.fallback_calibration = Calibration.from_dict(calibration.get("fallback"))
-        except (ValueError, AttributeError) as e:
-            raise ModelLoadError(f"{path.with_suffix('.json')}: bad 'confidence_calibration': {e}") from e
+        # Platt scaling of the confidences (calibration.py): of this model's readings, and of RapidOCR's
+        # readings that win in the plateocr+rapidocr cascade.
+        self.calibration = calibration_from(meta, path)
+        self.fallback_calibration = calibration_from(meta, path, "fallback")
         inp, out = self.session.get_inputs()[0], self.session.get_outputs()[0]
         self._input = inp.name
         expected = [self.max_slots, len(self.alphabet)]
