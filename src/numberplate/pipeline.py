@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable
-from pathlib import Path
 
 import numpy as np
 
@@ -26,16 +25,12 @@ def default_detector(config: Config) -> Detector:
     """The shipped PlateNet detector, configured from ``config``, with the plate verifier unless
     ``config.verify_detections`` is off. ``detection_threshold`` applies to the reported, calibrated
     confidence (the verified score's, or the detector's without the verifier)."""
-    from numberplate.detection.platenet import DEFAULT_MODEL, PlateNetDetector, load_calibration
+    from numberplate.detection.platenet import PlateNetDetector
     from numberplate.detection.verify import PlateVerifier, VerifiedDetector
 
     verifier = PlateVerifier(config.verifier_model) if config.verify_detections else None
-    # ``detection_threshold`` is on the reported, calibrated scale; the models decide on their own scores.
-    calibration = verifier.calibration if verifier is not None else load_calibration(
-        Path(config.detector_model) if config.detector_model else DEFAULT_MODEL)
-    threshold = (calibration.inverse(config.detection_threshold) if config.detection_threshold is not None
-                 else verifier.threshold if verifier is not None else None)
     # A verified score is never above the detector's, so the detector needs no lower threshold than the final one.
+    threshold = verifier.threshold if verifier is not None else None
     detector = PlateNetDetector(
         config.detector_model,
         side=config.detector_side,
@@ -44,6 +39,10 @@ def default_detector(config: Config) -> Detector:
         intra_op_threads=config.intra_op_threads,
         flip=config.detector_flip,
     )
+    if config.detection_threshold is not None:
+        # On the reported, calibrated scale; the models decide on their own scores.
+        reported = verifier.calibration if verifier is not None else detector.calibration
+        threshold = detector.threshold = reported.inverse(config.detection_threshold)
     return detector if verifier is None else VerifiedDetector(detector, verifier, threshold)
 
 
