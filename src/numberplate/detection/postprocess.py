@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -10,6 +12,9 @@ import numpy as np
 STRIDE = 8
 PAD_MULTIPLE = 32
 PAD_VALUE = 114
+
+if TYPE_CHECKING:
+    from numberplate.types import BoundingBox
 
 
 @dataclass(frozen=True)
@@ -43,6 +48,11 @@ def letterbox(image: np.ndarray, max_side: int) -> tuple[np.ndarray, Letterbox]:
     elif cv2.resize(image, (nw, nh), dst=inner, interpolation=interp) is not inner:  # pragma: no cover
         raise RuntimeError("cv2.resize did not write into the letterbox canvas")
     return canvas, Letterbox(scale, pw, ph)
+
+
+def box_array(boxes: Iterable[BoundingBox]) -> np.ndarray:
+    """(N, 4) float32 x0, y0, x1, y1 rows of ``boxes`` (shape (0, 4) when there are none)."""
+    return np.array([[b.xmin, b.ymin, b.xmax, b.ymax] for b in boxes], np.float32).reshape(-1, 4)
 
 
 def box_intersection(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -97,6 +97,7 @@ def eval_detect(data: Path, split: str, model: Path | None, side: int, threshold
     from numberplate.datasets.labels import read_labels
     from numberplate.detection.base import Detector
     from numberplate.detection.platenet import PlateNetDetector, operating_threshold
+    from numberplate.detection.postprocess import box_array
     from numberplate.detection.verify import PlateVerifier, VerifiedDetector
     from numberplate.errors import DatasetError, ModelLoadError
     from numberplate.evaluation.detection import ImageResult, summarize_by_source, threshold_sweep
@@ -128,7 +129,7 @@ def eval_detect(data: Path, split: str, model: Path | None, side: int, threshold
     t0 = time.perf_counter()
     def scene(index: int) -> tuple[np.ndarray, np.ndarray]:
         rec = records[index]
-        gt = np.array([[b.box.xmin, b.box.ymin, b.box.xmax, b.box.ymax] for b in rec.boxes], np.float32).reshape(-1, 4)
+        gt = box_array(b.box for b in rec.boxes)
         image = load_image(rec.image)
         if repaint is not None:
             image = repaint(np.random.default_rng((SYNTHETIC_PLATES_SEED, index)), image, gt)[0]
@@ -143,10 +144,9 @@ def eval_detect(data: Path, split: str, model: Path | None, side: int, threshold
         for group in bar:
             image, gt = _mosaic([scene(i) for i in group], mosaic) if mosaic > 1 else scene(group[0])
             dets = det.detect(image)
-            pred = np.array([[d.box.xmin, d.box.ymin, d.box.xmax, d.box.ymax] for d in dets], np.float32)
             scores = np.array([d.confidence for d in dets], np.float32)
             source = "mosaic" if mosaic > 1 else records[group[0]].source
-            results.append(ImageResult(gt, pred.reshape(-1, 4), scores, source))
+            results.append(ImageResult(gt, box_array(d.box for d in dets), scores, source))
     ms = (time.perf_counter() - t0) * 1000 / max(len(results), 1)
     table = summarize_by_source(results, thr)
     rows = threshold_sweep(results, np.round(np.arange(0.30, 0.81, 0.05), 2).tolist()) if sweep else []

@@ -20,6 +20,7 @@ import numpy as np
 from numberplate.calibration import Calibration, calibration_error, fit_calibration
 from numberplate.datasets.labels import read_labels
 from numberplate.detection.platenet import PlateNetDetector
+from numberplate.detection.postprocess import box_array
 from numberplate.detection.verify import PlateVerifier, VerifiedDetector
 from numberplate.evaluation.detection import ImageResult, match
 from numberplate.imaging import load_image
@@ -55,7 +56,7 @@ def _fit(scores: list[float], right: list[bool]) -> ScoreFit:
 
 
 def _outcomes(found: list[Detection], gt: np.ndarray, floor: float) -> tuple[list[float], list[bool]]:
-    pred = np.array([[d.box.xmin, d.box.ymin, d.box.xmax, d.box.ymax] for d in found], np.float32).reshape(-1, 4)
+    pred = box_array(d.box for d in found)
     scores = np.array([d.confidence for d in found], np.float32)
     right = match(ImageResult(gt, pred, scores), 0.5)
     kept = scores >= floor
@@ -87,7 +88,7 @@ def fit_detector_calibration(
     own: tuple[list[float], list[bool]] = ([], [])
     checked: tuple[list[float], list[bool]] = ([], [])
     for rec in records:
-        gt = np.array([[b.box.xmin, b.box.ymin, b.box.xmax, b.box.ymax] for b in rec.boxes], np.float32).reshape(-1, 4)
+        gt = box_array(b.box for b in rec.boxes)
         image = load_image(rec.image)
         found = detector.detect_uncalibrated(image)
         for into, dets in ((own, found), (checked, verified.rescore(image, found))):

@@ -25,7 +25,7 @@ import cv2
 import numpy as np
 
 from numberplate.detection.base import Detector, own_detections
-from numberplate.detection.postprocess import box_iou
+from numberplate.detection.postprocess import box_array, box_iou
 from numberplate.detection.verify import CONTEXT, INPUT_SIZE, context_window
 from numberplate.formats.patterns import AUTO
 from numberplate.recognition.base import Recognizer, own_scores
@@ -95,7 +95,7 @@ def collect_windows(scenes: Iterable[Scene], detector: Detector, recognizer: Rec
 
     for sc in scenes:
         found = own_detections(detector)(sc.image)
-        pred = np.array([[d.box.xmin, d.box.ymin, d.box.xmax, d.box.ymax] for d in found], np.float32).reshape(-1, 4)
+        pred = box_array(d.box for d in found)
         best = box_iou(pred, sc.boxes).max(1) if len(sc.boxes) and len(pred) else np.zeros(len(pred))
         for det, box, overlap in zip(found, pred, best):
             if overlap >= POSITIVE_IOU:
