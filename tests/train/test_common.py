@@ -164,6 +164,17 @@ def test_fold_input_quantization_leaves_a_lossy_input_quantization_alone() -> No
     assert model.SerializeToString() == before
 
 
+def test_fold_input_quantization_leaves_a_cast_to_another_type_alone() -> None:
+    from onnx import TensorProto
+
+    model = _normalising_int8_model(0.25 / 255 * 16)
+    (cast,) = [n for n in model.graph.node if n.op_type == "Cast"]
+    cast.attribute[0].i = TensorProto.INT32  # integer division would not be the float arithmetic simulated
+    before = model.SerializeToString()
+    assert not fold_input_quantization(model)
+    assert model.SerializeToString() == before
+
+
 @pytest.mark.parametrize("name", ["detector", "plate_ocr"])
 def test_shipped_int8_models_read_the_image_bytes_directly(name: str) -> None:
     model = onnx.load(str(MODELS_DIR / f"{name}.onnx"))

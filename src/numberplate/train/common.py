@@ -260,7 +260,7 @@ def fold_input_quantization(model: Any) -> bool:
     Returns:
         Whether the chain was found and folded (``False`` leaves the model as it was).
     """
-    from onnx import numpy_helper
+    from onnx import TensorProto, numpy_helper
 
     graph = model.graph
     constants = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
@@ -281,10 +281,11 @@ def fold_input_quantization(model: Any) -> bool:
         node = consumers[tensor][0]
         if node.op_type == "Transpose":
             transposes.append(node)
-        elif node.op_type == "Cast" or (node.op_type in _INPUT_ARITHMETIC and node.input[0] == tensor
-                                          and scalar(node.input[1]) is not None):
-            if node.op_type != "Cast":
-                values = _INPUT_ARITHMETIC[node.op_type](values, np.float32(scalar(node.input[1]))).astype(np.float32)
+        elif node.op_type == "Cast":
+            if not any(a.name == "to" and a.i == TensorProto.FLOAT for a in node.attribute):
+                return False  # the arithmetic simulated below is float32's
+        elif node.op_type in _INPUT_ARITHMETIC and node.input[0] == tensor and scalar(node.input[1]) is not None:
+            values = _INPUT_ARITHMETIC[node.op_type](values, np.float32(scalar(node.input[1]))).astype(np.float32)
         elif node.op_type == "QuantizeLinear" and len(node.input) == 3 \
                 and constants.get(node.input[2], np.zeros(0)).dtype == np.uint8:
             scale, zero = scalar(node.input[1]), scalar(node.input[2])
