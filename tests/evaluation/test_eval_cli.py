@@ -90,6 +90,18 @@ def test_eval_ocr_scores_another_model_of_ours(data_dir: Path, tmp_path: Path) -
     assert missing.exit_code == 2 and "does not exist" in missing.output
 
 
+def test_eval_ocr_on_synthetic_plates_scores_every_layout() -> None:
+    from numberplate.train.synth import LAYOUTS
+
+    args = ["eval", "ocr", "--synthetic", "2", "--backend", "plateocr"]
+    (report,) = json.loads(CliRunner().invoke(main, [*args, "--json"]).stdout.strip().splitlines()[-1])
+    assert set(report["by_source"]) == {layout.name for layout in LAYOUTS}
+    assert report["overall"]["plates"] == 2 * len(LAYOUTS) and report["overall"]["exact"] > 0.5
+    text = CliRunner().invoke(main, [*args, "--limit", "3", "--errors"])
+    assert text.exit_code == 0, text.output
+    assert text.stdout.splitlines()[2].startswith("eu_de ") and "overall" in text.stdout
+
+
 def test_eval_detect_sweep_on_a_sample_spread_over_the_split(data_dir: Path) -> None:
     labels = data_dir / "detect" / "labels.csv"
     args = ["eval", "detect", "--data", str(labels), "--split", "train", "--sample", "6", "--sweep", "--skip-conflicts"]

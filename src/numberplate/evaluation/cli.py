@@ -184,16 +184,17 @@ def format_ocr_table(results: list[dict]) -> str:
     """Exact match / truth among candidates / character accuracy / no read / mean confidence / calibration
     error / ms per plate, per source and backend."""
     width = max([10, *(len(r["backend"]) for r in results)])
-    head = (f"{'source':<10} {'backend':<{width}} {'plates':>6} {'exact':>7} {'in cand':>7} {'char acc':>8}"
+    sources = [*sorted({s for r in results for s in r["by_source"]}), "overall"]
+    sw = max(10, *(len(s) for s in sources))
+    head = (f"{'source':<{sw}} {'backend':<{width}} {'plates':>6} {'exact':>7} {'in cand':>7} {'char acc':>8}"
             f" {'no read':>7} {'conf':>6} {'ECE':>6} {'ms/plate':>8}")
     lines = [head, "-" * len(head)]
-    sources = [*sorted({s for r in results for s in r["by_source"]}), "overall"]
     for source in sources:
         for r in results:
             m = r["overall"] if source == "overall" else r["by_source"].get(source)
             if m is None:
                 continue
-            lines.append(f"{source:<10} {r['backend']:<{width}} {m['plates']:>6} {m['exact']:>7.3f}"
+            lines.append(f"{source:<{sw}} {r['backend']:<{width}} {m['plates']:>6} {m['exact']:>7.3f}"
                          f" {m['in_candidates']:>7.3f} {m['char_accuracy']:>8.3f} {m['no_read']:>7.3f}"
                          f" {m['mean_confidence']:>6.3f} {m['calibration_error']:>6.3f} {m['ms_per_plate']:>8.1f}")
     lines.append("conf = mean confidence of the top reading; ECE = its expected calibration error against exact"
@@ -213,26 +214,40 @@ def format_ocr_table(results: list[dict]) -> str:
 @click.option("--errors", "show_errors", is_flag=True, help="also list every crop a backend did not read exactly")
 @click.option("--ocr-model", type=click.Path(exists=True, dir_okay=False), default=None,
               help="ONNX model for the plateocr backend (default: the shipped one)")
+@click.option("--synthetic", type=click.IntRange(1), default=None, metavar="N",
+              help="read N freshly rendered plates of every synthetic layout instead (source = layout; needs the "
+                   "training extra): where the OCR is weak, e.g. two-line layouts")
 @click.option("--json", "as_json", is_flag=True, help="print the results as JSON")
 def eval_ocr(data: Path, split: str, backends: tuple[str, ...], no_country: bool, rectify: bool, limit: int | None,
-             show_errors: bool, ocr_model: str | None, as_json: bool) -> None:
+             show_errors: bool, ocr_model: str | None, synthetic: int | None, as_json: bool) -> None:
     """Exact-match and character accuracy per source for each OCR backend, in one run on the same crops."""
     from dataclasses import replace
 
     from numberplate.errors import NumberplateError
-    from numberplate.evaluation.ocr import evaluate_recognizer, read_ocr_labels
+    from numberplate.evaluation.ocr import evaluate_recognizer, read_ocr_labels, synthetic_ocr_samples
     from numberplate.imaging import load_image
     from numberplate.recognition import available_backends, create_recognizer
 
-    samples = read_ocr_labels(data, split=split)[:limit]
-    if not samples:
-        raise click.ClickException(f"no crops of split {split!r} in {data}")
+    if synthetic:
+        try:
+            samples = synthetic_ocr_samples(synthetic)[:limit]
+        except ImportError as e:
+            raise click.ClickException(f"--synthetic needs the training extra (pip install numberplate[train]): {e}"
+                                       ) from e
+        except NumberplateError as e:
+            raise click.ClickException(str(e)) from e
+        names = [f"{s.source}#{i % synthetic}" for i, s in enumerate(samples)]
+    else:
+        samples = read_ocr_labels(data, split=split)[:limit]
+        if not samples:
+            raise click.ClickException(f"no crops of split {split!r} in {data}")
+        names = [str(s.image) for s in samples]
     # Decode once; every backend reads the very same arrays.
     from numberplate.recognition.rectify import deskew
 
     level = deskew if rectify else (lambda crop: crop)
-    names = [str(s.image) for s in samples]
-    samples = [replace(s, image=level(load_image(s.image)), country=None if no_country else s.country)
+    samples = [replace(s, image=level(load_image(s.image) if isinstance(s.image, Path) else s.image),
+                       country=None if no_country else s.country)
                for s in samples]
     results = []
     for name in backends or available_backends():

@@ -69,6 +69,37 @@ def read_ocr_labels(path: Path, root: Path | None = None, split: str | None = No
     return samples
 
 
+SYNTHETIC_OCR_SEED = 20261205
+SYNTHETIC_CROP_HEIGHT = 64
+
+
+def synthetic_ocr_samples(per_layout: int, seed: int = SYNTHETIC_OCR_SEED) -> list[OcrSample]:
+    """``per_layout`` freshly rendered plates of every synthetic layout, cut and degraded as in training.
+
+    Each crop keeps its plate's aspect ratio (``SYNTHETIC_CROP_HEIGHT`` px high), as a detector box would;
+    the source is the layout's name (``cn_yellow_2line``...) and the hint its country where the pattern
+    data knows it. Training draws its plates from other seeds. Needs the training extra (fonts, Pillow).
+
+    Raises:
+        ImportError: the training extra is not installed.
+        FontsNotFoundError: a layout's font is missing.
+    """
+    from numberplate.formats.patterns import known_countries
+    from numberplate.train.synth.layouts import LAYOUTS
+    from numberplate.train.synth.render import render_crop
+
+    known = set(known_countries())
+    rng = np.random.default_rng(seed)
+    samples = []
+    for layout in LAYOUTS:
+        width, height = layout.size_mm
+        size = (max(SYNTHETIC_CROP_HEIGHT // 2, round(SYNTHETIC_CROP_HEIGHT * width / height)), SYNTHETIC_CROP_HEIGHT)
+        for _ in range(per_layout):
+            crop, text, country = render_crop(rng, size, layout)
+            samples.append(OcrSample(crop, text, layout.name, country if country in known else None, "synthetic"))
+    return samples
+
+
 def char_accuracy(predicted: str, truth: str) -> float:
     """1 minus the edit distance normalised by the longer string (1.0 when both are empty)."""
     longest = max(len(predicted), len(truth))

@@ -199,6 +199,8 @@ def export_verifier_cmd(checkpoint: Path, out: Path, threshold: float | None) ->
               help="slot read-out: attention (slot queries over the feature map) or linear (flattened map)")
 @click.option("--real-fraction", type=click.FloatRange(0, 1), default=0.5, show_default=True,
               help="share of real train crops per epoch; the rest are synthetic plates")
+@click.option("--multi-line-weight", type=click.FloatRange(0, min_open=True), default=1.0, show_default=True,
+              help="factor on how often the synthetic two-line layouts (motorcycles, square plates) are drawn")
 @click.option("--lr", type=float, default=2e-3, show_default=True)
 @click.option("--consistency", type=click.FloatRange(0), default=0.0, show_default=True,
               help="train on two views of each plate (cut and degraded apart) and weigh by this the divergence of "

@@ -29,6 +29,7 @@ from numberplate.train.common import (
 )
 from numberplate.train.ocr.data import Crop, OcrDataset, load_crops
 from numberplate.train.ocr.model import INPUT_HEIGHT, INPUT_WIDTH, PlateOCR, count_parameters
+from numberplate.train.synth.layouts import LAYOUTS, with_multi_line_weight
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,7 @@ class OcrTrainConfig:
     batch: int = 128
     epoch_size: int = 20000
     real_fraction: float = 0.5
+    multi_line_weight: float = 1.0  # factor on the synthetic two-line layouts' weights
     lr: float = 2e-3
     weight_decay: float = 0.01
     warmup_epochs: float = 1.0
@@ -153,7 +155,9 @@ def train(cfg: OcrTrainConfig, resume: bool = False) -> Path:
         train_crops += more
     val_crops = load_crops(data, "val", size, limit=cfg.limit)
     log.info("decoded %d train / %d val crops in %.0fs", len(train_crops), len(val_crops), time.time() - t0)
-    ds = OcrDataset(train_crops, size, cfg.epoch_size, cfg.real_fraction, cfg.seed, pairs=cfg.consistency > 0)
+    layouts = with_multi_line_weight(LAYOUTS, cfg.multi_line_weight)
+    ds = OcrDataset(train_crops, size, cfg.epoch_size, cfg.real_fraction, cfg.seed, layouts=layouts,
+                    pairs=cfg.consistency > 0)
     steps_per_epoch = max(1, len(ds) // cfg.batch)
     metrics_path = out / "metrics.csv"
     run_start, epochs = time.time(), cfg.epochs

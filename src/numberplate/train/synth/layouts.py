@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import string
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
@@ -332,9 +332,11 @@ EUROPE: tuple[Layout, ...] = (
     _eu("de", "D", ("$ o @@ ###", "$ o @ ####", "$ o @@ ##", "$ o @ ###", "$ o @@ ####"),
         regions=("B", "M", "HH", "K", "F", "S", "D", "DO", "E", "H", "HB", "N", "L", "DD", "KA", "MA", "BO",
                  "WI", "MS", "AC", "BN", "OB", "RE", "GE", "KI", "MZ", "FR", "UL", "A", "SB"), weight=1.5),
+    # SIV (France) leaves out I, O and U; Italy I, O, Q and U (formats/data/fr.json, it.json).
     _eu("fr", "F", ("@@-###-@@",), right_band=Band("right", 0.085, EU_BLUE, _FR_DEPTS, probability=0.95),
-        weight=1.2),
-    _eu("it", "I", ("@@ ###@@",), right_band=Band("right", 0.075, EU_BLUE, _IT_PROV, probability=0.6)),
+        letters="ABCDEFGHJKLMNPQRSTVWXYZ", weight=1.2),
+    _eu("it", "I", ("@@ ###@@",), right_band=Band("right", 0.075, EU_BLUE, _IT_PROV, probability=0.6),
+        letters="ABCDEFGHJKLMNPRSTVWXYZ"),
     _eu("es", "E", ("#### @@@",), letters="BCDFGHJKLMNPRSTVWXYZ"),
     _eu("nl", "NL", ("@@-###-@", "##-@@@-#", "#-@@@-##", "@@-##-@@", "##-@@-@@", "#-@@-###"),
         letters="BDFGHJKLNPRSTVXZ", schemes=(Scheme((247, 195, 0), BLACK, border=BLACK, weight=3.0),
@@ -480,7 +482,7 @@ CHINA: tuple[Layout, ...] = (
            schemes=(Scheme((245, 190, 10), BLACK, border=BLACK),), bolts=((0.2, 0.09), (0.8, 0.09)), radius=0.05,
            border_width=0.025, emboss=0.4, weight=0.5),
     Layout(name="cn_green", country="cn", size_mm=(480, 140),
-           patterns=("%@.D*****", "%@.F*****", "%@.#####D", "%@.#####F"),
+           patterns=("%@.D*####", "%@.F*####", "%@.#####D", "%@.#####F"),
            lines=(LineSpec(y=0.52, height=0.62, x0=0.035, x1=0.965, pitch=0.46, condense=(0.85, 1.0),
                            spacing=(0.07, 0.12)),),
            letters=_CN_LETTERS,
@@ -561,6 +563,18 @@ LAYOUTS_BY_NAME: dict[str, Layout] = {layout.name: layout for layout in LAYOUTS}
 def pick_layout(rng: np.random.Generator, layouts: tuple[Layout, ...] = LAYOUTS) -> Layout:
     """One layout drawn at random according to the layouts' weights."""
     return layouts[weighted_index(rng, [layout.weight for layout in layouts])]
+
+
+def with_multi_line_weight(layouts: tuple[Layout, ...], factor: float) -> tuple[Layout, ...]:
+    """``layouts`` with the weights of the two-line ones (motorcycles, square plates) multiplied by ``factor``.
+
+    Raises:
+        ValueError: ``factor`` is not positive.
+    """
+    if factor <= 0:
+        raise ValueError(f"multi-line weight factor {factor} must be positive")
+    return tuple(replace(layout, weight=layout.weight * factor) if len(layout.lines) > 1 else layout
+                 for layout in layouts)
 
 
 def get_layout(name: str) -> Layout:
