@@ -343,7 +343,24 @@ def test_a_layout_s_own_look_alikes_apply_only_to_its_pattern(monkeypatch: pytes
     finally:
         correct._shape_table.cache_clear()
     assert not any(p.lookalikes for p in patterns.patterns_for("ro"))
-    assert [p.lookalikes for p in patterns.patterns_for("gb")] == [(("I", "1", 1.0),)] + [()] * 4
+    assert [p.lookalikes for p in patterns.patterns_for("gb")] == [(("I", "1", 1.0), ("0", "O", 0.1))] + [()] * 4
+
+
+def test_a_uk_o_read_as_0_after_the_age_identifier_is_restored_with_the_gb_hint() -> None:
+    # The UK typeface's O is its 0 drawn a little wider: readers are sure of a 0 (openlpr YG60OZC read
+    # YG600ZC, O at 0.00). The current layout has only letters after the two digits.
+    alternatives = with_position("YG600ZC", 4, [("0", 0.96), ("O", 0.004)], p=0.97)
+    assert postprocess(alternatives).text == "YG600ZC"
+    plate = postprocess(alternatives, "gb")
+    assert plate.text == "YG60OZC" and plate.pattern_matched and plate.country == "gb"
+    # Without a hint the read fits Italy's AB123CD and Poland's as it is: it stays, with the UK reading as a
+    # candidate, and keeps most of its confidence (a look-alike as strong as the bare 1 split it in two).
+    auto = postprocess(alternatives, "auto")
+    assert auto.text == "YG600ZC" and "YG60OZC" in texts(auto)
+    assert auto.confidence > 0.85 * postprocess(alternatives).confidence
+    # A 0 where the layout wants a digit stays a 0.
+    assert postprocess([[(c, 0.97)] for c in "YG60OZC"], "gb").text == "YG60OZC"
+    assert postprocess([[(c, 0.97)] for c in "AB10CDE"], "gb").text == "AB10CDE"
 
 
 def test_auto_keeps_a_confident_reading_that_fits_no_layout() -> None:
