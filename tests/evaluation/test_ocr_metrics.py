@@ -143,3 +143,21 @@ def test_read_ocr_labels_rejects_malformed_files(tmp_path: Path, content: str, m
         read_ocr_labels(labels)
     with pytest.raises(DatasetError, match="cannot read"):
         read_ocr_labels(tmp_path / "missing.csv")
+
+
+def test_synthetic_samples_cover_every_layout_at_its_aspect_with_known_hints_only() -> None:
+    from numberplate.evaluation.ocr import synthetic_ocr_samples
+    from numberplate.formats.patterns import known_countries
+    from numberplate.train.synth import LAYOUTS
+
+    samples = synthetic_ocr_samples(2, seed=3)
+    assert [s.source for s in samples] == [layout.name for layout in LAYOUTS for _ in range(2)]
+    by_name = {layout.name: layout for layout in LAYOUTS}
+    for s in samples:
+        layout = by_name[s.source]
+        assert isinstance(s.image, np.ndarray) and s.image.shape[0] == 64 and s.text
+        assert s.image.shape[1] == pytest.approx(64 * layout.size_mm[0] / layout.size_mm[1], abs=1)
+        assert s.country == (layout.country if layout.country in known_countries() else None)
+    assert {s.country for s in samples if s.source in ("moto_eu", "eu_be")} == {None}
+    again = synthetic_ocr_samples(2, seed=3)
+    assert all(np.array_equal(a.image, b.image) and a.text == b.text for a, b in zip(samples, again))
