@@ -106,9 +106,9 @@ class Reader:
         crop = crop_plate(image, detection, level=self.config.rectify)
         text, crop = self._read_crop(crop, country or self.config.country or AUTO)
         if text is not None and text.confidence < self.config.min_read_confidence:
-            # Far, blurred or half-hidden plates read as noise (the default 0.08 is the calibrated value of the
-            # model's own 0.05, under which no right reading on the e2e scenes scored): found but unreadable,
-            # rather than with a made-up text.
+            # Far, blurred or half-hidden plates read as noise (the default 0.08 was the calibrated value of the
+            # session-15 model's own 0.05, under which no right reading on the e2e scenes scored; the session-16
+            # model's own 0.13): found but unreadable, rather than with a made-up text.
             text = None
         return text, crop
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -41,17 +42,23 @@ def format_detection_table(table: dict, threshold: float) -> str:
 SYNTHETIC_PLATES_SEED = 2026
 
 
+@contextmanager
+def _training_extra(option: str) -> Iterator[None]:
+    """Turn a missing training extra (or its fonts) inside the block into a clear error naming ``option``."""
+    try:
+        yield
+    except ImportError as e:
+        raise click.ClickException(f"{option} needs the training extra (pip install numberplate[train]): {e}") from e
+    except NumberplateError as e:
+        raise click.ClickException(str(e)) from e
+
+
 def _plate_painter() -> Callable[..., tuple[np.ndarray, int]]:
     """``train.synth.composite.swap_plates``, or a clear error when the training extra or its fonts are missing."""
-    try:
+    with _training_extra("--synthetic-plates"):
         from numberplate.train.synth import check_fonts
         from numberplate.train.synth.composite import swap_plates
         check_fonts()
-    except ImportError as e:
-        raise click.ClickException(f"--synthetic-plates needs the training extra (pip install numberplate[train]): {e}"
-                                   ) from e
-    except NumberplateError as e:
-        raise click.ClickException(str(e)) from e
     return swap_plates
 
 
@@ -229,13 +236,8 @@ def eval_ocr(data: Path, split: str, backends: tuple[str, ...], no_country: bool
     from numberplate.recognition import available_backends, create_recognizer
 
     if synthetic:
-        try:
+        with _training_extra("--synthetic"):
             samples = synthetic_ocr_samples(synthetic)[:limit]
-        except ImportError as e:
-            raise click.ClickException(f"--synthetic needs the training extra (pip install numberplate[train]): {e}"
-                                       ) from e
-        except NumberplateError as e:
-            raise click.ClickException(str(e)) from e
         names = [f"{s.source}#{i % synthetic}" for i, s in enumerate(samples)]
     else:
         samples = read_ocr_labels(data, split=split)[:limit]
@@ -246,8 +248,7 @@ def eval_ocr(data: Path, split: str, backends: tuple[str, ...], no_country: bool
     from numberplate.recognition.rectify import deskew
 
     level = deskew if rectify else (lambda crop: crop)
-    samples = [replace(s, image=level(load_image(s.image) if isinstance(s.image, Path) else s.image),
-                       country=None if no_country else s.country)
+    samples = [replace(s, image=level(load_image(s.image)), country=None if no_country else s.country)
                for s in samples]
     results = []
     for name in backends or available_backends():
