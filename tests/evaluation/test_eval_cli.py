@@ -121,3 +121,16 @@ def test_eval_detect_on_synthetic_plates_is_repeatable(data_dir: Path) -> None:
     assert all(r.exit_code == 0 for r in runs), runs[0].output
     first, second = (json.loads(r.stdout.strip().splitlines()[-1]) for r in runs)
     assert first["all"] == second["all"] and first["all"]["images"] == 3
+
+
+def test_eval_detect_on_square_plates_is_repeatable_and_exclusive_of_synthetic_plates(data_dir: Path) -> None:
+    labels = data_dir / "detect" / "labels.csv"
+    args = ["eval", "detect", "--data", str(labels), "--limit", "3", "--square-plates", "--json"]
+    runs = [CliRunner().invoke(main, args) for _ in range(2)]
+    assert all(r.exit_code == 0 for r in runs), runs[0].output
+    first, second = (json.loads(r.stdout.strip().splitlines()[-1]) for r in runs)
+    assert first["all"] == second["all"] and first["all"]["images"] == 3
+    plain = json.loads(CliRunner().invoke(main, args[:-2] + ["--json"]).stdout.strip().splitlines()[-1])
+    assert first["all"] != plain["all"]  # other plates, other (grown) boxes
+    both = CliRunner().invoke(main, [*args, "--synthetic-plates"])
+    assert both.exit_code == 2 and "choose one of --synthetic-plates and --square-plates" in both.output

@@ -89,6 +89,10 @@ def test_every_shipped_pattern_matches_its_own_example(pattern: Pattern) -> None
         ("in", "MH20BQ20", True),  # the number without leading zeros, as many plates show it
         ("in", "MH12AB12345", False),
         ("pk", "LEA1234", True),
+        ("my", "WXY1234", True),
+        ("my", "WIO1234", False),  # no I or O in Malaysian series
+        ("sg", "SBA1234A", True),
+        ("sg", "SBA1234", False),  # the check letter
         ("za", "CA123456", True),
         ("za", "BC12DEGP", True),
         ("za", "BC12DEXX", False),
@@ -160,7 +164,7 @@ def test_unknown_country_error_lists_known_codes() -> None:
     with pytest.raises(UnknownCountryError) as info:
         patterns_for("xx")
     assert str(info.value) == (
-        "unknown country code 'xx'; known codes: ae, br, cn, de, eg, es, fr, gb, in, it, nl, pk, pl, ro, ru, tn, tr,"
+        "unknown country code 'xx'; known codes: ae, br, cn, de, eg, es, fr, gb, in, it, my, nl, pk, pl, ro, ru, sg, tn, tr,"
         " uk, us, za; regions as us-<region> (e.g. us-ak)"
     )
     assert isinstance(info.value, ConfigError)

@@ -7,7 +7,15 @@ import pytest
 
 from numberplate.train.detect.data import Scene, sample_crop
 from numberplate.train.synth import get_layout
-from numberplate.train.synth.composite import fitting_layouts, swap_plate, swap_plates
+from numberplate.train.synth.composite import (
+    SQUARE_ASPECT,
+    SQUARE_LAYOUTS,
+    fitting_layouts,
+    square_box,
+    swap_plate,
+    swap_plates,
+    swap_square_plates,
+)
 
 
 def _scene(h: int = 240, w: int = 320) -> np.ndarray:
@@ -75,3 +83,61 @@ def test_training_crops_with_swapping_keep_their_labels() -> None:
     assert len(swapped[1]) == len(scene.boxes)
     assert np.any(swapped[0] != plain[0])
     np.testing.assert_array_equal(scene.image, image)  # the shared scene in memory is never painted
+
+
+def test_square_layouts_are_the_two_line_ones() -> None:
+    names = {la.name for la in SQUARE_LAYOUTS}
+    assert {"br_old_moto", "moto_eu", "tn_2line", "cn_yellow_2line", "my_2line", "uk_classic_2line"} <= names
+    assert all(len(la.lines) == 2 and la.size_mm[0] / la.size_mm[1] <= SQUARE_ASPECT for la in SQUARE_LAYOUTS)
+    assert not names & {"eu_de", "uk", "us", "br_old", "my"}
+
+
+def test_a_square_box_covers_the_plate_has_the_layouts_shape_and_stays_in_the_image() -> None:
+    layout = get_layout("moto_eu")
+    aspect = layout.size_mm[0] / layout.size_mm[1]
+    plate = np.array([100, 100, 200, 125], np.float32)  # 4:1
+    for seed in range(20):
+        grown = square_box(np.random.default_rng(seed), plate, layout, (240, 320, 3))
+        assert grown is not None
+        x0, y0, x1, y1 = grown
+        assert x0 <= 100 and y0 <= 100 and x1 >= 200 and y1 >= 125
+        assert (x1 - x0) / (y1 - y0) == pytest.approx(aspect, rel=1e-4)
+        assert (x1 - x0) <= 100 * 1.15 + 1e-3  # no larger than it must be, bar the 0-15% margin
+    # Near an edge it moves inside the image and still covers the plate.
+    at_edge = square_box(np.random.default_rng(0), np.array([250, 200, 318, 236], np.float32), layout, (240, 320, 3))
+    assert at_edge is not None and at_edge[2] <= 320 and at_edge[3] <= 240 and at_edge[0] <= 250 and at_edge[1] <= 200
+    # Larger than the image: nowhere to put it.
+    assert square_box(np.random.default_rng(0), np.array([0, 0, 300, 60], np.float32), layout, (200, 320, 3)) is None
+
+
+def test_square_swaps_paint_the_grown_box_and_return_it_as_the_label() -> None:
+    image = _scene()
+    before = image.copy()
+    boxes = np.array([[60, 100, 180, 130], [250, 20, 300, 32]], np.float32)
+    out, labels = swap_square_plates(np.random.default_rng(4), image, boxes, probability=1.0)
+    np.testing.assert_array_equal(image, before)
+    assert labels.shape == (2, 4)
+    for old, new in zip(boxes, labels):
+        assert new[0] <= old[0] and new[1] <= old[1] and new[2] >= old[2] and new[3] >= old[3]
+        assert (new[2] - new[0]) / (new[3] - new[1]) <= SQUARE_ASPECT + 1e-3
+        x0, y0, x1, y1 = new.astype(int)
+        assert np.any(out[y0:y1, x0:x1] != image[y0:y1, x0:x1])
+    changed = np.any(out != image, axis=2)
+    grown_mask = np.zeros_like(changed)
+    for x0, y0, x1, y1 in labels:
+        grown_mask[int(y0):int(np.ceil(y1)), int(x0):int(np.ceil(x1))] = True
+    assert not np.any(changed & ~grown_mask)  # nothing outside the new boxes is touched
+    same, kept = swap_square_plates(np.random.default_rng(4), image, boxes, probability=0.0)
+    assert same is image
+    np.testing.assert_array_equal(kept, boxes)
+
+
+def test_training_crops_with_square_plates_label_the_grown_box() -> None:
+    image = np.full((400, 600, 3), 90, np.uint8)
+    scene = Scene("x.jpg", "test", image, np.array([[250, 180, 370, 210]], np.float32))  # 4:1
+    plain = sample_crop(np.random.default_rng(5), scene, 320, 640)
+    square = sample_crop(np.random.default_rng(5), scene, 320, 640, swap_p=1.0, square_share=1.0)
+    assert len(plain[1]) == len(square[1]) == 1
+    w, h = square[1][0, 2] - square[1][0, 0], square[1][0, 3] - square[1][0, 1]
+    assert w / h < 2.2 < 3.5 < (plain[1][0, 2] - plain[1][0, 0]) / (plain[1][0, 3] - plain[1][0, 1])
+    np.testing.assert_array_equal(scene.image, image)

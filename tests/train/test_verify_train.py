@@ -15,7 +15,14 @@ from numberplate.detection.platenet import PlateNetDetector  # noqa: E402
 from numberplate.detection.verify import INPUT_SIZE, PlateVerifier, VerifiedDetector, context_window  # noqa: E402
 from numberplate.imaging import load_image  # noqa: E402
 from numberplate.train.detect.data import Scene  # noqa: E402
-from numberplate.train.verify.data import DETECTED, LABELLED, TURNED, collect_windows, cut  # noqa: E402
+from numberplate.train.verify.data import (  # noqa: E402
+    DETECTED,
+    LABELLED,
+    PAINTED,
+    TURNED,
+    collect_windows,
+    cut,
+)
 from numberplate.train.verify.export import export_verifier  # noqa: E402
 from numberplate.train.verify.train import VerifierTrainConfig, train  # noqa: E402
 from numberplate.types import BoundingBox  # noqa: E402
@@ -39,6 +46,32 @@ def test_windows_are_labelled_from_the_boxes_and_unlabelled_plates_are_left_out(
     # A non-plate on its side is also taught turned both ways (the verifier looks at it turned too).
     tall = collect_windows([sc], PixelBoxes(((100, 100, 120, 160), 0.6)))
     assert tall.labels.tolist() == [0, 0, 0, 1] and tall.kind.tolist() == [DETECTED, TURNED, TURNED, LABELLED]
+
+
+def test_every_repaint_adds_a_plate_window_at_the_boxes_it_returns() -> None:
+    image = np.zeros((200, 400, 3), np.uint8)
+    sc = Scene("x.jpg", "src", image, np.array([[100, 100, 200, 125]], np.float32))
+    calls = []
+
+    def white(img: np.ndarray, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        calls.append(boxes.copy())
+        out = img.copy()
+        out[100:125, 100:200] = 255
+        return out, boxes
+
+    def grown(img: np.ndarray, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        out = img.copy()
+        out[80:145, 100:200] = 200
+        return out, np.array([[100, 80, 200, 145]], np.float32)
+
+    w = collect_windows([sc], PixelBoxes(), repaints=[white, grown])
+    assert w.kind.tolist() == [LABELLED, PAINTED, PAINTED] and w.labels.tolist() == [1, 1, 1]
+    np.testing.assert_array_equal(w.boxes[2], [100, 80, 200, 145])
+    assert w.images[0].max() == 0 and w.images[1].max() == 255 and w.images[2].max() == 200
+    np.testing.assert_array_equal(calls[0], sc.boxes)
+    # A scene without plates is not painted.
+    empty = Scene("n.jpg", "negatives", image, np.zeros((0, 4), np.float32))
+    assert len(collect_windows([empty], PixelBoxes(), repaints=[white])) == 0 and len(calls) == 1
 
 
 def test_the_centre_cut_of_a_stored_window_is_the_inference_window() -> None:

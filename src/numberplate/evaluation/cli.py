@@ -53,13 +53,20 @@ def _training_extra(option: str) -> Iterator[None]:
         raise click.ClickException(str(e)) from e
 
 
-def _plate_painter() -> Callable[..., tuple[np.ndarray, int]]:
-    """``train.synth.composite.swap_plates``, or a clear error when the training extra or its fonts are missing."""
-    with _training_extra("--synthetic-plates"):
+Painter = Callable[[np.random.Generator, np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+"""``(rng, image, boxes) -> (painted image, its plate boxes)``."""
+
+
+def _plate_painter(square: bool = False) -> Painter:
+    """What paints a scene's plates over: ``train.synth.composite.swap_plates`` (``swap_square_plates`` with
+    ``square``), or a clear error when the training extra or its fonts are missing."""
+    with _training_extra("--square-plates" if square else "--synthetic-plates"):
         from numberplate.train.synth import check_fonts
-        from numberplate.train.synth.composite import swap_plates
+        from numberplate.train.synth.composite import swap_plates, swap_square_plates
         check_fonts()
-    return swap_plates
+    if square:
+        return swap_square_plates
+    return lambda rng, image, boxes: (swap_plates(rng, image, boxes)[0], boxes)
 
 
 @eval_group.command("detect")
@@ -87,6 +94,9 @@ def _plate_painter() -> Callable[..., tuple[np.ndarray, int]]:
 @click.option("--synthetic-plates", is_flag=True,
               help="paint every labelled plate over with a rendered plate of another country (same seed every "
                    "run; needs the [train] extra and its fonts): how the detector does on designs the data lacks")
+@click.option("--square-plates", is_flag=True,
+              help="paint every labelled plate over with a square (two-line, motorcycle) plate, over the box grown "
+                   "to its shape, which becomes the label (as --synthetic-plates): how it does on square plates")
 @click.option("--scale", type=click.FloatRange(0.1, 8.0), default=1.0, show_default=True,
               help="resize every scene by this factor first (labels too): 5 makes the val scenes phone-photo "
                    "sized, with big plates the tiles see up close")
@@ -96,8 +106,8 @@ def _plate_painter() -> Callable[..., tuple[np.ndarray, int]]:
 @click.option("--json", "as_json", is_flag=True, help="print the table as JSON")
 def eval_detect(data: Path, split: str, model: Path | None, side: int, threshold: float | None, no_tiles: bool,
                 flip: bool, verify: bool, verifier_model: Path | None, limit: int | None, sample: int | None,
-                skip_conflicts: bool, sweep: bool, synthetic_plates: bool, scale: float, mosaic: int,
-                as_json: bool) -> None:
+                skip_conflicts: bool, sweep: bool, synthetic_plates: bool, square_plates: bool, scale: float,
+                mosaic: int, as_json: bool) -> None:
     """Precision/recall at the operating threshold, AP50, AP50:95 and FP per negative image, per source."""
     import cv2
 
@@ -131,7 +141,9 @@ def eval_detect(data: Path, split: str, model: Path | None, side: int, threshold
         raise click.ClickException(str(e)) from e
     if not records:
         raise click.ClickException(f"no images of split {split!r} in {data}")
-    repaint = _plate_painter() if synthetic_plates else None
+    if synthetic_plates and square_plates:
+        raise click.UsageError("choose one of --synthetic-plates and --square-plates")
+    repaint = _plate_painter(square_plates) if synthetic_plates or square_plates else None
     results = []
     t0 = time.perf_counter()
     def scene(index: int) -> tuple[np.ndarray, np.ndarray]:
@@ -139,7 +151,7 @@ def eval_detect(data: Path, split: str, model: Path | None, side: int, threshold
         gt = box_array(b.box for b in rec.boxes)
         image = load_image(rec.image)
         if repaint is not None:
-            image = repaint(np.random.default_rng((SYNTHETIC_PLATES_SEED, index)), image, gt)[0]
+            image, gt = repaint(np.random.default_rng((SYNTHETIC_PLATES_SEED, index)), image, gt)
         if scale != 1.0:
             image = cv2.resize(image, None, fx=scale, fy=scale,
                                interpolation=cv2.INTER_CUBIC if scale > 1 else cv2.INTER_AREA)

@@ -71,7 +71,8 @@ from typing import Any, Literal
 from numberplate.errors import ConfigError
 
 CountryCode = Literal[
-    "ae", "br", "cn", "de", "eg", "es", "fr", "gb", "in", "it", "nl", "pk", "pl", "ro", "ru", "tn", "tr", "us", "za"
+    "ae", "br", "cn", "de", "eg", "es", "fr", "gb", "in", "it", "my", "nl", "pk", "pl", "ro", "ru", "sg", "tn", "tr",
+    "us", "za"
 ]
 """Countries with shipped pattern data (regions such as ``us-ca`` come on top)."""
 

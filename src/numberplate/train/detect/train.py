@@ -49,6 +49,7 @@ class DetectTrainConfig:
     warmup_epochs: float = 2.0
     mosaic: float = 0.3
     swap_plates: float = 0.0
+    square_share: float = 0.0  # of the plate-swapped scenes, the share with square (two-line) plates
     hard_negatives: str | None = None  # CSV of train mine-negatives
     hard_share: float = 0.0  # share of single-scene crops centred on a hard negative
     tune: str = "all"  # "heat": train a heatmap branch of its own on frozen features (boxes unchanged)
@@ -176,7 +177,7 @@ def train(cfg: DetectTrainConfig, resume: bool = False) -> Path:
         n = attach_hard_negatives(train_scenes, read_hard_negatives(Path(cfg.hard_negatives)))
         log.info("%d hard negatives in %d train scenes", n, sum(len(s.hard) > 0 for s in train_scenes))
     ds = DetectDataset(train_scenes, cfg.size, cfg.infer_side, cfg.epoch_size, cfg.mosaic, cfg.seed, cfg.swap_plates,
-                       cfg.hard_share if cfg.hard_negatives else 0.0)
+                       cfg.hard_share if cfg.hard_negatives else 0.0, cfg.square_share)
     steps_per_epoch = max(1, len(ds) // cfg.batch)
     metrics_path = out / "metrics.csv"
     run_start, epochs = time.time(), cfg.epochs

@@ -4,6 +4,9 @@ The detector's scenes come from a handful of countries; the plates it must find 
 labelled box is a real plate on a real car, in the scene's light and perspective, so painting a
 rendered plate of another design into it (a layout of similar shape, matched to the box's light and
 sharpness) gives the detector foreign plates in true context, with a box label that stays exact.
+Square plates (two-line, motorcycle) fit few labelled boxes, which are mostly wide:
+:func:`swap_square_plates` paints them over a box grown about the plate to the square layout's shape,
+and that grown box becomes the label.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from numberplate.train.synth.render import render_plate
 MIN_BOX_W = 12  # narrower boxes are left alone (nothing legible to paint at that size)
 MIN_BOX_H = 5
 ASPECT_RANGE = (0.75, 1.8)  # layout aspect / box aspect: plates seen at an angle look narrower, not wider
+SQUARE_ASPECT = 2.0  # layouts at most this wide (width / height) are square: two-line and motorcycle plates
+SQUARE_LAYOUTS: tuple[Layout, ...] = tuple(la for la in LAYOUTS if la.size_mm[0] / la.size_mm[1] <= SQUARE_ASPECT)
 
 
 def fitting_layouts(box_w: float, box_h: float, layouts: tuple[Layout, ...] = LAYOUTS) -> tuple[Layout, ...]:
@@ -125,3 +130,53 @@ def swap_plates(rng: np.random.Generator, image: np.ndarray, boxes: np.ndarray, 
         return image, 0
     out = image.copy()
     return out, sum(swap_plate(rng, out, b, layouts) for b in picks)
+
+
+def square_box(rng: np.random.Generator, box: np.ndarray, layout: Layout,
+               image_shape: tuple[int, ...]) -> np.ndarray | None:
+    """Where a plate of the square ``layout`` goes in place of the plate in ``box``.
+
+    The smallest box of the layout's aspect about the plate's centre that covers it, grown by 0-15%
+    and moved inside the image (it still covers the plate). None when it is larger than the image.
+    """
+    x0, y0, x1, y1 = (float(v) for v in box)
+    aspect = layout.size_mm[0] / layout.size_mm[1]
+    new_h = max(y1 - y0, (x1 - x0) / aspect) * _u(rng, 1.0, 1.15)
+    new_w = new_h * aspect
+    hgt, wid = image_shape[:2]
+    if new_w > wid or new_h > hgt:
+        return None
+    nx0 = float(np.clip((x0 + x1 - new_w) / 2, 0, wid - new_w))
+    ny0 = float(np.clip((y0 + y1 - new_h) / 2, 0, hgt - new_h))
+    return np.array([nx0, ny0, nx0 + new_w, ny0 + new_h], np.float32)
+
+
+def swap_square_plates(rng: np.random.Generator, image: np.ndarray, boxes: np.ndarray, probability: float = 1.0,
+                       layouts: tuple[Layout, ...] = SQUARE_LAYOUTS) -> tuple[np.ndarray, np.ndarray]:
+    """A copy of ``image`` with each box painted over, with ``probability``, by a square plate (two-line,
+    motorcycle) over the box grown to its shape (:func:`square_box`).
+
+    Args:
+        rng: Source of all randomness.
+        image: HxWx3 uint8 RGB scene (not changed).
+        boxes: Nx4 plate boxes (x0, y0, x1, y1) in the image's pixels.
+        probability: Chance that each box is painted over.
+        layouts: Square designs to draw from (weighted).
+
+    Returns:
+        The new image (``image`` itself when no box was painted) and the plate boxes in it: a painted
+        box's grown box in its place, the others as they were.
+    """
+    out, new_boxes = image, np.asarray(boxes, np.float32).reshape(-1, 4).copy()
+    for i, box in enumerate(new_boxes.copy()):
+        if rng.random() >= probability:
+            continue
+        layout = layouts[weighted_index(rng, [la.weight for la in layouts])]
+        grown = square_box(rng, box, layout, image.shape)
+        if grown is None:
+            continue
+        if out is image:
+            out = image.copy()
+        if swap_plate(rng, out, grown, (layout,)):
+            new_boxes[i] = grown
+    return out, new_boxes

@@ -4,9 +4,10 @@ Each scene is run through the detector at a low threshold, as at inference (full
 detection overlapping a labelled plate (IoU >= ``POSITIVE_IOU``) is a plate; one overlapping none
 (IoU < ``NEGATIVE_IOU``) is not, unless the recogniser reads it as a plate of a known layout (a plate
 the labels leave unboxed); those in between are left out. Every labelled box is a plate too, so
-plates the detector scores low are still taught; and, with ``repaint``, each labelled plate once
-more painted over by a rendered plate of another design (``train.synth.composite.swap_plates``),
-so that plates of countries the data lacks are not taken for signs. A non-plate box on its side
+plates the detector scores low are still taught; and, for each of ``repaints``, each labelled plate
+once more painted over by a rendered plate of another design (``train.synth.composite.swap_plates``;
+``swap_square_plates``: a two-line plate over the box grown to its shape), so that plates of
+countries and shapes the data lacks are not taken for signs. A non-plate box on its side
 (taller than ``SIDEWAYS_ASPECT`` times its width) is also taught turned a quarter both ways, as the
 verifier looks at such boxes turned too (kind TURNED).
 
@@ -18,7 +19,7 @@ gives at inference.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -69,9 +70,12 @@ class Windows:
                        self.scores[keep], self.scenes)
 
 
+Repaint = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+"""``(image, boxes) -> (painted image, its plate boxes)``: a scene's plates painted over by others."""
+
+
 def collect_windows(scenes: Iterable[Scene], detector: Detector, recognizer: Recognizer | None = None,
-                    plate_confidence: float = 0.3,
-                    repaint: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None) -> Windows:
+                    plate_confidence: float = 0.3, repaints: Sequence[Repaint] = ()) -> Windows:
     """Detect in every scene and cut the labelled windows (see the module docstring).
 
     Args:
@@ -79,8 +83,8 @@ def collect_windows(scenes: Iterable[Scene], detector: Detector, recognizer: Rec
         detector: finds the candidates; give it a low threshold (e.g. 0.1).
         recognizer: when given, a detection off the labels that it reads as a plate is left out.
         plate_confidence: the reading confidence above which such a detection is taken for a plate.
-        repaint: ``(image, boxes) -> image`` with the boxes painted over by other plates; when given,
-            each labelled box of the painted scene is one more plate window (kind PAINTED).
+        repaints: each paints the scene's labelled plates over (:data:`Repaint`); each plate box of
+            each painted scene is one more plate window (kind PAINTED).
     """
     images, labels, kind, scene_ids, boxes, scores = [], [], [], [], [], []
     table: list[tuple[str, str, np.ndarray]] = []
@@ -110,9 +114,9 @@ def collect_windows(scenes: Iterable[Scene], detector: Detector, recognizer: Rec
                         add(sc.image, box, 0, TURNED, det.confidence, turn)
         for box in sc.boxes:
             add(sc.image, box, 1, LABELLED, 1.0)
-        if repaint is not None and len(sc.boxes):
-            painted = repaint(sc.image, sc.boxes)
-            for box in sc.boxes:
+        for repaint in repaints if len(sc.boxes) else ():
+            painted, painted_boxes = repaint(sc.image, sc.boxes)
+            for box in painted_boxes:
                 add(painted, box, 1, PAINTED, 1.0)
         table.append((sc.path, sc.source, sc.boxes.copy()))
     h, w = STORE_SIZE

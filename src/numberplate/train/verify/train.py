@@ -16,7 +16,7 @@ from tqdm import tqdm
 from numberplate.detection.verify import DEFAULT_WEIGHT
 from numberplate.evaluation.detection import ImageResult, average_precision, threshold_sweep
 from numberplate.train.common import append_csv, epochs_within, plot_metrics, resumed_schedule, warmup_cosine
-from numberplate.train.verify.data import DETECTED, Windows, collect_windows, cut
+from numberplate.train.verify.data import DETECTED, Repaint, Windows, collect_windows, cut
 from numberplate.train.verify.model import VerifierNet
 
 log = logging.getLogger(__name__)
@@ -41,6 +41,7 @@ class VerifierTrainConfig:
     warmup_epochs: float = 1.0
     weight: float = DEFAULT_WEIGHT  # score = detector score * p ** weight
     synthetic_plates: bool = True  # every labelled plate once more painted over with a rendered one
+    square_plates: bool = True  # ... and once more with a two-line plate over the box grown to its shape
     threads: int = 1
     limit: int | None = None
     seed: int = 0
@@ -86,16 +87,17 @@ def load_windows(cfg: VerifierTrainConfig, cache: Path) -> Windows:
     from numberplate.recognition import create_recognizer
     from numberplate.train.detect.data import iter_scenes, read_labels
 
-    repaint = None
-    if cfg.synthetic_plates:
+    repaints: list[Repaint] = []
+    if cfg.synthetic_plates or cfg.square_plates:
         from numberplate.train.synth import check_fonts
-        from numberplate.train.synth.composite import swap_plates
+        from numberplate.train.synth.composite import swap_plates, swap_square_plates
 
         check_fonts()
         rng = np.random.default_rng((PAINT_SEED, cfg.seed))
-
-        def repaint(image: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-            return swap_plates(rng, image, boxes)[0]
+        if cfg.synthetic_plates:
+            repaints.append(lambda image, boxes: (swap_plates(rng, image, boxes)[0], boxes))
+        if cfg.square_plates:
+            repaints.append(lambda image, boxes: swap_square_plates(rng, image, boxes))
 
     total = min(len(read_labels(Path(cfg.data), "train")), cfg.limit or 10**9)
     # Scenes at their stored size (max_side None), as the detector sees them at inference.
@@ -103,7 +105,7 @@ def load_windows(cfg: VerifierTrainConfig, cache: Path) -> Windows:
                   desc="cutting windows", mininterval=5)
     windows = collect_windows(scenes, PlateNetDetector(cfg.detector, threshold=cfg.candidate_threshold,
                                                        intra_op_threads=cfg.threads),
-                              create_recognizer("plateocr"), repaint=repaint)
+                              create_recognizer("plateocr"), repaints=repaints)
     scenes_table = np.empty(len(windows.scenes), object)
     scenes_table[:] = windows.scenes
     tmp = cache.with_suffix(".tmp.npz")
