@@ -130,7 +130,7 @@ def test_eval_detect_on_square_plates_is_repeatable_and_exclusive_of_synthetic_p
     assert all(r.exit_code == 0 for r in runs), runs[0].output
     first, second = (json.loads(r.stdout.strip().splitlines()[-1]) for r in runs)
     assert first["all"] == second["all"] and first["all"]["images"] == 3
-    plain = json.loads(CliRunner().invoke(main, args[:-2] + ["--json"]).stdout.strip().splitlines()[-1])
+    plain = json.loads(CliRunner().invoke(main, [*args[:-2], "--json"]).stdout.strip().splitlines()[-1])
     assert first["all"] != plain["all"]  # other plates, other (grown) boxes
     both = CliRunner().invoke(main, [*args, "--synthetic-plates"])
     assert both.exit_code == 2 and "choose one of --synthetic-plates and --square-plates" in both.output

@@ -164,8 +164,8 @@ def test_unknown_country_error_lists_known_codes() -> None:
     with pytest.raises(UnknownCountryError) as info:
         patterns_for("xx")
     assert str(info.value) == (
-        "unknown country code 'xx'; known codes: ae, br, cn, de, eg, es, fr, gb, in, it, my, nl, pk, pl, ro, ru, sg, tn, tr,"
-        " uk, us, za; regions as us-<region> (e.g. us-ak)"
+        "unknown country code 'xx'; known codes: ae, br, cn, de, eg, es, fr, gb, in, it, my, nl, pk, pl, ro, ru, sg,"
+        " tn, tr, uk, us, za; regions as us-<region> (e.g. us-ak)"
     )
     assert isinstance(info.value, ConfigError)
     assert info.value.code == "xx"
