@@ -11,6 +11,7 @@ from numberplate.train.synth.composite import (
     SQUARE_ASPECT,
     SQUARE_LAYOUTS,
     fitting_layouts,
+    paint_plates,
     square_box,
     swap_plate,
     swap_plates,
@@ -141,3 +142,15 @@ def test_training_crops_with_square_plates_label_the_grown_box() -> None:
     w, h = square[1][0, 2] - square[1][0, 0], square[1][0, 3] - square[1][0, 1]
     assert w / h < 2.2 < 3.5 < (plain[1][0, 2] - plain[1][0, 0]) / (plain[1][0, 3] - plain[1][0, 1])
     np.testing.assert_array_equal(scene.image, image)
+
+
+def test_paint_plates_returns_the_image_and_its_plate_boxes_for_either_painter() -> None:
+    image, boxes = _scene(), np.array([[60, 100, 180, 130]], np.float32)
+    same_shape, kept = paint_plates(np.random.default_rng(2), image, boxes)
+    assert np.any(same_shape != image)
+    np.testing.assert_array_equal(kept, boxes)
+    square, grown = paint_plates(np.random.default_rng(2), image, boxes, square=True)
+    assert np.any(square != image) and grown[0, 3] - grown[0, 1] > 30
+    untouched, none = paint_plates(np.random.default_rng(2), image, boxes, probability=0.0, square=True)
+    assert untouched is image
+    np.testing.assert_array_equal(none, boxes)

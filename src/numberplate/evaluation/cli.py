@@ -7,6 +7,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 
 import click
@@ -58,15 +59,13 @@ Painter = Callable[[np.random.Generator, np.ndarray, np.ndarray], tuple[np.ndarr
 
 
 def _plate_painter(square: bool = False) -> Painter:
-    """What paints a scene's plates over: ``train.synth.composite.swap_plates`` (``swap_square_plates`` with
+    """What paints a scene's plates over: ``train.synth.composite.paint_plates`` (square plates with
     ``square``), or a clear error when the training extra or its fonts are missing."""
     with _training_extra("--square-plates" if square else "--synthetic-plates"):
         from numberplate.train.synth import check_fonts
-        from numberplate.train.synth.composite import swap_plates, swap_square_plates
+        from numberplate.train.synth.composite import paint_plates
         check_fonts()
-    if square:
-        return swap_square_plates
-    return lambda rng, image, boxes: (swap_plates(rng, image, boxes)[0], boxes)
+    return partial(paint_plates, square=square)
 
 
 @eval_group.command("detect")

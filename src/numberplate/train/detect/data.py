@@ -15,7 +15,7 @@ import numpy as np
 
 from numberplate.datasets.labels import default_root
 from numberplate.detection.postprocess import STRIDE
-from numberplate.train.synth.composite import swap_plates, swap_square_plates
+from numberplate.train.synth.composite import paint_plates
 
 GRAY = 114
 SWAP_PER_PLATE = 0.8  # in a scene chosen for plate swapping, the share of its plates painted over
@@ -231,10 +231,8 @@ def sample_crop(
     """
     image, plates = scene.image, scene.boxes
     if swap_p > 0 and len(scene.boxes) and rng.random() < swap_p:
-        if square_share > 0 and rng.random() < square_share:
-            image, plates = swap_square_plates(rng, image, scene.boxes, SWAP_PER_PLATE)
-        else:
-            image, _ = swap_plates(rng, image, scene.boxes, SWAP_PER_PLATE)
+        square = square_share > 0 and rng.random() < square_share
+        image, plates = paint_plates(rng, image, scene.boxes, SWAP_PER_PLATE, square)
     m = _warp_matrix(rng, scene, size, infer_side, hard)
     img = cv2.warpPerspective(
         image, m, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=(GRAY,) * 3

@@ -168,11 +168,11 @@ def swap_square_plates(rng: np.random.Generator, image: np.ndarray, boxes: np.nd
         box's grown box in its place, the others as they were.
     """
     out, new_boxes = image, np.asarray(boxes, np.float32).reshape(-1, 4).copy()
-    for i, box in enumerate(new_boxes.copy()):
+    for i in range(len(new_boxes)):
         if rng.random() >= probability:
             continue
         layout = layouts[weighted_index(rng, [la.weight for la in layouts])]
-        grown = square_box(rng, box, layout, image.shape)
+        grown = square_box(rng, new_boxes[i], layout, image.shape)
         if grown is None:
             continue
         if out is image:
@@ -180,3 +180,13 @@ def swap_square_plates(rng: np.random.Generator, image: np.ndarray, boxes: np.nd
         if swap_plate(rng, out, grown, (layout,)):
             new_boxes[i] = grown
     return out, new_boxes
+
+
+def paint_plates(rng: np.random.Generator, image: np.ndarray, boxes: np.ndarray, probability: float = 1.0,
+                 square: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """The scene's plates painted over, as every consumer of labelled scenes wants them: the image and the
+    plate boxes in it. :func:`swap_plates` (boxes unchanged), or with ``square`` :func:`swap_square_plates`
+    (painted boxes grown to the square plate's shape); ``probability`` per box."""
+    if square:
+        return swap_square_plates(rng, image, boxes, probability)
+    return swap_plates(rng, image, boxes, probability)[0], np.asarray(boxes, np.float32).reshape(-1, 4)

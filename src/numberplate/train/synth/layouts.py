@@ -352,8 +352,10 @@ EUROPE: tuple[Layout, ...] = (
     _eu("cz", "CZ", ("#@# ####", "#@@ ####"), letters="ABCEHJKLMPSTUZ"),
 )
 
+_UK_LETTERS = "ABCDEFGHJKLMNOPRSTUVWXY"  # no I, Q or Z in UK series
+
 UK: tuple[Layout, ...] = (
-    Layout(name="uk", country="gb", size_mm=(520, 111), patterns=("@@## @@@",), letters="ABCDEFGHJKLMNOPRSTUVWXY",
+    Layout(name="uk", country="gb", size_mm=(520, 111), patterns=("@@## @@@",), letters=_UK_LETTERS,
            lines=(LineSpec(y=0.5, height=0.7, x0=0.1, x1=0.95, condense=(0.75, 0.9)),),
            schemes=(Scheme((252, 208, 0), BLACK, weight=1.2), Scheme((255, 196, 20), BLACK, border=BLACK),
                     Scheme(WHITE, BLACK), Scheme((250, 250, 250), BLACK, border=BLACK)),
@@ -564,13 +566,14 @@ _DARK = (Scheme((14, 14, 14), WHITE, weight=3.0), Scheme((24, 24, 26), (235, 235
          Scheme((8, 8, 8), (210, 210, 210), weight=0.8))
 _CLASSIC = (Scheme((16, 16, 16), (205, 205, 205), border=(205, 205, 205), weight=2.0),
             Scheme((20, 20, 22), (235, 235, 230)))
+_DARK_LINE = LineSpec(y=0.5, height=0.66, x0=0.05, x1=0.95, condense=(0.65, 0.85), spacing=(0.04, 0.14))
 _TWO_LINES = (LineSpec(y=0.3, height=0.36, x0=0.08, x1=0.92, condense=(0.7, 0.9), spacing=(0.06, 0.16)),
               LineSpec(y=0.72, height=0.38, x0=0.06, x1=0.94, condense=(0.7, 0.9), spacing=(0.06, 0.16)))
 
 DARK: tuple[Layout, ...] = (
     Layout(name="my", country="my", size_mm=(480, 120), regions=_MY_STATES, letters=_MY_LETTERS,
            patterns=("$@@ !###", "$@@ !###", "$@ !###", "$@@ !##", "$ !###", "$@@ !###@", "$@@ !#"),
-           lines=(LineSpec(y=0.5, height=0.66, x0=0.05, x1=0.95, condense=(0.65, 0.85), spacing=(0.04, 0.14)),),
+           lines=(_DARK_LINE,),
            schemes=_DARK, radius=0.05, border_width=0.0, emboss=0.3, weight=0.5),
     Layout(name="my_2line", country="my", size_mm=(250, 175), regions=_MY_STATES, letters=_MY_LETTERS,
            patterns=("$@@|!###", "$@|!###", "$@@|!##"), lines=_TWO_LINES,
@@ -578,19 +581,19 @@ DARK: tuple[Layout, ...] = (
     # Singapore: S, two series letters, the number, a check letter (no I, O).
     Layout(name="sg", country="sg", size_mm=(520, 111), letters=_MY_LETTERS,
            patterns=("S@@ !###@", "S@@ !##@", "S@@ !#@", "E@ !###@"),
-           lines=(LineSpec(y=0.5, height=0.66, x0=0.05, x1=0.95, condense=(0.65, 0.85), spacing=(0.04, 0.14)),),
+           lines=(_DARK_LINE,),
            schemes=_DARK, radius=0.05, border_width=0.0, emboss=0.2, weight=0.3),
     Layout(name="sg_2line", country="sg", size_mm=(240, 170), letters=_MY_LETTERS,
            patterns=("S@@|!###@", "S@@|!##@"), lines=_TWO_LINES,
            schemes=_DARK, radius=0.05, border_width=0.0, emboss=0.2, weight=0.15),
     # Classic UK plates (cars registered before 1973 may keep them): silver on black, three letters and up
     # to three digits, or the reverse; the square form on older cars' rears.
-    Layout(name="uk_classic", country="gb", size_mm=(520, 111), letters="ABCDEFGHJKLMNOPRSTUVWXY",
+    Layout(name="uk_classic", country="gb", size_mm=(520, 111), letters=_UK_LETTERS,
            patterns=("@@@ ###", "@@@ ###", "### @@@", "@@@ ##", "@@ ####", "@@@ #"),
            lines=(LineSpec(y=0.5, height=0.66, x0=0.06, x1=0.94, condense=(0.7, 0.9), spacing=(0.05, 0.16)),),
            schemes=_CLASSIC, fonts=("plate", "mono"), radius=0.04, border_width=0.03, emboss=0.7, bare_one=0.5,
            weight=0.3),
-    Layout(name="uk_classic_2line", country="gb", size_mm=(280, 205), letters="ABCDEFGHJKLMNOPRSTUVWXY",
+    Layout(name="uk_classic_2line", country="gb", size_mm=(280, 205), letters=_UK_LETTERS,
            patterns=("@@@|###", "@@@|###", "###|@@@", "@@|####", "@@@|##"), lines=_TWO_LINES,
            schemes=_CLASSIC, fonts=("plate", "mono"), radius=0.04, border_width=0.03, emboss=0.7, bare_one=0.5,
            weight=0.2),

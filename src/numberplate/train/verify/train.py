@@ -90,14 +90,14 @@ def load_windows(cfg: VerifierTrainConfig, cache: Path) -> Windows:
     repaints: list[Repaint] = []
     if cfg.synthetic_plates or cfg.square_plates:
         from numberplate.train.synth import check_fonts
-        from numberplate.train.synth.composite import swap_plates, swap_square_plates
+        from numberplate.train.synth.composite import paint_plates
 
         check_fonts()
         rng = np.random.default_rng((PAINT_SEED, cfg.seed))
         if cfg.synthetic_plates:
-            repaints.append(lambda image, boxes: (swap_plates(rng, image, boxes)[0], boxes))
+            repaints.append(lambda image, boxes: paint_plates(rng, image, boxes))
         if cfg.square_plates:
-            repaints.append(lambda image, boxes: swap_square_plates(rng, image, boxes))
+            repaints.append(lambda image, boxes: paint_plates(rng, image, boxes, square=True))
 
     total = min(len(read_labels(Path(cfg.data), "train")), cfg.limit or 10**9)
     # Scenes at their stored size (max_side None), as the detector sees them at inference.
