@@ -74,6 +74,9 @@ def test_every_shipped_pattern_matches_its_own_example(pattern: Pattern) -> None
         ("ru", "A123BC777", True),
         ("ru", "А123ВС77", True),  # Cyrillic look-alikes
         ("ru", "D123BC77", False),
+        ("ua", "AA1234BC", True),
+        ("ua", "ВС1234АІ", True),  # Cyrillic look-alikes, the Ukrainian І included
+        ("ua", "AD1234BC", False),
         ("tr", "34A1234", True),
         ("tr", "34ABC12", True),
         ("tr", "3AB123", False),
@@ -165,7 +168,7 @@ def test_unknown_country_error_lists_known_codes() -> None:
         patterns_for("xx")
     assert str(info.value) == (
         "unknown country code 'xx'; known codes: ae, br, cn, de, eg, es, fr, gb, in, it, my, nl, pk, pl, ro, ru, sg,"
-        " tn, tr, uk, us, za; regions as us-<region> (e.g. us-ak)"
+        " tn, tr, ua, uk, us, za; regions as us-<region> (e.g. us-ak)"
     )
     assert isinstance(info.value, ConfigError)
     assert info.value.code == "xx"

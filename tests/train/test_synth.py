@@ -236,10 +236,18 @@ def test_uk_plates_may_draw_a_bare_one_but_label_it_1() -> None:
     assert plate.text[2:4] == "11"
 
 
+def test_stacked_layouts_are_the_two_row_ones() -> None:
+    stacked = {layout.name for layout in LAYOUTS if layout.stacked}
+    two_rows = {layout.name for layout in LAYOUTS if "2line" in layout.name or "moto" in layout.name}
+    assert stacked == two_rows
+    # Russia's region number sits beside the main line, higher up: two lines, one row.
+    assert len(get_layout("ru").lines) == 2 and not get_layout("ru").stacked
+
+
 def test_multi_line_weight_scales_only_the_two_line_layouts() -> None:
     boosted = with_multi_line_weight(LAYOUTS, 4.0)
     for before, after in zip(LAYOUTS, boosted):
-        assert after.weight == pytest.approx(before.weight * (4.0 if len(before.lines) > 1 else 1.0)), before.name
+        assert after.weight == pytest.approx(before.weight * (4.0 if before.stacked else 1.0)), before.name
     assert with_multi_line_weight(LAYOUTS, 1.0) == LAYOUTS
     with pytest.raises(ValueError, match="must be positive"):
         with_multi_line_weight(LAYOUTS, 0.0)

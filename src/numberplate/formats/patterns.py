@@ -72,7 +72,7 @@ from numberplate.errors import ConfigError
 
 CountryCode = Literal[
     "ae", "br", "cn", "de", "eg", "es", "fr", "gb", "in", "it", "my", "nl", "pk", "pl", "ro", "ru", "sg", "tn", "tr",
-    "us", "za"
+    "ua", "us", "za"
 ]
 """Countries with shipped pattern data (regions such as ``us-ca`` come on top)."""
 
@@ -98,8 +98,8 @@ _MAX_SHAPES = 4096
 _SEPARATORS = frozenset(" \t\r\n-_.·•:/|")
 # Russian plates use only Cyrillic letters that look like Latin ones; Egyptian plates use Arabic-Indic digits.
 _FOLD = str.maketrans(
-    "АВЕКМНОРСТУХ٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹",
-    "ABEKMHOPCTYX01234567890123456789",
+    "АВЕКМНОРСТУХІ٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹",
+    "ABEKMHOPCTYXI01234567890123456789",
 )
 
 

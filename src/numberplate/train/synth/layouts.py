@@ -159,7 +159,8 @@ class Layout:
         bands: Bands at the plate ends.
         captions: Small texts.
         art: Background art the renderer may add ("sun", "mountains", "waves", "stripes", "blotches").
-        extras: Special decorations ("mercosul", "stickers", "chakra").
+        extras: Special decorations ("mercosul", "stickers", "chakra", "ru_region": the rule and flag of
+            Russia's region field).
         bolts: Bolt positions (x, y) as fractions of the plate size.
         radius: Corner radius as a fraction of plate height.
         border_width: Border line width as a fraction of plate height.
@@ -196,6 +197,12 @@ class Layout:
     bare_one: float = 0.0
     read_order: tuple[int, ...] = ()
     weight: float = 1.0
+
+    @property
+    def stacked(self) -> bool:
+        """Whether the registration runs over two rows (some line lies wholly below another): motorcycle and
+        square plates, not Russia's region number beside its main line."""
+        return any(b.y - b.height / 2 >= a.y + a.height / 2 for a in self.lines for b in self.lines)
 
 
 @dataclass(frozen=True)
@@ -599,7 +606,32 @@ DARK: tuple[Layout, ...] = (
            weight=0.2),
 )
 
-LAYOUTS: tuple[Layout, ...] = EUROPE + UK + US + BRAZIL + TUNISIA + CHINA + INDIA + UAE + MOTO + DARK
+# --- Russia and Ukraine -------------------------------------------------------------------------------
+
+# Both write Cyrillic letters that have Latin look-alikes, and are read as those (formats/data/ru.json, ua.json).
+_CYRILLIC_AS_LATIN = "ABEKMHOPCTYX"
+_RU_REGIONS = ("77", "99", "97", "177", "197", "199", "777", "78", "98", "178", "50", "150", "750", "23", "123",
+               "66", "96", "54", "16", "116", "52", "61", "161", "02", "74", "174", "63", "163", "24", "59", "36")
+
+EAST: tuple[Layout, ...] = (
+    # Russia: letter, three digits, two letters, then right of a rule the region number over "RUS" and the flag;
+    # the region belongs to the registration (A123BC77), so it is a second line beside the first.
+    Layout(name="ru", country="ru", size_mm=(520, 112), letters=_CYRILLIC_AS_LATIN, regions=_RU_REGIONS,
+           patterns=("@ ### @@|##", "@ ### @@|$", "@ ### @@|$"),
+           lines=(LineSpec(y=0.53, height=0.7, x0=0.03, x1=0.745, condense=(0.7, 0.88), spacing=(0.04, 0.12)),
+                  LineSpec(y=0.37, height=0.48, x0=0.775, x1=0.97, condense=(0.68, 0.86), spacing=(0.02, 0.08))),
+           schemes=(Scheme(WHITE, BLACK, border=BLACK, weight=4.0),
+                    Scheme((236, 236, 228), (30, 30, 30), border=(30, 30, 30))),
+           captions=(Caption(("RUS",), y=0.81, height=0.14, x0=0.775, x1=0.9, probability=0.9),),
+           extras=("ru_region",), radius=0.05, border_width=0.03, emboss=0.5, weight=0.8),
+    # Ukraine (since 2004): region letters, four digits, two series letters; the blue band holds the flag and UA.
+    Layout(name="ua", country="ua", size_mm=(520, 112), letters="ABCEHIKMOPTX",
+           patterns=("@@ #### @@",), lines=(LineSpec(y=0.52, height=0.68, x0=0.115, x1=0.965, condense=(0.66, 0.85)),),
+           schemes=_EU_WHITE, bands=(Band("left", 0.085, EU_BLUE, ("UA",), probability=0.9),), extras=("ua_flag",),
+           radius=0.08, border_width=0.025, emboss=0.5, weight=0.6),
+)
+
+LAYOUTS: tuple[Layout, ...] = EUROPE + UK + US + BRAZIL + TUNISIA + CHINA + INDIA + UAE + MOTO + DARK + EAST
 LAYOUTS_BY_NAME: dict[str, Layout] = {layout.name: layout for layout in LAYOUTS}
 
 
@@ -609,14 +641,15 @@ def pick_layout(rng: np.random.Generator, layouts: tuple[Layout, ...] = LAYOUTS)
 
 
 def with_multi_line_weight(layouts: tuple[Layout, ...], factor: float) -> tuple[Layout, ...]:
-    """``layouts`` with the weights of the two-line ones (motorcycles, square plates) multiplied by ``factor``.
+    """``layouts`` with the weights of the :attr:`~Layout.stacked` ones (motorcycles, square plates) multiplied by
+    ``factor``.
 
     Raises:
         ValueError: ``factor`` is not positive.
     """
     if factor <= 0:
         raise ValueError(f"multi-line weight factor {factor} must be positive")
-    return tuple(replace(layout, weight=layout.weight * factor) if len(layout.lines) > 1 else layout
+    return tuple(replace(layout, weight=layout.weight * factor) if layout.stacked else layout
                  for layout in layouts)
 
 

@@ -250,6 +250,29 @@ class _Painter:
         qr = cv2.resize(bits, (n * cell, n * cell), interpolation=cv2.INTER_NEAREST)
         _blend(c, qr, round(0.012 * w), round(0.3 * h), np.array([20, 20, 20], np.float32), 0.9)
 
+    def flag(self, stripes: tuple[RGB, ...], x: float, y: float, fw: float) -> None:
+        """A flag of horizontal ``stripes`` with its top left at (``x``, ``y``), ``fw`` wide (fractions of the plate)."""
+        w, h = self.w, self.h
+        x0, x1 = round(x * w), round((x + fw) * w)
+        stripe = fw * w * 0.66 / len(stripes)
+        for k, colour in enumerate(stripes):
+            y0 = round(y * h + k * stripe)
+            self.canvas[y0:max(y0 + 1, round(y * h + (k + 1) * stripe)), x0:x1] = _colour(self.rng, colour)
+
+    def ru_region(self) -> None:
+        """Russia: the rule between the registration and the region field, and the flag beside "RUS"."""
+        rng, w, h = self.rng, self.w, self.h
+        x, t = round(_u(rng, 0.752, 0.762) * w), max(1, round(_u(rng, 0.015, 0.03) * h))
+        inset = round(0.06 * h)
+        cv2.rectangle(self.canvas, (x, inset), (x + t - 1, h - 1 - inset), _tup(self.ink), -1)
+        if rng.random() < 0.85:
+            self.flag(((255, 255, 255), (0, 57, 166), (213, 43, 30)), 0.905, 0.74, 0.06)
+
+    def ua_flag(self) -> None:
+        """Ukraine: the blue and yellow flag at the top of the left band."""
+        if self.rng.random() < 0.85:
+            self.flag(((0, 87, 183), (255, 215, 0)), 0.02, 0.12, 0.045)
+
     def stickers(self) -> None:
         """Registration stickers in the corners (US)."""
         rng, w, h = self.rng, self.w, self.h
@@ -437,6 +460,10 @@ def _draw(rng: np.random.Generator, layout: Layout, width: int) -> tuple[np.ndar
         p.mercosul()
     if "stickers" in layout.extras:
         p.stickers()
+    if "ru_region" in layout.extras:
+        p.ru_region()
+    if "ua_flag" in layout.extras:
+        p.ua_flag()
     p.border()
     p.bolts()
     for items, spec in zip(plate_text.lines, layout.lines):
