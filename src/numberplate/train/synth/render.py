@@ -251,7 +251,7 @@ class _Painter:
         _blend(c, qr, round(0.012 * w), round(0.3 * h), np.array([20, 20, 20], np.float32), 0.9)
 
     def flag(self, stripes: tuple[RGB, ...], x: float, y: float, fw: float) -> None:
-        """A flag of horizontal ``stripes`` with its top left at (``x``, ``y``), ``fw`` wide (fractions of the plate)."""
+        """A flag of horizontal ``stripes``, top left at (``x``, ``y``) and ``fw`` wide (fractions of the plate)."""
         w, h = self.w, self.h
         x0, x1 = round(x * w), round((x + fw) * w)
         stripe = fw * w * 0.66 / len(stripes)
