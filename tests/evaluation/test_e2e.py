@@ -117,8 +117,26 @@ def test_jitter_tells_reads_that_hang_on_the_box_edges_from_stable_ones(tmp_path
     brittle = Reader(detector, ByWidth(54), config=Config())
     table, _ = evaluate_e2e(brittle, rows, tmp_path)
     assert table["all"]["read"] == table["all"]["stable"] == 1.0  # without jitter every right read is stable
-    table, _ = evaluate_e2e(brittle, rows, tmp_path, jitter=3)
+    assert table["all"]["soft"] == 1.0
+    table, _ = evaluate_e2e(brittle, rows, tmp_path, jitter=3, jitter_reads=8)
     assert table["all"]["read"] == 1.0 and table["all"]["stable"] == 0.0
+    # soft: the box and the moved boxes that keep the width (each side moved alike) read right, the rest not.
+    assert 1 / 9 <= table["all"]["soft"] < 1.0
     steady = Reader(detector, ByPosition(dict.fromkeys(range(5), "AAA111")), config=Config())
     table, _ = evaluate_e2e(steady, rows, tmp_path, jitter=3)
-    assert table["all"]["read"] == 1.0 and table["all"]["stable"] == 1.0
+    assert table["all"]["read"] == table["all"]["stable"] == table["all"]["soft"] == 1.0
+
+
+def test_soft_credits_moved_boxes_that_read_right_where_the_box_reads_wrong(tmp_path: Path) -> None:
+    Image.fromarray(np.full((100, 200, 3), 128, np.uint8)).save(tmp_path / "one.png")
+    labels = tmp_path / "labels.csv"
+    labels.write_text(HEADER + "one.png,10,10,60,30,AAA11I,yes,s1\n" + "one.png,100,60,150,80,BBB222,yes,s1\n")
+    detector = ScriptedDetector({200: [BoundingBox(10, 10, 60, 30)]})  # the second plate is missed
+    rows = read_e2e_labels(labels)
+    # Wrong (AAA111) from the detected box, 54 px wide once padded; right (AAA11I) from a box of another width.
+    unlucky = Reader(detector, ByWidth(54), config=Config())
+    table, _ = evaluate_e2e(unlucky, rows, tmp_path, jitter=3, jitter_reads=8)
+    row = table["all"]
+    assert row["read"] == 0.0 and row["stable"] == 0.0
+    # The missed plate counts 0; the found one the share of right reads among its box and 8 moved ones.
+    assert 0.0 < row["soft"] <= 0.5 * 8 / 9

@@ -291,20 +291,20 @@ DEFAULT_DATA_ROOT = Path("../shared/data")
 
 
 def format_e2e_table(table: dict[str, dict], jitter: int = 0) -> str:
-    """A fixed-width text table of per-source end-to-end metrics (with ``jitter``, the ``stable`` column)."""
+    """A fixed-width text table of per-source end-to-end metrics (with ``jitter``: ``stable`` and ``soft`` too)."""
     head = (f"{'source':<10} {'images':>6} {'plates':>6} {'detected':>8} {'read':>7} {'read|det':>8} {'chars':>7}"
-            f" {'false':>6} {'ECE':>6} {'ms/img':>7}" + (f" {'stable':>7}" if jitter else ""))
+            f" {'false':>6} {'ECE':>6} {'ms/img':>7}" + (f" {'stable':>7} {'soft':>7}" if jitter else ""))
     lines = ["read = box IoU >= 0.5 and exact text; false = a read where no plate is known; ECE = calibration error"
              " of the detected plates' confidences", head, "-" * len(head)]
     if jitter:
         lines.insert(1, f"stable = read right from the detected box and from every box with its sides moved by "
-                        f"up to {jitter} px")
+                        f"up to {jitter} px; soft = the mean exact read over those boxes")
     for source, m in table.items():
         lines.append(
             f"{source:<10} {m['images']:>6} {m['plates']:>6} {m['detected']:>8.4f} {m['read']:>7.4f}"
             f" {m['read_if_detected']:>8.4f} {m['char_accuracy']:>7.4f} {m['false_reads']:>6}"
             f" {m['calibration_error']:>6.3f} {m['ms_per_image']:>7.1f}"
-            + (f" {m['stable']:>7.4f}" if jitter else "")
+            + (f" {m['stable']:>7.4f} {m['soft']:>7.4f}" if jitter else "")
         )
     return "\n".join(lines)
 
@@ -326,12 +326,15 @@ def format_e2e_table(table: dict[str, dict], jitter: int = 0) -> str:
 @click.option("--verifier-model", type=click.Path(exists=True, dir_okay=False), default=None,
               help="ONNX plate verifier (default: config verifier_model, else the shipped one)")
 @click.option("--jitter", type=click.IntRange(0, 50), default=0, show_default=True,
-              help="also read each plate read right from 4 boxes with their sides moved by up to this many px "
-                   "(the 'stable' column: how much the reads hang on the detector's box edges)")
+              help="also read each detected plate from --jitter-reads boxes with their sides moved by up to this "
+                   "many px (the 'stable' column: how much the reads hang on the detector's box edges; 'soft': the "
+                   "mean exact read over the box and them, steadier than 'read' for comparing models)")
+@click.option("--jitter-reads", type=click.IntRange(1, 64), default=4, show_default=True,
+              help="with --jitter, the moved boxes read per plate")
 @click.option("--json", "as_json", is_flag=True, help="print the table (and errors) as JSON")
 def eval_e2e(labels: Path, root: Path, ocr: str | None, rectify: bool | None, show_errors: bool,
              ocr_model: str | None, detector_model: str | None, verify: bool | None, verifier_model: str | None,
-             jitter: int, as_json: bool) -> None:
+             jitter: int, jitter_reads: int, as_json: bool) -> None:
     """Detector + recogniser on whole scenes: plates detected, read exactly, false reads, per source."""
     from numberplate.config import load_config
     from numberplate.datasets.labels import read_labels
@@ -349,7 +352,7 @@ def eval_e2e(labels: Path, root: Path, ocr: str | None, rectify: bool | None, sh
         if detect_csv.is_file():
             for record in read_labels(detect_csv, root=root, split="val"):
                 known[str(record.image.relative_to(root))] = [b.box for b in record.boxes]
-        table, records = evaluate_e2e(reader, rows, root, known, jitter=jitter)
+        table, records = evaluate_e2e(reader, rows, root, known, jitter=jitter, jitter_reads=jitter_reads)
     except NumberplateError as e:
         raise click.ClickException(str(e)) from e
     errors = [r for r in records if r["read"] != r["truth"]]

@@ -105,6 +105,7 @@ class _Tally:
     false_reads: int = 0
     seconds: float = 0.0
     stable: int = 0
+    soft: float = 0.0
     # Of each detected plate with a text label: the read's confidence (0 without text), and whether it is right.
     confidences: list[float] = dataclasses.field(default_factory=list)
     right: list[bool] = dataclasses.field(default_factory=list)
@@ -121,6 +122,7 @@ class _Tally:
             "false_reads": self.false_reads,
             "ms_per_image": 1000 * self.seconds / self.images if self.images else nan,
             "stable": self.stable / self.plates if self.plates else nan,
+            "soft": self.soft / self.plates if self.plates else nan,
             "calibration_error": calibration_error(self.confidences, self.right),
         }
 
@@ -152,10 +154,13 @@ def evaluate_e2e(
         root: folder the labels' image paths are relative to.
         known_boxes: every boxed plate per image (e.g. from the detection labels), so that reads of
             plates without a text label are not counted as false reads.
-        jitter: with ``jitter`` > 0, each plate read right is read again from ``jitter_reads`` boxes
+        jitter: with ``jitter`` > 0, each detected plate is read again from ``jitter_reads`` boxes
             whose sides move by up to ``jitter`` px (seeded); ``stable`` is the share of plates read
-            right from every one of them: how little the reads hang on where the detector's edges fall
-            (without jitter, ``stable`` equals ``read``).
+            right from its box and every one of them: how little the reads hang on where the detector's
+            edges fall; ``soft`` is the mean exact read over the box and them (an undetected plate counts
+            0): the read rate under box noise, which moves less than ``read`` between two models whose
+            reads of the same edge-sensitive plates flip (without jitter both equal ``read``).
+        jitter_reads: the jittered boxes read per detected plate.
     """
     rng = np.random.default_rng(0)
     by_image: dict[str, list[E2eLabel]] = defaultdict(list)
@@ -180,9 +185,13 @@ def evaluate_e2e(
             j = matched.get(i)
             plate_text = reads[j].text if j is not None else None
             text = plate_text.text if plate_text else ""
-            stable = j is not None and text == label.text and all(
+            # Every detected plate draws its boxes, right or not, so a plate's boxes do not hang on other reads.
+            jittered = [] if j is None or jitter <= 0 else [
                 _jittered_read(reader, image, reads[j].detection, jitter, rng) == label.text
-                for _ in range(jitter_reads if jitter > 0 else 0))
+                for _ in range(jitter_reads)]
+            right = text == label.text
+            stable = j is not None and right and all(jittered)
+            soft = (right + sum(jittered)) / (1 + len(jittered)) if j is not None else 0.0
             for key in (source, "all"):
                 t = tallies[key]
                 t.plates += 1
@@ -190,6 +199,7 @@ def evaluate_e2e(
                 t.read += text == label.text
                 t.char_sum += char_accuracy(text, label.text)
                 t.stable += stable
+                t.soft += soft
                 if j is not None:
                     t.confidences.append(min(max(plate_text.confidence, 0.0), 1.0) if plate_text else 0.0)
                     t.right.append(text == label.text)
