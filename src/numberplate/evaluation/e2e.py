@@ -196,13 +196,13 @@ def evaluate_e2e(
                 t = tallies[key]
                 t.plates += 1
                 t.detected += j is not None
-                t.read += text == label.text
+                t.read += right
                 t.char_sum += char_accuracy(text, label.text)
                 t.stable += stable
                 t.soft += soft
                 if j is not None:
                     t.confidences.append(min(max(plate_text.confidence, 0.0), 1.0) if plate_text else 0.0)
-                    t.right.append(text == label.text)
+                    t.right.append(right)
             records.append({"image": image_path, "truth": label.text, "read": text or None,
                             "confidence": plate_text.confidence if plate_text else None,
                             "detected": j is not None, "source": source})

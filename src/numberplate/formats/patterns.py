@@ -96,7 +96,8 @@ AUTO_UNMATCHED_PRIOR = 0.14
 _MAX_SHAPES = 4096
 
 _SEPARATORS = frozenset(" \t\r\n-_.·•:/|")
-# Russian plates use only Cyrillic letters that look like Latin ones; Egyptian plates use Arabic-Indic digits.
+# Russian and Ukrainian plates use only Cyrillic letters that look like Latin ones (Ukraine's І among them);
+# Egyptian plates use Arabic-Indic digits.
 _FOLD = str.maketrans(
     "АВЕКМНОРСТУХІ٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹",
     "ABEKMHOPCTYXI01234567890123456789",

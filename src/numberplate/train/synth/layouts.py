@@ -160,7 +160,7 @@ class Layout:
         captions: Small texts.
         art: Background art the renderer may add ("sun", "mountains", "waves", "stripes", "blotches").
         extras: Special decorations ("mercosul", "stickers", "chakra", "ru_region": the rule and flag of
-            Russia's region field).
+            Russia's region field, "ua_flag": Ukraine's flag in the band).
         bolts: Bolt positions (x, y) as fractions of the plate size.
         radius: Corner radius as a fraction of plate height.
         border_width: Border line width as a fraction of plate height.
@@ -608,15 +608,17 @@ DARK: tuple[Layout, ...] = (
 
 # --- Russia and Ukraine -------------------------------------------------------------------------------
 
-# Both write Cyrillic letters that have Latin look-alikes, and are read as those (formats/data/ru.json, ua.json).
-_CYRILLIC_AS_LATIN = "ABEKMHOPCTYX"
+# Both write only Cyrillic letters that have Latin look-alikes, and are read as those (formats/data/ru.json,
+# ua.json): Russia's twelve, Ukraine's the same but with І and without У.
+_RU_LETTERS = "ABEKMHOPCTYX"
+_UA_LETTERS = "ABCEHIKMOPTX"
 _RU_REGIONS = ("77", "99", "97", "177", "197", "199", "777", "78", "98", "178", "50", "150", "750", "23", "123",
                "66", "96", "54", "16", "116", "52", "61", "161", "02", "74", "174", "63", "163", "24", "59", "36")
 
 EAST: tuple[Layout, ...] = (
     # Russia: letter, three digits, two letters, then right of a rule the region number over "RUS" and the flag;
     # the region belongs to the registration (A123BC77), so it is a second line beside the first.
-    Layout(name="ru", country="ru", size_mm=(520, 112), letters=_CYRILLIC_AS_LATIN, regions=_RU_REGIONS,
+    Layout(name="ru", country="ru", size_mm=(520, 112), letters=_RU_LETTERS, regions=_RU_REGIONS,
            patterns=("@ ### @@|##", "@ ### @@|$", "@ ### @@|$"),
            lines=(LineSpec(y=0.53, height=0.7, x0=0.03, x1=0.745, condense=(0.7, 0.88), spacing=(0.04, 0.12)),
                   LineSpec(y=0.37, height=0.48, x0=0.775, x1=0.97, condense=(0.68, 0.86), spacing=(0.02, 0.08))),
@@ -625,7 +627,7 @@ EAST: tuple[Layout, ...] = (
            captions=(Caption(("RUS",), y=0.81, height=0.14, x0=0.775, x1=0.9, probability=0.9),),
            extras=("ru_region",), radius=0.05, border_width=0.03, emboss=0.5, weight=0.8),
     # Ukraine (since 2004): region letters, four digits, two series letters; the blue band holds the flag and UA.
-    Layout(name="ua", country="ua", size_mm=(520, 112), letters="ABCEHIKMOPTX",
+    Layout(name="ua", country="ua", size_mm=(520, 112), letters=_UA_LETTERS,
            patterns=("@@ #### @@",), lines=(LineSpec(y=0.52, height=0.68, x0=0.115, x1=0.965, condense=(0.66, 0.85)),),
            schemes=_EU_WHITE, bands=(Band("left", 0.085, EU_BLUE, ("UA",), probability=0.9),), extras=("ua_flag",),
            radius=0.08, border_width=0.025, emboss=0.5, weight=0.6),
