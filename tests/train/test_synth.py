@@ -251,3 +251,11 @@ def test_multi_line_weight_scales_only_the_two_line_layouts() -> None:
     assert with_multi_line_weight(LAYOUTS, 1.0) == LAYOUTS
     with pytest.raises(ValueError, match="must be positive"):
         with_multi_line_weight(LAYOUTS, 0.0)
+
+
+def test_unknown_decorations_are_refused() -> None:
+    us = get_layout("us")
+    with pytest.raises(ValueError, match="unknown extras mercosol; known: chakra, mercosul"):
+        replace(us, extras=("mercosol",))
+    with pytest.raises(ValueError, match="unknown art moon"):
+        replace(us, art=("sun", "moon"))

@@ -133,6 +133,12 @@ class Caption:
     probability: float = 1.0
 
 
+ART_KINDS = frozenset({"sun", "mountains", "waves", "stripes", "blotches"})
+"""Background art a layout may name (``Layout.art``), drawn by ``render._Painter.art``."""
+EXTRAS = frozenset({"mercosul", "stickers", "chakra", "ru_region", "ua_flag"})
+"""Special decorations a layout may name (``Layout.extras``), drawn by ``render``."""
+
+
 @dataclass(frozen=True)
 class Layout:
     """One plate design: geometry, colours, decorations and the registration patterns.
@@ -197,6 +203,14 @@ class Layout:
     bare_one: float = 0.0
     read_order: tuple[int, ...] = ()
     weight: float = 1.0
+
+    def __post_init__(self) -> None:
+        # A misspelt decoration would otherwise draw nothing, silently.
+        for attribute, names, known in (("art", self.art, ART_KINDS), ("extras", self.extras, EXTRAS)):
+            unknown = sorted(set(names) - known)
+            if unknown:
+                raise ValueError(f"layout {self.name!r}: unknown {attribute} {', '.join(unknown)}; "
+                                 f"known: {', '.join(sorted(known))}")
 
     @property
     def stacked(self) -> bool:
