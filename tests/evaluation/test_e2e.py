@@ -88,11 +88,15 @@ def test_reads_misses_wrong_texts_and_false_reads(tmp_path: Path) -> None:
     assert table["all"]["plates"] == 3 and table["all"]["read"] == pytest.approx(1 / 3)
     assert table["all"]["read_if_detected"] == 0.5 and table["all"]["false_reads"] == 1
     assert list(table) == ["s1", "s2", "all"]
-    assert {r["truth"]: r["read"] for r in records} == {"AAA111": "AAA111", "BBB222": "BBB223", "CCC333": None}
+    scored = [r for r in records if not r["false_read"]]
+    assert {r["truth"]: r["read"] for r in scored} == {"AAA111": "AAA111", "BBB222": "BBB223", "CCC333": None}
+    # The false read is listed too, with where it was; the read of the boxed plate without text is not.
+    assert [(r["image"], r["truth"], r["read"], r["box"]) for r in records if r["false_read"]] == [
+        ("two.png", None, "FALSE1", [200, 10, 250, 30])]
     # Calibration over the detected plates only: both read at 0.9, one right (CCC333, never found, is not scored).
     assert table["s1"]["calibration_error"] == pytest.approx(0.4) and np.isnan(table["s2"]["calibration_error"])
     assert table["all"]["calibration_error"] == pytest.approx(0.4)
-    assert [r["confidence"] for r in records] == [0.9, 0.9, None]
+    assert [r["confidence"] for r in scored] == [0.9, 0.9, None]
 
 
 class ByWidth:

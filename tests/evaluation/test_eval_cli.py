@@ -131,3 +131,27 @@ def test_eval_detect_paints_one_kind_of_plate_at_a_time(data_dir: Path) -> None:
     both = CliRunner().invoke(main, ["eval", "detect", "--data", str(data_dir / "detect" / "labels.csv"), "--limit",
                                      "1", "--synthetic-plates", "--square-plates"])
     assert both.exit_code == 2 and "choose one of --synthetic-plates and --square-plates" in both.output
+
+
+def test_eval_e2e_lists_misses_and_false_reads(data_dir: Path, tmp_path: Path) -> None:
+    # Two real scenes under a root without detect labels: 276.jpg's plate labelled where it is; 112.jpg's
+    # label put in a corner, so its plate is "not detected" there and the plate the reader finds is a false read.
+    (tmp_path / "s").mkdir()
+    for name in ("276.jpg", "112.jpg"):
+        (tmp_path / "s" / name).write_bytes((data_dir / "detect" / "images" / "tunisia" / name).read_bytes())
+    labels = tmp_path / "labels.csv"
+    labels.write_text("image,xmin,ymin,xmax,ymax,text,legible,source\n"
+                      "s/276.jpg,210.8,265.0,338.8,313.2,162T9979,yes,tn\n"
+                      "s/112.jpg,0,0,40,12,AB123,yes,tn\n")
+    args = ["eval", "e2e", "--labels", str(labels), "--root", str(tmp_path), "--errors"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert any("truth AB123" in line and line.endswith("(not detected)") for line in lines), result.stdout
+    assert any("truth -" in line and "read 96T8557  (false read: no known plate at [" in line for line in lines)
+    assert not any("162T9979" in line for line in lines if line.startswith("tn ")), result.stdout
+
+    report = json.loads(CliRunner().invoke(main, [*args, "--json"]).stdout.strip().splitlines()[-1])
+    assert report["table"]["all"]["plates"] == 2 and report["table"]["all"]["false_reads"] == 1
+    assert [(e["truth"], e["read"], e["false_read"]) for e in report["errors"]] == [
+        ("AB123", None, False), (None, "96T8557", True)]

@@ -350,8 +350,9 @@ def eval_e2e(labels: Path, root: Path, ocr: str | None, rectify: bool | None, sh
         known: dict[str, list] = {}
         detect_csv = root / "detect" / "labels.csv"
         if detect_csv.is_file():
-            for record in read_labels(detect_csv, root=root, split="val"):
-                known[str(record.image.relative_to(root))] = [b.box for b in record.boxes]
+            # Every split's boxes: a picture the labels list twice may box its plate in its train row only.
+            for record in read_labels(detect_csv, root=root, skip_conflicts=True):
+                known.setdefault(str(record.image.relative_to(root)), []).extend(b.box for b in record.boxes)
         table, records = evaluate_e2e(reader, rows, root, known, jitter=jitter, jitter_reads=jitter_reads)
     except NumberplateError as e:
         raise click.ClickException(str(e)) from e
@@ -362,5 +363,7 @@ def eval_e2e(labels: Path, root: Path, ocr: str | None, rectify: bool | None, sh
     click.echo(format_e2e_table(table, jitter))
     if show_errors:
         for r in errors:
-            click.echo(f"{r['source']:<10} {r['image']:<45} truth {r['truth']:<10} read {r['read'] or '-'}"
-                       f"{'' if r['detected'] else '  (not detected)'}")
+            note = f"  (false read: no known plate at {r['box']})" if r["false_read"] else \
+                "" if r["detected"] else "  (not detected)"
+            truth = r["truth"] or "-"
+            click.echo(f"{r['source']:<10} {r['image']:<45} truth {truth:<10} read {r['read'] or '-'}{note}")

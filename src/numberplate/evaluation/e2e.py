@@ -146,7 +146,8 @@ def evaluate_e2e(
     jitter: int = 0,
     jitter_reads: int = 4,
 ) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:
-    """Read every labelled scene with ``reader``; per-source metrics (plus ``all``) and one record per plate.
+    """Read every labelled scene with ``reader``; per-source metrics (plus ``all``), and one record per scored
+    plate and per false read (``false_read`` true, ``truth`` ``None``, with its ``box``).
 
     Args:
         reader: the pipeline to evaluate (its detector threshold and OCR backend as configured).
@@ -205,11 +206,15 @@ def evaluate_e2e(
                     t.right.append(right)
             records.append({"image": image_path, "truth": label.text, "read": text or None,
                             "confidence": plate_text.confidence if plate_text else None,
-                            "detected": j is not None, "source": source})
+                            "detected": j is not None, "source": source, "false_read": False})
         known = [p.box for p in plates] + list((known_boxes or {}).get(image_path, ()))
         for read in reads:
             if read.text and read.text.text and all(read.detection.box.iou(k) < IOU_MATCH for k in known):
                 for key in (source, "all"):
                     tallies[key].false_reads += 1
+                b = read.detection.box
+                records.append({"image": image_path, "truth": None, "read": read.text.text,
+                                "confidence": read.text.confidence, "detected": True, "source": source,
+                                "false_read": True, "box": [round(v) for v in (b.xmin, b.ymin, b.xmax, b.ymax)]})
     table = {k: tallies[k].row() for k in sorted(tallies, key=lambda s: (s == "all", s))}
     return table, records
