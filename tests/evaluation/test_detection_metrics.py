@@ -9,6 +9,8 @@ from numberplate.evaluation.detection import (
     ImageResult,
     average_precision,
     box_iou,
+    errors_at,
+    precision_recall_at,
     summarize,
     summarize_by_source,
     threshold_sweep,
@@ -80,3 +82,18 @@ def test_threshold_sweep_gives_precision_recall_and_f1_per_threshold() -> None:
         assert f1 == pytest.approx(2 * ep * er / (ep + er) if ep + er else 0.0)
     best = max(rows, key=lambda row: row[3])
     assert best[0] == 0.5
+
+
+def test_errors_at_are_the_misses_and_false_positives_precision_and_recall_count() -> None:
+    # Plate 0 found twice (the second, lower box is a duplicate: a false positive), plate 1 found only under
+    # the threshold (missed), plate 2 found; one box on nothing (false positive); one under the threshold on nothing.
+    r = _r([[0, 0, 10, 10], [100, 0, 110, 10], [200, 0, 210, 10]],
+           [[0, 0, 10, 10], [0, 1, 10, 11], [100, 0, 110, 10], [200, 0, 211, 10], [300, 0, 310, 10], [400, 0, 410, 10]],
+           [0.9, 0.8, 0.3, 0.7, 0.6, 0.1])
+    missed, false = errors_at(r, 0.5)
+    assert (missed, false) == ([1], [1, 4])
+    precision, recall = precision_recall_at([r], 0.5)
+    assert (precision, recall) == (2 / 4, 2 / 3)
+    assert errors_at(r, 0.2) == ([], [1, 4])
+    assert errors_at(_r([], [[0, 0, 5, 5]], [0.9]), 0.5) == ([], [0])
+    assert errors_at(_r([[0, 0, 5, 5]], [], []), 0.5) == ([0], [])

@@ -155,3 +155,24 @@ def test_eval_e2e_lists_misses_and_false_reads(data_dir: Path, tmp_path: Path) -
     assert report["table"]["all"]["plates"] == 2 and report["table"]["all"]["false_reads"] == 1
     assert [(e["truth"], e["read"], e["false_read"]) for e in report["errors"]] == [
         ("AB123", None, False), (None, "96T8557", True)]
+
+
+def test_eval_detect_errors_list_what_precision_and_recall_count(data_dir: Path) -> None:
+    labels = data_dir / "detect" / "labels.csv"
+    args = ["eval", "detect", "--data", str(labels), "--limit", "40", "--errors"]
+    report = json.loads(CliRunner().invoke(main, [*args, "--json"]).stdout.strip().splitlines()[-1])
+    table, errors = report["all"], report["errors"]
+    found = round(table["recall"] * table["plates"])
+    missed = [e for e in errors if e["kind"] == "missed"]
+    false = [e for e in errors if e["kind"] == "false_positive"]
+    assert len(missed) == table["plates"] - found
+    assert len(false) == round(found / table["precision"]) - found if table["precision"] else len(false) > 0
+    assert all(e["image"].startswith("detect/images/") and len(e["box"]) == 4 for e in errors)
+    assert all(e["score"] >= report["threshold"] for e in false)
+    text = CliRunner().invoke(main, args).stdout
+    assert all(f"{e['box']}" in text for e in errors)
+    # Above every score, each plate is missed, with the score of the best detection on it.
+    strict = json.loads(CliRunner().invoke(main, [*args[:-2], "10", "--errors", "--threshold", "1.01", "--json"])
+                        .stdout.strip().splitlines()[-1])
+    assert len(strict["errors"]) == strict["all"]["plates"] and all(e["kind"] == "missed" for e in strict["errors"])
+    assert all(e["score"] is not None and e["score"] < 1.01 for e in strict["errors"])

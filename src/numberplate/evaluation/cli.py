@@ -102,15 +102,17 @@ def _plate_painter(square: bool = False) -> Painter:
 @click.option("--mosaic", type=click.IntRange(1, 6), default=1, show_default=True,
               help="evaluate N x N mosaics of consecutive scenes at their own scale instead (source 'mosaic'): "
                    "large images with small plates, as from a 4K camera")
+@click.option("--errors", "show_errors", is_flag=True,
+              help="also list every missed plate and every false positive at the operating threshold")
 @click.option("--json", "as_json", is_flag=True, help="print the table as JSON")
 def eval_detect(data: Path, split: str, model: Path | None, side: int, threshold: float | None, no_tiles: bool,
                 flip: bool, verify: bool, verifier_model: Path | None, limit: int | None, sample: int | None,
                 skip_conflicts: bool, sweep: bool, synthetic_plates: bool, square_plates: bool, scale: float,
-                mosaic: int, as_json: bool) -> None:
+                mosaic: int, show_errors: bool, as_json: bool) -> None:
     """Precision/recall at the operating threshold, AP50, AP50:95 and FP per negative image, per source."""
     import cv2
 
-    from numberplate.datasets.labels import read_labels
+    from numberplate.datasets.labels import default_root, read_labels
     from numberplate.detection.base import Detector
     from numberplate.detection.platenet import PlateNetDetector, operating_threshold
     from numberplate.detection.postprocess import box_array
@@ -133,7 +135,8 @@ def eval_detect(data: Path, split: str, model: Path | None, side: int, threshold
     # The scores are the reported, calibrated confidences: the operating threshold is turned into their scale.
     thr = threshold if threshold is not None else calibration(own)
     try:
-        records = read_labels(data, split=split, skip_conflicts=skip_conflicts)[:limit]
+        root = default_root(data)
+        records = read_labels(data, root, split=split, skip_conflicts=skip_conflicts)[:limit]
         if sample is not None and sample < len(records):
             records = [records[i] for i in np.linspace(0, len(records) - 1, sample).round().astype(int)]
     except DatasetError as e:
@@ -164,22 +167,51 @@ def eval_detect(data: Path, split: str, model: Path | None, side: int, threshold
             dets = det.detect(image)
             scores = np.array([d.confidence for d in dets], np.float32)
             source = "mosaic" if mosaic > 1 else records[group[0]].source
-            results.append(ImageResult(gt, box_array(d.box for d in dets), scores, source))
+            image_path = records[group[0]].image
+            name = str(image_path.relative_to(root) if image_path.is_relative_to(root) else image_path) + (
+                f" (mosaic of {len(group)})" if mosaic > 1 else "")
+            results.append(ImageResult(gt, box_array(d.box for d in dets), scores, source, name))
     ms = (time.perf_counter() - t0) * 1000 / max(len(results), 1)
     table = summarize_by_source(results, thr)
     rows = threshold_sweep(results, np.round(np.arange(0.30, 0.81, 0.05), 2).tolist()) if sweep else []
+    errors = _detection_errors(results, thr) if show_errors else []
     if as_json:
         extra = {"sweep": [dict(zip(("threshold", "precision", "recall", "f1"), row)) for row in rows]} if sweep else {}
+        extra |= {"errors": errors} if show_errors else {}
         click.echo(json.dumps({k: v.to_dict() for k, v in table.items()} | {"threshold": thr, "ms_per_image": ms}
                               | extra))
         return
     click.echo(format_detection_table(table, thr))
     click.echo(f"{len(results)} images, {ms:.1f} ms/image (incl. decoding)")
+    for e in errors:
+        what = "missed" if e["kind"] == "missed" else "false positive"
+        score = "" if e["score"] is None else f" (score {e['score']:.2f})"
+        click.echo(f"{e['source']:<10} {e['image']:<50} {what:<15} {e['box']}{score}")
     if rows:
         best = max(rows, key=lambda row: row[3])
         click.echo("threshold  precision  recall      F1")
         for t, p, r, f1 in rows:
             click.echo(f"{t:>9.2f} {p:>10.4f} {r:>7.4f} {f1:>7.4f}{'  <- max F1' if t == best[0] else ''}")
+
+
+def _detection_errors(results: list, threshold: float) -> list[dict]:
+    """Every missed labelled box (with the best score of a detection on it, if any) and every false positive."""
+    from numberplate.detection.postprocess import box_iou
+    from numberplate.evaluation.detection import errors_at
+
+    out = []
+    for r in results:
+        missed, false = errors_at(r, threshold)
+        ious = box_iou(r.gt, r.pred) if len(r.gt) and len(r.pred) else np.zeros((len(r.gt), 0))
+        for i in missed:
+            # The best-scoring detection on the missed plate, kept or not: how far under the threshold it was.
+            near = r.scores[ious[i] >= 0.5]
+            out.append({"image": r.image, "source": r.source, "kind": "missed", "box": r.gt[i].round().tolist(),
+                        "score": float(near.max()) if near.size else None})
+        for j in false:
+            out.append({"image": r.image, "source": r.source, "kind": "false_positive",
+                        "box": r.pred[j].round().tolist(), "score": float(r.scores[j])})
+    return out
 
 
 def _mosaic(scenes: list[tuple[np.ndarray, np.ndarray]], n: int) -> tuple[np.ndarray, np.ndarray]:

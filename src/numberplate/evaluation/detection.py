@@ -21,6 +21,7 @@ class ImageResult:
     pred: np.ndarray
     scores: np.ndarray
     source: str = ""
+    image: str = ""  # where it came from, for listing its errors
 
 
 @dataclass(frozen=True)
@@ -43,19 +44,33 @@ class DetectionMetrics:
 
 def match(result: ImageResult, iou_threshold: float) -> np.ndarray:
     """Greedy COCO matching by descending score; returns a true-positive flag per prediction."""
+    return _assign(result, iou_threshold)[0]
+
+
+def _assign(result: ImageResult, iou_threshold: float) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`match`'s true-positive flag per prediction, and a found flag per labelled box."""
     order = np.argsort(-result.scores, kind="stable")
     tp = np.zeros(len(order), bool)
-    if len(result.gt) == 0 or len(order) == 0:
-        return tp
-    ious = box_iou(result.pred[order], result.gt)
     taken = np.zeros(len(result.gt), bool)
+    if len(result.gt) == 0 or len(order) == 0:
+        return tp, taken
+    ious = box_iou(result.pred[order], result.gt)
     for k in range(len(order)):
         cand = np.where(~taken, ious[k], -1.0)
         j = int(np.argmax(cand))
         if cand[j] >= iou_threshold:
             taken[j] = True
             tp[order[k]] = True
-    return tp
+    return tp, taken
+
+
+def errors_at(result: ImageResult, threshold: float, iou: float = 0.5) -> tuple[list[int], list[int]]:
+    """The errors :func:`precision_recall_at` counts in one image: the labelled boxes that no prediction
+    scoring >= ``threshold`` finds at IoU ``iou`` (indices into ``gt``), and those predictions that find
+    none (indices into ``pred``)."""
+    kept = np.flatnonzero(result.scores >= threshold)
+    tp, found = _assign(ImageResult(result.gt, result.pred[kept], result.scores[kept]), iou)
+    return np.flatnonzero(~found).tolist(), kept[~tp].tolist()
 
 
 def average_precision(results: Sequence[ImageResult], iou_threshold: float) -> float:
