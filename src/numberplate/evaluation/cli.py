@@ -183,10 +183,10 @@ def eval_detect(data: Path, split: str, model: Path | None, side: int, threshold
         return
     click.echo(format_detection_table(table, thr))
     click.echo(f"{len(results)} images, {ms:.1f} ms/image (incl. decoding)")
-    for e in errors:
-        what = "missed" if e["kind"] == "missed" else "false positive"
-        score = "" if e["score"] is None else f" (score {e['score']:.2f})"
-        click.echo(f"{e['source']:<10} {e['image']:<50} {what:<15} {e['box']}{score}")
+    for error in errors:
+        what = "missed" if error["kind"] == "missed" else "false positive"
+        score = "" if error["score"] is None else f" (score {error['score']:.2f})"
+        click.echo(f"{error['source']:<10} {error['image']:<50} {what:<15} {error['box']}{score}")
     if rows:
         best = max(rows, key=lambda row: row[3])
         click.echo("threshold  precision  recall      F1")

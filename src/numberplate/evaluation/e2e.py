@@ -168,7 +168,7 @@ def evaluate_e2e(
     for label in labels:
         by_image[label.image].append(label)
     tallies: dict[str, _Tally] = defaultdict(_Tally)
-    records = []
+    records: list[dict[str, Any]] = []
     for image_path, plates in sorted(by_image.items()):
         image = load_image(root / image_path)
         t0 = time.perf_counter()
