@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
+from numberplate.errors import DatasetError
 from numberplate.evaluation.detection import (
     ImageResult,
     average_precision,
     box_iou,
+    drop_ignored,
     errors_at,
     precision_recall_at,
+    read_ignore_boxes,
     summarize,
     summarize_by_source,
     threshold_sweep,
@@ -97,3 +102,30 @@ def test_errors_at_are_the_misses_and_false_positives_precision_and_recall_count
     assert errors_at(r, 0.2) == ([], [1, 4])
     assert errors_at(_r([], [[0, 0, 5, 5]], [0.9]), 0.5) == ([], [0])
     assert errors_at(_r([[0, 0, 5, 5]], [], []), 0.5) == ([0], [])
+
+
+def test_detections_on_ignored_boxes_are_neither_right_nor_wrong() -> None:
+    # A labelled plate found; an unlabelled one found (ignored); a non-plate (false positive); and a detection
+    # on an ignore box that is also a labelled plate, which stays scored.
+    r = _r([[0, 0, 10, 10], [50, 0, 60, 10]], [[0, 0, 10, 10], [100, 0, 110, 10], [200, 0, 210, 10], [50, 0, 60, 10]],
+           [0.9, 0.8, 0.7, 0.6])
+    kept = drop_ignored(r, np.array([[101, 0, 111, 10], [50, 0, 60, 10]], float))
+    assert kept.pred.tolist() == [[0, 0, 10, 10], [200, 0, 210, 10], [50, 0, 60, 10]]
+    assert kept.scores.tolist() == [0.9, 0.7, 0.6]
+    assert precision_recall_at([kept], 0.5) == (2 / 3, 1.0)
+    assert drop_ignored(r, np.zeros((0, 4))) is r
+
+
+def test_ignore_boxes_file_is_read_and_checked(tmp_path: Path) -> None:
+    good = tmp_path / "ignore.csv"
+    good.write_text("image,xmin,ymin,xmax,ymax,note\na.jpg,1,2,30,12,unboxed\na.jpg,40,2,60,12,\nb.jpg,0,0,5,5,x\n")
+    boxes = read_ignore_boxes(good)
+    assert boxes["a.jpg"].tolist() == [[1, 2, 30, 12], [40, 2, 60, 12]] and list(boxes) == ["a.jpg", "b.jpg"]
+    for body, message in (("image,xmin\n", "missing column"), ("image,xmin,ymin,xmax,ymax\na,1,2,x,4\n", "numbers"),
+                          ("image,xmin,ymin,xmax,ymax\na,5,2,1,4\n", "empty box")):
+        bad = tmp_path / "bad.csv"
+        bad.write_text(body)
+        with pytest.raises(DatasetError, match=message):
+            read_ignore_boxes(bad)
+    with pytest.raises(DatasetError, match="cannot read"):
+        read_ignore_boxes(tmp_path / "missing.csv")

@@ -176,3 +176,22 @@ def test_eval_detect_errors_list_what_precision_and_recall_count(data_dir: Path)
                         .stdout.strip().splitlines()[-1])
     assert len(strict["errors"]) == strict["all"]["plates"] and all(e["kind"] == "missed" for e in strict["errors"])
     assert all(e["score"] is not None and e["score"] < 1.01 for e in strict["errors"])
+
+
+def test_eval_detect_ignore_leaves_detections_of_unboxed_plates_unscored(data_dir: Path, tmp_path: Path) -> None:
+    labels = data_dir / "detect" / "labels.csv"
+    args = ["eval", "detect", "--data", str(labels), "--limit", "40", "--errors", "--json"]
+    before = json.loads(CliRunner().invoke(main, args).stdout.strip().splitlines()[-1])
+    false = [e for e in before["errors"] if e["kind"] == "false_positive"]
+    assert false, "the first 40 val scenes have a false positive to leave out"
+    ignore = tmp_path / "ignore.csv"
+    ignore.write_text("image,xmin,ymin,xmax,ymax,note\n" + "".join(
+        f"{e['image']},{','.join(str(v) for v in e['box'])},test\n" for e in false))
+    after = json.loads(CliRunner().invoke(main, [*args, "--ignore", str(ignore)]).stdout.strip().splitlines()[-1])
+    assert [e for e in after["errors"] if e["kind"] == "false_positive"] == []
+    assert after["all"]["precision"] == 1.0 and after["all"]["recall"] == before["all"]["recall"]
+    result = CliRunner().invoke(main, [*args, "--ignore", str(ignore), "--mosaic", "2"])
+    assert result.exit_code == 2 and "--mosaic" in result.output
+    (tmp_path / "bad.csv").write_text("image,xmin\n")
+    result = CliRunner().invoke(main, [*args, "--ignore", str(tmp_path / "bad.csv")])
+    assert result.exit_code == 1 and "missing column" in result.output

@@ -102,13 +102,16 @@ def _plate_painter(square: bool = False) -> Painter:
 @click.option("--mosaic", type=click.IntRange(1, 6), default=1, show_default=True,
               help="evaluate N x N mosaics of consecutive scenes at their own scale instead (source 'mosaic'): "
                    "large images with small plates, as from a 4K camera")
+@click.option("--ignore", "ignore_csv", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="CSV (image,xmin,ymin,xmax,ymax,note) of plates the labels leave out: detections on them are "
+                   "neither right nor wrong (data/detect/val_unboxed.csv: an audit of the val false positives)")
 @click.option("--errors", "show_errors", is_flag=True,
               help="also list every missed plate and every false positive at the operating threshold")
 @click.option("--json", "as_json", is_flag=True, help="print the table as JSON")
 def eval_detect(data: Path, split: str, model: Path | None, side: int, threshold: float | None, no_tiles: bool,
                 flip: bool, verify: bool, verifier_model: Path | None, limit: int | None, sample: int | None,
                 skip_conflicts: bool, sweep: bool, synthetic_plates: bool, square_plates: bool, scale: float,
-                mosaic: int, show_errors: bool, as_json: bool) -> None:
+                mosaic: int, ignore_csv: Path | None, show_errors: bool, as_json: bool) -> None:
     """Precision/recall at the operating threshold, AP50, AP50:95 and FP per negative image, per source."""
     import cv2
 
@@ -118,7 +121,13 @@ def eval_detect(data: Path, split: str, model: Path | None, side: int, threshold
     from numberplate.detection.postprocess import box_array
     from numberplate.detection.verify import PlateVerifier, VerifiedDetector
     from numberplate.errors import DatasetError, ModelLoadError
-    from numberplate.evaluation.detection import ImageResult, summarize_by_source, threshold_sweep
+    from numberplate.evaluation.detection import (
+        ImageResult,
+        drop_ignored,
+        read_ignore_boxes,
+        summarize_by_source,
+        threshold_sweep,
+    )
     from numberplate.imaging import load_image
 
     # Every detection down to 0.05 is scored, for the AP; P/R are counted at the operating threshold.
@@ -145,6 +154,12 @@ def eval_detect(data: Path, split: str, model: Path | None, side: int, threshold
         raise click.ClickException(f"no images of split {split!r} in {data}")
     if synthetic_plates and square_plates:
         raise click.UsageError("choose one of --synthetic-plates and --square-plates")
+    if ignore_csv is not None and mosaic > 1:
+        raise click.UsageError("--ignore works on single scenes, not with --mosaic")
+    try:
+        ignore = read_ignore_boxes(ignore_csv) if ignore_csv is not None else {}
+    except DatasetError as e:
+        raise click.ClickException(str(e)) from e
     repaint = _plate_painter(square_plates) if synthetic_plates or square_plates else None
     results = []
     t0 = time.perf_counter()
@@ -170,7 +185,8 @@ def eval_detect(data: Path, split: str, model: Path | None, side: int, threshold
             image_path = records[group[0]].image
             name = str(image_path.relative_to(root) if image_path.is_relative_to(root) else image_path) + (
                 f" (mosaic of {len(group)})" if mosaic > 1 else "")
-            results.append(ImageResult(gt, box_array(d.box for d in dets), scores, source, name))
+            result = ImageResult(gt, box_array(d.box for d in dets), scores, source, name)
+            results.append(drop_ignored(result, ignore[name] * scale) if name in ignore else result)
     ms = (time.perf_counter() - t0) * 1000 / max(len(results), 1)
     table = summarize_by_source(results, thr)
     rows = threshold_sweep(results, np.round(np.arange(0.30, 0.81, 0.05), 2).tolist()) if sweep else []

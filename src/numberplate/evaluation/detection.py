@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 
 from numberplate.calibration import calibration_error
 from numberplate.detection.postprocess import box_iou
+from numberplate.errors import DatasetError
 
 IOU_THRESHOLDS = tuple(np.round(np.arange(0.5, 0.96, 0.05), 2).tolist())
 
@@ -71,6 +74,46 @@ def errors_at(result: ImageResult, threshold: float, iou: float = 0.5) -> tuple[
     kept = np.flatnonzero(result.scores >= threshold)
     tp, found = _assign(ImageResult(result.gt, result.pred[kept], result.scores[kept]), iou)
     return np.flatnonzero(~found).tolist(), kept[~tp].tolist()
+
+
+def read_ignore_boxes(path: Path) -> dict[str, np.ndarray]:
+    """Boxes of plates that the labels leave out, per image: a CSV ``image,xmin,ymin,xmax,ymax`` (more columns,
+    e.g. a ``note``, are allowed), ``image`` as in the labels. See :func:`drop_ignored`.
+
+    Raises:
+        DatasetError: the file cannot be read, lacks a column, or has a malformed box.
+    """
+    columns = ("image", "xmin", "ymin", "xmax", "ymax")
+    boxes: dict[str, list[list[float]]] = {}
+    try:
+        with path.open(newline="", encoding="utf-8") as fh:
+            reader = csv.DictReader(fh)
+            missing = [c for c in columns if c not in (reader.fieldnames or [])]
+            if missing:
+                raise DatasetError(f"{path}: missing column(s) {', '.join(missing)}; need {', '.join(columns)}")
+            for line, row in enumerate(reader, start=2):
+                try:
+                    box = [float(row[c]) for c in columns[1:]]
+                except (TypeError, ValueError):
+                    raise DatasetError(f"{path}:{line}: xmin, ymin, xmax, ymax must be numbers") from None
+                if not (box[0] < box[2] and box[1] < box[3]):
+                    raise DatasetError(f"{path}:{line}: empty box {box}")
+                boxes.setdefault(row["image"], []).append(box)
+    except (OSError, UnicodeDecodeError, csv.Error) as e:
+        raise DatasetError(f"cannot read ignore boxes {path}: {e}") from e
+    return {image: np.array(b, np.float64) for image, b in boxes.items()}
+
+
+def drop_ignored(result: ImageResult, ignore: np.ndarray, iou: float = 0.5) -> ImageResult:
+    """``result`` without the predictions on an ignored box (IoU >= ``iou``) that find no labelled one:
+    a detection of a plate the labels leave out is then neither right nor wrong (as COCO's ignore regions)."""
+    if len(ignore) == 0 or len(result.pred) == 0:
+        return result
+    on_ignored = box_iou(result.pred, ignore).max(axis=1) >= iou
+    if len(result.gt):
+        on_ignored &= box_iou(result.pred, result.gt).max(axis=1) < iou
+    keep = ~on_ignored
+    return replace(result, pred=result.pred[keep], scores=result.scores[keep])
 
 
 def average_precision(results: Sequence[ImageResult], iou_threshold: float) -> float:
