@@ -15,7 +15,7 @@ from numberplate.formats.patterns import AUTO, is_auto
 from numberplate.imaging import ImageInput, load_image
 from numberplate.lookup.base import VehicleLookup
 from numberplate.recognition.base import Recognizer
-from numberplate.recognition.crop import crop_plate, orientations
+from numberplate.recognition.crop import crop_plate, read_turned
 from numberplate.types import Detection, ImageResult, PlateRead, PlateText
 
 log = logging.getLogger(__name__)
@@ -113,15 +113,10 @@ class Reader:
         return text, crop
 
     def _read_crop(self, crop: np.ndarray, country: str) -> tuple[PlateText | None, np.ndarray]:
-        """The surest reading of a crop in each of its :func:`orientations`, and the crop turned that way."""
+        """The surest reading of a crop in each of its orientations, and the crop turned that way."""
         if crop.size <= 3:
             return None, crop
-        best: tuple[PlateText | None, np.ndarray] = (None, crop)
-        for turned in orientations(crop):
-            text = self.recognizer.read(turned, country)
-            if text is not None and (best[0] is None or text.confidence > best[0].confidence):
-                best = (text, turned)
-        return best
+        return read_turned(self.recognizer, crop, country)
 
     def crops(self, image: np.ndarray, reads: Iterable[PlateRead]) -> list[np.ndarray]:
         """The plate crops of ``reads`` (cut from their boxes; a crop on its side is not turned)."""

@@ -161,3 +161,21 @@ def test_synthetic_samples_cover_every_layout_at_its_aspect_with_known_hints_onl
     assert {s.country for s in samples if s.source in ("moto_eu", "eu_be")} == {None}
     again = synthetic_ocr_samples(2, seed=3)
     assert all(np.array_equal(a.image, b.image) and a.text == b.text for a, b in zip(samples, again))
+
+
+def test_a_crop_on_its_side_is_read_turned_as_the_reader_reads_it() -> None:
+    class UprightOnly:
+        """Reads the plate surely only from a crop wider than tall, with its left column marked 9."""
+
+        name = "upright"
+
+        def read(self, crop: np.ndarray, country: str | None = None) -> PlateText | None:
+            h, w = crop.shape[:2]
+            upright = w > h and crop[h // 2, 0, 0] == 9
+            return PlateText("AB123" if upright else "XX", 0.9 if upright else 0.1)
+
+    sideways = np.zeros((30, 10, 3), np.uint8)
+    sideways[-1, 5] = 9  # the bottom row becomes the left column when turned a quarter clockwise
+    out = evaluate_recognizer(UprightOnly(), [OcrSample(sideways, "AB123", "s"),
+                                              OcrSample(np.zeros((10, 30, 3), np.uint8), "AB123", "s")])
+    assert out["by_source"]["s"]["exact"] == 0.5  # the sideways crop turned and read; the blank one not

@@ -6,8 +6,9 @@ import cv2
 import numpy as np
 
 from numberplate.errors import UnsupportedImageError
+from numberplate.recognition.base import Recognizer
 from numberplate.recognition.rectify import deskew
-from numberplate.types import Detection
+from numberplate.types import Detection, PlateText
 
 RECTIFIED_HEIGHT = 64
 # No plate layout is this much taller than wide (square motorcycle plates are about 1:1): a crop
@@ -68,6 +69,17 @@ def orientations(crop: np.ndarray) -> list[np.ndarray]:
     if h <= SIDEWAYS_ASPECT * w:
         return [crop]
     return [cv2.rotate(crop, cv2.ROTATE_90_CLOCKWISE), cv2.rotate(crop, cv2.ROTATE_90_COUNTERCLOCKWISE), crop]
+
+
+def read_turned(recognizer: Recognizer, crop: np.ndarray, country: str | None) -> tuple[PlateText | None, np.ndarray]:
+    """The surest reading of ``crop`` in each of its :func:`orientations`, and the crop turned that way
+    (how the Reader reads every plate; ``None`` and the crop as it is when nothing is read)."""
+    best: tuple[PlateText | None, np.ndarray] = (None, crop)
+    for turned in orientations(crop):
+        text = recognizer.read(turned, country)
+        if text is not None and (best[0] is None or text.confidence > best[0].confidence):
+            best = (text, turned)
+    return best
 
 
 def rectify(image: np.ndarray, corners: np.ndarray) -> np.ndarray:
