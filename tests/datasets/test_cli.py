@@ -150,7 +150,7 @@ def test_to_yolo_bad_csv_is_exit_1(runner: CliRunner, tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert result.output == (
         f"Error: {bad}: missing column(s) xmin, ymin, xmax, ymax, source, split; "
-        f"the header must be {','.join(LABELS_COLUMNS)}\n"
+        f"the header must have {','.join(LABELS_COLUMNS)}\n"
     )
 
 

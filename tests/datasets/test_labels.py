@@ -98,7 +98,7 @@ def test_default_root(tmp_path: Path) -> None:
     ("rows", "header", "message"),
     [
         ((), "image,width,height,xmin,ymin,xmax,ymax,source",
-         "{p}: missing column(s) split; the header must be " + HEADER),
+         "{p}: missing column(s) split; the header must have " + HEADER),
         (("x.jpg,10,10,1,1,5,5,s",), HEADER, "{p}:2: expected 9 fields; check for stray commas"),
         (("x.jpg,10,10,1,1,5,5,s,train,extra",), HEADER, "{p}:2: expected 9 fields; check for stray commas"),
         ((",10,10,1,1,5,5,s,train",), HEADER, "{p}:2: the image column is empty"),

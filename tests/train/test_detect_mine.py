@@ -52,8 +52,8 @@ def test_hard_negatives_round_trip_and_are_rescaled_to_the_scene(tmp_path: Path)
 
 @pytest.mark.parametrize("text, message", [
     ("image,xmin\na.jpg,1\n", "missing column"),
-    ("image,xmin,ymin,xmax,ymax,width,height,score\na.jpg,1,2,x,4,10,10,0.5\n", "numbers expected"),
-    ("image,xmin,ymin,xmax,ymax,width,height,score\na.jpg,5,2,3,4,10,10,0.5\n", "empty box"),
+    ("image,xmin,ymin,xmax,ymax,width,height,score\na.jpg,1,2,x,4,10,10,0.5\n", "xmax is not a number"),
+    ("image,xmin,ymin,xmax,ymax,width,height,score\na.jpg,5,2,3,4,10,10,0.5\n", "must be greater than xmin"),
 ])
 def test_a_malformed_hard_negatives_file_is_a_dataset_error(tmp_path: Path, text: str, message: str) -> None:
     path = tmp_path / "hard.csv"

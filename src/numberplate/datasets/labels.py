@@ -6,7 +6,7 @@ import csv
 import logging
 import math
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,6 +92,35 @@ def make_box(xmin: float, ymin: float, xmax: float, ymax: float, where: str) -> 
     return BoundingBox(xmin, ymin, xmax, ymax)
 
 
+def parse_box(row: Mapping[str, str | None], where: str) -> BoundingBox:
+    """The ``xmin, ymin, xmax, ymax`` fields of a CSV row as a box with positive width and height.
+
+    Raises:
+        DatasetError: a field is missing or not a finite number, or the box is empty.
+    """
+    xmin, ymin, xmax, ymax = (parse_number(row.get(c), c, where) for c in BOX_COLUMNS)
+    return make_box(xmin, ymin, xmax, ymax, where)
+
+
+def read_csv_rows(path: Path, columns: Sequence[str], what: str) -> list[tuple[int, dict[str, str]]]:
+    """The rows of a UTF-8 CSV file with their line numbers, once its header is checked to have ``columns``
+    (more are allowed).
+
+    Raises:
+        DatasetError: the file cannot be read as CSV text (the message calls it ``what``), or lacks a column.
+    """
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            reader = csv.DictReader(fh)
+            missing = [c for c in columns if c not in (reader.fieldnames or [])]
+            if missing:
+                raise DatasetError(f"{path}: missing column(s) {', '.join(missing)}; the header must have "
+                                   f"{','.join(columns)}")
+            return [(reader.line_num, row) for row in reader]
+    except (OSError, UnicodeDecodeError, csv.Error) as e:
+        raise DatasetError(f"{path}: cannot read {what} ({e})") from e
+
+
 def default_root(csv_path: Path) -> Path:
     """The folder that image paths in a labels CSV are relative to.
 
@@ -124,17 +153,7 @@ def read_labels(
             same image and split disagree on width, height or source, or mix background and boxes.
     """
     root = default_root(path) if root is None else root
-    try:
-        with open(path, newline="", encoding="utf-8") as fh:
-            reader = csv.DictReader(fh)
-            missing = [c for c in LABELS_COLUMNS if c not in (reader.fieldnames or [])]
-            if missing:
-                raise DatasetError(
-                    f"{path}: missing column(s) {', '.join(missing)}; the header must be {','.join(LABELS_COLUMNS)}"
-                )
-            rows = [(reader.line_num, row) for row in reader]
-    except (OSError, UnicodeDecodeError, csv.Error) as e:
-        raise DatasetError(f"{path}: cannot read labels CSV ({e})") from e
+    rows = read_csv_rows(path, LABELS_COLUMNS, "labels CSV")
 
     images: dict[tuple[str, str], LabelledImage] = {}
     first_line: dict[tuple[str, str], int] = {}
@@ -142,7 +161,7 @@ def read_labels(
     for line, row in rows:
         where = f"{path}:{line}"
         if None in row or any(row[c] is None for c in LABELS_COLUMNS):
-            raise DatasetError(f"{where}: expected {len(reader.fieldnames or [])} fields; check for stray commas")
+            raise DatasetError(f"{where}: expected {sum(k is not None for k in row)} fields; check for stray commas")
         name = row["image"].strip()
         row_split = row["split"].strip()
         if split is not None and row_split != split:
@@ -155,8 +174,7 @@ def read_labels(
         fields = [row[c].strip() for c in BOX_COLUMNS]
         boxes: tuple[LabelledBox, ...] = ()
         if all(fields):
-            xmin, ymin, xmax, ymax = (parse_number(v, c, where) for v, c in zip(fields, BOX_COLUMNS, strict=True))
-            boxes = (LabelledBox(make_box(xmin, ymin, xmax, ymax, where)),)
+            boxes = (LabelledBox(parse_box(row, where)),)
         elif any(fields):
             raise DatasetError(f"{where}: box fields must be all filled or all empty (background), got {fields}")
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -10,8 +9,8 @@ from pathlib import Path
 import numpy as np
 
 from numberplate.calibration import calibration_error
+from numberplate.datasets.labels import BOX_COLUMNS, parse_box, read_csv_rows
 from numberplate.detection.postprocess import box_iou
-from numberplate.errors import DatasetError
 
 IOU_THRESHOLDS = tuple(np.round(np.arange(0.5, 0.96, 0.05), 2).tolist())
 
@@ -83,24 +82,10 @@ def read_ignore_boxes(path: Path) -> dict[str, np.ndarray]:
     Raises:
         DatasetError: the file cannot be read, lacks a column, or has a malformed box.
     """
-    columns = ("image", "xmin", "ymin", "xmax", "ymax")
-    boxes: dict[str, list[list[float]]] = {}
-    try:
-        with path.open(newline="", encoding="utf-8") as fh:
-            reader = csv.DictReader(fh)
-            missing = [c for c in columns if c not in (reader.fieldnames or [])]
-            if missing:
-                raise DatasetError(f"{path}: missing column(s) {', '.join(missing)}; need {', '.join(columns)}")
-            for line, row in enumerate(reader, start=2):
-                try:
-                    box = [float(row[c]) for c in columns[1:]]
-                except (TypeError, ValueError):
-                    raise DatasetError(f"{path}:{line}: xmin, ymin, xmax, ymax must be numbers") from None
-                if not (box[0] < box[2] and box[1] < box[3]):
-                    raise DatasetError(f"{path}:{line}: empty box {box}")
-                boxes.setdefault(row["image"], []).append(box)
-    except (OSError, UnicodeDecodeError, csv.Error) as e:
-        raise DatasetError(f"cannot read ignore boxes {path}: {e}") from e
+    boxes: dict[str, list[tuple[float, float, float, float]]] = {}
+    for line, row in read_csv_rows(path, ("image", *BOX_COLUMNS), "ignore boxes"):
+        b = parse_box(row, f"{path}:{line}")
+        boxes.setdefault(row["image"], []).append((b.xmin, b.ymin, b.xmax, b.ymax))
     return {image: np.array(b, np.float64) for image, b in boxes.items()}
 
 

@@ -13,7 +13,6 @@ labelled ones, and every box the detection labels (``detect/labels.csv``) give f
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import time
 from collections import defaultdict
@@ -25,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from numberplate.calibration import calibration_error
+from numberplate.datasets.labels import parse_box, read_csv_rows
 from numberplate.errors import DatasetError
 from numberplate.evaluation.ocr import char_accuracy
 from numberplate.imaging import load_image
@@ -51,30 +51,18 @@ def read_e2e_labels(path: Path) -> list[E2eLabel]:
     Raises:
         DatasetError: the file cannot be read, lacks a column, or has a malformed row.
     """
-    try:
-        with path.open(newline="", encoding="utf-8") as fh:
-            reader = csv.DictReader(fh)
-            missing = [c for c in E2E_COLUMNS if c not in (reader.fieldnames or [])]
-            if missing:
-                raise DatasetError(f"{path}: missing column(s) {', '.join(missing)}; need {', '.join(E2E_COLUMNS)}")
-            labels = []
-            for line, row in enumerate(reader, 2):
-                try:
-                    box = BoundingBox(*(float(row[k]) for k in ("xmin", "ymin", "xmax", "ymax")))
-                except ValueError as e:
-                    raise DatasetError(f"{path}:{line}: box coordinates must be numbers") from e
-                if box.width <= 0 or box.height <= 0:
-                    raise DatasetError(f"{path}:{line}: empty box")
-                legible = row["legible"].strip().lower()
-                if legible not in ("yes", "no"):
-                    raise DatasetError(f"{path}:{line}: legible must be yes or no, got {row['legible']!r}")
-                text = row["text"].strip().upper() if legible == "yes" else None
-                if legible == "yes" and not text:
-                    raise DatasetError(f"{path}:{line}: a legible plate needs its text")
-                labels.append(E2eLabel(row["image"], box, text, row["source"] or "unknown"))
-            return labels
-    except OSError as e:
-        raise DatasetError(f"cannot read e2e labels {path}: {e}") from e
+    labels = []
+    for line, row in read_csv_rows(path, E2E_COLUMNS, "e2e labels"):
+        where = f"{path}:{line}"
+        box = parse_box(row, where)
+        legible = (row["legible"] or "").strip().lower()
+        if legible not in ("yes", "no"):
+            raise DatasetError(f"{where}: legible must be yes or no, got {row['legible']!r}")
+        text = (row["text"] or "").strip().upper() if legible == "yes" else None
+        if legible == "yes" and not text:
+            raise DatasetError(f"{where}: a legible plate needs its text")
+        labels.append(E2eLabel(row["image"], box, text, row["source"] or "unknown"))
+    return labels
 
 
 def match(labels: Sequence[BoundingBox], predicted: Sequence[BoundingBox], iou: float = IOU_MATCH

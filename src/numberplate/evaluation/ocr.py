@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -12,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from numberplate.calibration import calibration_error
+from numberplate.datasets.labels import read_csv_rows
 from numberplate.errors import DatasetError
 from numberplate.formats.distance import levenshtein
 from numberplate.recognition.base import Recognizer
@@ -48,17 +48,7 @@ def read_ocr_labels(path: Path, root: Path | None = None, split: str | None = No
     """
     if root is None:
         root = path.parent.parent if path.parent.name == "ocr" else path.parent
-    try:
-        with open(path, newline="", encoding="utf-8") as fh:
-            reader = csv.DictReader(fh)
-            missing = [c for c in OCR_LABELS_COLUMNS if c not in (reader.fieldnames or [])]
-            if missing:
-                raise DatasetError(
-                    f"{path}: missing column(s) {', '.join(missing)}; the header must be {','.join(OCR_LABELS_COLUMNS)}"
-                )
-            rows = [(reader.line_num, row) for row in reader]
-    except (OSError, UnicodeDecodeError, csv.Error) as e:
-        raise DatasetError(f"{path}: cannot read OCR labels CSV ({e})") from e
+    rows = read_csv_rows(path, OCR_LABELS_COLUMNS, "OCR labels CSV")
     samples = []
     for line, row in rows:
         if split is not None and row["split"] != split:

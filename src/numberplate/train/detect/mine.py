@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from numberplate.datasets.labels import parse_box, parse_size, read_csv_rows
 from numberplate.detection.base import Detector, own_detections
-from numberplate.errors import DatasetError
 from numberplate.formats.patterns import AUTO
 from numberplate.recognition.base import Recognizer, own_scores
 from numberplate.recognition.crop import crop_plate
@@ -99,23 +99,11 @@ def read_hard_negatives(path: Path) -> dict[str, list[tuple[np.ndarray, tuple[in
         DatasetError: the file cannot be read, lacks a column or has a malformed row.
     """
     out: dict[str, list[tuple[np.ndarray, tuple[int, int]]]] = defaultdict(list)
-    try:
-        with path.open(newline="") as fh:
-            reader = csv.DictReader(fh)
-            missing = [c for c in HARD_COLUMNS if c not in (reader.fieldnames or [])]
-            if missing:
-                raise DatasetError(f"{path}: missing column(s) {', '.join(missing)}")
-            for line, row in enumerate(reader, 2):
-                try:
-                    box = np.array([float(row[k]) for k in ("xmin", "ymin", "xmax", "ymax")], np.float32)
-                    size = (int(row["width"]), int(row["height"]))
-                except ValueError as e:
-                    raise DatasetError(f"{path}:{line}: numbers expected") from e
-                if box[2] <= box[0] or box[3] <= box[1] or min(size) < 1:
-                    raise DatasetError(f"{path}:{line}: empty box or size")
-                out[row["image"]].append((box, size))
-    except OSError as e:
-        raise DatasetError(f"cannot read hard negatives {path}: {e}") from e
+    for line, row in read_csv_rows(path, HARD_COLUMNS, "hard negatives"):
+        where = f"{path}:{line}"
+        b = parse_box(row, where)
+        size = (parse_size(row["width"], "width", where), parse_size(row["height"], "height", where))
+        out[row["image"]].append((np.array([b.xmin, b.ymin, b.xmax, b.ymax], np.float32), size))
     return dict(out)
 
 
