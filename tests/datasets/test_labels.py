@@ -13,6 +13,8 @@ from numberplate.datasets.labels import (
     LabelledImage,
     count_boxes,
     default_root,
+    parse_box,
+    read_csv_rows,
     read_labels,
     write_labels,
 )
@@ -153,3 +155,22 @@ def test_skip_conflicts_leaves_out_only_the_image_whose_rows_disagree(tmp_path: 
     (kept,) = read_labels(path, split="train", skip_conflicts=True)
     assert kept.image.name == "y.jpg" and len(kept.boxes) == 2
     assert "left out 1 image(s)" in caplog.text and "x.jpg" in caplog.text
+
+
+def test_csv_rows_come_with_their_line_numbers_and_a_checked_header(tmp_path: Path) -> None:
+    path = tmp_path / "boxes.csv"
+    path.write_text("image,xmin,ymin,xmax,ymax,extra\na.jpg,1,2,3,4,x\n\nb.jpg,1,2,3,nan,\n", encoding="utf-8")
+    rows = read_csv_rows(path, ("image", "xmin", "ymin", "xmax", "ymax"), "boxes")
+    assert [(line, row["image"]) for line, row in rows] == [(2, "a.jpg"), (4, "b.jpg")]  # blank line skipped
+    assert parse_box(rows[0][1], "here") == BoundingBox(1, 2, 3, 4)
+    with pytest.raises(DatasetError, match="here: ymax is not a finite number: 'nan'"):
+        parse_box(rows[1][1], "here")
+    with pytest.raises(DatasetError, match="here: ymax is missing"):
+        parse_box({"xmin": "1", "ymin": "2", "xmax": "3"}, "here")
+    with pytest.raises(DatasetError, match=r"missing column\(s\) score; the header must have image,score"):
+        read_csv_rows(path, ("image", "score"), "boxes")
+    with pytest.raises(DatasetError, match="cannot read boxes"):
+        read_csv_rows(tmp_path / "none.csv", ("image",), "boxes")
+    (tmp_path / "binary.csv").write_bytes(b"\xff\xfe\x00image")
+    with pytest.raises(DatasetError, match="cannot read boxes"):
+        read_csv_rows(tmp_path / "binary.csv", ("image",), "boxes")

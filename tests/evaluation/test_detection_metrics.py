@@ -121,7 +121,8 @@ def test_ignore_boxes_file_is_read_and_checked(tmp_path: Path) -> None:
     good.write_text("image,xmin,ymin,xmax,ymax,note\na.jpg,1,2,30,12,unboxed\na.jpg,40,2,60,12,\nb.jpg,0,0,5,5,x\n")
     boxes = read_ignore_boxes(good)
     assert boxes["a.jpg"].tolist() == [[1, 2, 30, 12], [40, 2, 60, 12]] and list(boxes) == ["a.jpg", "b.jpg"]
-    for body, message in (("image,xmin\n", "missing column"), ("image,xmin,ymin,xmax,ymax\na,1,2,x,4\n", "xmax is not a number"),
+    for body, message in (("image,xmin\n", "missing column"),
+                          ("image,xmin,ymin,xmax,ymax\na,1,2,x,4\n", "xmax is not a number"),
                           ("image,xmin,ymin,xmax,ymax\na,5,2,1,4\n", "must be greater than xmin")):
         bad = tmp_path / "bad.csv"
         bad.write_text(body)

@@ -55,7 +55,8 @@ def test_labels_parse_and_reject_bad_rows(tmp_path: Path) -> None:
     labels = read_e2e_labels(good)
     assert labels[0].text == "AB12CDE" and labels[1].text is None and labels[0].box.xmax == 30
     for body, message in (("s,1,2,3,4,A,maybe,x\n", "legible"), ("s,1,2,x,4,A,yes,x\n", "xmax is not a number"),
-                          ("s,1,2,1,4,A,yes,x\n", "must be greater than xmin"), ("s,1,2,3,4,,yes,x\n", "needs its text")):
+                          ("s,1,2,1,4,A,yes,x\n", "must be greater than xmin"),
+                          ("s,1,2,3,4,,yes,x\n", "needs its text")):
         bad = tmp_path / "bad.csv"
         bad.write_text(HEADER + body)
         with pytest.raises(DatasetError, match=message):
