@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,7 @@ from numberplate.evaluation.detection import (
     box_iou,
     drop_ignored,
     errors_at,
+    list_errors,
     precision_recall_at,
     read_ignore_boxes,
     summarize,
@@ -130,3 +132,14 @@ def test_ignore_boxes_file_is_read_and_checked(tmp_path: Path) -> None:
             read_ignore_boxes(bad)
     with pytest.raises(DatasetError, match="cannot read"):
         read_ignore_boxes(tmp_path / "missing.csv")
+
+
+def test_list_errors_gives_each_miss_its_best_score_and_each_false_positive_its_own() -> None:
+    r = replace(_r([[0, 0, 10, 10], [100, 0, 110, 10], [200, 0, 210, 10]],
+                   [[100, 0, 110, 10], [100, 1, 110, 11], [300, 0, 310, 10]], [0.3, 0.2, 0.9]), image="a.jpg")
+    assert list_errors([r], 0.5) == [
+        {"image": "a.jpg", "source": "s", "kind": "missed", "box": [0.0, 0.0, 10.0, 10.0], "score": None},
+        {"image": "a.jpg", "source": "s", "kind": "missed", "box": [100.0, 0.0, 110.0, 10.0], "score": 0.3},
+        {"image": "a.jpg", "source": "s", "kind": "missed", "box": [200.0, 0.0, 210.0, 10.0], "score": None},
+        {"image": "a.jpg", "source": "s", "kind": "false_positive", "box": [300.0, 0.0, 310.0, 10.0], "score": 0.9},
+    ]

@@ -124,6 +124,7 @@ def eval_detect(data: Path, split: str, model: Path | None, side: int, threshold
     from numberplate.evaluation.detection import (
         ImageResult,
         drop_ignored,
+        list_errors,
         read_ignore_boxes,
         summarize_by_source,
         threshold_sweep,
@@ -190,7 +191,7 @@ def eval_detect(data: Path, split: str, model: Path | None, side: int, threshold
     ms = (time.perf_counter() - t0) * 1000 / max(len(results), 1)
     table = summarize_by_source(results, thr)
     rows = threshold_sweep(results, np.round(np.arange(0.30, 0.81, 0.05), 2).tolist()) if sweep else []
-    errors = _detection_errors(results, thr) if show_errors else []
+    errors = list_errors(results, thr) if show_errors else []
     if as_json:
         extra = {"sweep": [dict(zip(("threshold", "precision", "recall", "f1"), row)) for row in rows]} if sweep else {}
         extra |= {"errors": errors} if show_errors else {}
@@ -208,26 +209,6 @@ def eval_detect(data: Path, split: str, model: Path | None, side: int, threshold
         click.echo("threshold  precision  recall      F1")
         for t, p, r, f1 in rows:
             click.echo(f"{t:>9.2f} {p:>10.4f} {r:>7.4f} {f1:>7.4f}{'  <- max F1' if t == best[0] else ''}")
-
-
-def _detection_errors(results: list, threshold: float) -> list[dict]:
-    """Every missed labelled box (with the best score of a detection on it, if any) and every false positive."""
-    from numberplate.detection.postprocess import box_iou
-    from numberplate.evaluation.detection import errors_at
-
-    out = []
-    for r in results:
-        missed, false = errors_at(r, threshold)
-        ious = box_iou(r.gt, r.pred) if len(r.gt) and len(r.pred) else np.zeros((len(r.gt), 0))
-        for i in missed:
-            # The best-scoring detection on the missed plate, kept or not: how far under the threshold it was.
-            near = r.scores[ious[i] >= 0.5]
-            out.append({"image": r.image, "source": r.source, "kind": "missed", "box": r.gt[i].round().tolist(),
-                        "score": float(near.max()) if near.size else None})
-        for j in false:
-            out.append({"image": r.image, "source": r.source, "kind": "false_positive",
-                        "box": r.pred[j].round().tolist(), "score": float(r.scores[j])})
-    return out
 
 
 def _mosaic(scenes: list[tuple[np.ndarray, np.ndarray]], n: int) -> tuple[np.ndarray, np.ndarray]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -73,6 +74,23 @@ def errors_at(result: ImageResult, threshold: float, iou: float = 0.5) -> tuple[
     kept = np.flatnonzero(result.scores >= threshold)
     tp, found = _assign(ImageResult(result.gt, result.pred[kept], result.scores[kept]), iou)
     return np.flatnonzero(~found).tolist(), kept[~tp].tolist()
+
+
+def list_errors(results: Sequence[ImageResult], threshold: float, iou: float = 0.5) -> list[dict[str, Any]]:
+    """:func:`errors_at` of every image as records (``image``, ``source``, ``kind`` "missed" or
+    "false_positive", ``box`` in pixels, ``score``): a missed plate's score is the best of any detection on it,
+    kept or not (how far under the threshold it was; ``None`` when nothing was found there)."""
+    out: list[dict[str, Any]] = []
+    for r in results:
+        missed, false = errors_at(r, threshold, iou)
+        ious = box_iou(r.gt, r.pred) if len(r.gt) and len(r.pred) else np.zeros((len(r.gt), 0))
+        for i in missed:
+            near = r.scores[ious[i] >= iou]
+            out.append({"image": r.image, "source": r.source, "kind": "missed", "box": r.gt[i].round().tolist(),
+                        "score": float(near.max()) if near.size else None})
+        out += [{"image": r.image, "source": r.source, "kind": "false_positive", "box": r.pred[j].round().tolist(),
+                 "score": float(r.scores[j])} for j in false]
+    return out
 
 
 def read_ignore_boxes(path: Path) -> dict[str, np.ndarray]:
