@@ -195,3 +195,20 @@ def test_eval_detect_ignore_leaves_detections_of_unboxed_plates_unscored(data_di
     (tmp_path / "bad.csv").write_text("image,xmin\n")
     result = CliRunner().invoke(main, [*args, "--ignore", str(tmp_path / "bad.csv")])
     assert result.exit_code == 1 and "missing column" in result.output
+
+
+def test_eval_ocr_corrections_relabel_and_leave_out_crops(data_dir: Path, tmp_path: Path) -> None:
+    labels = data_dir / "ocr" / "labels.csv"
+    args = ["eval", "ocr", "--data", str(labels), "--limit", "3", "--backend", "plateocr", "--errors", "--json"]
+    (before,) = json.loads(CliRunner().invoke(main, args).stdout.strip().splitlines()[-1])
+    assert before["overall"]["plates"] == 3 and before["overall"]["exact"] == 1.0  # three clear Tunisian plates
+    corrections = tmp_path / "corrections.csv"
+    corrections.write_text("image,text,note\nocr/crops/tunisia/112.jpg,999T9999,test\nocr/crops/tunisia/154.jpg,,test\n")
+    result = CliRunner().invoke(main, [*args, "--corrections", str(corrections)])
+    assert result.exit_code == 0, result.output
+    (after,) = json.loads(result.stdout.strip().splitlines()[-1])
+    assert after["overall"]["plates"] == 2 and after["overall"]["exact"] == 0.5
+    assert [e["truth"] for e in after["errors"]] == ["999T9999"]
+    (tmp_path / "bad.csv").write_text("image,label\n")
+    result = CliRunner().invoke(main, [*args, "--corrections", str(tmp_path / "bad.csv")])
+    assert result.exit_code == 1 and "missing column" in result.output

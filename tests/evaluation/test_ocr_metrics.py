@@ -11,8 +11,10 @@ from numberplate.errors import DatasetError
 from numberplate.evaluation.ocr import (
     OcrSample,
     char_accuracy,
+    corrected,
     evaluate_recognizer,
     levenshtein,
+    read_corrections,
     read_ocr_labels,
 )
 from numberplate.types import Candidate, PlateText
@@ -179,3 +181,16 @@ def test_a_crop_on_its_side_is_read_turned_as_the_reader_reads_it() -> None:
     out = evaluate_recognizer(UprightOnly(), [OcrSample(sideways, "AB123", "s"),
                                               OcrSample(np.zeros((10, 30, 3), np.uint8), "AB123", "s")])
     assert out["by_source"]["s"]["exact"] == 0.5  # the sideways crop turned and read; the blank one not
+
+
+def test_corrections_relabel_or_leave_out_named_crops(tmp_path: Path) -> None:
+    path = tmp_path / "corrections.csv"
+    path.write_text("image,text,note\nocr/a.jpg,ab12 cde,seen\nocr/b.jpg,,a sign\n", encoding="utf-8")
+    corrections = read_corrections(path)
+    assert corrections == {"ocr/a.jpg": "AB12 CDE", "ocr/b.jpg": None}
+    samples = [OcrSample(tmp_path / "ocr" / name, "X1", "s") for name in ("a.jpg", "b.jpg", "c.jpg")]
+    assert [(s.image.name, s.text) for s in corrected(samples, corrections, tmp_path)] == [
+        ("a.jpg", "AB12 CDE"), ("c.jpg", "X1")]
+    (tmp_path / "bad.csv").write_text("image,text\n,AB1\n")
+    with pytest.raises(DatasetError, match="needs an image"):
+        read_corrections(tmp_path / "bad.csv")

@@ -259,6 +259,9 @@ def format_ocr_table(results: list[dict]) -> str:
 @click.option("--rectify", is_flag=True, help="deskew every crop from its own edges first")
 @click.option("--limit", type=click.IntRange(1), default=None, help="first N crops only")
 @click.option("--errors", "show_errors", is_flag=True, help="also list every crop a backend did not read exactly")
+@click.option("--corrections", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="CSV (image,text,note) of labels that disagree with their crops: the text read instead (empty: "
+                   "the crop shows no plate, left out); data/ocr/val_corrections.csv: an audit of the val misreads")
 @click.option("--ocr-model", type=click.Path(exists=True, dir_okay=False), default=None,
               help="ONNX model for the plateocr backend (default: the shipped one)")
 @click.option("--synthetic", type=click.IntRange(1), default=None, metavar="N",
@@ -266,12 +269,20 @@ def format_ocr_table(results: list[dict]) -> str:
                    "training extra): where the OCR is weak, e.g. two-line layouts")
 @click.option("--json", "as_json", is_flag=True, help="print the results as JSON")
 def eval_ocr(data: Path, split: str, backends: tuple[str, ...], no_country: bool, rectify: bool, limit: int | None,
-             show_errors: bool, ocr_model: str | None, synthetic: int | None, as_json: bool) -> None:
+             show_errors: bool, corrections: Path | None, ocr_model: str | None, synthetic: int | None,
+             as_json: bool) -> None:
     """Exact-match and character accuracy per source for each OCR backend, in one run on the same crops."""
     from dataclasses import replace
 
     from numberplate.errors import NumberplateError
-    from numberplate.evaluation.ocr import evaluate_recognizer, read_ocr_labels, synthetic_ocr_samples
+    from numberplate.evaluation.ocr import (
+        corrected,
+        default_ocr_root,
+        evaluate_recognizer,
+        read_corrections,
+        read_ocr_labels,
+        synthetic_ocr_samples,
+    )
     from numberplate.imaging import load_image
     from numberplate.recognition import available_backends, create_recognizer
 
@@ -280,7 +291,12 @@ def eval_ocr(data: Path, split: str, backends: tuple[str, ...], no_country: bool
             samples = synthetic_ocr_samples(synthetic)[:limit]
         names = [f"{s.source}#{i % synthetic}" for i, s in enumerate(samples)]
     else:
-        samples = read_ocr_labels(data, split=split)[:limit]
+        try:
+            samples = read_ocr_labels(data, split=split)[:limit]
+            if corrections is not None:
+                samples = corrected(samples, read_corrections(corrections), default_ocr_root(data))
+        except NumberplateError as e:
+            raise click.ClickException(str(e)) from e
         if not samples:
             raise click.ClickException(f"no crops of split {split!r} in {data}")
         names = [str(s.image) for s in samples]

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,41 @@ class OcrSample:
     split: str = ""
 
 
+def default_ocr_root(path: Path) -> Path:
+    """The folder an OCR labels CSV's image paths are relative to: the data root when ``path`` is
+    ``<root>/ocr/labels.csv``, else the CSV's own folder."""
+    return path.parent.parent if path.parent.name == "ocr" else path.parent
+
+
+def read_corrections(path: Path) -> dict[str, str | None]:
+    """Corrected labels per crop: a CSV ``image,text`` (more columns, e.g. a ``note``, are allowed), ``image``
+    as in the labels; an empty ``text`` marks a crop that shows no plate (left out). See :func:`corrected`.
+
+    Raises:
+        DatasetError: the file cannot be read, lacks a column, or has a row without an image.
+    """
+    out: dict[str, str | None] = {}
+    for line, row in read_csv_rows(path, ("image", "text"), "label corrections"):
+        if not row["image"]:
+            raise DatasetError(f"{path}:{line}: every row needs an image")
+        out[row["image"]] = (row["text"] or "").strip().upper() or None
+    return out
+
+
+def corrected(samples: Iterable[OcrSample], corrections: Mapping[str, str | None], root: Path) -> list[OcrSample]:
+    """``samples`` with the texts :func:`read_corrections` gives for them (images relative to ``root``), without
+    the crops it marks as no plate."""
+    out = []
+    for s in samples:
+        image = s.image if isinstance(s.image, Path) else None  # decoded arrays have no name to correct by
+        name = image.relative_to(root).as_posix() if image is not None and image.is_relative_to(root) else str(image)
+        if name not in corrections:
+            out.append(s)
+        elif (text := corrections[name]) is not None:
+            out.append(replace(s, text=text))
+    return out
+
+
 def read_ocr_labels(path: Path, root: Path | None = None, split: str | None = None) -> list[OcrSample]:
     """Read an OCR labels CSV (``image,text,country,source,split``).
 
@@ -47,7 +82,7 @@ def read_ocr_labels(path: Path, root: Path | None = None, split: str | None = No
         DatasetError: the file cannot be read, lacks a column or has a row without image or text.
     """
     if root is None:
-        root = path.parent.parent if path.parent.name == "ocr" else path.parent
+        root = default_ocr_root(path)
     rows = read_csv_rows(path, OCR_LABELS_COLUMNS, "OCR labels CSV")
     samples = []
     for line, row in rows:
