@@ -107,8 +107,8 @@ class Reader:
         text, crop = self._read_crop(crop, country or self.config.country or AUTO)
         if text is not None and text.confidence < self.config.min_read_confidence:
             # Far, blurred or half-hidden plates read as noise (the default 0.08 was the calibrated value of the
-            # session-15 model's own 0.05, under which no right reading on the e2e scenes scored; the session-18
-            # model's own 0.11): found but unreadable, rather than with a made-up text.
+            # session-15 model's own 0.05, under which no right reading on the e2e scenes scored; the session-19
+            # model's own 0.09): found but unreadable, rather than with a made-up text.
             text = None
         return text, crop
 
