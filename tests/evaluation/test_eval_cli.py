@@ -155,6 +155,13 @@ def test_eval_e2e_lists_misses_and_false_reads(data_dir: Path, tmp_path: Path) -
     assert report["table"]["all"]["plates"] == 2 and report["table"]["all"]["false_reads"] == 1
     assert [(e["truth"], e["read"], e["false_read"]) for e in report["errors"]] == [
         ("AB123", None, False), (None, "96T8557", True)]
+    # A plate the labels leave out, listed to --ignore, is known: reading it is not false.
+    ignore = tmp_path / "ignore.csv"
+    box = report["errors"][1]["box"]
+    ignore.write_text(f"image,xmin,ymin,xmax,ymax,note\ns/112.jpg,{','.join(map(str, box))},unboxed\n")
+    report = json.loads(CliRunner().invoke(main, [*args, "--ignore", str(ignore), "--json"]).stdout.strip()
+                        .splitlines()[-1])
+    assert report["table"]["all"]["false_reads"] == 0 and [e["false_read"] for e in report["errors"]] == [False]
 
 
 def test_eval_detect_errors_list_what_precision_and_recall_count(data_dir: Path) -> None:

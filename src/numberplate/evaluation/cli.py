@@ -376,16 +376,21 @@ def format_e2e_table(table: dict[str, dict], jitter: int = 0) -> str:
                    "mean exact read over the box and them, steadier than 'read' for comparing models)")
 @click.option("--jitter-reads", type=click.IntRange(1, 64), default=4, show_default=True,
               help="with --jitter, the moved boxes read per plate")
+@click.option("--ignore", "ignore_csv", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="CSV (image,xmin,ymin,xmax,ymax,note) of plates the labels leave out, as for eval detect: a read "
+                   "of one is not a false read")
 @click.option("--json", "as_json", is_flag=True, help="print the table (and errors) as JSON")
 def eval_e2e(labels: Path, root: Path, ocr: str | None, rectify: bool | None, show_errors: bool,
              ocr_model: str | None, detector_model: str | None, verify: bool | None, verifier_model: str | None,
-             jitter: int, jitter_reads: int, as_json: bool) -> None:
+             jitter: int, jitter_reads: int, ignore_csv: Path | None, as_json: bool) -> None:
     """Detector + recogniser on whole scenes: plates detected, read exactly, false reads, per source."""
     from numberplate.config import load_config
     from numberplate.datasets.labels import read_labels
     from numberplate.errors import NumberplateError
+    from numberplate.evaluation.detection import read_ignore_boxes
     from numberplate.evaluation.e2e import evaluate_e2e, read_e2e_labels
     from numberplate.pipeline import Reader
+    from numberplate.types import BoundingBox
 
     try:
         rows = read_e2e_labels(labels)
@@ -398,6 +403,8 @@ def eval_e2e(labels: Path, root: Path, ocr: str | None, rectify: bool | None, sh
             # Every split's boxes: a picture the labels list twice may box its plate in its train row only.
             for record in read_labels(detect_csv, root=root, skip_conflicts=True):
                 known.setdefault(str(record.image.relative_to(root)), []).extend(b.box for b in record.boxes)
+        for image, boxes in (read_ignore_boxes(ignore_csv) if ignore_csv is not None else {}).items():
+            known.setdefault(image, []).extend(BoundingBox(*b) for b in boxes.tolist())
         table, records = evaluate_e2e(reader, rows, root, known, jitter=jitter, jitter_reads=jitter_reads)
     except NumberplateError as e:
         raise click.ClickException(str(e)) from e
