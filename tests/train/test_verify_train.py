@@ -22,6 +22,7 @@ from numberplate.train.verify.data import (  # noqa: E402
     TURNED,
     collect_windows,
     cut,
+    invert_plate,
 )
 from numberplate.train.verify.export import export_verifier  # noqa: E402
 from numberplate.train.verify.train import VerifierTrainConfig, train  # noqa: E402
@@ -88,10 +89,24 @@ def test_the_centre_cut_of_a_stored_window_is_the_inference_window() -> None:
     assert jittered.shape == centre.shape and not np.array_equal(jittered, centre)
 
 
+def test_invert_plate_puts_the_box_in_negative_and_leaves_the_surroundings() -> None:
+    image = np.full((300, 500, 3), 40, np.uint8)
+    image[120:150, 200:300] = 230  # a light plate on a dark car
+    image[128:142, 220:230] = 10  # ... with a dark character
+    scene = Scene("a", "s", image, np.array([[200, 120, 300, 150]], np.float32))
+    stored = collect_windows([scene], PixelBoxes()).images[0]
+    inverted = invert_plate(stored)
+    h, w = stored.shape[:2]
+    centre = (slice(h // 2 - 3, h // 2 + 3), slice(w // 2 + 10, w // 2 + 30))  # plate, right of the character
+    assert stored[centre].mean() > 200 and inverted[centre].mean() < 55  # the plate: light -> dark
+    assert np.array_equal(inverted[:3], stored[:3]) and np.array_equal(inverted[:, :5], stored[:, :5])
+    assert not np.shares_memory(inverted, stored)
+
+
 def test_train_resume_export_and_predict(tmp_path: Path, data_dir: Path) -> None:
     out = tmp_path / "run"
     cfg = VerifierTrainConfig(data=str(data_dir / "detect" / "labels.csv"), out=str(out), epochs=1, batch=16,
-                              limit=12, candidate_threshold=0.05)
+                              limit=12, candidate_threshold=0.05, invert_plates=0.5)
     train(cfg)
     assert (out / "windows.npz").is_file() and (out / "metrics.png").stat().st_size > 1000
     cfg.epochs = 2

@@ -125,6 +125,17 @@ def collect_windows(scenes: Iterable[Scene], detector: Detector, recognizer: Rec
                    np.array(boxes, np.float32).reshape(-1, 4), np.array(scores, np.float32), table)
 
 
+def invert_plate(window: np.ndarray) -> np.ndarray:
+    """A stored window with the box at its centre (the middle ``1 / STORE_CONTEXT`` of each side) in negative:
+    a light plate with dark characters becomes a dark one with light characters (classic UK, Pakistani, old
+    Japanese plates), which the labelled data has few of."""
+    h, w = window.shape[:2]
+    dy, dx = round(h * (1 - 1 / STORE_CONTEXT) / 2), round(w * (1 - 1 / STORE_CONTEXT) / 2)
+    out = window.copy()
+    out[dy:h - dy, dx:w - dx] = 255 - out[dy:h - dy, dx:w - dx]
+    return out
+
+
 def cut(window: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
     """The verifier's input from a stored window: its centre (exactly the inference window), or with
     ``rng`` a jittered cut (scale, aspect, shift) and photometric noise (brightness, contrast, grey, blur,

@@ -16,7 +16,7 @@ from tqdm import tqdm
 from numberplate.detection.verify import DEFAULT_WEIGHT
 from numberplate.evaluation.detection import ImageResult, average_precision, threshold_sweep
 from numberplate.train.common import append_csv, epochs_within, plot_metrics, resumed_schedule, warmup_cosine
-from numberplate.train.verify.data import DETECTED, Repaint, Windows, collect_windows, cut
+from numberplate.train.verify.data import DETECTED, Repaint, Windows, collect_windows, cut, invert_plate
 from numberplate.train.verify.model import VerifierNet
 
 log = logging.getLogger(__name__)
@@ -42,6 +42,7 @@ class VerifierTrainConfig:
     weight: float = DEFAULT_WEIGHT  # score = detector score * p ** weight
     synthetic_plates: bool = True  # every labelled plate once more painted over with a rendered one
     square_plates: bool = True  # ... and once more with a two-line plate over the box grown to its shape
+    invert_plates: float = 0.0  # share of training windows (plates and not) whose box is put in negative
     threads: int = 1
     limit: int | None = None
     seed: int = 0
@@ -160,7 +161,10 @@ def train(cfg: VerifierTrainConfig, resume: bool = False) -> Path:
             for g in opt.param_groups:
                 g["lr"] = lr
             idx = np.concatenate([rng.choice(pos, half), rng.choice(neg, cfg.batch - half)])
-            x = torch.from_numpy(np.stack([cut(fit.images[j], rng) for j in idx]))
+            # Inverted as often whatever the label, so a negative box is no clue: dark boards can be plates.
+            x = torch.from_numpy(np.stack([
+                cut(invert_plate(fit.images[j]) if rng.random() < cfg.invert_plates else fit.images[j], rng)
+                for j in idx]))
             loss = F.binary_cross_entropy_with_logits(model(x), torch.from_numpy(fit.labels[idx]))
             opt.zero_grad(set_to_none=True)
             loss.backward()
