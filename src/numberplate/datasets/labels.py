@@ -203,7 +203,8 @@ def read_labels(
     return [record for key, record in images.items() if key not in conflicts]
 
 
-def _relative_name(image: Path, root: Path) -> str:
+def relative_name(image: Path, root: Path) -> str:
+    """``image`` as a labels CSV names it: relative to ``root`` (POSIX separators) where it lies under it."""
     # abspath, not resolve(): a symlinked data folder should keep its paths
     full, base = Path(os.path.abspath(image)), Path(os.path.abspath(root))
     return (full.relative_to(base) if full.is_relative_to(base) else full).as_posix()
@@ -224,7 +225,7 @@ def write_labels(records: Iterable[LabelledImage], path: Path, root: Path | None
         writer = csv.writer(fh, lineterminator="\n")
         writer.writerow(LABELS_COLUMNS)
         for r in records:
-            name = _relative_name(r.image, root)
+            name = relative_name(r.image, root)
             head = [name, r.width, r.height]
             if not r.boxes:
                 writer.writerow([*head, "", "", "", "", r.source, r.split])

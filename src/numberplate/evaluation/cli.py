@@ -115,7 +115,7 @@ def eval_detect(data: Path, split: str, model: Path | None, side: int, threshold
     """Precision/recall at the operating threshold, AP50, AP50:95 and FP per negative image, per source."""
     import cv2
 
-    from numberplate.datasets.labels import default_root, read_labels
+    from numberplate.datasets.labels import default_root, read_labels, relative_name
     from numberplate.detection.base import Detector
     from numberplate.detection.platenet import PlateNetDetector, operating_threshold
     from numberplate.detection.postprocess import box_array
@@ -144,23 +144,20 @@ def eval_detect(data: Path, split: str, model: Path | None, side: int, threshold
         raise click.ClickException(str(e)) from e
     # The scores are the reported, calibrated confidences: the operating threshold is turned into their scale.
     thr = threshold if threshold is not None else calibration(own)
+    if ignore_csv is not None and mosaic > 1:
+        raise click.UsageError("--ignore works on single scenes, not with --mosaic")
     try:
         root = default_root(data)
         records = read_labels(data, root, split=split, skip_conflicts=skip_conflicts)[:limit]
         if sample is not None and sample < len(records):
             records = [records[i] for i in np.linspace(0, len(records) - 1, sample).round().astype(int)]
+        ignore = read_ignore_boxes(ignore_csv) if ignore_csv is not None else {}
     except DatasetError as e:
         raise click.ClickException(str(e)) from e
     if not records:
         raise click.ClickException(f"no images of split {split!r} in {data}")
     if synthetic_plates and square_plates:
         raise click.UsageError("choose one of --synthetic-plates and --square-plates")
-    if ignore_csv is not None and mosaic > 1:
-        raise click.UsageError("--ignore works on single scenes, not with --mosaic")
-    try:
-        ignore = read_ignore_boxes(ignore_csv) if ignore_csv is not None else {}
-    except DatasetError as e:
-        raise click.ClickException(str(e)) from e
     repaint = _plate_painter(square_plates) if synthetic_plates or square_plates else None
     results = []
     t0 = time.perf_counter()
@@ -183,9 +180,7 @@ def eval_detect(data: Path, split: str, model: Path | None, side: int, threshold
             dets = det.detect(image)
             scores = np.array([d.confidence for d in dets], np.float32)
             source = "mosaic" if mosaic > 1 else records[group[0]].source
-            image_path = records[group[0]].image
-            name = str(image_path.relative_to(root) if image_path.is_relative_to(root) else image_path) + (
-                f" (mosaic of {len(group)})" if mosaic > 1 else "")
+            name = relative_name(records[group[0]].image, root) + (f" (mosaic of {len(group)})" if mosaic > 1 else "")
             result = ImageResult(gt, box_array(d.box for d in dets), scores, source, name)
             results.append(drop_ignored(result, ignore[name] * scale) if name in ignore else result)
     ms = (time.perf_counter() - t0) * 1000 / max(len(results), 1)
@@ -385,7 +380,7 @@ def eval_e2e(labels: Path, root: Path, ocr: str | None, rectify: bool | None, sh
              jitter: int, jitter_reads: int, ignore_csv: Path | None, as_json: bool) -> None:
     """Detector + recogniser on whole scenes: plates detected, read exactly, false reads, per source."""
     from numberplate.config import load_config
-    from numberplate.datasets.labels import read_labels
+    from numberplate.datasets.labels import read_labels, relative_name
     from numberplate.errors import NumberplateError
     from numberplate.evaluation.detection import read_ignore_boxes
     from numberplate.evaluation.e2e import evaluate_e2e, read_e2e_labels
@@ -402,7 +397,7 @@ def eval_e2e(labels: Path, root: Path, ocr: str | None, rectify: bool | None, sh
         if detect_csv.is_file():
             # Every split's boxes: a picture the labels list twice may box its plate in its train row only.
             for record in read_labels(detect_csv, root=root, skip_conflicts=True):
-                known.setdefault(str(record.image.relative_to(root)), []).extend(b.box for b in record.boxes)
+                known.setdefault(relative_name(record.image, root), []).extend(b.box for b in record.boxes)
         for image, boxes in (read_ignore_boxes(ignore_csv) if ignore_csv is not None else {}).items():
             known.setdefault(image, []).extend(BoundingBox(*b) for b in boxes.tolist())
         table, records = evaluate_e2e(reader, rows, root, known, jitter=jitter, jitter_reads=jitter_reads)

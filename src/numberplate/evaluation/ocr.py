@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from numberplate.calibration import calibration_error
-from numberplate.datasets.labels import read_csv_rows
+from numberplate.datasets.labels import read_csv_rows, relative_name
 from numberplate.errors import DatasetError
 from numberplate.formats.distance import levenshtein
 from numberplate.recognition.base import Recognizer
@@ -57,9 +57,9 @@ def corrected(samples: Iterable[OcrSample], corrections: Mapping[str, str | None
     the crops it marks as no plate."""
     out = []
     for s in samples:
-        image = s.image if isinstance(s.image, Path) else None  # decoded arrays have no name to correct by
-        name = image.relative_to(root).as_posix() if image is not None and image.is_relative_to(root) else str(image)
-        if name not in corrections:
+        # A decoded array has no name to correct it by.
+        name = relative_name(s.image, root) if isinstance(s.image, Path) else None
+        if name is None or name not in corrections:
             out.append(s)
         elif (text := corrections[name]) is not None:
             out.append(replace(s, text=text))

@@ -161,9 +161,11 @@ def train(cfg: VerifierTrainConfig, resume: bool = False) -> Path:
             for g in opt.param_groups:
                 g["lr"] = lr
             idx = np.concatenate([rng.choice(pos, half), rng.choice(neg, cfg.batch - half)])
-            # Inverted as often whatever the label, so a negative box is no clue: dark boards can be plates.
+            # Inverted as often whatever the label, so a negative box is no clue: dark boards can be plates. No
+            # draw without inversion, so runs without it keep the random stream (and results) they had.
             x = torch.from_numpy(np.stack([
-                cut(invert_plate(fit.images[j]) if rng.random() < cfg.invert_plates else fit.images[j], rng)
+                cut(invert_plate(fit.images[j]) if cfg.invert_plates > 0 and rng.random() < cfg.invert_plates
+                    else fit.images[j], rng)
                 for j in idx]))
             loss = F.binary_cross_entropy_with_logits(model(x), torch.from_numpy(fit.labels[idx]))
             opt.zero_grad(set_to_none=True)
