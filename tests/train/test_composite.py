@@ -8,15 +8,19 @@ import pytest
 from numberplate.train.detect.data import Scene, sample_crop
 from numberplate.train.synth import get_layout
 from numberplate.train.synth.composite import (
+    DARK_LAYOUTS,
     SQUARE_ASPECT,
     SQUARE_LAYOUTS,
+    dark_layouts,
     fitting_layouts,
+    luma,
     paint_plates,
     square_box,
     swap_plate,
     swap_plates,
     swap_square_plates,
 )
+from numberplate.train.synth.layouts import LAYOUTS
 
 
 def _scene(h: int = 240, w: int = 320) -> np.ndarray:
@@ -154,3 +158,26 @@ def test_paint_plates_returns_the_image_and_its_plate_boxes_for_either_painter()
     untouched, none = paint_plates(np.random.default_rng(2), image, boxes, probability=0.0, square=True)
     assert untouched is image
     np.testing.assert_array_equal(none, boxes)
+
+
+def test_dark_layouts_keep_only_light_on_dark_schemes_of_the_designs_that_have_them() -> None:
+    names = {la.name for la in DARK_LAYOUTS}
+    assert {"uk_classic", "uk_classic_2line", "my", "sg_2line", "tn", "cn_blue"} <= names
+    assert not names & {"eu_de", "uk", "moto_eu", "ru"}  # dark characters on a light plate only
+    for la in DARK_LAYOUTS:
+        assert la.schemes and all(luma(s.text) - luma(s.background) >= 60 for s in la.schemes)
+        assert la.weight == 1.0
+    us = next(la for la in LAYOUTS if la.name == "us")
+    assert 0 < len(dark_layouts((us,))[0].schemes) < len(us.schemes)
+    assert dark_layouts((get_layout("eu_de"),)) == ()
+
+
+def test_dark_painting_leaves_a_plate_darker_than_its_characters() -> None:
+    image = np.full((240, 320, 3), 235, np.uint8)  # a bright scene: a light plate would stay light
+    boxes = np.array([[60, 100, 200, 130]], np.float32)
+    for square in (False, True):
+        painted, out_boxes = paint_plates(np.random.default_rng(8), image, boxes, dark=True, square=square)
+        x0, y0, x1, y1 = out_boxes[0].astype(int)
+        plate = painted[y0:y1, x0:x1].mean(2)
+        assert np.median(plate) < np.percentile(plate, 95) - 40  # mostly dark, with light strokes
+        assert np.median(plate) < 150

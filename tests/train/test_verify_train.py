@@ -106,7 +106,8 @@ def test_invert_plate_puts_the_box_in_negative_and_leaves_the_surroundings() -> 
 def test_train_resume_export_and_predict(tmp_path: Path, data_dir: Path) -> None:
     out = tmp_path / "run"
     cfg = VerifierTrainConfig(data=str(data_dir / "detect" / "labels.csv"), out=str(out), epochs=1, batch=16,
-                              limit=12, candidate_threshold=0.05, invert_plates=0.5)
+                              limit=12, candidate_threshold=0.05, invert_plates=0.5,
+                              dark_plates=True)
     train(cfg)
     assert (out / "windows.npz").is_file() and (out / "metrics.png").stat().st_size > 1000
     cfg.epochs = 2

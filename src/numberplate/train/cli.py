@@ -150,6 +150,8 @@ def export_detect(
               help="also train on every labelled plate painted over with a rendered plate of another design")
 @click.option("--square-plates/--no-square-plates", default=True, show_default=True,
               help="... and painted over with a square (two-line) plate, over the box grown to its shape")
+@click.option("--dark-plates/--no-dark-plates", default=False, show_default=True,
+              help="... and once more painted over with a light-on-dark design (classic UK, Malaysian, ...)")
 @click.option("--invert-plates", type=click.FloatRange(0, 1), default=0.0, show_default=True,
               help="share of training windows whose box is put in negative (dark plates with light characters)")
 @click.option("--threads", type=click.IntRange(1), default=1, show_default=True)
@@ -160,7 +162,7 @@ def export_detect(
 @click.option("--resume", is_flag=True, help="continue from OUT/last.pt (the windows are cached in OUT/windows.npz)")
 def train_verifier(data: Path, out: Path, detector_model: Path | None, candidate_threshold: float, epochs: int,
                    batch: int, lr: float, weight: float, synthetic_plates: bool, square_plates: bool,
-                   invert_plates: float, threads: int, limit: int | None, seed: int, minutes: float | None,
+                   dark_plates: bool, invert_plates: float, threads: int, limit: int | None, seed: int, minutes: float | None,
                    resume: bool) -> None:
     """Train the plate verifier: a second look at each detection, with its surroundings, to drop signs and badges."""
     from numberplate.errors import NumberplateError
@@ -169,7 +171,7 @@ def train_verifier(data: Path, out: Path, detector_model: Path | None, candidate
     cfg = VerifierTrainConfig(data=str(data), out=str(out), detector=str(detector_model) if detector_model else None,
                               candidate_threshold=candidate_threshold, epochs=epochs, batch=batch, lr=lr,
                               weight=weight, synthetic_plates=synthetic_plates, square_plates=square_plates,
-                              invert_plates=invert_plates, threads=threads, limit=limit, seed=seed, minutes=minutes)
+                              dark_plates=dark_plates, invert_plates=invert_plates, threads=threads, limit=limit, seed=seed, minutes=minutes)
     try:
         last = train(cfg, resume=resume)
     except (NumberplateError, FileNotFoundError, ValueError) as e:

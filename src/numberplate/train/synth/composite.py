@@ -12,6 +12,7 @@ and that grown box becomes the label.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import cv2
 import numpy as np
@@ -25,7 +26,35 @@ MIN_BOX_W = 12  # narrower boxes are left alone (nothing legible to paint at tha
 MIN_BOX_H = 5
 ASPECT_RANGE = (0.75, 1.8)  # layout aspect / box aspect: plates seen at an angle look narrower, not wider
 SQUARE_ASPECT = 2.0  # layouts at most this wide (width / height) are square: two-line and motorcycle plates
-SQUARE_LAYOUTS: tuple[Layout, ...] = tuple(la for la in LAYOUTS if la.size_mm[0] / la.size_mm[1] <= SQUARE_ASPECT)
+
+
+def square_layouts(layouts: tuple[Layout, ...]) -> tuple[Layout, ...]:
+    """The square ones (two-line, motorcycle: at most ``SQUARE_ASPECT`` wide) of ``layouts``."""
+    return tuple(la for la in layouts if la.size_mm[0] / la.size_mm[1] <= SQUARE_ASPECT)
+
+
+SQUARE_LAYOUTS = square_layouts(LAYOUTS)
+DARK_MARGIN = 60.0  # a scheme is dark when its text is this much lighter (luma, 0-255) than its plate
+
+
+def luma(rgb: tuple[int, int, int]) -> float:
+    """Rec. 601 luma of an RGB colour (0-255)."""
+    return 0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2]
+
+
+def dark_layouts(layouts: tuple[Layout, ...] = LAYOUTS) -> tuple[Layout, ...]:
+    """The designs that come with light characters on a dark plate (classic UK, Malaysian, Tunisian, Chinese
+    blue, US and Brazilian variants), each kept to those colour schemes only and weighted alike: the rare
+    designs are the ones the data lacks."""
+    out = []
+    for la in layouts:
+        schemes = tuple(s for s in la.schemes if luma(s.text) - luma(s.background) >= DARK_MARGIN)
+        if schemes:
+            out.append(replace(la, schemes=schemes, weight=1.0))
+    return tuple(out)
+
+
+DARK_LAYOUTS = dark_layouts()
 
 
 def fitting_layouts(box_w: float, box_h: float, layouts: tuple[Layout, ...] = LAYOUTS) -> tuple[Layout, ...]:
@@ -183,10 +212,13 @@ def swap_square_plates(rng: np.random.Generator, image: np.ndarray, boxes: np.nd
 
 
 def paint_plates(rng: np.random.Generator, image: np.ndarray, boxes: np.ndarray, probability: float = 1.0,
-                 square: bool = False) -> tuple[np.ndarray, np.ndarray]:
+                 square: bool = False, dark: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """The scene's plates painted over, as every consumer of labelled scenes wants them: the image and the
     plate boxes in it. :func:`swap_plates` (boxes unchanged), or with ``square`` :func:`swap_square_plates`
-    (painted boxes grown to the square plate's shape); ``probability`` per box."""
+    (painted boxes grown to the square plate's shape); with ``dark`` only light-on-dark designs
+    (:data:`DARK_LAYOUTS`); ``probability`` per box."""
     if square:
-        return swap_square_plates(rng, image, boxes, probability)
-    return swap_plates(rng, image, boxes, probability)[0], np.asarray(boxes, np.float32).reshape(-1, 4)
+        return swap_square_plates(rng, image, boxes, probability, square_layouts(DARK_LAYOUTS) if dark
+                                  else SQUARE_LAYOUTS)
+    return (swap_plates(rng, image, boxes, probability, DARK_LAYOUTS if dark else LAYOUTS)[0],
+            np.asarray(boxes, np.float32).reshape(-1, 4))

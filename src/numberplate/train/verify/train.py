@@ -42,6 +42,7 @@ class VerifierTrainConfig:
     weight: float = DEFAULT_WEIGHT  # score = detector score * p ** weight
     synthetic_plates: bool = True  # every labelled plate once more painted over with a rendered one
     square_plates: bool = True  # ... and once more with a two-line plate over the box grown to its shape
+    dark_plates: bool = False  # ... and once more with a light-on-dark design (the shape of the box decides which)
     invert_plates: float = 0.0  # share of training windows (plates and not) whose box is put in negative
     threads: int = 1
     limit: int | None = None
@@ -89,7 +90,7 @@ def load_windows(cfg: VerifierTrainConfig, cache: Path) -> Windows:
     from numberplate.train.detect.data import iter_scenes, read_labels
 
     repaints: list[Repaint] = []
-    if cfg.synthetic_plates or cfg.square_plates:
+    if cfg.synthetic_plates or cfg.square_plates or cfg.dark_plates:
         from numberplate.train.synth import check_fonts
         from numberplate.train.synth.composite import paint_plates
 
@@ -99,6 +100,8 @@ def load_windows(cfg: VerifierTrainConfig, cache: Path) -> Windows:
             repaints.append(lambda image, boxes: paint_plates(rng, image, boxes))
         if cfg.square_plates:
             repaints.append(lambda image, boxes: paint_plates(rng, image, boxes, square=True))
+        if cfg.dark_plates:
+            repaints.append(lambda image, boxes: paint_plates(rng, image, boxes, dark=True))
 
     total = min(len(read_labels(Path(cfg.data), "train")), cfg.limit or 10**9)
     # Scenes at their stored size (max_side None), as the detector sees them at inference.
