@@ -115,7 +115,7 @@ def test_eval_detect_sweep_on_a_sample_spread_over_the_split(data_dir: Path) -> 
     assert text.stdout.count("<- max F1") == 1
 
 
-@pytest.mark.parametrize("paint", ["--synthetic-plates", "--square-plates"])
+@pytest.mark.parametrize("paint", ["--synthetic-plates", "--square-plates", "--dark-plates"])
 def test_eval_detect_on_painted_plates_is_repeatable(data_dir: Path, paint: str) -> None:
     labels = data_dir / "detect" / "labels.csv"
     args = ["eval", "detect", "--data", str(labels), "--limit", "3", paint, "--json"]
@@ -127,10 +127,12 @@ def test_eval_detect_on_painted_plates_is_repeatable(data_dir: Path, paint: str)
     assert first["all"] != plain["all"]  # other plates (square ones in grown boxes)
 
 
-def test_eval_detect_paints_one_kind_of_plate_at_a_time(data_dir: Path) -> None:
+@pytest.mark.parametrize("paints", [("--synthetic-plates", "--square-plates"), ("--square-plates", "--dark-plates")])
+def test_eval_detect_paints_one_kind_of_plate_at_a_time(data_dir: Path, paints: tuple[str, str]) -> None:
     both = CliRunner().invoke(main, ["eval", "detect", "--data", str(data_dir / "detect" / "labels.csv"), "--limit",
-                                     "1", "--synthetic-plates", "--square-plates"])
-    assert both.exit_code == 2 and "choose one of --synthetic-plates and --square-plates" in both.output
+                                     "1", *paints])
+    assert both.exit_code == 2
+    assert "choose one of --synthetic-plates, --square-plates and --dark-plates" in both.output
 
 
 def test_eval_e2e_lists_misses_and_false_reads(data_dir: Path, tmp_path: Path) -> None:

@@ -58,14 +58,15 @@ Painter = Callable[[np.random.Generator, np.ndarray, np.ndarray], tuple[np.ndarr
 """``(rng, image, boxes) -> (painted image, its plate boxes)``."""
 
 
-def _plate_painter(square: bool = False) -> Painter:
+def _plate_painter(square: bool = False, dark: bool = False) -> Painter:
     """What paints a scene's plates over: ``train.synth.composite.paint_plates`` (square plates with
-    ``square``), or a clear error when the training extra or its fonts are missing."""
-    with _training_extra("--square-plates" if square else "--synthetic-plates"):
+    ``square``, light-on-dark designs with ``dark``), or a clear error when the training extra or its fonts
+    are missing."""
+    with _training_extra("--square-plates" if square else "--dark-plates" if dark else "--synthetic-plates"):
         from numberplate.train.synth import check_fonts
         from numberplate.train.synth.composite import paint_plates
         check_fonts()
-    return partial(paint_plates, square=square)
+    return partial(paint_plates, square=square, dark=dark)
 
 
 @eval_group.command("detect")
@@ -96,6 +97,9 @@ def _plate_painter(square: bool = False) -> Painter:
 @click.option("--square-plates", is_flag=True,
               help="paint every labelled plate over with a square (two-line, motorcycle) plate, over the box grown "
                    "to its shape, which becomes the label (as --synthetic-plates): how it does on square plates")
+@click.option("--dark-plates", is_flag=True,
+              help="paint every labelled plate over with a light-on-dark design of its shape (classic UK, "
+                   "Malaysian, ...; as --synthetic-plates): how it does on dark plates")
 @click.option("--scale", type=click.FloatRange(0.1, 8.0), default=1.0, show_default=True,
               help="resize every scene by this factor first (labels too): 5 makes the val scenes phone-photo "
                    "sized, with big plates the tiles see up close")
@@ -110,8 +114,8 @@ def _plate_painter(square: bool = False) -> Painter:
 @click.option("--json", "as_json", is_flag=True, help="print the table as JSON")
 def eval_detect(data: Path, split: str, model: Path | None, side: int, threshold: float | None, no_tiles: bool,
                 flip: bool, verify: bool, verifier_model: Path | None, limit: int | None, sample: int | None,
-                skip_conflicts: bool, sweep: bool, synthetic_plates: bool, square_plates: bool, scale: float,
-                mosaic: int, ignore_csv: Path | None, show_errors: bool, as_json: bool) -> None:
+                skip_conflicts: bool, sweep: bool, synthetic_plates: bool, square_plates: bool, dark_plates: bool,
+                scale: float, mosaic: int, ignore_csv: Path | None, show_errors: bool, as_json: bool) -> None:
     """Precision/recall at the operating threshold, AP50, AP50:95 and FP per negative image, per source."""
     import cv2
 
@@ -156,9 +160,9 @@ def eval_detect(data: Path, split: str, model: Path | None, side: int, threshold
         raise click.ClickException(str(e)) from e
     if not records:
         raise click.ClickException(f"no images of split {split!r} in {data}")
-    if synthetic_plates and square_plates:
-        raise click.UsageError("choose one of --synthetic-plates and --square-plates")
-    repaint = _plate_painter(square_plates) if synthetic_plates or square_plates else None
+    if synthetic_plates + square_plates + dark_plates > 1:
+        raise click.UsageError("choose one of --synthetic-plates, --square-plates and --dark-plates")
+    repaint = _plate_painter(square_plates, dark_plates) if synthetic_plates or square_plates or dark_plates else None
     results = []
     t0 = time.perf_counter()
     def scene(index: int) -> tuple[np.ndarray, np.ndarray]:
