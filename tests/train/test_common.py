@@ -1,4 +1,4 @@
-"""Shared training helpers: device choice, time-budgeted schedules, warm starts."""
+"""Shared training helpers: device choice, time-budgeted schedules, warm starts, model soups."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ torch = pytest.importorskip("torch")
 
 from numberplate.detection.platenet import MODELS_DIR  # noqa: E402
 from numberplate.train.common import (  # noqa: E402
+    average_checkpoints,
     epochs_within,
     fold_input_quantization,
     load_init,
@@ -180,3 +181,64 @@ def test_shipped_int8_models_read_the_image_bytes_directly(name: str) -> None:
     model = onnx.load(str(MODELS_DIR / f"{name}.onnx"))
     assert not any(n.op_type == "Cast" for n in model.graph.node)
     assert not fold_input_quantization(model)  # nothing left to fold
+
+
+def _small_net(seed: int, width: int = 4) -> torch.nn.Module:
+    torch.manual_seed(seed)
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, width, 3), torch.nn.BatchNorm2d(width))
+    net(torch.randn(2, 3, 8, 8))  # training mode: the batch-norm counters and running stats move
+    return net
+
+
+def _save(path: Path, net: torch.nn.Module, ema: torch.nn.Module | None = None, epoch: int = 0) -> Path:
+    ck = {"model": net.state_dict(), "config": {"epoch_tag": epoch}, "epoch": epoch}
+    if ema is not None:
+        ck["ema"] = ema.state_dict()
+    torch.save(ck, path)
+    return path
+
+
+def test_a_soup_is_the_weighted_mean_of_the_ema_weights_and_loads_as_a_checkpoint(tmp_path: Path) -> None:
+    a, b, b_ema = _small_net(0), _small_net(1), _small_net(2)
+    pa, pb = _save(tmp_path / "a.pt", a), _save(tmp_path / "b.pt", b, ema=b_ema, epoch=7)
+    soup = average_checkpoints([(pa, 1.0), (pb, 3.0)])  # weights scaled to 0.25 / 0.75
+    sa, se = a.state_dict(), b_ema.state_dict()
+    for key in ("0.weight", "1.running_mean", "1.bias"):
+        torch.testing.assert_close(soup["model"][key], 0.25 * sa[key] + 0.75 * se[key])
+    assert torch.equal(soup["model"]["1.num_batches_tracked"], se["1.num_batches_tracked"])
+    assert soup["epoch"] == 7 and soup["config"] == {"epoch_tag": 7}
+    assert [p["weight"] for p in soup["soup"]] == [0.25, 0.75]
+    torch.save(soup, tmp_path / "soup.pt")
+    assert load_init(_small_net(5), tmp_path / "soup.pt") == len(sa)
+    alone = average_checkpoints([(pa, 2.0)])
+    assert all(torch.equal(alone["model"][k], sa[k]) for k in sa)  # a soup of one is that checkpoint
+
+
+def test_a_soup_refuses_other_architectures_and_bad_weights(tmp_path: Path) -> None:
+    pa, wide = _save(tmp_path / "a.pt", _small_net(0)), _save(tmp_path / "w.pt", _small_net(1, width=6))
+    with pytest.raises(ValueError, match="another architecture"):
+        average_checkpoints([(pa, 1.0), (wide, 1.0)])
+    with pytest.raises(ValueError, match="positive"):
+        average_checkpoints([(pa, 1.0), (pa, 0.0)])
+    with pytest.raises(ValueError, match="at least one"):
+        average_checkpoints([])
+
+
+def test_train_soup_command_writes_the_soup_and_names_bad_parts(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from numberplate.train.cli import train_group
+
+    pa, pb = _save(tmp_path / "a.pt", _small_net(0)), _save(tmp_path / "b.pt", _small_net(1))
+    out = tmp_path / "out" / "soup.pt"
+    ok = CliRunner().invoke(train_group, ["soup", str(out), f"{pa}:0.5", str(pb)])
+    assert ok.exit_code == 0, ok.output
+    assert "0.3333 x" in ok.output and "0.6667 x" in ok.output
+    assert [p["weight"] for p in torch.load(out, weights_only=False)["soup"]] == pytest.approx([1 / 3, 2 / 3])
+    missing = CliRunner().invoke(train_group, ["soup", str(out), str(tmp_path / "nope.pt")])
+    assert missing.exit_code == 2 and "no such checkpoint" in missing.output
+    bad = CliRunner().invoke(train_group, ["soup", str(out), f"{pa}:half"])
+    assert bad.exit_code == 2 and "must be a number" in bad.output
+    wide = _save(tmp_path / "w.pt", _small_net(1, width=6))
+    other = CliRunner().invoke(train_group, ["soup", str(tmp_path / "x.pt"), str(pa), str(wide)])
+    assert other.exit_code == 1 and "another architecture" in other.output and not (tmp_path / "x.pt").exists()

@@ -162,8 +162,8 @@ def export_detect(
 @click.option("--resume", is_flag=True, help="continue from OUT/last.pt (the windows are cached in OUT/windows.npz)")
 def train_verifier(data: Path, out: Path, detector_model: Path | None, candidate_threshold: float, epochs: int,
                    batch: int, lr: float, weight: float, synthetic_plates: bool, square_plates: bool,
-                   dark_plates: bool, invert_plates: float, threads: int, limit: int | None, seed: int, minutes: float | None,
-                   resume: bool) -> None:
+                   dark_plates: bool, invert_plates: float, threads: int, limit: int | None, seed: int,
+                   minutes: float | None, resume: bool) -> None:
     """Train the plate verifier: a second look at each detection, with its surroundings, to drop signs and badges."""
     from numberplate.errors import NumberplateError
     from numberplate.train.verify.train import VerifierTrainConfig, train
@@ -171,7 +171,8 @@ def train_verifier(data: Path, out: Path, detector_model: Path | None, candidate
     cfg = VerifierTrainConfig(data=str(data), out=str(out), detector=str(detector_model) if detector_model else None,
                               candidate_threshold=candidate_threshold, epochs=epochs, batch=batch, lr=lr,
                               weight=weight, synthetic_plates=synthetic_plates, square_plates=square_plates,
-                              dark_plates=dark_plates, invert_plates=invert_plates, threads=threads, limit=limit, seed=seed, minutes=minutes)
+                              dark_plates=dark_plates, invert_plates=invert_plates, threads=threads, limit=limit,
+                              seed=seed, minutes=minutes)
     try:
         last = train(cfg, resume=resume)
     except (NumberplateError, FileNotFoundError, ValueError) as e:
@@ -288,6 +289,42 @@ def pseudo_label_command(data: Path, ocr_data: Path, out: Path, readers: tuple[s
                          known_layouts_only=not any_layout, detector=PlateNetDetector() if cut == "detector" else None)
     click.echo(stats.table())
     click.echo(f"wrote {out / 'labels.csv'}")
+
+
+def _soup_part(text: str) -> tuple[Path, float]:
+    """``CHECKPOINT`` or ``CHECKPOINT:WEIGHT`` (weight 1 when left out)."""
+    path, sep, weight = text.rpartition(":")
+    if not sep or not path or "/" in weight or "\\" in weight:
+        return Path(text), 1.0
+    try:
+        return Path(path), float(weight)
+    except ValueError:
+        raise click.BadParameter(f"{text!r}: the weight after ':' must be a number") from None
+
+
+@train_group.command("soup")
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("parts", nargs=-1, required=True, metavar="CHECKPOINT[:WEIGHT]...")
+def soup_command(out: Path, parts: tuple[str, ...]) -> None:
+    """Write to OUT the weighted mean of checkpoints' weights (a "model soup" of fine-tunes from one start;
+    weights default to 1 each, scaled to sum to 1). Export it like any checkpoint."""
+    import torch
+
+    from numberplate.train.common import average_checkpoints
+
+    pieces = [_soup_part(p) for p in parts]
+    for path, _ in pieces:
+        if not path.is_file():
+            raise click.BadParameter(f"{path}: no such checkpoint file", param_hint="CHECKPOINT")
+    try:
+        soup = average_checkpoints(pieces)
+    except ValueError as e:
+        raise click.ClickException(str(e)) from e
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
+    torch.save(soup, tmp)
+    tmp.replace(out)
+    click.echo(f"wrote {out}: " + " + ".join(f"{p['weight']:.4g} x {p['checkpoint']}" for p in soup["soup"]))
 
 
 @train_group.command("export-ocr")

@@ -84,6 +84,37 @@ def load_init(model: torch.nn.Module, checkpoint: Path) -> int:
     return len(fits) + len(wider)
 
 
+def average_checkpoints(parts: Sequence[tuple[Path, float]]) -> dict[str, Any]:
+    """A "model soup": the weighted mean of checkpoints' weights (each one's EMA weights when it has them).
+
+    Fine-tunes of one model from one start stay in one basin of the loss, so their mean reads as well as
+    the best of them and often better (Wortsman et al., 2022). Floating-point tensors are averaged with
+    the weights scaled to sum to 1; integer ones (batch-norm counters) come from the last checkpoint, as
+    do the config and epoch (what export records). The result loads like any checkpoint: ``export-*``
+    and ``--init`` read its ``model``; ``soup`` lists its parts.
+
+    Raises:
+        ValueError: no parts, a weight that is not positive, or checkpoints whose tensors differ in names
+            or shapes (not one architecture).
+    """
+    if not parts:
+        raise ValueError("a soup needs at least one checkpoint")
+    if any(not w > 0 for _, w in parts):
+        raise ValueError(f"every weight must be positive: {[w for _, w in parts]}")
+    total = sum(w for _, w in parts)
+    checkpoints = [torch.load(path, map_location="cpu", weights_only=False) for path, _ in parts]
+    states = [ck.get("ema") or ck["model"] for ck in checkpoints]
+    first = states[0]
+    for (path, _), state in zip(parts[1:], states[1:]):
+        if state.keys() != first.keys() or any(state[k].shape != first[k].shape for k in first):
+            raise ValueError(f"{path}: its tensors differ from {parts[0][0]}'s (another architecture)")
+    mixed = {k: sum((w / total) * s[k].float() for s, (_, w) in zip(states, parts)).to(first[k].dtype)
+             if first[k].is_floating_point() else states[-1][k].clone() for k in first}
+    last = checkpoints[-1]
+    return {"model": mixed, "config": last.get("config", {}), "epoch": last.get("epoch", -1), "metrics": {},
+            "soup": [{"checkpoint": str(path), "weight": w / total} for path, w in parts]}
+
+
 def _fits_inside(small: torch.Tensor, big: torch.Tensor) -> bool:
     return small.dim() == big.dim() and all(a <= b for a, b in zip(small.shape, big.shape))
 
