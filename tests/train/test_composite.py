@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from numberplate.train.detect.data import Scene, sample_crop
+from numberplate.train.detect.data import PlatePaint, Scene, sample_crop
 from numberplate.train.synth import get_layout
 from numberplate.train.synth.composite import (
     DARK_LAYOUTS,
@@ -84,7 +84,7 @@ def test_training_crops_with_swapping_keep_their_labels() -> None:
     image = np.full((400, 600, 3), 90, np.uint8)
     scene = Scene("x.jpg", "test", image, np.array([[250, 180, 370, 220]], np.float32))
     plain = sample_crop(np.random.default_rng(5), scene, 320, 640)
-    swapped = sample_crop(np.random.default_rng(5), scene, 320, 640, swap_p=1.0)
+    swapped = sample_crop(np.random.default_rng(5), scene, 320, 640, PlatePaint(1.0))
     assert len(swapped[1]) == len(scene.boxes)
     assert np.any(swapped[0] != plain[0])
     np.testing.assert_array_equal(scene.image, image)  # the shared scene in memory is never painted
@@ -141,7 +141,7 @@ def test_training_crops_with_square_plates_label_the_grown_box() -> None:
     image = np.full((400, 600, 3), 90, np.uint8)
     scene = Scene("x.jpg", "test", image, np.array([[250, 180, 370, 210]], np.float32))  # 4:1
     plain = sample_crop(np.random.default_rng(5), scene, 320, 640)
-    square = sample_crop(np.random.default_rng(5), scene, 320, 640, swap_p=1.0, square_share=1.0)
+    square = sample_crop(np.random.default_rng(5), scene, 320, 640, PlatePaint(1.0, square_share=1.0))
     assert len(plain[1]) == len(square[1]) == 1
     w, h = square[1][0, 2] - square[1][0, 0], square[1][0, 3] - square[1][0, 1]
     assert w / h < 2.2 < 3.5 < (plain[1][0, 2] - plain[1][0, 0]) / (plain[1][0, 3] - plain[1][0, 1])
@@ -180,4 +180,22 @@ def test_dark_painting_leaves_a_plate_darker_than_its_characters() -> None:
         x0, y0, x1, y1 = out_boxes[0].astype(int)
         plate = painted[y0:y1, x0:x1].mean(2)
         assert np.median(plate) < np.percentile(plate, 95) - 40  # mostly dark, with light strokes
-        assert np.median(plate) < 150
+
+
+def test_plate_paint_draws_nothing_when_off_and_paints_dark_plates_when_asked() -> None:
+    image = np.full((400, 600, 3), 235, np.uint8)
+    scene = Scene("x.jpg", "test", image, np.array([[250, 180, 370, 210]], np.float32))
+    rng = np.random.default_rng(1)
+    same, boxes = PlatePaint().apply(rng, scene)
+    assert same is scene.image and boxes is scene.boxes
+    assert rng.random() == np.random.default_rng(1).random()  # no random number was drawn
+    painted = 0
+    for seed in range(10):  # each plate is painted with probability SWAP_PER_PLATE
+        dark, dark_boxes = PlatePaint(1.0, dark_share=1.0).apply(np.random.default_rng(seed), scene)
+        np.testing.assert_array_equal(dark_boxes, scene.boxes)
+        plate = dark[180:210, 250:370].mean(2)
+        if np.any(plate != 235):
+            painted += 1
+            assert np.percentile(plate, 95) > np.median(plate) + 40  # a dark plate with light strokes
+    assert painted >= 5
+    np.testing.assert_array_equal(scene.image, image)

@@ -78,9 +78,9 @@ def test_a_dataset_centres_its_hard_share_of_crops_on_hard_negatives(monkeypatch
 
     calls: list[bool] = []
 
-    def recording(rng, scene, size, infer_side, swap_p=0.0, hard=False, square_share=0.0):  # type: ignore[no-untyped-def]
+    def recording(rng, scene, size, infer_side, paint=data.NO_PAINT, hard=False):  # type: ignore[no-untyped-def]
         calls.append(hard)
-        return sample_crop(rng, scene, size, infer_side, swap_p, hard, square_share)
+        return sample_crop(rng, scene, size, infer_side, paint, hard)
 
     monkeypatch.setattr(data, "sample_crop", recording)
     with_hard, without = scene([[10, 10, 60, 30]]), scene([[10, 10, 60, 30]], "b.jpg")

@@ -42,6 +42,9 @@ def train_group() -> None:
 @click.option("--square-share", type=click.FloatRange(0, 1), default=0.0, show_default=True,
               help="with --swap-plates, the share of those crops painted with square (two-line) plates over their "
                    "boxes grown to the plate's shape")
+@click.option("--dark-share", type=click.FloatRange(0, 1), default=0.0, show_default=True,
+              help="with --swap-plates, the share of those crops painted with light-on-dark designs (classic UK, "
+                   "Malaysian, ...)")
 @click.option("--hard-negatives", type=click.Path(exists=True, dir_okay=False), default=None,
               help="hard negatives CSV from `train mine-negatives`: some crops are centred on them")
 @click.option("--hard-share", type=click.FloatRange(0, 1), default=0.2, show_default=True,

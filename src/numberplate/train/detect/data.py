@@ -218,21 +218,45 @@ def _photometric(rng: np.random.Generator, img: np.ndarray) -> np.ndarray:
 # ---------------------------------------------------------------- samples and targets
 
 
+@dataclass(frozen=True)
+class PlatePaint:
+    """How often a training scene's plates are painted over with rendered ones before it is cropped
+    (:mod:`numberplate.train.synth.composite`); each plate of a painted scene with probability
+    ``SWAP_PER_PLATE``.
+
+    Attributes:
+        share: Share of the scenes painted.
+        square_share: Of those, the share painted with square (two-line) plates over boxes grown to
+            their shape (which become the labels).
+        dark_share: Of those, the share painted with light-on-dark designs only (classic UK, Malaysian...).
+    """
+
+    share: float = 0.0
+    square_share: float = 0.0
+    dark_share: float = 0.0
+
+    def apply(self, rng: np.random.Generator, scene: Scene) -> tuple[np.ndarray, np.ndarray]:
+        """The scene's image and plate boxes, painted over (new arrays) or as they are (its own: not to be written)."""
+        if not (self.share > 0 and len(scene.boxes) and rng.random() < self.share):
+            return scene.image, scene.boxes
+        square = self.square_share > 0 and rng.random() < self.square_share
+        dark = self.dark_share > 0 and rng.random() < self.dark_share
+        return paint_plates(rng, scene.image, scene.boxes, SWAP_PER_PLATE, square, dark)
+
+
+NO_PAINT = PlatePaint()
+
+
 def sample_crop(
-    rng: np.random.Generator, scene: Scene, size: int, infer_side: int, swap_p: float = 0.0, hard: bool = False,
-    square_share: float = 0.0,
+    rng: np.random.Generator, scene: Scene, size: int, infer_side: int, paint: PlatePaint = NO_PAINT,
+    hard: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One geometric crop of a scene: image, kept boxes, ignored boxes.
 
-    With probability ``swap_p`` the scene's plates are first painted over with rendered plates of
-    other designs (each with probability ``SWAP_PER_PLATE``; see :mod:`numberplate.train.synth.composite`);
-    in ``square_share`` of those scenes with square (two-line) plates over boxes grown to their shape.
-    With ``hard`` the crop is centred near one of the scene's hard negatives, if it has any.
+    The scene's plates are first painted over as ``paint`` draws (:class:`PlatePaint`). With ``hard``
+    the crop is centred near one of the scene's hard negatives, if it has any.
     """
-    image, plates = scene.image, scene.boxes
-    if swap_p > 0 and len(scene.boxes) and rng.random() < swap_p:
-        square = square_share > 0 and rng.random() < square_share
-        image, plates = paint_plates(rng, image, scene.boxes, SWAP_PER_PLATE, square)
+    image, plates = paint.apply(rng, scene)
     m = _warp_matrix(rng, scene, size, infer_side, hard)
     img = cv2.warpPerspective(
         image, m, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=(GRAY,) * 3
@@ -242,8 +266,7 @@ def sample_crop(
 
 
 def mosaic(
-    rng: np.random.Generator, scenes: list[Scene], size: int, infer_side: int, swap_p: float = 0.0,
-    square_share: float = 0.0,
+    rng: np.random.Generator, scenes: list[Scene], size: int, infer_side: int, paint: PlatePaint = NO_PAINT,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Four half-size crops of random scenes tiled 2x2."""
     half = size // 2
@@ -251,7 +274,7 @@ def mosaic(
     all_boxes, all_ignore = [], []
     for i in range(4):
         scene = scenes[rng.integers(len(scenes))]
-        img, boxes, ignore = sample_crop(rng, scene, half, infer_side // 2, swap_p, square_share=square_share)
+        img, boxes, ignore = sample_crop(rng, scene, half, infer_side // 2, paint)
         ox, oy = (i % 2) * half, (i // 2) * half
         canvas[oy:oy + half, ox:ox + half] = img
         off = np.array([ox, oy, ox, oy], np.float32)
@@ -300,14 +323,12 @@ class DetectDataset:
     """Map-style dataset of augmented crops (indexable by any int; length sets the epoch size)."""
 
     def __init__(self, scenes: list[Scene], size: int = 320, infer_side: int = 640, epoch_size: int | None = None,
-                 mosaic_p: float = 0.3, seed: int = 0, swap_p: float = 0.0, hard_p: float = 0.0,
-                 square_share: float = 0.0):
+                 mosaic_p: float = 0.3, seed: int = 0, paint: PlatePaint = NO_PAINT, hard_p: float = 0.0):
         """``hard_p``: the share of single-scene crops centred on a hard negative of a scene that has some;
-        ``square_share``: the share of plate-swapped scenes that get square plates (see :func:`sample_crop`)."""
+        ``paint``: how often scenes have their plates painted over (:class:`PlatePaint`)."""
         self.scenes, self.size, self.infer_side = scenes, size, infer_side
         self.epoch_size = epoch_size or len(scenes)
-        self.mosaic_p, self.seed, self.epoch, self.swap_p = mosaic_p, seed, 0, swap_p
-        self.hard_p, self.square_share = hard_p, square_share
+        self.mosaic_p, self.seed, self.epoch, self.paint, self.hard_p = mosaic_p, seed, 0, paint, hard_p
         self.hard_scenes = [s for s in scenes if len(s.hard)]
 
     def __len__(self) -> int:
@@ -316,14 +337,13 @@ class DetectDataset:
     def __getitem__(self, index: int) -> dict[str, np.ndarray]:
         rng = np.random.default_rng((self.seed, self.epoch, index))
         if rng.random() < self.mosaic_p:
-            img, boxes, ignore = mosaic(rng, self.scenes, self.size, self.infer_side, self.swap_p, self.square_share)
+            img, boxes, ignore = mosaic(rng, self.scenes, self.size, self.infer_side, self.paint)
         elif self.hard_p > 0 and self.hard_scenes and rng.random() < self.hard_p:
             scene = self.hard_scenes[rng.integers(len(self.hard_scenes))]
-            img, boxes, ignore = sample_crop(rng, scene, self.size, self.infer_side, self.swap_p, hard=True,
-                                             square_share=self.square_share)
+            img, boxes, ignore = sample_crop(rng, scene, self.size, self.infer_side, self.paint, hard=True)
         else:
             img, boxes, ignore = sample_crop(rng, self.scenes[index % len(self.scenes)], self.size, self.infer_side,
-                                             self.swap_p, square_share=self.square_share)
+                                             self.paint)
         img = _photometric(rng, img)
         targets = gaussian_radius_targets(boxes, ignore, self.size)
         targets["image"] = np.ascontiguousarray(img.transpose(2, 0, 1))

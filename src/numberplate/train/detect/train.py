@@ -26,7 +26,7 @@ from numberplate.train.common import (
     resumed_schedule,
     warmup_cosine,
 )
-from numberplate.train.detect.data import DetectDataset, Scene, load_scenes
+from numberplate.train.detect.data import DetectDataset, PlatePaint, Scene, load_scenes
 from numberplate.train.detect.mine import attach_hard_negatives, read_hard_negatives
 from numberplate.train.detect.model import PlateNet, count_parameters, train_mode, tune_heat_only
 from numberplate.train.synth.fonts import check_fonts
@@ -50,6 +50,7 @@ class DetectTrainConfig:
     mosaic: float = 0.3
     swap_plates: float = 0.0
     square_share: float = 0.0  # of the plate-swapped scenes, the share with square (two-line) plates
+    dark_share: float = 0.0  # ... and the share with light-on-dark designs
     hard_negatives: str | None = None  # CSV of train mine-negatives
     hard_share: float = 0.0  # share of single-scene crops centred on a hard negative
     tune: str = "all"  # "heat": train a heatmap branch of its own on frozen features (boxes unchanged)
@@ -176,8 +177,9 @@ def train(cfg: DetectTrainConfig, resume: bool = False) -> Path:
     if cfg.hard_negatives:
         n = attach_hard_negatives(train_scenes, read_hard_negatives(Path(cfg.hard_negatives)))
         log.info("%d hard negatives in %d train scenes", n, sum(len(s.hard) > 0 for s in train_scenes))
-    ds = DetectDataset(train_scenes, cfg.size, cfg.infer_side, cfg.epoch_size, cfg.mosaic, cfg.seed, cfg.swap_plates,
-                       cfg.hard_share if cfg.hard_negatives else 0.0, cfg.square_share)
+    ds = DetectDataset(train_scenes, cfg.size, cfg.infer_side, cfg.epoch_size, cfg.mosaic, cfg.seed,
+                       PlatePaint(cfg.swap_plates, cfg.square_share, cfg.dark_share),
+                       hard_p=cfg.hard_share if cfg.hard_negatives else 0.0)
     steps_per_epoch = max(1, len(ds) // cfg.batch)
     metrics_path = out / "metrics.csv"
     run_start, epochs = time.time(), cfg.epochs
