@@ -228,7 +228,8 @@ class PlatePaint:
         share: Share of the scenes painted.
         square_share: Of those, the share painted with square (two-line) plates over boxes grown to
             their shape (which become the labels).
-        dark_share: Of those, the share painted with light-on-dark designs only (classic UK, Malaysian...).
+        dark_share: Of those, the share painted with light-on-dark designs only (classic UK, Malaysian...),
+            square ones where both are drawn.
     """
 
     share: float = 0.0

@@ -6,7 +6,8 @@ rendered plate of another design into it (a layout of similar shape, matched to 
 sharpness) gives the detector foreign plates in true context, with a box label that stays exact.
 Square plates (two-line, motorcycle) fit few labelled boxes, which are mostly wide:
 :func:`swap_square_plates` paints them over a box grown about the plate to the square layout's shape,
-and that grown box becomes the label.
+and that grown box becomes the label. :data:`DARK_LAYOUTS` are the light-on-dark designs alone, which the
+scenes have few of (classic UK, Malaysian, Singaporean plates).
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ def dark_layouts(layouts: tuple[Layout, ...] = LAYOUTS) -> tuple[Layout, ...]:
 
 
 DARK_LAYOUTS = dark_layouts()
+SQUARE_DARK_LAYOUTS = square_layouts(DARK_LAYOUTS)
 
 
 def fitting_layouts(box_w: float, box_h: float, layouts: tuple[Layout, ...] = LAYOUTS) -> tuple[Layout, ...]:
@@ -218,7 +220,6 @@ def paint_plates(rng: np.random.Generator, image: np.ndarray, boxes: np.ndarray,
     (painted boxes grown to the square plate's shape); with ``dark`` only light-on-dark designs
     (:data:`DARK_LAYOUTS`); ``probability`` per box."""
     if square:
-        return swap_square_plates(rng, image, boxes, probability, square_layouts(DARK_LAYOUTS) if dark
-                                  else SQUARE_LAYOUTS)
+        return swap_square_plates(rng, image, boxes, probability, SQUARE_DARK_LAYOUTS if dark else SQUARE_LAYOUTS)
     return (swap_plates(rng, image, boxes, probability, DARK_LAYOUTS if dark else LAYOUTS)[0],
             np.asarray(boxes, np.float32).reshape(-1, 4))
