@@ -222,6 +222,12 @@ def test_a_soup_refuses_other_architectures_and_bad_weights(tmp_path: Path) -> N
         average_checkpoints([(pa, 1.0), (pa, 0.0)])
     with pytest.raises(ValueError, match="at least one"):
         average_checkpoints([])
+    (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match=r"junk\.pt: not a readable checkpoint"):
+        average_checkpoints([(pa, 1.0), (tmp_path / "junk.pt", 1.0)])
+    torch.save(_small_net(0).state_dict(), tmp_path / "bare.pt")  # weights alone, no checkpoint around them
+    with pytest.raises(ValueError, match=r"bare\.pt: not a training checkpoint"):
+        average_checkpoints([(tmp_path / "bare.pt", 1.0)])
 
 
 def test_train_soup_command_writes_the_soup_and_names_bad_parts(tmp_path: Path) -> None:

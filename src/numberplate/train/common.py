@@ -94,15 +94,15 @@ def average_checkpoints(parts: Sequence[tuple[Path, float]]) -> dict[str, Any]:
     and ``--init`` read its ``model``; ``soup`` lists its parts.
 
     Raises:
-        ValueError: no parts, a weight that is not positive, or checkpoints whose tensors differ in names
-            or shapes (not one architecture).
+        ValueError: no parts, a weight that is not positive, a file that is not a training checkpoint, or
+            checkpoints whose tensors differ in names or shapes (not one architecture).
     """
     if not parts:
         raise ValueError("a soup needs at least one checkpoint")
     if any(not w > 0 for _, w in parts):
         raise ValueError(f"every weight must be positive: {[w for _, w in parts]}")
     total = sum(w for _, w in parts)
-    checkpoints = [torch.load(path, map_location="cpu", weights_only=False) for path, _ in parts]
+    checkpoints = [_read_checkpoint(path) for path, _ in parts]
     states = [ck.get("ema") or ck["model"] for ck in checkpoints]
     first = states[0]
     for (path, _), state in zip(parts[1:], states[1:]):
@@ -113,6 +113,17 @@ def average_checkpoints(parts: Sequence[tuple[Path, float]]) -> dict[str, Any]:
     last = checkpoints[-1]
     return {"model": mixed, "config": last.get("config", {}), "epoch": last.get("epoch", -1), "metrics": {},
             "soup": [{"checkpoint": str(path), "weight": w / total} for path, w in parts]}
+
+
+def _read_checkpoint(path: Path) -> dict[str, Any]:
+    """A training checkpoint (a dict with the ``model`` weights), or ValueError naming the file."""
+    try:
+        ck = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as e:  # torch.load raises pickle, zip and runtime errors alike for a file it cannot read
+        raise ValueError(f"{path}: not a readable checkpoint ({type(e).__name__}: {e})") from e
+    if not isinstance(ck, dict) or not isinstance(ck.get("model"), dict):
+        raise ValueError(f"{path}: not a training checkpoint of this project (no 'model' weights)")
+    return ck
 
 
 def _fits_inside(small: torch.Tensor, big: torch.Tensor) -> bool:
