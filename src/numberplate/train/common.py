@@ -10,7 +10,7 @@ import math
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -60,6 +60,11 @@ def resumed_schedule(state: dict, epochs: int, minutes: float | None, start_epoc
     return max(fitted, start_epoch + 1)
 
 
+def checkpoint_weights(ck: dict[str, Any]) -> dict[str, torch.Tensor]:
+    """The weights a training checkpoint stands for: its EMA weights when it has them, else its model's."""
+    return ck.get("ema") or ck["model"]
+
+
 def load_init(model: torch.nn.Module, checkpoint: Path) -> int:
     """Start a new run from another run's weights (its EMA weights when it has them); no optimizer state.
 
@@ -71,7 +76,7 @@ def load_init(model: torch.nn.Module, checkpoint: Path) -> int:
         ValueError: no tensor of the checkpoint fits the model (another architecture altogether).
     """
     ck = torch.load(checkpoint, map_location="cpu", weights_only=False)
-    state = ck.get("ema") or ck["model"]
+    state = checkpoint_weights(ck)
     own = model.state_dict()
     fits = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
     wider = {k: widen_into(own[k], v) for k, v in state.items()
@@ -103,13 +108,15 @@ def average_checkpoints(parts: Sequence[tuple[Path, float]]) -> dict[str, Any]:
         raise ValueError(f"every weight must be positive: {[w for _, w in parts]}")
     total = sum(w for _, w in parts)
     checkpoints = [_read_checkpoint(path) for path, _ in parts]
-    states = [ck.get("ema") or ck["model"] for ck in checkpoints]
+    states = [checkpoint_weights(ck) for ck in checkpoints]
     first = states[0]
     for (path, _), state in zip(parts[1:], states[1:]):
         if state.keys() != first.keys() or any(state[k].shape != first[k].shape for k in first):
             raise ValueError(f"{path}: its tensors differ from {parts[0][0]}'s (another architecture)")
-    mixed = {k: sum((w / total) * s[k].float() for s, (_, w) in zip(states, parts)).to(first[k].dtype)
-             if first[k].is_floating_point() else states[-1][k].clone() for k in first}
+    def mean(k: str) -> torch.Tensor:
+        return cast(torch.Tensor, sum((w / total) * s[k].float() for s, (_, w) in zip(states, parts)))
+
+    mixed = {k: mean(k).to(first[k].dtype) if first[k].is_floating_point() else states[-1][k].clone() for k in first}
     last = checkpoints[-1]
     return {"model": mixed, "config": last.get("config", {}), "epoch": last.get("epoch", -1), "metrics": {},
             "soup": [{"checkpoint": str(path), "weight": w / total} for path, w in parts]}

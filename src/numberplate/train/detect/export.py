@@ -17,7 +17,7 @@ from torch import nn
 from numberplate.datasets.labels import default_root
 from numberplate.detection.platenet import exact_int8, sha256_file
 from numberplate.detection.postprocess import letterbox
-from numberplate.train.common import quantize_int8
+from numberplate.train.common import checkpoint_weights, quantize_int8
 from numberplate.train.detect.data import read_labels
 from numberplate.train.detect.model import PlateNet
 
@@ -58,7 +58,7 @@ def load_checkpoint(path: Path) -> tuple[PlateNet, dict]:
     channels = tuple(cfg.get("channels", (16, 32, 64, 96, 128)))
     model = PlateNet(cfg.get("width", 48), channels, depth=cfg.get("depth", 1),
                      heat_head=cfg.get("tune", "all") == "heat")
-    model.load_state_dict(ck.get("ema", ck["model"]))
+    model.load_state_dict(checkpoint_weights(ck))
     return model.eval(), ck
 
 

@@ -19,6 +19,7 @@ from numberplate.evaluation.detection import ImageResult, summarize_by_source
 from numberplate.train.common import (
     ModelEMA,
     append_csv,
+    checkpoint_weights,
     epochs_within,
     load_init,
     pick_device,
@@ -128,7 +129,7 @@ def _collate(batch: list[dict[str, np.ndarray]]) -> dict[str, torch.Tensor]:
 
 def _has_heat_head(checkpoint: Path) -> bool:
     ck = torch.load(checkpoint, map_location="cpu", weights_only=False)
-    return any(k.startswith("heat_head.") for k in (ck.get("ema") or ck["model"]))
+    return any(k.startswith("heat_head.") for k in checkpoint_weights(ck))
 
 
 def train(cfg: DetectTrainConfig, resume: bool = False) -> Path:
