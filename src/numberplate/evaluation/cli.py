@@ -160,9 +160,10 @@ def eval_detect(data: Path, split: str, model: Path | None, side: int, threshold
         raise click.ClickException(str(e)) from e
     if not records:
         raise click.ClickException(f"no images of split {split!r} in {data}")
-    if synthetic_plates + square_plates + dark_plates > 1:
+    painters = synthetic_plates + square_plates + dark_plates
+    if painters > 1:
         raise click.UsageError("choose one of --synthetic-plates, --square-plates and --dark-plates")
-    repaint = _plate_painter(square_plates, dark_plates) if synthetic_plates or square_plates or dark_plates else None
+    repaint = _plate_painter(square_plates, dark_plates) if painters else None
     results = []
     t0 = time.perf_counter()
     def scene(index: int) -> tuple[np.ndarray, np.ndarray]:
