@@ -88,6 +88,41 @@ def test_load_init_rejects_another_architecture(tmp_path: Path) -> None:
         load_init(torch.nn.Linear(3, 2), path)
 
 
+def test_load_init_names_an_unreadable_file(tmp_path: Path) -> None:
+    (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match=r"junk\.pt: not a readable checkpoint"):
+        load_init(torch.nn.Linear(3, 2), tmp_path / "junk.pt")
+
+
+@pytest.mark.parametrize("command", [
+    ["export-detect", "{ck}", "--out", "{out}", "--float32"],
+    ["export-ocr", "{ck}", "--out", "{out}", "--float32"],
+    ["export-verifier", "{ck}", "--out", "{out}"],
+    ["detect", "--data", "{data}/detect/labels.csv", "--out", "{runs}", "--init", "{ck}", "--limit", "2"],
+    ["ocr", "--data", "{data}/ocr/labels.csv", "--out", "{runs}", "--init", "{ck}", "--limit", "2"],
+    ["detect", "--data", "{data}/detect/labels.csv", "--out", "{runs}", "--resume", "--limit", "2"],
+    ["ocr", "--data", "{data}/ocr/labels.csv", "--out", "{runs}", "--resume", "--limit", "2"],
+    ["verifier", "--data", "{data}/detect/labels.csv", "--out", "{runs}", "--resume", "--limit", "2"],
+])
+def test_train_commands_name_an_unreadable_checkpoint_in_one_line(
+    command: list[str], tmp_path: Path, data_dir: Path
+) -> None:
+    from click.testing import CliRunner
+
+    from numberplate.train.cli import train_group
+
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    for junk in (tmp_path / "junk.pt", runs / "last.pt"):  # what --init / the exports read, and what --resume reads
+        junk.write_bytes(b"not a checkpoint")
+    args = [a.format(ck=tmp_path / "junk.pt", out=tmp_path / "m.onnx", data=data_dir, runs=runs) for a in command]
+    result = CliRunner().invoke(train_group, args)
+    assert result.exit_code == 1, result.output
+    assert "not a readable checkpoint" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "m.onnx").exists()
+    assert (runs / "last.pt").read_bytes() == b"not a checkpoint"  # nothing overwritten
+
+
 def test_a_wider_detector_starts_computing_what_the_narrow_one_did(tmp_path: Path) -> None:
     from numberplate.train.detect.model import PlateNet
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -13,6 +14,15 @@ import click
 @click.group("train")
 def train_group() -> None:
     """Train and export the project's models (needs `pip install numberplate[train]`)."""
+
+
+@contextmanager
+def _reported(*errors: type[Exception]) -> Iterator[None]:
+    """Turn ``errors`` (bad data, an unreadable checkpoint...) into a one-line message and exit status 1."""
+    try:
+        yield
+    except errors as e:
+        raise click.ClickException(str(e)) from e
 
 
 @train_group.command("detect")
@@ -67,10 +77,8 @@ def train_detect(data: Path, out: Path, resume: bool, channels: str, **opts: obj
                                  param_hint="--channels")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     cfg = DetectTrainConfig(data=str(data), out=str(out), channels=widths, **opts)  # type: ignore[arg-type]
-    try:
+    with _reported(DatasetError, ValueError):
         best = train(cfg, resume=resume)
-    except (DatasetError, ValueError) as e:
-        raise click.ClickException(str(e)) from e
     click.echo(f"best checkpoint: {best}")
 
 
@@ -98,15 +106,13 @@ def mine_negatives(data: Path, out: Path, model: str | None, min_score: float, p
     from numberplate.train.detect.data import iter_scenes, read_labels
     from numberplate.train.detect.mine import mine_hard_negatives, write_hard_negatives
 
-    try:
+    with _reported(NumberplateError, FileNotFoundError):
         total = len(read_labels(data, "train"))
         scenes = tqdm(iter_scenes(data, "train", limit=limit), total=min(total, limit or total), mininterval=5)
         rows = mine_hard_negatives(scenes, PlateNetDetector(model, threshold=min_score),
                                    None if no_read else create_recognizer("plateocr"), min_score=min_score,
                                    plate_confidence=plate_confidence)
         n = write_hard_negatives(rows, out)
-    except (NumberplateError, FileNotFoundError) as e:
-        raise click.ClickException(str(e)) from e
     click.echo(f"wrote {n} hard negatives to {out}")
 
 
@@ -129,8 +135,9 @@ def export_detect(
     """Export a detector checkpoint to ONNX (dynamic batch), verified against PyTorch; int8 by default."""
     from numberplate.train.detect.export import calibration_batches, export_onnx
 
-    calibration = calibration_batches(data, calibration_images, side) if int8 else None
-    diff = export_onnx(checkpoint, out, threshold=threshold, calibration=calibration)
+    with _reported(ValueError):
+        calibration = calibration_batches(data, calibration_images, side) if int8 else None
+        diff = export_onnx(checkpoint, out, threshold=threshold, calibration=calibration)
     click.echo(f"wrote {out} (max |onnx - torch| = {diff:.2e}); its scores are the model's own until "
                f"`numberplate train calibrate-detector --detector-model {out}`")
 
@@ -176,10 +183,8 @@ def train_verifier(data: Path, out: Path, detector_model: Path | None, candidate
                               weight=weight, synthetic_plates=synthetic_plates, square_plates=square_plates,
                               dark_plates=dark_plates, invert_plates=invert_plates, threads=threads, limit=limit,
                               seed=seed, minutes=minutes)
-    try:
+    with _reported(NumberplateError, FileNotFoundError, ValueError):
         last = train(cfg, resume=resume)
-    except (NumberplateError, FileNotFoundError, ValueError) as e:
-        raise click.ClickException(str(e)) from e
     click.echo(f"checkpoint: {last}")
 
 
@@ -193,7 +198,8 @@ def export_verifier_cmd(checkpoint: Path, out: Path, threshold: float | None) ->
     """Export a verifier checkpoint to ONNX, checked against PyTorch."""
     from numberplate.train.verify.export import export_verifier
 
-    diff = export_verifier(checkpoint, out, threshold)
+    with _reported(ValueError):
+        diff = export_verifier(checkpoint, out, threshold)
     click.echo(f"wrote {out} (max |onnx - torch| = {diff:.2e}); the verified scores are its own until "
                f"`numberplate train calibrate-detector --verifier-model {out}`")
 
@@ -229,11 +235,13 @@ def export_verifier_cmd(checkpoint: Path, out: Path, threshold: float | None) ->
 @click.option("--resume", is_flag=True, help="continue from OUT/last.pt")
 def train_ocr(data: Path, out: Path, resume: bool, **opts: object) -> None:
     """Train the plate OCR model; checkpoints every epoch to OUT/last.pt, best EMA weights to OUT/best.pt."""
+    from numberplate.errors import DatasetError
     from numberplate.train.ocr.train import OcrTrainConfig, train
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     cfg = OcrTrainConfig(data=str(data), out=str(out), **opts)  # type: ignore[arg-type]
-    best = train(cfg, resume=resume)
+    with _reported(DatasetError, ValueError):
+        best = train(cfg, resume=resume)
     click.echo(f"best checkpoint: {best}")
 
 
@@ -319,10 +327,8 @@ def soup_command(out: Path, parts: tuple[str, ...]) -> None:
     for path, _ in pieces:
         if not path.is_file():
             raise click.BadParameter(f"{path}: no such checkpoint file", param_hint="CHECKPOINT")
-    try:
+    with _reported(ValueError):
         soup = average_checkpoints(pieces)
-    except ValueError as e:
-        raise click.ClickException(str(e)) from e
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")
     torch.save(soup, tmp)
@@ -346,9 +352,10 @@ def export_ocr(checkpoint: Path, out: Path, int8: bool, data: Path, calibration_
     from numberplate.train.ocr.export import calibration_crops as sample_crops
     from numberplate.train.ocr.export import export_onnx, load_checkpoint
 
-    size = load_checkpoint(checkpoint)[0].input_size
-    calibration = sample_crops(data, size, calibration_crops) if int8 else None
-    diff = export_onnx(checkpoint, out, calibration=calibration)
+    with _reported(ValueError):
+        size = load_checkpoint(checkpoint)[0].input_size
+        calibration = sample_crops(data, size, calibration_crops) if int8 else None
+        diff = export_onnx(checkpoint, out, calibration=calibration)
     click.echo(f"wrote {out} (max |onnx - torch| = {diff:.2e}); its confidences are the model's own until "
                f"`numberplate train calibrate-ocr --model {out}`")
 

@@ -73,10 +73,10 @@ def load_init(model: torch.nn.Module, checkpoint: Path) -> int:
     (more channels in some layers: :func:`widen_into`). Returns the number of tensors copied.
 
     Raises:
-        ValueError: no tensor of the checkpoint fits the model (another architecture altogether).
+        ValueError: the file is not a readable checkpoint, or no tensor of it fits the model (another
+            architecture altogether); the message names the file.
     """
-    ck = torch.load(checkpoint, map_location="cpu", weights_only=False)
-    state = checkpoint_weights(ck)
+    state = checkpoint_weights(read_checkpoint(checkpoint))
     own = model.state_dict()
     fits = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
     wider = {k: widen_into(own[k], v) for k, v in state.items()
@@ -107,7 +107,7 @@ def average_checkpoints(parts: Sequence[tuple[Path, float]]) -> dict[str, Any]:
     if any(not w > 0 for _, w in parts):
         raise ValueError(f"every weight must be positive: {[w for _, w in parts]}")
     total = sum(w for _, w in parts)
-    checkpoints = [_read_checkpoint(path) for path, _ in parts]
+    checkpoints = [read_checkpoint(path) for path, _ in parts]
     states = [checkpoint_weights(ck) for ck in checkpoints]
     first = states[0]
     for (path, _), state in zip(parts[1:], states[1:]):
@@ -122,10 +122,10 @@ def average_checkpoints(parts: Sequence[tuple[Path, float]]) -> dict[str, Any]:
             "soup": [{"checkpoint": str(path), "weight": w / total} for path, w in parts]}
 
 
-def _read_checkpoint(path: Path) -> dict[str, Any]:
+def read_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
     """A training checkpoint (a dict with the ``model`` weights), or ValueError naming the file."""
     try:
-        ck = torch.load(path, map_location="cpu", weights_only=False)
+        ck = torch.load(path, map_location=map_location, weights_only=False)
     except Exception as e:  # torch.load raises pickle, zip and runtime errors alike for a file it cannot read
         raise ValueError(f"{path}: not a readable checkpoint ({type(e).__name__}: {e})") from e
     if not isinstance(ck, dict) or not isinstance(ck.get("model"), dict):

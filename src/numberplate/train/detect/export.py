@@ -17,7 +17,7 @@ from torch import nn
 from numberplate.datasets.labels import default_root
 from numberplate.detection.platenet import exact_int8, sha256_file
 from numberplate.detection.postprocess import letterbox
-from numberplate.train.common import checkpoint_weights, quantize_int8
+from numberplate.train.common import checkpoint_weights, quantize_int8, read_checkpoint
 from numberplate.train.detect.data import read_labels
 from numberplate.train.detect.model import PlateNet
 
@@ -53,7 +53,7 @@ class _Exported(nn.Module):
 
 def load_checkpoint(path: Path) -> tuple[PlateNet, dict]:
     """Rebuild the model of a checkpoint (EMA weights when present)."""
-    ck = torch.load(path, map_location="cpu", weights_only=False)
+    ck = read_checkpoint(path)
     cfg = ck.get("config", {})
     channels = tuple(cfg.get("channels", (16, 32, 64, 96, 128)))
     model = PlateNet(cfg.get("width", 48), channels, depth=cfg.get("depth", 1),

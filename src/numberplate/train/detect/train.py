@@ -24,6 +24,7 @@ from numberplate.train.common import (
     load_init,
     pick_device,
     plot_metrics,
+    read_checkpoint,
     resumed_schedule,
     warmup_cosine,
 )
@@ -128,7 +129,7 @@ def _collate(batch: list[dict[str, np.ndarray]]) -> dict[str, torch.Tensor]:
 
 
 def _has_heat_head(checkpoint: Path) -> bool:
-    ck = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    ck = read_checkpoint(checkpoint)
     return any(k.startswith("heat_head.") for k in checkpoint_weights(ck))
 
 
@@ -160,7 +161,7 @@ def train(cfg: DetectTrainConfig, resume: bool = False) -> Path:
     ema = ModelEMA(model)
     start_epoch, best_ap = 0, -1.0
     if resume and last.exists():
-        ck = torch.load(last, map_location=device, weights_only=False)
+        ck = read_checkpoint(last, device)
         model.load_state_dict(ck["model"])
         ema.ema.load_state_dict(ck["ema"])
         ema.updates = ck["ema_updates"]

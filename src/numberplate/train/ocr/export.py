@@ -23,7 +23,7 @@ from numberplate.detection.platenet import exact_int8, sha256_file
 from numberplate.evaluation.ocr import read_ocr_labels
 from numberplate.recognition.alphabet import ALPHABET, PAD
 from numberplate.recognition.platenet_ocr import prepare
-from numberplate.train.common import checkpoint_weights, quantize_int8
+from numberplate.train.common import checkpoint_weights, quantize_int8, read_checkpoint
 from numberplate.train.ocr.model import PlateOCR
 from numberplate.train.ocr.train import build_model
 
@@ -47,7 +47,7 @@ class _Exported(nn.Module):
 
 def load_checkpoint(path: Path) -> tuple[PlateOCR, dict[str, Any]]:
     """Rebuild the model of a checkpoint (EMA weights when present)."""
-    ck = torch.load(path, map_location="cpu", weights_only=False)
+    ck = read_checkpoint(path)
     model = build_model(ck.get("config", {}))
     model.load_state_dict(checkpoint_weights(ck))
     return model.eval(), ck

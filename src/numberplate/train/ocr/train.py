@@ -24,6 +24,7 @@ from numberplate.train.common import (
     load_init,
     pick_device,
     plot_metrics,
+    read_checkpoint,
     resumed_schedule,
     warmup_cosine,
 )
@@ -138,7 +139,7 @@ def train(cfg: OcrTrainConfig, resume: bool = False) -> Path:
     ema = ModelEMA(model, cfg.ema_decay, ramp=300.0)
     start_epoch, best_exact = 0, -1.0
     if resume and last.exists():
-        ck = torch.load(last, map_location=device, weights_only=False)
+        ck = read_checkpoint(last, device)
         model.load_state_dict(ck["model"])
         ema.ema.load_state_dict(ck["ema"])
         ema.updates = ck["ema_updates"]

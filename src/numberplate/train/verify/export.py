@@ -12,6 +12,7 @@ import torch
 
 from numberplate.detection.platenet import sha256_file
 from numberplate.detection.verify import CONTEXT, INPUT_SIZE
+from numberplate.train.common import read_checkpoint
 from numberplate.train.verify.model import VerifierNet
 
 
@@ -29,7 +30,7 @@ def export_verifier(checkpoint: Path, out: Path, threshold: float | None = None,
     Raises:
         RuntimeError: the ONNX logits differ from PyTorch's by more than 1e-3.
     """
-    ck = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    ck = read_checkpoint(checkpoint)
     model = VerifierNet()
     model.load_state_dict(ck["model"])
     model.eval()

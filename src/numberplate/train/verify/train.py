@@ -15,7 +15,14 @@ from tqdm import tqdm
 
 from numberplate.detection.verify import DEFAULT_WEIGHT
 from numberplate.evaluation.detection import ImageResult, average_precision, threshold_sweep
-from numberplate.train.common import append_csv, epochs_within, plot_metrics, resumed_schedule, warmup_cosine
+from numberplate.train.common import (
+    append_csv,
+    epochs_within,
+    plot_metrics,
+    read_checkpoint,
+    resumed_schedule,
+    warmup_cosine,
+)
 from numberplate.train.verify.data import DETECTED, Repaint, Windows, collect_windows, cut, invert_plate
 from numberplate.train.verify.model import VerifierNet
 
@@ -141,7 +148,7 @@ def train(cfg: VerifierTrainConfig, resume: bool = False) -> Path:
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     start_epoch, epochs = 0, cfg.epochs
     if resume and last.exists():
-        ck = torch.load(last, map_location="cpu", weights_only=False)
+        ck = read_checkpoint(last)
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["optimizer"])
         start_epoch = ck["epoch"] + 1
