@@ -23,6 +23,20 @@ def test_eval_detect_json_has_every_metric(data_dir: Path) -> None:
     assert 0.0 <= table["all"]["precision"] <= 1.0 and 0.0 <= table["all"]["calibration_error"] <= 1.0
 
 
+def test_eval_detect_takes_the_detector_as_eval_e2e_does(data_dir: Path, tmp_path: Path) -> None:
+    from numberplate.detection.platenet import MODELS_DIR
+
+    labels = str(data_dir / "detect" / "labels.csv")
+    runs = [CliRunner().invoke(main, ["eval", "detect", "--data", labels, "--limit", "3", "--json", *extra])
+            for extra in ([], ["--detector-model", str(MODELS_DIR / "detector.onnx")])]
+    assert [r.exit_code for r in runs] == [0, 0], runs[1].output
+    default, named = (json.loads(r.stdout.strip().splitlines()[-1]) for r in runs)
+    assert default.pop("ms_per_image") > 0 and named.pop("ms_per_image") > 0
+    assert named == default
+    missing = CliRunner().invoke(main, ["eval", "detect", "--data", labels, "--detector-model", str(tmp_path / "x")])
+    assert missing.exit_code == 2 and "does not exist" in missing.output
+
+
 def test_eval_detect_on_larger_scenes_and_mosaics(data_dir: Path) -> None:
     labels = data_dir / "detect" / "labels.csv"
 

@@ -73,8 +73,8 @@ def _plate_painter(square: bool = False, dark: bool = False) -> Painter:
 @click.option("--data", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=DEFAULT_DETECT_LABELS,
               show_default=True, help="detect labels CSV")
 @click.option("--split", default="val", show_default=True, help="split to evaluate (never train on it)")
-@click.option("--model", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="ONNX detector (default: the shipped one)")
+@click.option("--model", "--detector-model", "model", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, help="ONNX detector (default: the shipped one; --detector-model as in eval e2e)")
 @click.option("--side", type=int, default=640, show_default=True, help="network input long side")
 @click.option("--threshold", type=float, default=None,
               help="operating threshold on the reported (calibrated) confidence (default: the model's)")
