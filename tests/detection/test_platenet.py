@@ -110,6 +110,26 @@ def test_shipped_int8_models_compute_the_same_on_this_cpu(data_dir: Path) -> Non
     assert (fused.argmax(-1) == reference.argmax(-1)).mean() > 0.99
 
 
+def test_the_shipped_ocr_computes_the_same_with_the_fast_int8_kernels(data_dir: Path) -> None:
+    """Its weights have 7 bits, which cannot saturate the fast kernels of CPUs without VNNI: with or without
+    ``exact_int8`` it computes the same, bit for bit, on every CPU (and the exact option costs it no time)."""
+    import onnxruntime as ort
+
+    from numberplate.detection.platenet import exact_int8
+    from numberplate.evaluation.ocr import read_ocr_labels
+    from numberplate.recognition.platenet_ocr import DEFAULT_MODEL as OCR_MODEL
+    from numberplate.recognition.platenet_ocr import prepare
+
+    assert json.loads(OCR_MODEL.with_suffix(".json").read_text())["weight_bits"] == 7
+    crops = [prepare(load_image(s.image), (64, 160))
+             for s in read_ocr_labels(data_dir / "ocr" / "labels.csv", split="val")[::10]]
+    batch = np.stack([c for c in crops if c is not None])
+    fast, exact = (ort.InferenceSession(str(OCR_MODEL), options, providers=["CPUExecutionProvider"])
+                   .run(None, {"image": batch})[0]
+                   for options in (ort.SessionOptions(), exact_int8(ort.SessionOptions())))
+    assert np.array_equal(fast, exact)
+
+
 def test_a_big_plate_in_a_large_photo_is_found_once(data_dir: Path) -> None:
     """A phone-sized photo (the val scene upscaled 5x): the tiles see the big plate up close, in parts and cut
     at their sides; only the whole plate is reported."""

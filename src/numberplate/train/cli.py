@@ -346,7 +346,10 @@ def soup_command(out: Path, parts: tuple[str, ...]) -> None:
               default=Path("../shared/data/ocr/labels.csv"), show_default=True,
               help="OCR labels CSV whose train crops calibrate the int8 model")
 @click.option("--calibration-crops", type=click.IntRange(1), default=256, show_default=True)
-def export_ocr(checkpoint: Path, out: Path, int8: bool, data: Path, calibration_crops: int) -> None:
+@click.option("--weight-bits", type=click.IntRange(7, 8), default=7, show_default=True,
+              help="bits of the int8 weights: 7 computes exactly with the fast kernels of every CPU; 8 needs slower "
+                   "exact ones on CPUs without VNNI")
+def export_ocr(checkpoint: Path, out: Path, int8: bool, data: Path, calibration_crops: int, weight_bits: int) -> None:
     """Export an OCR checkpoint to ONNX (dynamic batch, softmax in the graph), verified against PyTorch; int8
     convolutions by default."""
     from numberplate.train.ocr.export import calibration_crops as sample_crops
@@ -355,7 +358,7 @@ def export_ocr(checkpoint: Path, out: Path, int8: bool, data: Path, calibration_
     with _reported(ValueError):
         size = load_checkpoint(checkpoint)[0].input_size
         calibration = sample_crops(data, size, calibration_crops) if int8 else None
-        diff = export_onnx(checkpoint, out, calibration=calibration)
+        diff = export_onnx(checkpoint, out, calibration=calibration, weight_bits=weight_bits)
     click.echo(f"wrote {out} (max |onnx - torch| = {diff:.2e}); its confidences are the model's own until "
                f"`numberplate train calibrate-ocr --model {out}`")
 

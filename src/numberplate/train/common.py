@@ -247,12 +247,12 @@ def plot_metrics(csv_path: Path, png_path: Path, losses: Sequence[str], metrics:
 
 def quantize_int8(
     float_model: Path, out: Path, calibration: Sequence[np.ndarray], op_types: Sequence[str] | None = None,
-    input_name: str = "image",
+    input_name: str = "image", weight_bits: int = 8,
 ) -> None:
     """Static int8 quantization (QDQ, per-channel weights, uint8 activations) calibrated on ``calibration``.
 
     On a CPU with VNNI the int8 convolutions run faster than float32 (docs/results.md has the figures
-    and the accuracy checks of both shipped models). Run such a model with
+    and the accuracy checks of both shipped models). Run a model with 8-bit weights with
     :func:`numberplate.detection.platenet.exact_int8` session options (as ``create_session`` does), or
     a CPU without VNNI computes something else. The input's float round trip is then folded away where
     it changes no value (:func:`fold_input_quantization`).
@@ -263,7 +263,15 @@ def quantize_int8(
         calibration: input batches whose activation ranges set the quantization scales.
         op_types: quantize only these operator types (e.g. ``["Conv"]``); ``None``: every one supported.
         input_name: the model's input.
+        weight_bits: 8, or 7 (``reduce_range``): weights that cannot saturate the fast uint8 x int8 kernels of
+            CPUs without VNNI, so the model needs no ``exact_int8`` options there (record it in the model's JSON
+            as ``weight_bits``; ``create_session`` reads it) and runs faster.
+
+    Raises:
+        ValueError: ``weight_bits`` is not 7 or 8.
     """
+    if weight_bits not in (7, 8):
+        raise ValueError(f"weight_bits={weight_bits}: 7 or 8")
     import onnx
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
@@ -281,7 +289,7 @@ def quantize_int8(
         quant_pre_process(str(float_model), str(prepared))
         quantize_static(
             str(prepared), str(out), _Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
-            activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+            activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, reduce_range=weight_bits == 7,
             op_types_to_quantize=list(op_types) if op_types is not None else None,
         )
     quantized = onnx.load(str(out))

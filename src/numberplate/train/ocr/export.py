@@ -76,7 +76,7 @@ def calibration_crops(
 
 def export_onnx(
     checkpoint: Path, out: Path, metrics: dict[str, Any] | None = None,
-    calibration: Sequence[np.ndarray] | None = None,
+    calibration: Sequence[np.ndarray] | None = None, weight_bits: int = 7,
 ) -> float:
     """Write ``out`` (+ ``out.json`` with sha256, input size, alphabet and slots); return max |ONNX - PyTorch|.
 
@@ -88,6 +88,8 @@ def export_onnx(
             convolutions are quantized to int8 with activation ranges measured on them, and the int8
             model must keep the float model's characters on them (the returned difference is then
             the int8 model's largest probability difference, for information).
+        weight_bits: bits of the int8 weights: 7 (the default) runs exactly with ONNX Runtime's fast kernels
+            on every CPU, 8 needs its exact but slower ones on CPUs without VNNI (:func:`quantize_int8`).
 
     Raises:
         RuntimeError: the float graph's probabilities differ from PyTorch's by more than 1e-4, or the
@@ -112,14 +114,14 @@ def export_onnx(
         if diff > 1e-4:
             raise RuntimeError(f"ONNX export of {checkpoint} differs from PyTorch by {diff}")
         if calibration is not None:
-            quantize_int8(float_path, out, calibration, op_types=INT8_OPS)
+            quantize_int8(float_path, out, calibration, op_types=INT8_OPS, weight_bits=weight_bits)
             diff = _check_int8(wrapped, out, calibration)
     if metrics is None:
         metrics = {k: round(v, 4) for k, v in ck.get("metrics", {}).items()
                    if k.startswith(("val_", "exact")) and isinstance(v, float)}
     meta = {
         "name": "plateocr",
-        "precision": "int8 convolutions" if calibration is not None else "float32",
+        "precision": f"int8 convolutions ({weight_bits}-bit weights)" if calibration is not None else "float32",
         "sha256": sha256_file(out),
         "input_height": height,
         "input_width": width,
@@ -133,6 +135,7 @@ def export_onnx(
     }
     if calibration is not None:
         meta["calibration_crops"] = sum(len(b) for b in calibration)
+        meta["weight_bits"] = weight_bits
     out.with_suffix(".json").write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return diff
 
