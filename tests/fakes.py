@@ -120,3 +120,13 @@ def write_stand_in_model(path: Path, dark_text: str, bright_text: str, size: tup
     meta = {"name": "plateocr", "input_height": size[0], "input_width": size[1], "alphabet": ALPHABET,
             "max_slots": MAX_SLOTS}
     path.with_suffix(".json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+
+
+def largest_int8_weight(model: Path) -> int:
+    """The largest magnitude among an ONNX model's int8 initializers (its quantized weights)."""
+    import onnx
+    from onnx import numpy_helper
+
+    weights = [numpy_helper.to_array(t) for t in onnx.load(str(model)).graph.initializer
+               if t.data_type == onnx.TensorProto.INT8 and t.dims]
+    return max(int(np.abs(w.astype(np.int32)).max()) for w in weights)

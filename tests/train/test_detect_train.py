@@ -16,6 +16,7 @@ from numberplate.errors import ModelLoadError  # noqa: E402
 from numberplate.imaging import load_image  # noqa: E402
 from numberplate.train.detect.export import calibration_batches, export_onnx  # noqa: E402
 from numberplate.train.detect.train import DetectTrainConfig, train  # noqa: E402
+from tests.fakes import largest_int8_weight  # noqa: E402
 
 
 def test_train_resume_export_and_predict(tmp_path: Path, data_dir: Path) -> None:
@@ -83,6 +84,10 @@ def test_int8_export_is_calibrated_on_train_scenes_and_loads(tmp_path: Path, dat
     det = PlateNetDetector(onnx_path, side=256)
     assert det.threshold == 0.4
     det.detect(load_image(data_dir / "detect" / "images" / "openlpr" / "10.jpg"))
+    assert meta["weight_bits"] == 8 and largest_int8_weight(onnx_path) == 127
+    export_onnx(out / "last.pt", onnx_path, calibration=calibration, weight_bits=7)
+    assert json.loads(onnx_path.with_suffix(".json").read_text())["weight_bits"] == 7
+    assert largest_int8_weight(onnx_path) <= 64  # cannot saturate the fast kernels of CPUs without VNNI
 
 
 def test_a_float_input_model_is_refused_with_a_re_export_hint(tmp_path: Path) -> None:

@@ -20,6 +20,7 @@ from numberplate.train.ocr.data import OcrDataset, cut_quad, load_crops, warp_cr
 from numberplate.train.ocr.export import export_onnx  # noqa: E402
 from numberplate.train.ocr.model import INPUT_HEIGHT, INPUT_WIDTH, PlateOCR  # noqa: E402
 from numberplate.train.ocr.train import OcrTrainConfig, consistency_loss, slot_loss, train  # noqa: E402
+from tests.fakes import largest_int8_weight  # noqa: E402
 
 SIZE = (INPUT_HEIGHT, INPUT_WIDTH)
 
@@ -122,16 +123,6 @@ def test_model_shape_and_loss() -> None:
     assert float(slot_loss(logits, target).detach()) > 0
 
 
-def _largest_int8_weight(model: Path) -> int:
-    """The largest magnitude among an ONNX model's int8 initializers (its quantized weights)."""
-    import onnx
-    from onnx import numpy_helper
-
-    weights = [numpy_helper.to_array(t) for t in onnx.load(str(model)).graph.initializer
-               if t.data_type == onnx.TensorProto.INT8 and t.dims]
-    return max(int(np.abs(w.astype(np.int32)).max()) for w in weights)
-
-
 def test_train_resume_export_and_read(tmp_path: Path, data_dir: Path) -> None:
     out = tmp_path / "run"
     cfg = OcrTrainConfig(data=str(data_dir / "ocr" / "labels.csv"), out=str(out), epochs=1, batch=8, epoch_size=16,
@@ -158,13 +149,13 @@ def test_train_resume_export_and_read(tmp_path: Path, data_dir: Path) -> None:
     assert meta["alphabet"] == ALPHABET and meta["max_slots"] == MAX_SLOTS
     assert (meta["input_height"], meta["input_width"]) == SIZE and len(meta["sha256"]) == 64
     assert meta["precision"] == "int8 convolutions (7-bit weights)" and meta["calibration_crops"] == 16
-    assert meta["weight_bits"] == 7 and _largest_int8_weight(onnx_path) <= 64  # no saturation of the fast kernels
+    assert meta["weight_bits"] == 7 and largest_int8_weight(onnx_path) <= 64  # no saturation of the fast kernels
     eight = tmp_path / "eight.onnx"
     result = CliRunner().invoke(train_group, [
         "export-ocr", str(out / "best.pt"), "--out", str(eight), "--data", str(data_dir / "ocr" / "labels.csv"),
         "--calibration-crops", "16", "--weight-bits", "8"])
     assert result.exit_code == 0, result.output
-    assert _largest_int8_weight(eight) == 127 and json.loads(eight.with_suffix(".json").read_text())["weight_bits"] == 8
+    assert largest_int8_weight(eight) == 127 and json.loads(eight.with_suffix(".json").read_text())["weight_bits"] == 8
     int8_reads = PlateOcrRecognizer(onnx_path).probabilities(
         [np.random.default_rng(0).integers(0, 256, (30, 90, 3), dtype=np.uint8)])
     assert int8_reads[0] is not None and int8_reads[0].shape == (MAX_SLOTS, len(ALPHABET))

@@ -129,15 +129,19 @@ def mine_negatives(data: Path, out: Path, model: str | None, min_score: float, p
               help="detect labels CSV whose train scenes calibrate the int8 model")
 @click.option("--calibration-images", type=click.IntRange(1), default=200, show_default=True)
 @click.option("--side", type=click.IntRange(32), default=640, show_default=True, help="inference long side")
+@click.option("--weight-bits", type=click.IntRange(7, 8), default=8, show_default=True,
+              help="bits of the int8 weights: 7 computes exactly with the fast kernels of every CPU (faster without "
+                   "VNNI); 8 needs slower exact ones there")
 def export_detect(
-    checkpoint: Path, out: Path, threshold: float, int8: bool, data: Path, calibration_images: int, side: int
+    checkpoint: Path, out: Path, threshold: float, int8: bool, data: Path, calibration_images: int, side: int,
+    weight_bits: int,
 ) -> None:
     """Export a detector checkpoint to ONNX (dynamic batch), verified against PyTorch; int8 by default."""
     from numberplate.train.detect.export import calibration_batches, export_onnx
 
     with _reported(ValueError):
         calibration = calibration_batches(data, calibration_images, side) if int8 else None
-        diff = export_onnx(checkpoint, out, threshold=threshold, calibration=calibration)
+        diff = export_onnx(checkpoint, out, threshold=threshold, calibration=calibration, weight_bits=weight_bits)
     click.echo(f"wrote {out} (max |onnx - torch| = {diff:.2e}); its scores are the model's own until "
                f"`numberplate train calibrate-detector --detector-model {out}`")
 

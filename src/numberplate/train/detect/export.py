@@ -68,6 +68,7 @@ def export_onnx(
     threshold: float = 0.3,
     metrics: dict | None = None,
     calibration: Sequence[np.ndarray] | None = None,
+    weight_bits: int = 8,
 ) -> float:
     """Write ``out`` (+ ``out.json`` with sha256 and settings); return the max heatmap difference to PyTorch.
 
@@ -79,6 +80,8 @@ def export_onnx(
         calibration: letterboxed uint8 NHWC batches (see ``letterbox``); when given, the model is
             quantized to int8 (static, per-channel QDQ) with activation ranges measured on them, and
             the returned difference is that of the int8 model on the first few of them.
+        weight_bits: bits of the int8 weights: 8, or 7 (exact with ONNX Runtime's fast kernels on every CPU,
+            faster on CPUs without VNNI; :func:`~numberplate.train.common.quantize_int8`).
 
     Raises:
         RuntimeError: the exported model does not reproduce PyTorch's output.
@@ -100,7 +103,7 @@ def export_onnx(
         probes = [rng.integers(0, 256, (2, 320, 480, 3), dtype=np.uint8), *(calibration or [])[:8]]
         diff = _compare(wrapped, float_path, probes, FLOAT_TOLERANCE)
         if calibration is not None:
-            quantize_int8(float_path, out, calibration)
+            quantize_int8(float_path, out, calibration, weight_bits=weight_bits)
             diff = _compare(wrapped, out, (calibration or [])[:8], INT8_TOLERANCE)
     meta = {
         "name": "platenet",
@@ -114,6 +117,7 @@ def export_onnx(
     }
     if calibration is not None:
         meta["calibration_images"] = len(calibration)
+        meta["weight_bits"] = weight_bits
     out.with_suffix(".json").write_text(json.dumps(meta, indent=2) + "\n")
     return diff
 
