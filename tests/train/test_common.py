@@ -283,3 +283,20 @@ def test_train_soup_command_writes_the_soup_and_names_bad_parts(tmp_path: Path) 
     wide = _save(tmp_path / "w.pt", _small_net(1, width=6))
     other = CliRunner().invoke(train_group, ["soup", str(tmp_path / "x.pt"), str(pa), str(wide)])
     assert other.exit_code == 1 and "another architecture" in other.output and not (tmp_path / "x.pt").exists()
+
+
+def test_quantize_int8_refuses_bad_settings_before_working(tmp_path: Path) -> None:
+    from numberplate.train.common import quantize_int8
+
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.ReLU()).eval()
+    model = tmp_path / "f.onnx"
+    torch.onnx.export(net, (torch.zeros(1, 3, 8, 8),), str(model), input_names=["image"], dynamo=False)
+    batches = [np.random.default_rng(0).random((1, 3, 8, 8), dtype=np.float32)]
+    with pytest.raises(ValueError, match="7 or 8"):
+        quantize_int8(model, tmp_path / "q.onnx", batches, weight_bits=6)
+    with pytest.raises(ValueError, match="no node named /nope/Conv"):
+        quantize_int8(model, tmp_path / "q.onnx", batches, float_nodes=["/nope/Conv"])
+    assert not (tmp_path / "q.onnx").exists()
+    conv = next(n.name for n in onnx.load(str(model)).graph.node if n.op_type == "Conv")
+    quantize_int8(model, tmp_path / "q.onnx", batches, float_nodes=[conv])  # the only conv left float: nothing to do
+    assert "DequantizeLinear" not in {n.op_type for n in onnx.load(str(tmp_path / "q.onnx")).graph.node}

@@ -14,7 +14,7 @@ onnx = pytest.importorskip("onnx", reason="export needs the [train] extra")
 from numberplate.detection.platenet import PlateNetDetector  # noqa: E402
 from numberplate.errors import ModelLoadError  # noqa: E402
 from numberplate.imaging import load_image  # noqa: E402
-from numberplate.train.detect.export import calibration_batches, export_onnx  # noqa: E402
+from numberplate.train.detect.export import FLOAT_OUTPUTS, calibration_batches, export_onnx  # noqa: E402
 from numberplate.train.detect.train import DetectTrainConfig, train  # noqa: E402
 from tests.fakes import largest_int8_weight  # noqa: E402
 
@@ -78,16 +78,20 @@ def test_int8_export_is_calibrated_on_train_scenes_and_loads(tmp_path: Path, dat
     onnx_path = tmp_path / "detector.onnx"
     export_onnx(out / "last.pt", onnx_path, threshold=0.4, calibration=calibration)
     meta = json.loads(onnx_path.with_suffix(".json").read_text())
-    assert meta["precision"] == "int8" and meta["calibration_images"] == 3 and meta["threshold"] == 0.4
-    ops = {n.op_type for n in onnx.load(str(onnx_path)).graph.node}
-    assert {"QuantizeLinear", "DequantizeLinear"} <= ops
+    assert meta["precision"].startswith("int8 (7-bit") and meta["calibration_images"] == 3 and meta["threshold"] == 0.4
+    graph = onnx.load(str(onnx_path)).graph
+    assert {"QuantizeLinear", "DequantizeLinear"} <= {n.op_type for n in graph.node}
+    # The output convolutions read float weights (no DequantizeLinear in front of them); the others int8 ones.
+    dequantized = {n.output[0] for n in graph.node if n.op_type == "DequantizeLinear"}
+    convs = {n.name: n.input[1] in dequantized for n in graph.node if n.op_type == "Conv"}
+    assert {name for name, int8 in convs.items() if not int8} == set(FLOAT_OUTPUTS)
     det = PlateNetDetector(onnx_path, side=256)
     assert det.threshold == 0.4
     det.detect(load_image(data_dir / "detect" / "images" / "openlpr" / "10.jpg"))
-    assert meta["weight_bits"] == 8 and largest_int8_weight(onnx_path) == 127
-    export_onnx(out / "last.pt", onnx_path, calibration=calibration, weight_bits=7)
-    assert json.loads(onnx_path.with_suffix(".json").read_text())["weight_bits"] == 7
-    assert largest_int8_weight(onnx_path) <= 64  # cannot saturate the fast kernels of CPUs without VNNI
+    assert meta["weight_bits"] == 7 and largest_int8_weight(onnx_path) <= 64  # no saturation of the fast kernels
+    export_onnx(out / "last.pt", onnx_path, calibration=calibration, weight_bits=8)
+    assert json.loads(onnx_path.with_suffix(".json").read_text())["weight_bits"] == 8
+    assert largest_int8_weight(onnx_path) == 127
 
 
 def test_a_float_input_model_is_refused_with_a_re_export_hint(tmp_path: Path) -> None:

@@ -129,7 +129,7 @@ def mine_negatives(data: Path, out: Path, model: str | None, min_score: float, p
               help="detect labels CSV whose train scenes calibrate the int8 model")
 @click.option("--calibration-images", type=click.IntRange(1), default=200, show_default=True)
 @click.option("--side", type=click.IntRange(32), default=640, show_default=True, help="inference long side")
-@click.option("--weight-bits", type=click.IntRange(7, 8), default=8, show_default=True,
+@click.option("--weight-bits", type=click.IntRange(7, 8), default=7, show_default=True,
               help="bits of the int8 weights: 7 computes exactly with the fast kernels of every CPU (faster without "
                    "VNNI); 8 needs slower exact ones there")
 def export_detect(

@@ -247,7 +247,7 @@ def plot_metrics(csv_path: Path, png_path: Path, losses: Sequence[str], metrics:
 
 def quantize_int8(
     float_model: Path, out: Path, calibration: Sequence[np.ndarray], op_types: Sequence[str] | None = None,
-    input_name: str = "image", weight_bits: int = 8,
+    input_name: str = "image", weight_bits: int = 8, float_nodes: Sequence[str] = (),
 ) -> None:
     """Static int8 quantization (QDQ, per-channel weights, uint8 activations) calibrated on ``calibration``.
 
@@ -267,12 +267,18 @@ def quantize_int8(
             CPUs without VNNI, so the model needs no ``exact_int8`` options there (record it in the model's JSON
             as ``weight_bits``; ``create_session`` reads it) and runs faster.
 
+        float_nodes: names of nodes left float32 (they must be in the model).
+
     Raises:
-        ValueError: ``weight_bits`` is not 7 or 8.
+        ValueError: ``weight_bits`` is not 7 or 8, or a name of ``float_nodes`` is not a node of the model.
     """
+    import onnx
+
     if weight_bits not in (7, 8):
         raise ValueError(f"weight_bits={weight_bits}: 7 or 8")
-    import onnx
+    missing = set(float_nodes) - {n.name for n in onnx.load(str(float_model)).graph.node}
+    if missing:
+        raise ValueError(f"{float_model}: no node named {', '.join(sorted(missing))} to leave float")
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
@@ -290,7 +296,7 @@ def quantize_int8(
         quantize_static(
             str(prepared), str(out), _Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
             activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, reduce_range=weight_bits == 7,
-            op_types_to_quantize=list(op_types) if op_types is not None else None,
+            op_types_to_quantize=list(op_types) if op_types is not None else None, nodes_to_exclude=list(float_nodes),
         )
     quantized = onnx.load(str(out))
     if fold_input_quantization(quantized):
