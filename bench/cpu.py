@@ -18,7 +18,7 @@ def describe() -> str:
     if {"avx512_vnni", "avx_vnni"} & flags:
         isa = "with VNNI (int8 at full speed)"
     elif "avx2" in flags:
-        isa = "AVX2 without VNNI (int8 through exact uint8 kernels, slower)"
+        isa = "AVX2 without VNNI (7-bit int8 weights at full speed; 8-bit ones through slower exact kernels)"
     else:
         isa = "instruction set unknown"
     return f"{model}, {os.cpu_count() or 1} cores, {isa}"
