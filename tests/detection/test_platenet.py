@@ -112,7 +112,7 @@ def test_shipped_int8_models_compute_the_same_on_this_cpu(data_dir: Path) -> Non
 
 def test_the_shipped_ocr_computes_the_same_with_the_fast_int8_kernels(data_dir: Path) -> None:
     """Its weights have 7 bits, which cannot saturate the fast kernels of CPUs without VNNI: with or without
-    ``exact_int8`` it computes the same, bit for bit, on every CPU (and the exact option costs it no time)."""
+    ``exact_int8`` it computes the same, bit for bit, on this CPU as on every other."""
     import onnxruntime as ort
 
     from numberplate.detection.platenet import exact_int8
