@@ -120,8 +120,9 @@ def test_the_shipped_ocr_computes_the_same_with_the_fast_int8_kernels(data_dir: 
     from numberplate.recognition.platenet_ocr import DEFAULT_MODEL as OCR_MODEL
     from numberplate.recognition.platenet_ocr import prepare
 
-    assert json.loads(OCR_MODEL.with_suffix(".json").read_text())["weight_bits"] == 7
-    crops = [prepare(load_image(s.image), (64, 160))
+    meta = json.loads(OCR_MODEL.with_suffix(".json").read_text())
+    assert meta["weight_bits"] == 7
+    crops = [prepare(load_image(s.image), (meta["input_height"], meta["input_width"]))
              for s in read_ocr_labels(data_dir / "ocr" / "labels.csv", split="val")[::10]]
     batch = np.stack([c for c in crops if c is not None])
     fast, exact = (ort.InferenceSession(str(OCR_MODEL), options, providers=["CPUExecutionProvider"])

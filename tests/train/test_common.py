@@ -300,3 +300,12 @@ def test_quantize_int8_refuses_bad_settings_before_working(tmp_path: Path) -> No
     conv = next(n.name for n in onnx.load(str(model)).graph.node if n.op_type == "Conv")
     quantize_int8(model, tmp_path / "q.onnx", batches, float_nodes=[conv])  # the only conv left float: nothing to do
     assert "DequantizeLinear" not in {n.op_type for n in onnx.load(str(tmp_path / "q.onnx")).graph.node}
+
+
+def test_the_exports_default_to_the_project_s_weight_bits() -> None:
+    from numberplate.train.cli import train_group
+    from numberplate.train.common import WEIGHT_BITS
+
+    for name in ("export-detect", "export-ocr"):
+        option = next(o for o in train_group.commands[name].params if o.name == "weight_bits")
+        assert option.default == WEIGHT_BITS, name

@@ -25,6 +25,13 @@ def _reported(*errors: type[Exception]) -> Iterator[None]:
         raise click.ClickException(str(e)) from e
 
 
+# The exports' --weight-bits (default: train.common.WEIGHT_BITS, not imported here: it needs torch).
+_weight_bits_option = click.option(
+    "--weight-bits", type=click.IntRange(7, 8), default=7, show_default=True,
+    help="bits of the int8 weights: 7 computes exactly with the fast kernels of every CPU (faster without VNNI); "
+         "8 needs slower exact ones there")
+
+
 @train_group.command("detect")
 @click.option("--data", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               default=Path("../shared/data/detect/labels.csv"), show_default=True, help="detect labels CSV")
@@ -129,9 +136,7 @@ def mine_negatives(data: Path, out: Path, model: str | None, min_score: float, p
               help="detect labels CSV whose train scenes calibrate the int8 model")
 @click.option("--calibration-images", type=click.IntRange(1), default=200, show_default=True)
 @click.option("--side", type=click.IntRange(32), default=640, show_default=True, help="inference long side")
-@click.option("--weight-bits", type=click.IntRange(7, 8), default=7, show_default=True,
-              help="bits of the int8 weights: 7 computes exactly with the fast kernels of every CPU (faster without "
-                   "VNNI); 8 needs slower exact ones there")
+@_weight_bits_option
 def export_detect(
     checkpoint: Path, out: Path, threshold: float, int8: bool, data: Path, calibration_images: int, side: int,
     weight_bits: int,
@@ -350,9 +355,7 @@ def soup_command(out: Path, parts: tuple[str, ...]) -> None:
               default=Path("../shared/data/ocr/labels.csv"), show_default=True,
               help="OCR labels CSV whose train crops calibrate the int8 model")
 @click.option("--calibration-crops", type=click.IntRange(1), default=256, show_default=True)
-@click.option("--weight-bits", type=click.IntRange(7, 8), default=7, show_default=True,
-              help="bits of the int8 weights: 7 computes exactly with the fast kernels of every CPU; 8 needs slower "
-                   "exact ones on CPUs without VNNI")
+@_weight_bits_option
 def export_ocr(checkpoint: Path, out: Path, int8: bool, data: Path, calibration_crops: int, weight_bits: int) -> None:
     """Export an OCR checkpoint to ONNX (dynamic batch, softmax in the graph), verified against PyTorch; int8
     convolutions by default."""

@@ -245,9 +245,14 @@ def plot_metrics(csv_path: Path, png_path: Path, losses: Sequence[str], metrics:
     plt.close(fig)
 
 
+# Bits of the exported int8 weights: 7 cannot saturate the fast uint8 x int8 kernels of CPUs without VNNI
+# (2 x 255 x 64 < 32768), so the models compute exactly with them (docs/results.md, session 21).
+WEIGHT_BITS = 7
+
+
 def quantize_int8(
     float_model: Path, out: Path, calibration: Sequence[np.ndarray], op_types: Sequence[str] | None = None,
-    input_name: str = "image", weight_bits: int = 8, float_nodes: Sequence[str] = (),
+    input_name: str = "image", weight_bits: int = WEIGHT_BITS, float_nodes: Sequence[str] = (),
 ) -> None:
     """Static int8 quantization (QDQ, per-channel weights, uint8 activations) calibrated on ``calibration``.
 
@@ -263,9 +268,9 @@ def quantize_int8(
         calibration: input batches whose activation ranges set the quantization scales.
         op_types: quantize only these operator types (e.g. ``["Conv"]``); ``None``: every one supported.
         input_name: the model's input.
-        weight_bits: 8, or 7 (``reduce_range``): weights that cannot saturate the fast uint8 x int8 kernels of
-            CPUs without VNNI, so the model computes exactly with them; ``exact_int8`` then costs it nothing,
-            where 8-bit weights run about 30% slower with it (docs/results.md, session 21).
+        weight_bits: 7 (``reduce_range``, :data:`WEIGHT_BITS`): weights that cannot saturate the fast uint8 x
+            int8 kernels of CPUs without VNNI, so the model computes exactly with them and ``exact_int8`` costs
+            it nothing; or 8, which runs about 30% slower there with it (docs/results.md, session 21).
         float_nodes: names of nodes left float32 (they must be in the model).
 
     Raises:

@@ -17,7 +17,7 @@ from torch import nn
 from numberplate.datasets.labels import default_root
 from numberplate.detection.platenet import exact_int8, sha256_file
 from numberplate.detection.postprocess import letterbox
-from numberplate.train.common import checkpoint_weights, quantize_int8, read_checkpoint
+from numberplate.train.common import WEIGHT_BITS, checkpoint_weights, quantize_int8, read_checkpoint
 from numberplate.train.detect.data import read_labels
 from numberplate.train.detect.model import PlateNet
 
@@ -71,7 +71,7 @@ def export_onnx(
     threshold: float = 0.3,
     metrics: dict | None = None,
     calibration: Sequence[np.ndarray] | None = None,
-    weight_bits: int = 7,
+    weight_bits: int = WEIGHT_BITS,
 ) -> float:
     """Write ``out`` (+ ``out.json`` with sha256 and settings); return the max heatmap difference to PyTorch.
 

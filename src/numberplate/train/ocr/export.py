@@ -23,7 +23,7 @@ from numberplate.detection.platenet import exact_int8, sha256_file
 from numberplate.evaluation.ocr import read_ocr_labels
 from numberplate.recognition.alphabet import ALPHABET, PAD
 from numberplate.recognition.platenet_ocr import prepare
-from numberplate.train.common import checkpoint_weights, quantize_int8, read_checkpoint
+from numberplate.train.common import WEIGHT_BITS, checkpoint_weights, quantize_int8, read_checkpoint
 from numberplate.train.ocr.model import PlateOCR
 from numberplate.train.ocr.train import build_model
 
@@ -76,7 +76,7 @@ def calibration_crops(
 
 def export_onnx(
     checkpoint: Path, out: Path, metrics: dict[str, Any] | None = None,
-    calibration: Sequence[np.ndarray] | None = None, weight_bits: int = 7,
+    calibration: Sequence[np.ndarray] | None = None, weight_bits: int = WEIGHT_BITS,
 ) -> float:
     """Write ``out`` (+ ``out.json`` with sha256, input size, alphabet and slots); return max |ONNX - PyTorch|.
 
