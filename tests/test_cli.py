@@ -80,3 +80,37 @@ def test_unknown_ocr_backend_is_a_usage_error(scene_dir: Path) -> None:
     result = CliRunner().invoke(main, ["read", "--ocr", "nope", str(scene_dir)])
     assert result.exit_code == 1
     assert "unknown OCR backend 'nope'; choose one of" in result.output
+
+
+def test_empty_path_is_a_usage_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # An unset shell variable ("$FILE") used to read the whole working folder, as "." would.
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["read", ""])
+    assert result.exit_code == 2
+    assert "Invalid value for PATHS: an empty path was given" in result.output
+
+
+def test_folder_without_images_is_reported(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "only" / "a.jpg").mkdir(parents=True)  # a folder named like an image is not one
+    result = CliRunner().invoke(main, ["read", "--json", str(tmp_path / "empty"), str(tmp_path / "only")])
+    assert result.exit_code == 1
+    errors = [r["error"] for r in _lines(result.stdout)]
+    assert [e.split(":")[0] for e in errors] == [str(tmp_path / "empty"), str(tmp_path / "only")]
+    assert all(": no image files in this folder (.avif, " in e for e in errors)
+
+
+@pytest.mark.parametrize("option", ["--annotate", "--crops"])
+def test_output_folder_that_cannot_be_made_is_a_usage_error(option: str, scene_dir: Path, tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    result = CliRunner().invoke(main, ["read", str(scene_dir), option, str(blocker / "sub")])
+    assert result.exit_code == 2
+    assert f"Invalid value for {option}: cannot create the folder {blocker / 'sub'}: Not a directory" in result.output
+
+
+def test_unknown_country_is_refused_before_reading(scene_dir: Path) -> None:
+    result = CliRunner().invoke(main, ["read", "--country", "zz", str(scene_dir)])
+    assert result.exit_code == 1
+    assert "config 'country': unknown country code 'zz'; known codes:" in result.output
+    assert "reading" not in result.output

@@ -192,6 +192,8 @@ def test_detector_side_not_a_multiple_of_32() -> None:
     ("changes", "message"),
     [
         ({"max_image_pixels": 0}, "config 'max_image_pixels' must be positive, got 0"),
+        ({"max_image_pixels": 500_000_000}, "config 'max_image_pixels' must be at most 178,956,970 (the image "
+         "decoder refuses larger images as decompression bombs), got 500,000,000"),
         ({"max_upload_mb": -1}, "config 'max_upload_mb' must be a positive number, got -1.0"),
         ({"workers": 0}, "config 'workers' must be at least 1, got 0"),
         ({"threads": 0}, "config 'threads' must be at least 1, got 0"),
@@ -206,6 +208,18 @@ def test_detector_side_not_a_multiple_of_32() -> None:
 def test_other_ranges(changes: dict[str, Any], message: str) -> None:
     with raises(message):
         load_config(env={}, **changes)
+
+
+@pytest.mark.parametrize(("country", "known"), [("zz", "ae, br, cn"), ("us-zz", "us-ak, us-al"), ("gb-1", "gb")])
+def test_unknown_country_is_refused_up_front(country: str, known: str) -> None:
+    # Checked when the config is loaded, not when the first plate is read (a 500 / per-image error before).
+    with pytest.raises(ConfigError, match=f"^config 'country': unknown country code '{country}'; known codes: {known}"):
+        load_config(env={}, country=country)
+
+
+@pytest.mark.parametrize("country", ["gb", "uk", "us-ca", "auto", "BR"])
+def test_known_countries_and_auto(country: str) -> None:
+    assert load_config(env={}, country=country).country == country
 
 
 def test_unknown_key_in_file(tmp_path: Path) -> None:

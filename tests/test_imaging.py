@@ -246,6 +246,13 @@ def test_pil_float_and_int32_modes() -> None:
     assert load_image(Image.new("I", (2, 2), 77))[0, 0].tolist() == [77, 77, 77]  # 8-bit data held in 32 bits
 
 
+def test_float_tiff_file_with_0_255_values() -> None:
+    # A float image file (mode F) saved from 0-255 data is read as brightness, not refused as a bad array.
+    assert load_image(encode(Image.new("F", (2, 2), 200.0), "TIFF"))[0, 0].tolist() == [200, 200, 200]
+    with pytest.raises(UnsupportedImageError, match=r"floating-point image .* save it as an 8- or 16-bit image$"):
+        load_image(encode(Image.new("F", (2, 2), 1000.0), "TIFF"))
+
+
 # --- input types --------------------------------------------------------------------------------------------
 
 

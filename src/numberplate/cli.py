@@ -34,12 +34,15 @@ def main() -> None:
 def expand_inputs(items: tuple[str, ...]) -> Iterator[tuple[str, Path | None]]:
     """Yield ``(name as given, path)`` for files, folders (recursively, image files only) and globs.
 
-    A name that matches nothing is yielded with ``path=None`` so the caller can report it.
+    A name that matches nothing (or a folder without image files) is yielded with ``path=None`` so the
+    caller can report it (:func:`missing_input`).
     """
     for item in items:
         path = Path(item)
         if path.is_dir():
             files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+            if not files:
+                yield item, None
             for p in files:
                 yield str(p), p
         elif path.exists():
@@ -53,6 +56,13 @@ def expand_inputs(items: tuple[str, ...]) -> Iterator[tuple[str, Path | None]]:
                 yield str(p), p
         else:
             yield item, None
+
+
+def missing_input(name: str) -> str:
+    """Why an input of :func:`expand_inputs` has no file to read."""
+    if Path(name).is_dir():
+        return f"{name}: no image files in this folder ({', '.join(sorted(IMAGE_SUFFIXES))})"
+    return f"{name}: no such file, folder or matching glob"
 
 
 def _unique_name(stem: str, used: set[str]) -> str:
@@ -101,14 +111,21 @@ def read_command(
     from numberplate.imaging import encode_jpeg, load_image
     from numberplate.render import annotate as draw
 
+    if any(not p.strip() for p in paths):
+        # An unset shell variable ("$FILE") must not read the whole working folder as "." would.
+        raise click.BadParameter("an empty path was given", param_hint="PATHS")
     try:
         config = load_config(config_path, ocr=ocr, country=country.lower() if country else None)
         reader = open_reader(config, with_lookup)
     except (ConfigError, ModelLoadError, NumberplateError) as e:
         raise click.ClickException(str(e)) from e
-    for folder in (annotate, crops):
+    for option, folder in (("--annotate", annotate), ("--crops", crops)):
         if folder:
-            folder.mkdir(parents=True, exist_ok=True)
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                raise click.BadParameter(f"cannot create the folder {folder}: {e.strerror or e}",
+                                         param_hint=option) from e
 
     inputs = list(expand_inputs(paths))
     failed = 0
@@ -120,7 +137,7 @@ def read_command(
             t0 = time.perf_counter()
             try:
                 if path is None:
-                    raise FileNotFoundError(f"{name}: no such file, folder or matching glob")
+                    raise FileNotFoundError(missing_input(name))
                 image = load_image(path, config.max_image_pixels)
                 pairs = reader.read_with_crops(image)
                 reads = [read for read, _ in pairs]

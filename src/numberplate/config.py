@@ -159,6 +159,10 @@ def _validate(cfg: Config) -> None:
         )
     if cfg.max_image_pixels <= 0:
         raise ConfigError(f"config 'max_image_pixels' must be positive, got {cfg.max_image_pixels}")
+    decoder_limit = _decoder_pixel_limit()
+    if decoder_limit and cfg.max_image_pixels > decoder_limit:
+        raise ConfigError(f"config 'max_image_pixels' must be at most {decoder_limit:,} (the image decoder refuses "
+                          f"larger images as decompression bombs), got {cfg.max_image_pixels:,}")
     for name in ("max_upload_mb", "max_video_mb", "max_video_seconds"):
         if not 0.0 < getattr(cfg, name) < math.inf:
             raise ConfigError(f"config {name!r} must be a positive number, got {getattr(cfg, name)}")
@@ -182,6 +186,20 @@ def _validate(cfg: Config) -> None:
     for name in ("ocr", "host", "instance_path", "lookup"):
         if not getattr(cfg, name).strip():
             raise ConfigError(f"config {name!r} must not be empty")
+    if cfg.country is not None:
+        from numberplate.formats import UnknownCountryError, patterns_for
+
+        try:
+            patterns_for(cfg.country)  # "auto", a country or a region code the plate formats know
+        except UnknownCountryError as e:
+            raise ConfigError(f"config 'country': {e}") from e
+
+
+def _decoder_pixel_limit() -> int | None:
+    """The most pixels Pillow opens at all (it raises above twice its ``MAX_IMAGE_PIXELS``); None: no limit."""
+    from PIL import Image
+
+    return 2 * Image.MAX_IMAGE_PIXELS if Image.MAX_IMAGE_PIXELS else None
 
 
 def _read_file(p: Path, origin: str) -> dict[str, Any]:

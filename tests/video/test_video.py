@@ -185,13 +185,17 @@ def test_cli_prints_one_line_per_plate_and_json_lines(two_passes: Path) -> None:
     [
         (["video", "missing.mp4"], "does not exist"),
         (["video", "{clip}", "--fps", "0"], "Invalid value for '--fps'"),
+        (["video", "{clip}", "--fps", "nan"], "Invalid value for '--fps': 'nan' is not a number"),
+        (["video", "{clip}", "--max-gap", "nan"], "Invalid value for '--max-gap': 'nan' is not a number"),
+        (["video", "{clip}", "--country", "zz"], "config 'country': unknown country code 'zz'"),
+        (["video", "{folder}"], "is a folder, not a video file: name one video file, stream or camera"),
         (["video", "{clip}", "--min-frames", "0"], "Invalid value for '--min-frames'"),
         (["video", "{clip}", "--max-seconds", "-1"], "Invalid value for '--max-seconds'"),
         (["video", "{clip}", "--ocr", "nope"], "unknown OCR backend"),
     ],
 )
 def test_cli_bad_input_exits_with_a_message(two_passes: Path, args: list[str], message: str) -> None:
-    result = CliRunner().invoke(main, [a.format(clip=two_passes) for a in args])
+    result = CliRunner().invoke(main, [a.format(clip=two_passes, folder=two_passes.parent) for a in args])
     assert result.exit_code != 0
     assert message in result.output
 

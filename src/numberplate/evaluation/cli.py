@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 import numpy as np
 
+from numberplate.clitypes import FiniteFloatRange
 from numberplate.errors import NumberplateError
 
 DEFAULT_DETECT_LABELS = Path("../shared/data/detect/labels.csv")
@@ -100,7 +101,7 @@ def _plate_painter(square: bool = False, dark: bool = False) -> Painter:
 @click.option("--dark-plates", is_flag=True,
               help="paint every labelled plate over with a light-on-dark design of its shape (classic UK, "
                    "Malaysian, ...; as --synthetic-plates): how it does on dark plates")
-@click.option("--scale", type=click.FloatRange(0.1, 8.0), default=1.0, show_default=True,
+@click.option("--scale", type=FiniteFloatRange(0.1, 8.0), default=1.0, show_default=True,
               help="resize every scene by this factor first (labels too): 5 makes the val scenes phone-photo "
                    "sized, with big plates the tiles see up close")
 @click.option("--mosaic", type=click.IntRange(1, 6), default=1, show_default=True,

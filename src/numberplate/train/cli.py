@@ -10,6 +10,8 @@ from pathlib import Path
 
 import click
 
+from numberplate.clitypes import FiniteFloatRange
+
 
 @click.group("train")
 def train_group() -> None:
@@ -46,7 +48,7 @@ _weight_bits_option = click.option(
 @click.option("--epoch-size", type=click.IntRange(1), default=None, help="samples per epoch (default: train images)")
 @click.option("--limit", type=click.IntRange(1), default=None, help="use only the first N images (smoke tests)")
 @click.option("--device", default="auto", show_default=True, help="auto (a GPU if any), cpu, cuda, cuda:N")
-@click.option("--minutes", type=click.FloatRange(0, min_open=True), default=None,
+@click.option("--minutes", type=FiniteFloatRange(0, min_open=True), default=None,
               help="time budget: after each epoch the schedule is fitted so the run ends within it (caps --epochs)")
 @click.option("--init", type=click.Path(exists=True, dir_okay=False), default=None,
               help="start from this checkpoint's weights (new optimizer and schedule); a narrower model's "
@@ -54,17 +56,17 @@ _weight_bits_option = click.option(
 @click.option("--width", type=click.IntRange(8), default=48, show_default=True, help="FPN and head channels")
 @click.option("--channels", default="16,32,64,96,128", show_default=True,
               help="backbone channels at stride 2, 4, 8, 16 and 32")
-@click.option("--swap-plates", type=click.FloatRange(0, 1), default=0.0, show_default=True,
+@click.option("--swap-plates", type=FiniteFloatRange(0, 1), default=0.0, show_default=True,
               help="share of training crops whose plates are painted over with rendered plates of other countries")
-@click.option("--square-share", type=click.FloatRange(0, 1), default=0.0, show_default=True,
+@click.option("--square-share", type=FiniteFloatRange(0, 1), default=0.0, show_default=True,
               help="with --swap-plates, the share of those crops painted with square (two-line) plates over their "
                    "boxes grown to the plate's shape")
-@click.option("--dark-share", type=click.FloatRange(0, 1), default=0.0, show_default=True,
+@click.option("--dark-share", type=FiniteFloatRange(0, 1), default=0.0, show_default=True,
               help="with --swap-plates, the share of those crops painted with light-on-dark designs (classic UK, "
                    "Malaysian, ...)")
 @click.option("--hard-negatives", type=click.Path(exists=True, dir_okay=False), default=None,
               help="hard negatives CSV from `train mine-negatives`: some crops are centred on them")
-@click.option("--hard-share", type=click.FloatRange(0, 1), default=0.2, show_default=True,
+@click.option("--hard-share", type=FiniteFloatRange(0, 1), default=0.2, show_default=True,
               help="with --hard-negatives, the share of single-scene crops centred on one")
 @click.option("--tune", type=click.Choice(["all", "heat"]), default="all", show_default=True,
               help="heat: with --init, train only a heatmap branch of its own on frozen features, so that the "
@@ -96,9 +98,9 @@ def train_detect(data: Path, out: Path, resume: bool, channels: str, **opts: obj
               show_default=True)
 @click.option("--model", type=click.Path(exists=True, dir_okay=False), default=None,
               help="detector ONNX (default: the shipped one)")
-@click.option("--min-score", type=click.FloatRange(0, 1, min_open=True), default=0.3, show_default=True,
+@click.option("--min-score", type=FiniteFloatRange(0, 1, min_open=True), default=0.3, show_default=True,
               help="detections scored lower are not kept")
-@click.option("--plate-confidence", type=click.FloatRange(0, 1), default=0.3, show_default=True,
+@click.option("--plate-confidence", type=FiniteFloatRange(0, 1), default=0.3, show_default=True,
               help="a box our OCR reads as a plate of a known layout this surely is an unlabelled plate: skipped")
 @click.option("--no-read", is_flag=True, help="keep every unlabelled detection (do not read them)")
 @click.option("--limit", type=click.IntRange(1), default=None, help="first N train images only")
@@ -127,7 +129,7 @@ def mine_negatives(data: Path, out: Path, model: str | None, min_score: float, p
 @click.argument("checkpoint", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
               default=Path("src/numberplate/models/detector.onnx"), show_default=True)
-@click.option("--threshold", type=click.FloatRange(0.0, 1.0, min_open=True, max_open=True), default=0.5,
+@click.option("--threshold", type=FiniteFloatRange(0.0, 1.0, min_open=True, max_open=True), default=0.5,
               show_default=True, help="operating threshold recorded in the model's JSON (choose it on train data)")
 @click.option("--int8/--float32", default=True, show_default=True,
               help="quantize to int8, calibrated on train scenes (faster on CPU, same AP)")
@@ -158,12 +160,12 @@ def export_detect(
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("runs/verify"), show_default=True)
 @click.option("--detector", "detector_model", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               default=None, help="ONNX detector whose detections are verified (default: the shipped one)")
-@click.option("--candidate-threshold", type=click.FloatRange(0.01, 1.0), default=0.1, show_default=True,
+@click.option("--candidate-threshold", type=FiniteFloatRange(0.01, 1.0), default=0.1, show_default=True,
               help="detections scored this or more become training windows")
 @click.option("--epochs", type=click.IntRange(1), default=20, show_default=True)
 @click.option("--batch", type=click.IntRange(2), default=128, show_default=True)
-@click.option("--lr", type=click.FloatRange(0, min_open=True), default=2e-3, show_default=True)
-@click.option("--weight", type=click.FloatRange(0, min_open=True), default=0.3, show_default=True,
+@click.option("--lr", type=FiniteFloatRange(0, min_open=True), default=2e-3, show_default=True)
+@click.option("--weight", type=FiniteFloatRange(0, min_open=True), default=0.3, show_default=True,
               help="a detection's score becomes score * p ** weight")
 @click.option("--synthetic-plates/--no-synthetic-plates", default=True, show_default=True,
               help="also train on every labelled plate painted over with a rendered plate of another design")
@@ -171,12 +173,12 @@ def export_detect(
               help="... and painted over with a square (two-line) plate, over the box grown to its shape")
 @click.option("--dark-plates/--no-dark-plates", default=False, show_default=True,
               help="... and once more painted over with a light-on-dark design (classic UK, Malaysian, ...)")
-@click.option("--invert-plates", type=click.FloatRange(0, 1), default=0.0, show_default=True,
+@click.option("--invert-plates", type=FiniteFloatRange(0, 1), default=0.0, show_default=True,
               help="share of training windows whose box is put in negative (dark plates with light characters)")
 @click.option("--threads", type=click.IntRange(1), default=1, show_default=True)
 @click.option("--limit", type=click.IntRange(1), default=None, help="first N train scenes only (smoke tests)")
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--minutes", type=click.FloatRange(0, min_open=True), default=None,
+@click.option("--minutes", type=FiniteFloatRange(0, min_open=True), default=None,
               help="time budget: the schedule is fitted after each epoch so the run ends within it")
 @click.option("--resume", is_flag=True, help="continue from OUT/last.pt (the windows are cached in OUT/windows.npz)")
 def train_verifier(data: Path, out: Path, detector_model: Path | None, candidate_threshold: float, epochs: int,
@@ -201,7 +203,7 @@ def train_verifier(data: Path, out: Path, detector_model: Path | None, candidate
 @click.argument("checkpoint", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
               default=Path("src/numberplate/models/verifier.onnx"), show_default=True)
-@click.option("--threshold", type=click.FloatRange(0.0, 1.0, min_open=True, max_open=True), default=None,
+@click.option("--threshold", type=FiniteFloatRange(0.0, 1.0, min_open=True, max_open=True), default=None,
               help="operating threshold of the verified scores (default: the max-F1 one on the held-out train scenes)")
 def export_verifier_cmd(checkpoint: Path, out: Path, threshold: float | None) -> None:
     """Export a verifier checkpoint to ONNX, checked against PyTorch."""
@@ -224,12 +226,12 @@ def export_verifier_cmd(checkpoint: Path, out: Path, threshold: float | None) ->
               help="more OCR labels CSVs whose train rows join the real crops (e.g. pseudo-label output)")
 @click.option("--head", type=click.Choice(["attention", "linear"]), default="attention", show_default=True,
               help="slot read-out: attention (slot queries over the feature map) or linear (flattened map)")
-@click.option("--real-fraction", type=click.FloatRange(0, 1), default=0.5, show_default=True,
+@click.option("--real-fraction", type=FiniteFloatRange(0, 1), default=0.5, show_default=True,
               help="share of real train crops per epoch; the rest are synthetic plates")
-@click.option("--multi-line-weight", type=click.FloatRange(0, min_open=True), default=1.0, show_default=True,
+@click.option("--multi-line-weight", type=FiniteFloatRange(0, min_open=True), default=1.0, show_default=True,
               help="factor on how often the synthetic two-line layouts (motorcycles, square plates) are drawn")
 @click.option("--lr", type=float, default=2e-3, show_default=True)
-@click.option("--consistency", type=click.FloatRange(0), default=0.0, show_default=True,
+@click.option("--consistency", type=FiniteFloatRange(0), default=0.0, show_default=True,
               help="train on two views of each plate (cut and degraded apart) and weigh by this the divergence of "
                    "their readings: reads that hang less on where the crop's edges fall")
 @click.option("--workers", type=click.IntRange(0), default=1, show_default=True)
@@ -237,7 +239,7 @@ def export_verifier_cmd(checkpoint: Path, out: Path, threshold: float | None) ->
 @click.option("--limit", type=click.IntRange(1), default=None, help="use only the first N crops (smoke tests)")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--device", default="auto", show_default=True, help="auto (a GPU if any), cpu, cuda, cuda:N")
-@click.option("--minutes", type=click.FloatRange(0, min_open=True), default=None,
+@click.option("--minutes", type=FiniteFloatRange(0, min_open=True), default=None,
               help="time budget: after each epoch the schedule is fitted so the run ends within it (caps --epochs)")
 @click.option("--init", type=click.Path(exists=True, dir_okay=False), default=None,
               help="start from this checkpoint's weights (new optimizer and schedule)")
@@ -263,9 +265,9 @@ def train_ocr(data: Path, out: Path, resume: bool, **opts: object) -> None:
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True)
 @click.option("--reader", "readers", multiple=True, default=("plateocr", "rapidocr"), show_default=True,
               help="OCR backends that must agree (repeatable)")
-@click.option("--min-confidence", type=click.FloatRange(0, 1), default=0.5, show_default=True)
+@click.option("--min-confidence", type=FiniteFloatRange(0, 1), default=0.5, show_default=True)
 @click.option("--referee", help="a --reader whose very confident text wins when the others are near it")
-@click.option("--referee-confidence", type=click.FloatRange(0, 1), default=0.9, show_default=True)
+@click.option("--referee-confidence", type=FiniteFloatRange(0, 1), default=0.9, show_default=True)
 @click.option("--referee-distance", type=click.IntRange(1, 3), default=2, show_default=True,
               help="how many edits the other readers may be from the referee")
 @click.option("--referee-sources", default="openlpr,romania,kaggle", show_default=True,

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from numberplate.clitypes import FiniteFloatRange
 from numberplate.video.tracker import PlateEvent
 
 
@@ -25,14 +26,14 @@ def _vehicle(event: PlateEvent) -> str:
 
 @click.command("video")
 @click.argument("source")
-@click.option("--fps", type=click.FloatRange(0, 240, min_open=True), default=5.0, show_default=True,
+@click.option("--fps", type=FiniteFloatRange(0, 240, min_open=True), default=5.0, show_default=True,
               help="frames per second to read; the others are skipped")
 @click.option("--all-frames", is_flag=True, help="read every frame (overrides --fps)")
 @click.option("--min-frames", type=click.IntRange(1), default=2, show_default=True,
               help="frames a plate must be seen in to be reported")
-@click.option("--max-gap", type=click.FloatRange(0), default=1.0, show_default=True,
+@click.option("--max-gap", type=FiniteFloatRange(0), default=1.0, show_default=True,
               help="seconds a plate may go unseen and still be the same plate")
-@click.option("--max-seconds", type=click.FloatRange(0, min_open=True), default=None,
+@click.option("--max-seconds", type=FiniteFloatRange(0, min_open=True), default=None,
               help="stop after this much video (for endless streams)")
 @click.option("--country", help="country hint, ISO 3166 alpha-2 (e.g. us, gb, br); default: every country's layouts")
 @click.option("--ocr", help="OCR backend (default from config)")

@@ -99,6 +99,8 @@ class VideoSource:
         if isinstance(target, str) and target.isdigit():
             target = int(target)
         is_file = isinstance(target, str) and not target.startswith(STREAM_SCHEMES) and not target.startswith("/dev/")
+        if is_file and Path(str(target)).is_dir():
+            raise VideoError(f"{self.name} is a folder, not a video file: name one video file, stream or camera")
         if is_file and not Path(str(target)).is_file():
             raise VideoError(f"video file {self.name} does not exist")
         self.is_live = not is_file
