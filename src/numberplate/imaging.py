@@ -158,13 +158,13 @@ def _pil_to_rgb(img: Image.Image, name: str, max_pixels: int) -> np.ndarray:
             return _from_array(np.clip(arr, 0, 255).astype(np.uint8), name, max_pixels)  # 8-bit data in 32 bits
         return _from_array(np.clip(arr, 0, 65535).astype(np.uint16), name, max_pixels)
     if mode == "F":
-        arr = np.asarray(img)
-        if not np.isfinite(arr).all() or float(arr.min()) < -_FLOAT_TOLERANCE or float(arr.max()) > 255.0:
+        values = np.asarray(img, dtype=np.float64)
+        if not np.isfinite(values).all() or float(values.min()) < -_FLOAT_TOLERANCE or float(values.max()) > 255.0:
             raise UnsupportedImageError(f"{name} is a floating-point image whose values are not 0-1 or 0-255 "
                                         "brightness; save it as an 8- or 16-bit image")
-        if float(arr.max()) > 1.0 + _FLOAT_TOLERANCE:
-            arr = arr / 255.0  # a float file holding 0-255 values (arrays passed in must already be in [0, 1])
-        return _from_array(arr, name, max_pixels)
+        if float(values.max()) > 1.0 + _FLOAT_TOLERANCE:
+            values = values / 255.0  # a float file holding 0-255 values (arrays passed in must already be in [0, 1])
+        return _from_array(values, name, max_pixels)
     if mode in _ALPHA_MODES or "transparency" in img.info:
         rgba = img.convert("RGBA")
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
