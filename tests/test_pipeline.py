@@ -11,6 +11,7 @@ from PIL import Image
 
 from numberplate import Reader, load_config
 from numberplate.errors import ImageDecodeError, LookupNotFound
+from numberplate.formats import UnknownCountryError
 from numberplate.types import PlateRead, PlateText, VehicleInfo
 from tests.fakes import EchoRecognizer, FixedDetector
 
@@ -53,6 +54,14 @@ def test_without_a_hint_every_country_s_layouts_are_checked() -> None:
     configured = Reader(FixedDetector(), recognizer, config=load_config(env={}, country="br"))
     configured.read(np.zeros((100, 200, 3), np.uint8))
     assert recognizer.seen[-1][1] == "br"
+
+
+def test_an_unknown_country_fails_even_without_a_plate() -> None:
+    # It used to fail only where a plate was found: a bad hint went unnoticed on empty images.
+    for detector in (FixedDetector([]), FixedDetector()):
+        with pytest.raises(UnknownCountryError, match=r"^unknown country code 'zz'; known codes: ae, "):
+            Reader(detector, EchoRecognizer(), config=load_config(env={})).read(np.zeros((100, 200, 3), np.uint8),
+                                                                              country="zz")
 
 
 def test_a_reading_below_min_read_confidence_leaves_the_plate_without_text() -> None:

@@ -11,7 +11,7 @@ import numpy as np
 from numberplate.config import Config, load_config
 from numberplate.detection.base import Detector
 from numberplate.errors import LookupError_
-from numberplate.formats.patterns import AUTO, is_auto
+from numberplate.formats.patterns import AUTO, is_auto, patterns_for
 from numberplate.imaging import ImageInput, load_image
 from numberplate.lookup.base import VehicleLookup
 from numberplate.recognition.base import Recognizer
@@ -94,6 +94,7 @@ class Reader:
         """Like :meth:`read_array`, with each plate's crop as the recogniser saw it (for display or storage)."""
         # Without a country hint the reads are checked against every country's layouts (formats AUTO).
         country = country or self.config.country or AUTO
+        patterns_for(country)  # an unknown code fails here, whether or not the image holds a plate
         out = []
         for det in self.detector.detect(image):
             text, crop = self.read_detection(image, det, country)
