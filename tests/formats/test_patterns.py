@@ -17,6 +17,7 @@ from numberplate.formats import (
     CountryCode,
     Pattern,
     UnknownCountryError,
+    check_country,
     compile_pattern,
     is_auto,
     known_countries,
@@ -181,6 +182,13 @@ def test_unknown_region_error_lists_the_country_regions() -> None:
     with pytest.raises(UnknownCountryError) as info:
         patterns_for("de-by")
     assert str(info.value) == "unknown country code 'de-by'; known codes: de"
+
+
+def test_check_country_gives_the_canonical_code_or_lists_the_known_ones() -> None:
+    assert [check_country(c) for c in (" GB ", "us_CA", "uk", "Auto")] == ["gb", "us-ca", "uk", AUTO]
+    for code, listed in (("zz", "known codes: ae, br,"), ("us-zz", "known codes: us-ak,"), ("gb-1", "known codes: gb")):
+        with pytest.raises(UnknownCountryError, match=f"^unknown country code '{code}'; {listed}"):
+            check_country(code)
 
 
 def test_repetition_syntax() -> None:

@@ -293,3 +293,135 @@ def test_misconfigured_lookup_keeps_the_read_and_says_why(make_app: Callable[...
     plate = r.get_json()["plates"][0]  # type: ignore[attr-defined]
     assert r.status_code == 201 and plate["text"] == PLATE_TEXT  # type: ignore[attr-defined]
     assert plate["lookup_error"].startswith("LookupUnavailable") and "dvla_api_key" in plate["lookup_error"]
+
+
+@pytest.mark.parametrize("country", ["zz", "us-zz", "gb-1", "Great Britain"])
+@pytest.mark.parametrize("boxes", [None, ()], ids=["plate", "no plate"])
+def test_unknown_country_is_422_listing_the_known_codes_whether_or_not_a_plate_is_found(
+    make_app: Callable[..., Flask], car_jpeg: bytes, country: str, boxes: tuple[()] | None
+) -> None:
+    app = make_app() if boxes is None else make_app(boxes=boxes)
+    auth = {"Authorization": f"Token {get_state(app).tokens.create('t')[0]}"}
+    client = app.test_client()
+    for r in (post_image(client, car_jpeg, auth, country=country),
+              client.post("/api/v1/read", json={"image": base64.b64encode(car_jpeg).decode(), "country": country},
+                          headers=auth)):
+        body = check(r, "/api/v1/read", "post")  # type: ignore[arg-type]
+        assert r.status_code == 422 and body["error"]["code"] == "invalid_parameter"  # type: ignore[attr-defined]
+        message = body["error"]["message"]
+        assert message.startswith("parameter 'country': ") and "known codes: " in message
+    assert get_state(app).reads.counts()["reads"] == 0
+
+
+def test_region_codes_and_aliases_with_pattern_data_are_accepted(client: FlaskClient, auth: dict[str, str],
+                                                                 car_jpeg: bytes) -> None:
+    for country in ("us-ca", "US-CA", "uk"):
+        r = post_image(client, car_jpeg, auth, country=country)
+        assert r.status_code == 201, r.get_json()  # type: ignore[attr-defined]
+    stored = client.get("/api/v1/reads?per_page=3", headers=auth).get_json()["items"]
+    assert [s["plates"][0]["country"] for s in stored] == ["uk", "us-ca", "us-ca"]  # the fake echoes the hint
+
+
+TOO_BIG_ID = "99999999999999999999999"
+
+
+@pytest.mark.parametrize(("method", "path", "template"), [
+    ("get", f"/api/v1/reads/{TOO_BIG_ID}", "/api/v1/reads/{id}"),
+    ("delete", f"/api/v1/reads/{TOO_BIG_ID}", "/api/v1/reads/{id}"),
+    ("get", f"/api/v1/reads/{2**63}", "/api/v1/reads/{id}"),
+    ("get", f"/api/v1/reads/{2**63 - 1}", "/api/v1/reads/{id}"),
+    ("get", f"/api/v1/watchlist/{TOO_BIG_ID}", "/api/v1/watchlist/{id}"),
+    ("patch", f"/api/v1/watchlist/{TOO_BIG_ID}", "/api/v1/watchlist/{id}"),
+    ("delete", f"/api/v1/watchlist/{TOO_BIG_ID}", "/api/v1/watchlist/{id}"),
+])
+def test_ids_beyond_64_bits_are_404(client: FlaskClient, auth: dict[str, str], method: str, path: str,
+                                    template: str) -> None:
+    r = getattr(client, method)(path, headers=auth, json={"label": "x"} if method == "patch" else None)
+    body = check(r, template, method)
+    assert r.status_code == 404 and body["error"]["code"] == "not_found"
+
+
+@pytest.mark.parametrize(("query", "name"), [
+    ("until=9999-12-31T23:59:59-05:00", "until"),
+    ("since=0001-01-01T00:00:00%2B05:00", "since"),
+])
+def test_dates_that_overflow_in_utc_are_422_naming_the_parameter(client: FlaskClient, auth: dict[str, str],
+                                                                 query: str, name: str) -> None:
+    r = client.get(f"/api/v1/reads?{query}", headers=auth)
+    body = check(r, "/api/v1/reads", "get")
+    assert r.status_code == 422 and body["error"]["message"].startswith(f"parameter {name!r}: ")
+    assert "out of range" in body["error"]["message"]
+
+
+def test_the_extreme_dates_that_fit_in_utc_are_fine(client: FlaskClient, auth: dict[str, str]) -> None:
+    r = client.get("/api/v1/reads?since=0001-01-01T00:00:00Z&until=9999-12-31T23:59:59Z", headers=auth)
+    assert r.status_code == 200 and r.get_json()["total"] == 0
+
+
+DEEP_JSON = "[" * 100_000 + "]" * 100_000
+
+
+@pytest.mark.parametrize(("method", "path"), [
+    ("post", "/api/v1/read"), ("post", "/api/v1/watchlist"), ("patch", "/api/v1/watchlist/1"),
+])
+def test_deeply_nested_json_is_400_bad_json(client: FlaskClient, auth: dict[str, str], method: str,
+                                            path: str) -> None:
+    client.post("/api/v1/watchlist", json={"plate": "AB12CDF"}, headers=auth)
+    r = getattr(client, method)(path, data=DEEP_JSON, content_type="application/json", headers=auth)
+    body = check(r, path.replace("/1", "/{id}"), method)
+    assert r.status_code == 400 and body["error"]["code"] == "bad_json"
+
+
+def test_line_wrapped_base64_is_read(client: FlaskClient, auth: dict[str, str], car_jpeg: bytes) -> None:
+    encoded = base64.encodebytes(car_jpeg).decode()  # 76 characters a line, as `base64 car.jpg` writes it
+    assert "\n" in encoded.strip()
+    for image in (encoded, encoded.replace("\n", "\r\n"), "data:image/jpeg;base64," + encoded):
+        r = client.post("/api/v1/read", json={"image": image, "store": False}, headers=auth)
+        assert r.status_code == 200 and check(r, "/api/v1/read", "post")["plates"][0]["text"] == PLATE_TEXT
+    junk = encoded.replace("\n", "*\n", 1)
+    r = client.post("/api/v1/read", json={"image": junk}, headers=auth)
+    assert r.status_code == 400 and r.get_json()["error"]["code"] == "bad_base64"
+
+
+def test_watchlist_plate_cannot_be_patched_and_unknown_fields_are_422(client: FlaskClient,
+                                                                      auth: dict[str, str]) -> None:
+    entry = client.post("/api/v1/watchlist", json={"plate": "AB12CDF"}, headers=auth).get_json()
+    url = f"/api/v1/watchlist/{entry['id']}"
+    r = client.patch(url, json={"plate": "NEW"}, headers=auth)
+    body = check(r, "/api/v1/watchlist/{id}", "patch")
+    assert r.status_code == 422 and body["error"]["message"].startswith("parameter 'plate': cannot be changed")
+    r = client.patch(url, json={"label": "x", "colour": "red", "make": "Ford"}, headers=auth)
+    body = check(r, "/api/v1/watchlist/{id}", "patch")
+    assert r.status_code == 422 and "unknown fields 'colour', 'make'" in body["error"]["message"]
+    assert client.get(url, headers=auth).get_json() == entry  # nothing changed
+    r = client.post("/api/v1/watchlist", json={"plate": "XY12ZZZ", "lable": "typo"}, headers=auth)
+    assert r.status_code == 422 and "unknown field 'lable'" in check(r, "/api/v1/watchlist", "post")["error"][
+        "message"]
+
+
+@pytest.mark.parametrize(("plate", "message"), [
+    (12345, "parameter 'plate': must be a string"), (["AB12CDE"], "parameter 'plate': must be a string"),
+    (None, "parameter 'plate': is required"), ("  ", "parameter 'plate': is required"),
+])
+def test_watchlist_plate_must_be_a_string(client: FlaskClient, auth: dict[str, str], plate: object,
+                                          message: str) -> None:
+    r = client.post("/api/v1/watchlist", json={"plate": plate}, headers=auth)
+    body = check(r, "/api/v1/watchlist", "post")
+    assert r.status_code == 422 and body["error"]["message"].startswith(message)
+
+
+def test_a_video_sent_as_a_photo_is_415_pointing_to_read_video(client: FlaskClient, auth: dict[str, str]) -> None:
+    mkv = b"\x1a\x45\xdf\xa3" + bytes(200)  # a Matroska/WebM header
+    r = post_image(client, mkv, auth)
+    body = check(r, "/api/v1/read", "post")  # type: ignore[arg-type]
+    assert r.status_code == 415 and body["error"]["code"] == "video_not_image"  # type: ignore[attr-defined]
+    assert "/api/v1/read-video" in body["error"]["message"]
+
+
+@pytest.mark.parametrize(("path", "field"), [("/api/v1/read", "image"), ("/api/v1/read-video", "video"),
+                                             ("/v1/plate-reader/", "upload")])
+def test_an_oversized_upload_without_a_token_is_401_not_413(make_app: Callable[..., Flask], path: str,
+                                                            field: str) -> None:
+    client = make_app(max_upload_mb=0.01, max_video_mb=0.01).test_client()
+    r = client.post(path, data={field: (io.BytesIO(b"\xff" * 50_000), "big.jpg")}, content_type="multipart/form-data")
+    assert r.status_code == 401 and r.get_json()["error"]["code"] == "unauthorized"

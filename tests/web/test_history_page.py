@@ -162,6 +162,8 @@ def test_pagination(app: Flask, client: FlaskClient) -> None:
         ("camera_id=%3Cscript%3E", "parameter 'camera_id': must be 1-128 letters"),
         ("watchlist=perhaps", "parameter 'watchlist': must be true or false"),
         ("plate=" + "A" * 33, "parameter 'plate': must be at most 32 characters"),
+        ("until=9999-12-31T23:59:59-05:00", "parameter 'until': '9999-12-31T23:59:59-05:00' is out of range"),
+        ("since=0001-01-01T00:00:00%2B05:00", "parameter 'since': '0001-01-01T00:00:00+05:00' is out of range"),
     ],
 )
 def test_bad_parameters_show_the_message_with_422(
@@ -175,3 +177,9 @@ def test_bad_parameters_show_the_message_with_422(
     assert 'role="search"' in html  # the form is there to fix the search
     assert "<script>" not in html
     assert get_state(client.application).reads.counts()["reads"] == len(history)
+
+
+def test_the_last_day_there_is_can_end_a_search(client: FlaskClient, history: dict[str, int]) -> None:
+    res = client.get("/history?since=2026-03-11&until=9999-12-31")
+    assert res.status_code == 200
+    assert read_links(res.get_data(as_text=True)) == [history[p] for p in ("AB12C", "ZZ99ZZZ", "AB13XYZ", "AB12CDF")]

@@ -115,3 +115,9 @@ def test_unauthenticated_upload_is_refused(locked: Flask, car_jpeg: bytes) -> No
     res = upload(client, car_jpeg, token=match.group(1))
     assert res.status_code == 303 and res.headers["Location"].startswith("/login")
     assert get_state(locked).reads.counts()["reads"] == 0
+
+
+def test_an_oversized_upload_before_logging_in_goes_to_the_login_not_413(make_app: MakeApp) -> None:
+    app = make_app(admin_password=PASSWORD, max_upload_mb=0.01, max_video_mb=0.01)
+    res = upload(app.test_client(), b"\xff" * 50_000, token="")
+    assert res.status_code == 303 and res.headers["Location"].startswith("/login")

@@ -185,10 +185,35 @@ def test_missing_file_is_400(client: FlaskClient) -> None:
     assert "No photo was uploaded" in res.get_data(as_text=True)
 
 
-def test_bad_country_is_400(client: FlaskClient, car_jpeg: bytes) -> None:
-    res = upload(client, car_jpeg, country="Britain", headers=JSON)
-    assert res.status_code == 400
-    assert res.get_json()["error"]["code"] == "bad_country"
+@pytest.mark.parametrize("country", ["Britain", "zz", "us-zz", "gb-1"])
+@pytest.mark.parametrize("boxes", [None, ()], ids=["plate", "no plate"])
+def test_unknown_country_is_422_listing_the_known_codes(make_app: MakeApp, car_jpeg: bytes, country: str,
+                                                        boxes: tuple[()] | None) -> None:
+    app = make_app() if boxes is None else make_app(boxes=boxes)
+    client = app.test_client()
+    res = upload(client, car_jpeg, country=country, headers=JSON)
+    assert res.status_code == 422 and res.get_json()["error"]["code"] == "invalid_parameter"
+    message = res.get_json()["error"]["message"]
+    assert message.startswith("parameter 'country': ") and "known codes: " in message
+    html = upload(client, car_jpeg, country=country).get_data(as_text=True)
+    assert "known codes: " in html and 'name="image"' in html  # the form is offered again
+    assert get_state(app).reads.counts()["reads"] == 0
+
+
+def test_the_page_takes_the_country_codes_the_api_takes(client: FlaskClient, app: Flask, car_jpeg: bytes) -> None:
+    for country in ("US-CA", "uk", "auto", ""):
+        assert upload(client, car_jpeg, country=country).status_code == 303
+    calls = get_state(app).get_reader().recognizer.calls  # type: ignore[attr-defined]
+    assert [country for _, country in calls] == ["us-ca", "uk", "auto", "auto"]
+    assert 'pattern="[A-Za-z]{2}(-[A-Za-z0-9]{1,3})?"' in client.get("/").get_data(as_text=True)
+
+
+def test_camera_id_on_the_page_is_checked_like_on_the_api(client: FlaskClient, app: Flask, car_jpeg: bytes) -> None:
+    assert read_id(upload(client, car_jpeg, camera_id=" gate 1 ")) == 1
+    assert get_state(app).reads.get(1).camera_id == "gate 1"
+    res = upload(client, car_jpeg, camera_id="<script>", headers=JSON)
+    assert res.status_code == 422 and res.get_json()["error"]["message"].startswith("parameter 'camera_id': ")
+    assert get_state(app).reads.counts()["reads"] == 1
 
 
 def test_upload_over_the_size_limit_is_413(make_app: MakeApp, car_jpeg: bytes) -> None:
@@ -346,3 +371,18 @@ def test_a_broken_video_is_a_clear_400_and_stores_nothing(client: FlaskClient, a
     message = res.get_json()["error"]["message"]
     assert "broken.mp4" in message and "tmp" not in message  # the user's name, not the spooled file's
     assert get_state(app).reads.search(ReadQuery()).total == 0
+
+
+def test_a_photo_declared_as_a_video_is_read_as_a_photo(client: FlaskClient, app: Flask, car_jpeg: bytes) -> None:
+    form = {"csrf_token": form_token(client), "image": (io.BytesIO(car_jpeg), "car.mp4", "video/mp4")}
+    res = client.post("/read", data=form, content_type="multipart/form-data")
+    assert read_id(res) == 1
+    stored = get_state(app).reads.get(1)
+    assert (stored.source, stored.width, stored.plates[0].text) == ("web", 600, PLATE_TEXT)
+
+
+def test_a_video_declared_as_a_photo_is_read_as_a_video(client: FlaskClient, app: Flask, clip: bytes) -> None:
+    form = {"csrf_token": form_token(client), "image": (io.BytesIO(clip), "gate.jpg", "image/jpeg")}
+    res = client.post("/read", data=form, content_type="multipart/form-data")
+    assert read_id(res) == 1
+    assert get_state(app).reads.get(1).source == "video"

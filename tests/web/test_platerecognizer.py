@@ -7,6 +7,7 @@ import base64
 import io
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 import pytest
 from flask import Flask
@@ -132,3 +133,88 @@ def test_too_large_upload_gets_413(make_app: Callable[..., Flask]) -> None:
     r = app.test_client().post("/v1/plate-reader/", data={"upload": (io.BytesIO(b"\0" * 20_000), "a.jpg")},
                                headers={"Authorization": f"Token {secret}"}, content_type="multipart/form-data")
     assert r.status_code == 413 and r.get_json()["error"]["code"] == "upload_too_large"
+
+
+@pytest.mark.parametrize("regions", ["zz", "us-zz", "gb-1", ["gb", "zz"]])
+@pytest.mark.parametrize("boxes", [None, ()], ids=["plate", "no plate"])
+def test_unknown_regions_are_422_in_the_detail_format(make_app: Callable[..., Flask], car_jpeg: bytes,
+                                                      regions: str | list[str], boxes: tuple[()] | None) -> None:
+    app = make_app() if boxes is None else make_app(boxes=boxes)
+    headers = {"Authorization": f"Token {get_state(app).tokens.create('t')[0]}"}
+    client = app.test_client()
+    form = {"upload": (io.BytesIO(car_jpeg), "a.jpg"), "regions": regions}
+    for r in (client.post("/v1/plate-reader/", data=form, headers=headers, content_type="multipart/form-data"),
+              client.post("/v1/plate-reader/", json={"upload": base64.b64encode(car_jpeg).decode(),
+                                                     "regions": regions}, headers=headers)):
+        body = check(r, "/v1/plate-reader/", "post")
+        assert r.status_code == 422 and body["error"]["code"] == "invalid_parameter"
+        detail = body["detail"]
+        assert detail.startswith("parameter 'regions': unknown country code") and "known codes" in detail
+    assert get_state(app).reads.counts()["reads"] == 0
+
+
+def test_regions_must_be_a_code_or_a_list_of_codes(client: FlaskClient, auth: dict[str, str],
+                                                   car_jpeg: bytes) -> None:
+    r = client.post("/v1/plate-reader/", json={"upload": base64.b64encode(car_jpeg).decode(), "regions": 5},
+                    headers=auth)
+    assert r.status_code == 422 and check(r, "/v1/plate-reader/", "post")["detail"].startswith("parameter 'regions'")
+
+
+@pytest.mark.parametrize(("kwargs", "status", "code", "detail"), [
+    ({"data": {"upload": "aGk=", "timestamp": "9999-12-31T23:59:59-05:00"}}, 422, "invalid_parameter",
+     "parameter 'timestamp': '9999-12-31T23:59:59-05:00' is out of range"),
+    ({"data": {"upload": "aGk=", "camera_id": "<script>"}}, 422, "invalid_parameter", "parameter 'camera_id': "),
+    ({"data": "[" * 100_000 + "]" * 100_000, "content_type": "application/json"}, 400, "bad_json",
+     "the request body nests too deeply"),
+])
+def test_more_bad_requests_answer_in_the_detail_format(client: FlaskClient, auth: dict[str, str],
+                                                       kwargs: dict[str, object], status: int, code: str,
+                                                       detail: str) -> None:
+    r = client.post("/v1/plate-reader/", headers=auth, **kwargs)  # type: ignore[arg-type]
+    body = check(r, "/v1/plate-reader/", "post")
+    assert (r.status_code, body["error"]["code"]) == (status, code) and body["detail"].startswith(detail)
+    assert get_state().reads.counts()["reads"] == 0
+
+
+def test_a_timestamp_more_than_a_day_ahead_is_400_naming_it(client: FlaskClient, auth: dict[str, str],
+                                                            car_jpeg: bytes, monkeypatch: pytest.MonkeyPatch) -> None:
+    from numberplate.web import platerecognizer
+
+    now = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
+    monkeypatch.setattr(platerecognizer, "utcnow", lambda: now)
+    encoded = base64.b64encode(car_jpeg).decode()
+    for timestamp in ("9000-01-01T00:00:00Z", "2026-11-25T10:00:01Z", "2026-11-25T12:00:00+01:00"):
+        r = client.post("/v1/plate-reader/", data={"upload": encoded, "timestamp": timestamp}, headers=auth)
+        body = check(r, "/v1/plate-reader/", "post")
+        assert r.status_code == 400 and body["error"]["code"] == "timestamp_in_future"
+        assert body["detail"].startswith(f"timestamp: {timestamp!r} is more than 1 day ahead")
+    assert get_state().reads.counts()["reads"] == 0
+    # A camera clock a little fast is fine, and the time is kept as sent.
+    r = client.post("/v1/plate-reader/", data={"upload": encoded, "timestamp": "2026-11-25T09:59:59Z"}, headers=auth)
+    assert r.status_code == 201 and r.get_json()["timestamp"] == "2026-11-25T09:59:59Z"
+    assert get_state().reads.search(ReadQuery()).items[0].created_at == datetime(2026, 11, 25, 9, 59, 59, tzinfo=UTC)
+
+
+def test_line_wrapped_base64_upload_is_read(client: FlaskClient, auth: dict[str, str], car_jpeg: bytes) -> None:
+    encoded = base64.encodebytes(car_jpeg).decode()  # 76 characters a line, as `base64 car.jpg` writes it
+    for kwargs in ({"data": {"upload": encoded}}, {"json": {"upload": encoded}},
+                   {"data": {"upload": encoded.replace("\n", "\r\n")}, "content_type": "multipart/form-data"}):
+        r = client.post("/v1/plate-reader/", headers=auth, **kwargs)  # type: ignore[arg-type]
+        assert r.status_code == 201 and check(r, "/v1/plate-reader/", "post")["results"][0]["plate"] == "ab12cde"
+    r = client.post("/v1/plate-reader/", data={"upload": encoded.replace("\n", "%\n", 1)}, headers=auth)
+    assert r.status_code == 400 and r.get_json()["error"]["code"] == "bad_base64"
+
+
+def test_a_server_fault_answers_in_the_detail_format(client: FlaskClient, auth: dict[str, str], car_jpeg: bytes,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from numberplate.web import platerecognizer
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("disk on fire at /var/secret/path")
+
+    monkeypatch.setattr(platerecognizer, "read_upload", broken)
+    r = client.post("/v1/plate-reader/", data={"upload": (io.BytesIO(car_jpeg), "a.jpg")}, headers=auth,
+                    content_type="multipart/form-data")
+    body = r.get_json()
+    assert r.status_code == 500 and body["status_code"] == 500 and body["error"]["code"] == "internal_error"
+    assert body["detail"] and "/var/secret" not in r.get_data(as_text=True)

@@ -74,7 +74,8 @@ def test_several_photos_without_storing_are_shown_together(make_app: MakeApp, ca
     assert "one.jpg: 1 plate found" in html and "two.jpg: 1 plate found" in html
 
 
-@pytest.mark.parametrize("ids", ["", "a,b", "1,,x", ",".join(["1"] * 51)])
+@pytest.mark.parametrize("ids", ["", "a,b", "1,,x", ",".join(["1"] * 51), "%C2%B2", "1,99999999999999999999999",
+                                 "0", "-1"])
 def test_batch_page_rejects_bad_ids(client: FlaskClient, ids: str) -> None:
     res = client.get(f"/reads/batch?ids={ids}")
     assert res.status_code == 422
@@ -204,3 +205,17 @@ def test_add_to_watchlist_button_on_the_read_page(client: FlaskClient, app: Flas
     res = client.post("/watchlist", data=fields)
     assert res.status_code == 303
     assert [w.plate for w in get_state(app).watchlist.list()] == [PLATE_TEXT]
+
+
+TOO_BIG_ID = "99999999999999999999999"
+
+
+def test_read_ids_beyond_64_bits_are_404(client: FlaskClient, app: Flask, car_jpeg: bytes) -> None:
+    read_id(upload(client, car_jpeg))
+    for res in (client.get(f"/reads/{TOO_BIG_ID}"), post_form(client, f"/reads/{TOO_BIG_ID}/delete"),
+                client.get(f"/reads/{2**63}"), client.get(f"/reads/{2**63 - 1}")):
+        assert res.status_code == 404
+        assert "Back to the start page" in res.get_data(as_text=True)
+    assert post_form(client, f"/reads/{TOO_BIG_ID}/delete", headers={"Accept": "application/json"}).get_json()[
+        "error"]["code"] == "not_found"
+    assert get_state(app).reads.counts()["reads"] == 1

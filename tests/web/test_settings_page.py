@@ -111,3 +111,10 @@ def test_api_docs_page(client: FlaskClient) -> None:
     assert "-F upload=@car.jpg" in html and "http://localhost/v1/plate-reader/" in html
     assert "-F video=@gate.mp4" in html and "http://localhost/api/v1/read-video" in html and "200 MB" in html
     assert client.get("/api/openapi.json").status_code == 200
+
+
+def test_revoking_an_id_beyond_64_bits_is_404(client: FlaskClient, app: Flask) -> None:
+    get_state(app).tokens.create("kept")
+    res = post_form(client, "/settings/tokens/99999999999999999999999/revoke")
+    assert res.status_code == 404
+    assert [t.revoked for t in get_state(app).tokens.list()] == [False]

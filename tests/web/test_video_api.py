@@ -97,6 +97,9 @@ def test_the_real_models_read_the_plate_in_both_passes(make_app: Callable[..., F
         (None, "clip.avi", {"fps": "nan"}, 422, "invalid_parameter"),
         (None, "clip.avi", {"ocr": "nope"}, 422, "invalid_parameter"),
         (None, "clip.avi", {"country": "??"}, 422, "invalid_parameter"),
+        (None, "clip.avi", {"country": "zz"}, 422, "invalid_parameter"),
+        (None, "clip.avi", {"country": "us-zz"}, 422, "invalid_parameter"),
+        (None, "clip.avi", {"camera_id": "<script>"}, 422, "invalid_parameter"),
     ],
 )
 def test_bad_video_uploads(app: Flask, client: FlaskClient, clip: bytes, data: bytes | None, name: str,
@@ -157,3 +160,33 @@ def test_lookup_runs_once_per_plate_not_once_per_frame(app: Flask, client: Flask
     assert calls == [PLATE_TEXT]  # 7 frames read, one lookup
     stored = client.get(f"/api/v1/reads/{plate['read_id']}", headers=auth_for(app)).get_json()
     assert stored["plates"][0]["vehicle"]["model"] == "Focus"
+
+
+def test_a_still_image_is_415_pointing_to_the_photo_endpoint(app: Flask, client: FlaskClient, data_dir: Path) -> None:
+    photo = (data_dir / "detect" / "images" / "openlpr" / "10.jpg").read_bytes()
+    form = {"video": (io.BytesIO(photo), "clip.mp4", "video/mp4")}
+    r = client.post(URL, data=form, headers=auth_for(app), content_type="multipart/form-data")
+    body = check(r, URL, "post")
+    assert r.status_code == 415 and body["error"]["code"] == "image_not_video"
+    assert body["error"]["message"] == ("clip.mp4 is a still image, not a video: POST it to /api/v1/read as the "
+                                        "multipart file field 'image'")
+    assert stored_count(app) == 0
+
+
+def test_content_sniffing_tells_photos_from_videos(clip: bytes, data_dir: Path) -> None:
+    from PIL import Image
+
+    from numberplate.web.service import media_kind
+
+    photo = (data_dir / "detect" / "images" / "openlpr" / "10.jpg").read_bytes()
+    images = [photo]
+    for fmt in ("PNG", "WEBP", "HEIF", "BMP", "TIFF", "GIF"):
+        out = io.BytesIO()
+        Image.open(io.BytesIO(photo)).save(out, format=fmt)
+        images.append(out.getvalue())
+    assert [media_kind(data[:512]) for data in images] == ["image"] * 7
+    mp4 = b"\x00\x00\x00\x20ftypisom\x00\x00\x02\x00isomiso2avc1mp41"
+    mov = b"\x00\x00\x00\x14ftypqt  \x00\x00\x00\x00qt  "
+    ts = (b"\x47" + bytes(187)) * 3
+    assert [media_kind(v) for v in (clip[:512], mp4, mov, b"\x1a\x45\xdf\xa3\x01", ts)] == ["video"] * 5
+    assert media_kind(b"not a video at all\n" * 30) is None and media_kind(b"") is None

@@ -78,3 +78,8 @@ def test_recent_alerts(client: FlaskClient, app: Flask, car_jpeg: bytes) -> None
     assert f'href="/reads/{hit}"' in alerts
     assert 'href="/reads/1"' not in alerts
     assert f"{PLATE_TEXT}" in alerts and "matches AB12CDF “van”" in alerts
+
+
+def test_deleting_an_id_beyond_64_bits_is_404(client: FlaskClient) -> None:
+    res = post_form(client, "/watchlist/99999999999999999999999/delete")
+    assert res.status_code == 404

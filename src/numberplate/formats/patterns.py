@@ -212,6 +212,21 @@ def patterns_for(country: str | None) -> list[Pattern]:
     return list(_patterns(None if country is None or is_auto(country) else _key(country)))
 
 
+def check_country(code: str) -> str:
+    """``code`` in its canonical form (``" US_CA "`` -> ``"us-ca"``) when it has pattern data, or is :data:`AUTO`.
+
+    For checking a country hint where it comes in (a CLI option, a request parameter), before any
+    plate is read. Aliases stay as given (``uk``); every function here accepts them.
+
+    Raises:
+        UnknownCountryError: no data for this code; the message lists the known codes.
+    """
+    key = _key(code)
+    if key != AUTO:
+        _patterns(key)
+    return key
+
+
 def is_auto(country: str | None) -> bool:
     """Whether ``country`` names no one country: ``None`` or :data:`AUTO`."""
     return country is None or _key(country) == AUTO

@@ -12,6 +12,7 @@ from flask import Flask
 
 from numberplate.config import Config, load_config
 from numberplate.web import errors, metrics, security
+from numberplate.web.params import IdConverter
 from numberplate.web.state import EXTENSION_KEY, NumberplateState, get_reader, get_state
 
 if TYPE_CHECKING:
@@ -49,9 +50,9 @@ def create_app(
     app.extensions[EXTENSION_KEY] = state
 
     errors.init_app(app)
+    app.url_map.converters["id"] = IdConverter  # before any route uses <id:...>
     app.before_request(errors.apply_body_limit)  # before the CSRF check reads the form
     metrics.init_app(app, state.metrics)
-    security.init_app(app)
 
     from numberplate.web import (
         api,
@@ -67,7 +68,10 @@ def create_app(
     )
 
     app.register_blueprint(health.bp)
-    app.register_blueprint(login.bp)  # first, so its login check runs before the other pages' hooks
+    # The login check runs before the CSRF check, which reads the body: a visitor who has not logged in is
+    # sent to the login page without the server reading (or refusing as too large) what they uploaded.
+    app.register_blueprint(login.bp)
+    security.init_app(app)
     app.register_blueprint(pages.bp)
     app.register_blueprint(history.bp)
     app.register_blueprint(watchlist_pages.bp)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
@@ -17,38 +15,37 @@ from numberplate.web.params import (
     as_bool,
     as_camera,
     as_choice,
-    as_country,
+    as_country_hint,
     as_datetime,
     as_float,
     as_int,
+    decode_base64,
     invalid,
+    json_object,
 )
 from numberplate.web.service import (
     ReadOptions,
     ReadOutcome,
     VideoOutcome,
+    media_kind,
+    peek,
     read_upload,
     read_video_upload,
     stored_image,
 )
 from numberplate.web.state import get_state
 
-bp = Blueprint("api", __name__, url_prefix="/api/v1")
+URL_PREFIX = "/api/v1"
+bp = Blueprint("api", __name__, url_prefix=URL_PREFIX)
 
 IMAGE_FIELD = "image"
+VIDEO_FIELD = "video"
 
 
 @bp.before_request
 def _authenticate() -> None:
     if request.endpoint != "api.health":
         require_token()
-
-
-def _json_body() -> dict[str, Any]:
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise WebError(400, "bad_json", "the request body must be a JSON object")
-    return body
 
 
 def _image_from_request() -> tuple[bytes, str, dict[str, Any]]:
@@ -61,15 +58,13 @@ def _image_from_request() -> tuple[bytes, str, dict[str, Any]]:
         upload = files[0]
         return upload.read(), upload.filename or "upload", request.form.to_dict()
     if mimetype == "application/json":
-        body = _json_body()
+        body = json_object()
         encoded = body.get(IMAGE_FIELD)
         if not isinstance(encoded, str) or not encoded.strip():
             raise WebError(400, "missing_image", f"send the photo base64-encoded in the JSON field {IMAGE_FIELD!r}")
-        if encoded.startswith("data:"):
-            encoded = encoded.partition(",")[2]
         try:
-            data = base64.b64decode(encoded, validate=True)
-        except (binascii.Error, ValueError) as e:
+            data = decode_base64(encoded)
+        except ValueError as e:
             raise WebError(400, "bad_base64", f"the JSON field {IMAGE_FIELD!r} is not valid base64") from e
         return data, str(body.get("filename") or "upload"), body
     raise WebError(
@@ -112,11 +107,14 @@ def read() -> tuple[Response, int]:
     data, name, form = _image_from_request()
     if not data:
         raise WebError(400, "empty_image", f"the image {name[:80]} is empty (0 bytes)")
-    outcome = read_upload(state, data, _read_options(form, "api", name))
+    options = _read_options(form, "api", name)
+    if media_kind(data) == "video":
+        raise WebError(415, "video_not_image", f"{name[:80]} is a video, not a photo: POST it to "
+                       f"{URL_PREFIX}/read-video as the multipart file field {VIDEO_FIELD!r}")
+    outcome = read_upload(state, data, options)
     return jsonify(read_json(outcome)), 201 if outcome.stored else 200
 
 
-VIDEO_FIELD = "video"
 DEFAULT_VIDEO_FPS = 2.0
 
 
@@ -134,6 +132,10 @@ def read_video() -> tuple[Response, int]:
     form = request.form
     fps = as_float("fps", form.get("fps"), DEFAULT_VIDEO_FPS, 0.1, 10.0)
     options = _read_options(form, "video", files[0].filename or "video")
+    if media_kind(peek(files[0].stream)) == "image":
+        raise WebError(415, "image_not_video",
+                       f"{(files[0].filename or 'the upload')[:80]} is a still image, not a video: POST it to "
+                       f"{URL_PREFIX}/read as the multipart file field {IMAGE_FIELD!r}")
     outcome = read_video_upload(state, files[0].stream, fps, options)
     return jsonify(video_json(outcome, fps)), 201 if any(r.stored for r in outcome.reads) else 200
 
@@ -163,7 +165,7 @@ def video_json(outcome: VideoOutcome, fps: float) -> dict[str, Any]:
 def _read_options(form: Any, source: str, name: str) -> ReadOptions:
     """The read options of a request (each bad one is a 422): country, ocr, lookup, store, camera_id."""
     return ReadOptions(
-        country=as_country("country", form.get("country")),
+        country=as_country_hint("country", form.get("country")),
         ocr=as_choice("ocr", form.get("ocr"), available_backends(), None),
         lookup=as_bool("lookup", form.get("lookup"), get_state().config.lookup_on_read),
         store=as_bool("store", form.get("store"), True),
@@ -210,13 +212,13 @@ def list_reads() -> Response:
     return jsonify(get_state().reads.search(read_query(request.args)).to_dict())
 
 
-@bp.get("/reads/<int:read_id>")
+@bp.get("/reads/<id:read_id>")
 def get_read(read_id: int) -> Response:
     """One stored read."""
     return jsonify(get_state().reads.get(read_id).to_dict())
 
 
-@bp.delete("/reads/<int:read_id>")
+@bp.delete("/reads/<id:read_id>")
 def delete_read(read_id: int) -> tuple[str, int]:
     """Delete a read with its image and crops."""
     get_state().reads.delete(read_id)
@@ -235,7 +237,19 @@ def list_watchlist() -> Response:
     return jsonify(items=[w.to_dict() for w in get_state().watchlist.list()])
 
 
+WATCH_FIELDS = ("plate", "label", "max_distance")
+WATCH_EDITABLE = ("label", "max_distance")
+
+
 def _watch_fields(body: dict[str, Any], partial: bool) -> dict[str, Any]:
+    """The label and max_distance of a watchlist request; any field it does not take is a 422 naming it."""
+    allowed = WATCH_EDITABLE if partial else WATCH_FIELDS
+    if partial and "plate" in body:
+        raise invalid("plate", "cannot be changed: delete this entry and add the new plate")
+    unknown = sorted(str(k)[:40] for k in body if k not in allowed)
+    if unknown:
+        raise WebError(422, "invalid_parameter", f"unknown field{'s' if len(unknown) > 1 else ''} "
+                       f"{', '.join(map(repr, unknown[:5]))}; the fields are {', '.join(allowed)}")
     fields: dict[str, Any] = {}
     if "label" in body or not partial:
         label = body.get("label", "")
@@ -250,27 +264,31 @@ def _watch_fields(body: dict[str, Any], partial: bool) -> dict[str, Any]:
 @bp.post("/watchlist")
 def add_watch() -> tuple[Response, int]:
     """Put a plate on the watchlist: ``{"plate": ..., "label": ..., "max_distance": 0-2}``."""
-    body = _json_body() if request.is_json else request.form.to_dict()
+    body = json_object() if request.is_json else request.form.to_dict()
     plate = body.get("plate")
-    if not isinstance(plate, str) or not plate.strip():
+    if plate is None or plate == "":
+        raise invalid("plate", "is required: the plate to watch for")
+    if not isinstance(plate, str):
+        raise invalid("plate", "must be a string such as \"AB12CDE\"")
+    if not plate.strip():
         raise invalid("plate", "is required: the plate to watch for")
     entry = get_state().watchlist.add(plate, **_watch_fields(body, partial=False))
     return jsonify(entry.to_dict()), 201
 
 
-@bp.get("/watchlist/<int:watch_id>")
+@bp.get("/watchlist/<id:watch_id>")
 def get_watch(watch_id: int) -> Response:
     """One watchlist entry."""
     return jsonify(get_state().watchlist.get(watch_id).to_dict())
 
 
-@bp.patch("/watchlist/<int:watch_id>")
+@bp.patch("/watchlist/<id:watch_id>")
 def update_watch(watch_id: int) -> Response:
-    """Change an entry's label or max_distance."""
-    return jsonify(get_state().watchlist.update(watch_id, **_watch_fields(_json_body(), partial=True)).to_dict())
+    """Change an entry's label or max_distance (the plate cannot change: delete the entry and add the new one)."""
+    return jsonify(get_state().watchlist.update(watch_id, **_watch_fields(json_object(), partial=True)).to_dict())
 
 
-@bp.delete("/watchlist/<int:watch_id>")
+@bp.delete("/watchlist/<id:watch_id>")
 def delete_watch(watch_id: int) -> tuple[str, int]:
     """Remove a watchlist entry."""
     get_state().watchlist.delete(watch_id)

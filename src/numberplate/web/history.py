@@ -25,7 +25,8 @@ def _query_args(args: Any) -> dict[str, str]:
     values = {name: args.get(name, "").strip() for name in (*FORM_FIELDS, "page")}
     until = values["until"]
     if len(until) == 10:
-        with contextlib.suppress(ValueError):  # a bad date is left for read_query to name
+        # A bad date is left for read_query to name; 9999-12-31 has no next day, and none is later anyway.
+        with contextlib.suppress(ValueError, OverflowError):
             values["until"] = (date.fromisoformat(until) + timedelta(days=1)).isoformat()
     return values
 

@@ -113,8 +113,17 @@ SCHEMAS: dict[str, Any] = {
     "WatchList": _obj(["items"], items={"type": "array", "items": _ref("Watch")}),
     "WatchInput": {
         "type": "object",
+        "required": ["plate"],
         "properties": {"plate": {"type": "string"}, "label": {"type": "string"},
                        "max_distance": {"type": "integer", "minimum": 0, "maximum": 2}},
+        "additionalProperties": False,
+    },
+    "WatchUpdate": {
+        "type": "object",
+        "description": "the plate cannot change: delete the entry and add the new plate",
+        "properties": {"label": {"type": "string"},
+                       "max_distance": {"type": "integer", "minimum": 0, "maximum": 2}},
+        "additionalProperties": False,
     },
     "Health": _obj(["status"], status={"type": "string"}, models_loaded={"type": "boolean"},
                    reads={"type": "integer"}),
@@ -147,8 +156,8 @@ _ERRORS = {
     "401": "Missing, unknown or revoked token",
     "404": "No such record",
     "413": "Upload or image too large",
-    "415": "Unsupported content type or image format",
-    "422": "A parameter has an invalid value",
+    "415": "Unsupported content type or image format, or a video sent to the photo endpoint (or the reverse)",
+    "422": "A parameter has an invalid value (an unknown country code: the message lists the known ones)",
     "429": "Rate limit reached (see Retry-After)",
 }
 
@@ -169,7 +178,7 @@ def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any
 _ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
 _READ_OPTIONS = {
     "country": {"type": "string", "description": "country hint, e.g. gb, br, us-ca; empty or auto: every country's "
-                "plate layouts are checked"},
+                "plate layouts are checked; a code without plate layouts is a 422 that lists the known codes"},
     "ocr": {"type": "string", "description": "OCR backend: plateocr+rapidocr (default: plateocr, and RapidOCR for "
             "the plates it is unsure of), plateocr, rapidocr or tesseract"},
     "lookup": {"type": "boolean", "description": "look up each plate's vehicle"},
@@ -245,7 +254,7 @@ PATHS: dict[str, Any] = {
         "get": {"summary": "One entry", "parameters": [_ID], "responses": _responses("200", "Watch", "401", "404")},
         "patch": {"summary": "Change label or max_distance", "parameters": [_ID],
                   "requestBody": {"required": True,
-                                  "content": {"application/json": {"schema": _ref("WatchInput")}}},
+                                  "content": {"application/json": {"schema": _ref("WatchUpdate")}}},
                   "responses": _responses("200", "Watch", "400", "401", "404", "422")},
         "delete": {"summary": "Remove an entry", "parameters": [_ID],
                    "responses": _responses("204", None, "401", "404")},
@@ -260,8 +269,11 @@ PATHS: dict[str, Any] = {
         "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
             "type": "object", "required": ["upload"], "properties": {
                 "upload": {"type": "string", "format": "binary"},
-                "regions": {"type": "array", "items": {"type": "string"}},
-                "camera_id": {"type": "string"}, "timestamp": {"type": "string", "format": "date-time"},
+                "regions": {"type": "array", "items": {"type": "string"},
+                            "description": "country hints with plate layouts, e.g. gb, us-ca (others: 422)"},
+                "camera_id": {"type": "string"},
+                "timestamp": {"type": "string", "format": "date-time",
+                              "description": "when the photo was taken; more than a day ahead of the server: 400"},
                 "config": {"type": "string", "description": "JSON: threshold_d, threshold_o, region"}}}}}},
         "responses": _responses("201", "PlateReaderResponse", "400", "401", "413", "415", "422", "429"),
     }},

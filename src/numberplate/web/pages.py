@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-import re
 from dataclasses import dataclass
 from pathlib import PureWindowsPath
 from typing import Any
@@ -21,8 +20,16 @@ from numberplate.render import annotate
 from numberplate.store.reads import StoredRead
 from numberplate.types import PlateRead
 from numberplate.web.errors import WebError
-from numberplate.web.params import as_bool
-from numberplate.web.service import ReadOptions, ReadOutcome, read_upload, read_video_upload, stored_image
+from numberplate.web.params import as_bool, as_camera, as_country_hint, as_id
+from numberplate.web.service import (
+    ReadOptions,
+    ReadOutcome,
+    media_kind,
+    peek,
+    read_upload,
+    read_video_upload,
+    stored_image,
+)
 from numberplate.web.state import get_state
 from numberplate.web.views import init_pages, private_page
 
@@ -31,13 +38,13 @@ init_pages(bp)
 
 UPLOAD_FIELD = "image"
 COUNTRY_FIELD = "country"
+CAMERA_FIELD = "camera_id"  # not on the form; scripts that post to the page may name their camera
 LOOKUP_FIELD = "lookup"
 MAX_DISPLAY_SIDE = 1600  # the annotated photo is shrunk to this for the page; reading uses full resolution
 MAX_BATCH = 50  # photos in one upload, and reads on one summary page
 PAGE_VIDEO_FPS = 2.0  # frames per second read from a video uploaded on the page
 VIDEO_SUFFIXES = frozenset({".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".3gp", ".mpg", ".mpeg", ".ts", ".wmv"})
 MAX_FLASHED = 5  # per-photo errors shown after a batch upload
-COUNTRY_RE = re.compile(r"[a-z]{2}")
 MB = 1024 * 1024
 
 
@@ -157,17 +164,6 @@ def _display_name(upload: FileStorage) -> str:
     return name if len(name) <= 80 else name[:77] + "..."
 
 
-def _country_hint() -> str | None:
-    raw = request.form.get(COUNTRY_FIELD, "").strip().lower()
-    if not raw:
-        return None
-    if not COUNTRY_RE.fullmatch(raw):
-        raise WebError(
-            400, "bad_country", f"Country {raw[:20]!r} is not a two-letter country code (such as GB, US or BR)."
-        )
-    return raw
-
-
 def _lookup_wanted() -> bool:
     # The form sends a hidden "0" before the checkbox, so the last value is the user's choice; a client
     # that sends neither gets the configured default.
@@ -176,6 +172,11 @@ def _lookup_wanted() -> bool:
 
 
 def _is_video(upload: FileStorage) -> bool:
+    # The content decides (a photo sent as video/mp4 is a photo); the declared type and name only where the
+    # first bytes are neither a known image nor a known video format.
+    kind = media_kind(peek(upload.stream))
+    if kind is not None:
+        return kind == "video"
     mimetype = (upload.mimetype or "").lower()
     return mimetype.startswith("video/") or PureWindowsPath(upload.filename or "").suffix.lower() in VIDEO_SUFFIXES
 
@@ -221,12 +222,13 @@ def read() -> BaseResponse:
     state = get_state()
     # The body may carry a video (errors.VIDEO_ENDPOINTS); photos are held to max_upload_mb in _read_one.
     uploads = _uploaded_files()
-    country = _country_hint()
+    country = as_country_hint(COUNTRY_FIELD, request.form.get(COUNTRY_FIELD))
+    camera_id = as_camera(CAMERA_FIELD, request.form.get(CAMERA_FIELD))
     lookup = _lookup_wanted()
     names = [_display_name(u) for u in uploads]
     outcomes: list[tuple[str, ReadOutcome | None, WebError | ImageError | VideoError | None]] = []
     for upload, name in zip(uploads, names, strict=True):
-        options = ReadOptions(country=country, lookup=lookup, source="web", filename=name[:255])
+        options = ReadOptions(country=country, lookup=lookup, source="web", camera_id=camera_id, filename=name[:255])
         try:
             outcomes += [(label, outcome, None) for label, outcome in _read_one(upload, options)]
         except (WebError, ImageError, VideoError) as e:
@@ -264,11 +266,11 @@ def read() -> BaseResponse:
 
 def _batch_ids(raw: str) -> list[int]:
     parts = [p for p in raw.split(",") if p.strip()]
-    if not parts or len(parts) > MAX_BATCH or not all(p.strip().isdigit() for p in parts):
+    if not parts or len(parts) > MAX_BATCH:
         raise WebError(
             422, "invalid_parameter", f"parameter 'ids': must be 1 to {MAX_BATCH} read ids separated by commas"
         )
-    return [int(p) for p in parts]
+    return [as_id("ids", p) for p in parts]
 
 
 @bp.get("/reads/batch")
@@ -287,14 +289,14 @@ def batch() -> BaseResponse:
     return private_page("batch.html", items=items, alerts=alerts)
 
 
-@bp.get("/reads/<int:read_id>")
+@bp.get("/reads/<id:read_id>")
 def read_page(read_id: int) -> BaseResponse:
     """One stored read: the photo with its plates outlined, each plate's crop, text and vehicle, any alert."""
     read = get_state().reads.get(read_id)
     return private_page("read.html", read=read, alerts=[p for p in read.plates if p.watch])
 
 
-@bp.post("/reads/<int:read_id>/delete")
+@bp.post("/reads/<id:read_id>/delete")
 def delete_read(read_id: int) -> BaseResponse:
     """Delete a read with its photo and crops, then go to the history."""
     get_state().reads.delete(read_id)

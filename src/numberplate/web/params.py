@@ -2,18 +2,42 @@
 
 from __future__ import annotations
 
+import base64
 import math
 import re
 from datetime import UTC, datetime
 from typing import Any
 
-from numberplate.formats.patterns import AUTO
+from flask import request
+from werkzeug.exceptions import NotFound
+from werkzeug.routing import IntegerConverter
+
+from numberplate.formats.patterns import AUTO, UnknownCountryError, check_country, known_countries
 from numberplate.web.errors import WebError
 
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
 COUNTRY_RE = re.compile(r"[a-z]{2}(-[a-z0-9]{1,3})?")
 CAMERA_RE = re.compile(r"[\w.:@/ -]{1,128}")
+ID_RE = re.compile(r"[0-9]{1,19}")
+MAX_ID = 2**63 - 1
+"""The largest record id: the database's ids are signed 64-bit integers, so none is larger."""
+_ASCII_SPACE = str.maketrans("", "", " \t\n\r\f\v")
+
+
+class IdConverter(IntegerConverter):
+    """``<id:name>`` in a URL: a record id of ASCII digits; one beyond :data:`MAX_ID` cannot exist: 404.
+
+    The 404 is raised here rather than by failing the match (``ValidationError``), which would make
+    Werkzeug answer ``DELETE /reads/<too big>`` with 405 because the GET rule of the same path matched.
+    """
+
+    regex = r"[0-9]+"
+
+    def to_python(self, value: str) -> int:
+        if len(value) > len(str(MAX_ID)) or int(value) > MAX_ID:
+            raise NotFound(f"There is no record with id {value[:40]}: ids go up to {MAX_ID}.")
+        return int(value)
 
 
 def invalid(name: str, message: str) -> WebError:
@@ -48,6 +72,14 @@ def as_int(name: str, value: Any, default: int, low: int, high: int) -> int:
     return number
 
 
+def as_id(name: str, value: Any) -> int:
+    """A record id: ASCII digits, at most :data:`MAX_ID` (so the database can compare it)."""
+    text = str(value).strip() if value is not None else ""
+    if not ID_RE.fullmatch(text) or not 1 <= int(text) <= MAX_ID:
+        raise invalid(name, f"must be an id, a whole number from 1 to {MAX_ID}, got {text[:20]!r}")
+    return int(text)
+
+
 def as_float(name: str, value: Any, default: float, low: float, high: float) -> float:
     """A number in ``[low, high]``; missing or empty: ``default``."""
     if value is None or value == "":
@@ -70,7 +102,10 @@ def as_datetime(name: str, value: Any) -> datetime | None:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError as e:
         raise invalid(name, f"must be an ISO 8601 date or time such as 2026-11-24T10:00:00Z, got {text[:40]!r}") from e
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    try:
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except OverflowError as e:  # 9999-12-31T23:59:59-05:00 is in the year 10000 in UTC
+        raise invalid(name, f"{text[:40]!r} is out of range: in UTC it must fall in the years 1 to 9999") from e
 
 
 def as_country(name: str, value: Any) -> str | None:
@@ -85,14 +120,49 @@ def as_country(name: str, value: Any) -> str | None:
     return text
 
 
+def as_country_hint(name: str, value: Any) -> str | None:
+    """A country hint for reading plates: a code with pattern data (``gb``, ``uk``, ``us-ca``), in lower case;
+    missing, empty or ``auto``: None (every country).
+
+    An unknown code is refused here, before any image is read, whether or not a plate would be found.
+    """
+    text = "" if value is None else str(value).strip().lower()
+    if not text or text == AUTO:
+        return None
+    if not COUNTRY_RE.fullmatch(text):
+        known = ", ".join(known_countries())
+        raise invalid(name, f"{text[:20]!r} is not a country code; known codes: {known}; regions such as us-ca")
+    try:
+        return check_country(text)
+    except UnknownCountryError as e:
+        raise invalid(name, str(e)) from e
+
+
+CAMERA_RULE = "must be 1-128 letters, digits, spaces or _ . : @ / -"
+
+
+def check_camera_id(text: str) -> str:
+    """A camera id with surrounding spaces removed: 1-128 letters, digits, spaces or ``_ . : @ / -``.
+
+    The one rule for camera ids, wherever they come in (every web entry point; the CLI's ``--camera-id``).
+
+    Raises:
+        ValueError: any other text; the message says what is allowed.
+    """
+    stripped = text.strip()
+    if not CAMERA_RE.fullmatch(stripped):
+        raise ValueError(f"camera id {text[:40]!r}: {CAMERA_RULE}")
+    return stripped
+
+
 def as_camera(name: str, value: Any) -> str | None:
-    """A camera id: up to 128 letters, digits and ``_ . : @ / -`` or spaces."""
+    """A camera id (:func:`check_camera_id`); missing or empty: None."""
     if value is None or value == "":
         return None
-    text = str(value).strip()
-    if not CAMERA_RE.fullmatch(text):
-        raise invalid(name, "must be 1-128 letters, digits, spaces or _ . : @ / -")
-    return text
+    try:
+        return check_camera_id(str(value))
+    except ValueError as e:
+        raise invalid(name, CAMERA_RULE) from e
 
 
 def as_choice(name: str, value: Any, choices: tuple[str, ...] | list[str], default: str | None) -> str | None:
@@ -103,3 +173,31 @@ def as_choice(name: str, value: Any, choices: tuple[str, ...] | list[str], defau
     if text not in choices:
         raise invalid(name, f"must be one of {', '.join(choices)}, got {text[:20]!r}")
     return text
+
+
+def json_object() -> dict[str, Any]:
+    """The request body as a JSON object.
+
+    Raises:
+        WebError: 400 ``bad_json`` when the body is not JSON, is JSON but not an object, or nests too deeply
+            to parse (``[[[...]]]`` 100,000 levels deep would otherwise exhaust the stack).
+    """
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError as e:
+        raise WebError(400, "bad_json", "the request body nests too deeply to be read as JSON") from e
+    if not isinstance(body, dict):
+        raise WebError(400, "bad_json", "the request body must be a JSON object")
+    return body
+
+
+def decode_base64(text: str) -> bytes:
+    """Base64 text (or a ``data:`` URI of it) as bytes; ASCII whitespace, such as ``base64``'s line wraps, is
+    ignored.
+
+    Raises:
+        ValueError: (``binascii.Error``) any other character outside the base64 alphabet, or bad padding.
+    """
+    if text.startswith("data:"):
+        text = text.partition(",")[2]
+    return base64.b64decode(text.translate(_ASCII_SPACE), validate=True)

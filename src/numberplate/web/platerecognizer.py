@@ -6,10 +6,9 @@ URL at this server and keep their token header (``Authorization: Token <key>``, 
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
-from datetime import UTC, datetime
+import logging
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, request
@@ -19,14 +18,19 @@ from numberplate.errors import NumberplateError
 from numberplate.store.clock import utcnow
 from numberplate.types import PlateRead
 from numberplate.web.auth import require_token
-from numberplate.web.errors import WebError, status_for, with_error_headers
-from numberplate.web.params import as_camera, as_country, as_datetime, invalid
+from numberplate.web.errors import SERVER_FAULT_MESSAGE, WebError, status_for, with_error_headers
+from numberplate.web.params import as_camera, as_country_hint, as_datetime, decode_base64, invalid, json_object
 from numberplate.web.service import ReadOptions, read_upload
 from numberplate.web.state import get_state
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint("platerecognizer", __name__, url_prefix="/v1")
 
 UNLIMITED_CALLS = 1_000_000_000  # what ``max_calls`` says for a token without a monthly limit
+# How far ahead of this server's clock a client's ``timestamp`` may be (a camera whose clock runs fast, or
+# that sends local time as UTC). Further ahead, the read would top the history for years and outlive retention.
+MAX_TIMESTAMP_AHEAD = timedelta(days=1)
 
 
 def _detail_error(status: int, code: str, message: str) -> Response:
@@ -57,6 +61,13 @@ def _http_error(e: HTTPException) -> Response:
     return _detail_error(status, (e.name or "error").lower().replace(" ", "_"), e.description or "error")
 
 
+@bp.errorhandler(Exception)
+def _unexpected_error(e: Exception) -> Response:
+    # Their clients read only {"detail": ...}, even on a server fault; the detail stays in the log.
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    return _detail_error(500, "internal_error", SERVER_FAULT_MESSAGE)
+
+
 @bp.before_request
 def _authenticate() -> None:
     require_token()
@@ -74,26 +85,42 @@ def _upload() -> tuple[bytes, str]:
     encoded = values.get("upload")
     if not isinstance(encoded, str) or not encoded.strip():
         raise WebError(400, "missing_upload", "upload: this field is required (the image file or its base64)")
-    if encoded.startswith("data:"):
-        encoded = encoded.partition(",")[2]
     try:
-        return base64.b64decode(encoded.strip(), validate=True), "upload"
-    except (binascii.Error, ValueError) as e:
+        return decode_base64(encoded), "upload"
+    except ValueError as e:
         raise WebError(400, "bad_base64", "upload: not a file and not valid base64") from e
 
 
 def _values() -> dict[str, Any]:
     if request.mimetype == "application/json":
-        body = request.get_json(silent=True)
-        if not isinstance(body, dict):
-            raise WebError(400, "bad_json", "the request body must be a JSON object")
-        return body
+        return json_object()
     if request.mimetype not in ("multipart/form-data", "application/x-www-form-urlencoded"):
         raise WebError(415, "unsupported_media_type",
                        "send multipart/form-data with the image as 'upload' (or JSON with base64 'upload')")
     out: dict[str, Any] = request.form.to_dict()
     out["regions"] = request.form.getlist("regions")
     return out
+
+
+def _regions(raw: Any) -> list[str]:
+    """The ``regions`` hints (a string or a list of them), each a country code with pattern data."""
+    if raw in (None, ""):
+        return []
+    if not isinstance(raw, (str, list)):
+        raise invalid("regions", "must be a country code or a list of them, such as [\"gb\"]")
+    items = [raw] if isinstance(raw, str) else raw
+    return [code for code in (as_country_hint("regions", r) for r in items) if code]
+
+
+def _timestamp(raw: Any) -> datetime | None:
+    """When the photo was taken (stored as the read's time); not more than a day ahead of this server's clock."""
+    timestamp = as_datetime("timestamp", raw)
+    if timestamp is not None and timestamp > utcnow() + MAX_TIMESTAMP_AHEAD:
+        raise WebError(400, "timestamp_in_future",
+                       f"timestamp: {str(raw)[:40]!r} is more than {MAX_TIMESTAMP_AHEAD.days} day ahead of this "
+                       "server's clock; send the time the photo was taken (ISO 8601, e.g. 2026-11-24T10:00:00Z), "
+                       "or leave it out")
+    return timestamp
 
 
 def _engine_config(raw: Any) -> dict[str, Any]:
@@ -148,12 +175,10 @@ def plate_reader() -> tuple[Response, int]:
     if not data:
         raise WebError(400, "empty_upload", "upload: the file is empty")
     values = _values()
-    regions_raw = values.get("regions") or []
-    regions = [r for r in ([regions_raw] if isinstance(regions_raw, str) else regions_raw) if r]
-    regions = [as_country("regions", r) or "" for r in regions]
+    regions = _regions(values.get("regions"))
     config = _engine_config(values.get("config"))
     threshold_d, threshold_o = _threshold(config, "threshold_d"), _threshold(config, "threshold_o")
-    timestamp = as_datetime("timestamp", values.get("timestamp"))
+    timestamp = _timestamp(values.get("timestamp"))
     camera_id = as_camera("camera_id", values.get("camera_id"))
     token = getattr(g, "token", None)
     outcome = read_upload(state, data, ReadOptions(

@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import IO
+from typing import IO, Literal
 
 import numpy as np
 from flask import Response
@@ -21,6 +21,17 @@ from numberplate.web.errors import WebError
 from numberplate.web.state import NumberplateState
 
 IMAGE_CACHE = "private, max-age=86400, immutable"  # content-addressed: the bytes of a name never change
+
+MediaKind = Literal["image", "video"]
+SNIFF_BYTES = 512  # enough for every signature below (an MPEG-TS packet is 188 bytes)
+# Leading bytes of the still-image formats load_image reads (HEIC and AVIF are ISO-BMFF: by their brand below).
+_IMAGE_MAGIC = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a", b"BM", b"II*\x00", b"MM\x00*")
+_IMAGE_BRANDS = frozenset({b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1", b"avif", b"avis"})
+# Matroska/WebM, ASF (WMV), FLV, Ogg, MPEG program and elementary streams.
+_VIDEO_MAGIC = (b"\x1a\x45\xdf\xa3", b"\x30\x26\xb2\x75\x8e\x66\xcf\x11", b"FLV\x01", b"OggS",
+                b"\x00\x00\x01\xba", b"\x00\x00\x01\xb3")
+# The first box of an MP4/MOV/3GP file (QuickTime files may start with any of these atoms).
+_MP4_BOXES = frozenset({b"ftyp", b"moov", b"mdat", b"free", b"wide", b"skip", b"pnot"})
 
 
 @dataclass(frozen=True)
@@ -46,6 +57,31 @@ class ReadOutcome:
     result: ImageResult
     crops: tuple[np.ndarray, ...]
     stored: StoredRead | None
+
+
+def media_kind(head: bytes) -> MediaKind | None:
+    """Whether a file's first bytes (:data:`SNIFF_BYTES` of them) are a still image or a video; None: neither.
+
+    Uploads are told apart by their content, not by the type or name the client declared: a photo sent
+    as ``video/mp4`` is still a photo.
+    """
+    if head.startswith(_IMAGE_MAGIC) or (head[:4] == b"RIFF" and head[8:12] == b"WEBP"):
+        return "image"
+    if head[4:8] == b"ftyp":
+        return "image" if head[8:12] in _IMAGE_BRANDS else "video"
+    if head[4:8] in _MP4_BOXES or head.startswith(_VIDEO_MAGIC) or (head[:4] == b"RIFF" and head[8:12] == b"AVI "):
+        return "video"
+    if len(head) > 188 and head[0] == head[188] == 0x47:  # MPEG-TS: a sync byte every 188 bytes
+        return "video"
+    return None
+
+
+def peek(stream: IO[bytes], size: int = SNIFF_BYTES) -> bytes:
+    """The first ``size`` bytes of an uploaded file's (seekable) stream, leaving it at the start."""
+    stream.seek(0)
+    head = stream.read(size)
+    stream.seek(0)
+    return head
 
 
 def decode_upload(state: NumberplateState, data: bytes, name: str) -> np.ndarray:

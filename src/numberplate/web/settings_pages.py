@@ -97,7 +97,7 @@ def create_token() -> BaseResponse:
     return _page(DEFAULT_FORM, status=201, new_token=secret, new_name=info.name)
 
 
-@bp.post("/settings/tokens/<int:token_id>/revoke")
+@bp.post("/settings/tokens/<id:token_id>/revoke")
 def revoke_token(token_id: int) -> BaseResponse:
     """Revoke a token: calls with it get 401 from now on."""
     info = get_state().tokens.revoke(token_id)

@@ -50,7 +50,7 @@ def add() -> BaseResponse:
     return redirect(url_for("watchlist.index"), 303)
 
 
-@bp.post("/watchlist/<int:watch_id>/delete")
+@bp.post("/watchlist/<id:watch_id>/delete")
 def delete(watch_id: int) -> BaseResponse:
     """Remove a watchlist entry (past reads keep their text)."""
     state = get_state()
