@@ -49,6 +49,58 @@ def test_bad_database_url_is_a_clear_error(env: dict[str, str]) -> None:
     assert code == 1 and "driver" in err
 
 
+def one_line_error(env: dict[str, str], *args: str) -> str:
+    """Run a command that must fail with exit code 1 and one line of error; return the line."""
+    result = CliRunner().invoke(main, list(args), env=env)
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.exception
+    assert result.stderr.startswith("Error: ") and result.stderr.count("\n") == 1, result.stderr
+    assert "Traceback" not in result.output
+    return result.stderr
+
+
+def test_a_database_folder_that_cannot_be_made_is_a_one_line_error(env: dict[str, str]) -> None:
+    err = one_line_error({**env, "NUMBERPLATE_INSTANCE_PATH": "/dev/null/x"}, "token", "list")
+    assert "cannot create the folder /dev/null/x" in err and "instance_path" in err
+    err = one_line_error({**env, "NUMBERPLATE_DATABASE_URL": "sqlite:////proc/x/y.db"}, "token", "list")
+    assert "cannot create the folder /proc/x" in err
+
+
+@pytest.mark.parametrize("command", [("db", "upgrade"), ("token", "list"), ("token", "create", "x"),
+                                     ("db", "purge", "--days", "1")])
+def test_a_file_that_is_not_a_database_is_a_one_line_error_and_kept(env: dict[str, str], command: tuple[str, ...]
+                                                                     ) -> None:
+    instance = Path(env["NUMBERPLATE_INSTANCE_PATH"])
+    instance.mkdir()
+    (instance / "numberplate.db").write_text("garbage\n")
+    err = one_line_error(env, *command)
+    assert "file is not a database" in err and "move it away" in err
+    assert (instance / "numberplate.db").read_text() == "garbage\n"
+
+
+def test_writing_a_read_only_database_is_a_one_line_error(env: dict[str, str]) -> None:
+    assert run(env, "db", "upgrade")[0] == 0
+    path = Path(env["NUMBERPLATE_INSTANCE_PATH"]) / "numberplate.db"
+    read_only = {**env, "NUMBERPLATE_DATABASE_URL": f"sqlite:///file:{path}?mode=ro&uri=true"}
+    assert run(read_only, "token", "list")[0] == 0
+    err = one_line_error(read_only, "token", "create", "x")
+    assert "attempt to write a readonly database" in err and "writable" in err
+
+
+@pytest.mark.parametrize(("name", "got"), [("", ""), ("  ", ""), ("n" * 101, ", got 101")])
+def test_token_names_that_are_empty_or_too_long_are_usage_errors(env: dict[str, str], name: str, got: str) -> None:
+    code, out, err = run(env, "token", "create", name)
+    assert code == 2 and out == ""
+    assert "Invalid value for 'NAME': a token name must have 1 to 100 characters" + got in err
+    assert run(env, "token", "list", "--json")[1].strip() == "[]"
+    code, _, _ = run(env, "token", "create", "n" * 100)
+    assert code == 0 and json.loads(run(env, "token", "list", "--json")[1])[0]["name"] == "n" * 100
+
+
+def test_purge_with_more_days_than_the_calendar_holds(env: dict[str, str]) -> None:
+    code, out, err = run(env, "db", "purge", "--days", "99999999999")
+    assert code == 0 and out.startswith("deleted 0 read(s) older than 99999999999 day(s)"), err
+
+
 def test_lookup_import_and_get_from_the_local_registry(env: dict[str, str], tmp_path: Path) -> None:
     csv = tmp_path / "vehicles.csv"
     csv.write_text("plate,country,make,model,year,fuel\nAB12CDE,gb,Ford,Focus,2019,Petrol\n")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
@@ -10,7 +11,7 @@ from numberplate.errors import NotFoundError
 from numberplate.store.clock import utcnow
 from numberplate.store.db import Database
 from numberplate.store.files import ImageFiles
-from numberplate.store.reads import ReadQuery, ReadStore
+from numberplate.store.reads import ReadQuery, ReadStore, StoredRead, retention_period
 from numberplate.store.watchlist import Watchlist
 from numberplate.types import BoundingBox, Candidate, Detection, ImageResult, PlateRead, PlateText, VehicleInfo
 
@@ -138,3 +139,68 @@ def test_purge_deletes_only_reads_past_retention(store: ReadStore) -> None:
     assert store.get(new.id).plates[0].text == "NEW"
     with pytest.raises(NotFoundError):
         store.get(old.id)
+
+
+def test_purge_with_a_period_longer_than_the_calendar_deletes_nothing(store: ReadStore) -> None:
+    kept = store.save(result("OLD"), created_at=utcnow() - timedelta(days=400))
+    assert store.purge(timedelta(days=1_000_000)) == 0  # a cutoff before the year 1
+    assert store.purge(timedelta.max) == 0
+    assert store.purge(retention_period(99_999_999_999)) == 0
+    assert store.get(kept.id).plates[0].text == "OLD"
+
+
+def test_a_delete_between_put_and_commit_of_the_same_photo_leaves_the_new_reads_file(
+    store: ReadStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The interleaving of a DELETE of an old read landing while another request saves the same photo: the
+    # photo was already on disk, so put returned at once; the delete saw no committed row using it.
+    assert store.files is not None
+    old = store.save(result("OLD"), image_jpeg=b"same photo", crops_jpeg=[b"same crop"])
+    real_put = store.files.put
+    calls: list[bytes] = []
+
+    def put_then_the_delete_lands(data: bytes) -> str:
+        sha = real_put(data)
+        calls.append(data)
+        if len(calls) == 1:
+            store.delete(old.id)
+        return sha
+
+    monkeypatch.setattr(store.files, "put", put_then_the_delete_lands)
+    new = store.save(result("NEW"), image_jpeg=b"same photo", crops_jpeg=[b"same crop"])
+    assert calls and store.files.get(new.image_sha256 or "") == b"same photo"
+    assert store.files.get(new.plates[0].crop_sha256 or "") == b"same crop"
+
+
+def test_a_save_between_the_unused_check_and_the_unlink_keeps_its_file(
+    store: ReadStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The other order: the delete has found the photo unused and is about to unlink it when another worker
+    # saves a read of the same photo (put finds the file, the row commits). The save must wait for the
+    # unlink and write the file again, or the delete must see its row.
+    assert store.files is not None
+    old = store.save(result("OLD"), image_jpeg=b"same photo")
+    real_delete = store.files.delete
+    saved: list[StoredRead] = []
+    errors: list[BaseException] = []
+
+    def save_elsewhere() -> None:
+        try:
+            saved.append(store.save(result("NEW"), image_jpeg=b"same photo"))
+        except BaseException as e:
+            errors.append(e)
+
+    def another_worker_saves_then_unlink(sha: str) -> None:
+        worker = threading.Thread(target=save_elsewhere)
+        worker.start()
+        worker.join(timeout=1.0)  # without a shared lock the save commits here, before the unlink
+        real_delete(sha)
+        threads.append(worker)
+
+    threads: list[threading.Thread] = []
+    monkeypatch.setattr(store.files, "delete", another_worker_saves_then_unlink)
+    store.delete(old.id)
+    for t in threads:
+        t.join(timeout=30)
+    assert threads and errors == [] and len(saved) == 1
+    assert store.files.get(saved[0].image_sha256 or "") == b"same photo"

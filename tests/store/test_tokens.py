@@ -11,7 +11,7 @@ from numberplate.errors import AuthError, NotFoundError, RateLimitedError
 from numberplate.store import tokens as tokens_module
 from numberplate.store.db import Database
 from numberplate.store.models import ApiToken
-from numberplate.store.tokens import Tokens, hash_token
+from numberplate.store.tokens import MAX_NAME, TokenNameError, Tokens, hash_token
 
 
 def test_token_is_stored_only_as_its_hash(db: Database) -> None:
@@ -21,6 +21,28 @@ def test_token_is_stored_only_as_its_hash(db: Database) -> None:
         row = session.scalars(select(ApiToken)).one()
         assert row.token_hash == hash_token(secret) and secret not in (row.token_hash, row.prefix, row.name)
     assert info.prefix == secret[:10] and "np_" in info.to_dict()["prefix"]
+
+
+@pytest.mark.parametrize("name", ["", "   ", "x" * (MAX_NAME + 1)])
+def test_empty_or_too_long_names_are_refused(db: Database, name: str) -> None:
+    with pytest.raises(TokenNameError, match=f"1 to {MAX_NAME} characters"):
+        Tokens(db).create(name)
+    assert Tokens(db).list() == []
+
+
+def test_names_are_kept_whole_up_to_the_limit(db: Database) -> None:
+    name = "n" * MAX_NAME
+    assert Tokens(db).create(f"  {name} ")[1].name == name
+    assert [t.name for t in Tokens(db).list()] == [name]
+
+
+def test_ids_are_never_reused(db: Database) -> None:
+    tokens = Tokens(db)
+    tokens.create("a")
+    newest = tokens.create("b")[1]
+    with db.session() as session:  # tokens are only revoked through the API; a deleted row is the worst case
+        session.delete(session.get(ApiToken, newest.id))
+    assert tokens.create("c")[1].id > newest.id
 
 
 def test_authenticate_accepts_valid_and_refuses_unknown_and_revoked(db: Database) -> None:

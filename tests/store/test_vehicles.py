@@ -9,7 +9,13 @@ import pytest
 
 from numberplate.errors import NotFoundError
 from numberplate.store.db import Database
-from numberplate.store.vehicles import LookupCache, RegistryImportError, VehicleRegistry
+from numberplate.store.vehicles import (
+    MAX_LENGTHS,
+    LookupCache,
+    RegistryImportError,
+    VehicleExistsError,
+    VehicleRegistry,
+)
 from numberplate.types import VehicleInfo
 
 CSV = """plate,country,make,model,colour,fuel,year,engine_size
@@ -54,6 +60,14 @@ def test_country_specific_row_wins(db: Database) -> None:
         ("plate,year\nAB1,1700\n", "plausible"),
         ("plate,make\n--,Ford\n", "1 to 16"),
         ("plate,make\nAB1,Ford,extra\n", "more fields"),
+        ("plate,country\nAB1,gb\nAB2,United Kingdom\n", "line 3: country 'united kingdom' must be a country code"),
+        ("plate,country,make\nAB1,gb,Ford\n\"UNTERMINATED,gb,X\n", "line 3: a quoted field is not closed"),
+        ("plate,make\nAB1,\"multi\nline\"\nAB2,\"open\nAB3,Fiat\n", "line 4: a quoted field is not closed"),
+        ("plate,make\nAB1,\"Fo\"rd\n", "line 2: ',' expected after '\"'"),
+        ("plate,\"make\nAB1,Ford\n", "line 1: a quoted field is not closed"),
+        ("plate,make\nAB1,Ford\nAB2," + "M" * 101 + "\n", "line 3: make must be at most 100 characters, got 101"),
+        ("plate,vin\nAB1," + "V" * 33 + "\n", "line 2: vin must be at most 32 characters"),
+        ("plate,description\nAB1," + "d" * 501 + "\n", "line 2: description must be at most 500 characters"),
     ],
 )
 def test_bad_csv_imports_nothing(db: Database, tmp_path: Path, text: str, message: str) -> None:
@@ -63,6 +77,43 @@ def test_bad_csv_imports_nothing(db: Database, tmp_path: Path, text: str, messag
     with pytest.raises(RegistryImportError, match=message):
         registry.import_csv(path)
     assert registry.list() == []
+
+
+def test_details_as_long_as_their_columns_are_stored_whole(db: Database) -> None:
+    registry = VehicleRegistry(db)
+    row = {name: "x" * limit for name, limit in MAX_LENGTHS.items()}
+    registry.upsert({"plate": "AB1", **row})
+    found = registry.find("AB1")
+    assert {name: getattr(found, name) for name in MAX_LENGTHS} == row  # PostgreSQL refuses what does not fit
+
+
+def test_add_refuses_a_plate_and_country_already_there(db: Database) -> None:
+    registry = VehicleRegistry(db)
+    assert registry.add({"plate": "ab12 cde", "country": "gb", "make": "Ford"}).make == "Ford"
+    assert registry.add({"plate": "AB12CDE", "make": "Any"}).make == "Any"  # no country: another vehicle
+    with pytest.raises(VehicleExistsError, match=r"AB12CDE \(gb\) is already in the registry"):
+        registry.add({"plate": "AB12CDE", "country": "gb", "make": "Opel"})
+    assert registry.find("AB12CDE", "gb").make == "Ford"
+
+
+def test_update_renames_in_place_and_never_over_another_vehicle(db: Database) -> None:
+    registry = VehicleRegistry(db)
+    registry.add({"plate": "AB12CDE", "country": "gb", "make": "Ford", "model": "Fiesta", "year": "2015"})
+    registry.add({"plate": "96T8557", "country": "tn", "make": "Opel", "model": "Combo", "year": "2010"})
+    before = registry.list()
+    with pytest.raises(VehicleExistsError, match=r"96T8557 \(tn\) is already in the registry"):
+        registry.update("AB12CDE", "gb", {"plate": "96T8557", "country": "tn", "make": "Ford", "model": "Fiesta"})
+    assert registry.list() == before  # nothing changed: neither overwritten nor deleted
+
+    renamed = registry.update("ab12cde", "gb", {"plate": "AB12CDF", "country": "gb", "make": "Ford", "year": "2015"})
+    assert (renamed.plate, renamed.make, renamed.model, renamed.year) == ("AB12CDF", "Ford", None, 2015)
+    assert [(c, v.plate) for c, v in registry.list()] == [("tn", "96T8557"), ("gb", "AB12CDF")]
+    assert registry.update("AB12CDF", "gb", {"plate": "AB12CDF", "country": "gb", "colour": "Red"}).colour == "Red"
+    with pytest.raises(NotFoundError, match=r"AB12CDE \(gb\) is not in the registry"):
+        registry.update("AB12CDE", "gb", {"plate": "AB12CDE", "country": "gb"})
+    with pytest.raises(RegistryImportError, match="country 'tunisia'"):
+        registry.update("96T8557", "tn", {"plate": "96T8557", "country": "Tunisia"})
+    assert registry.find("96T8557", "tn").make == "Opel"
 
 
 def test_unreadable_csv(db: Database, tmp_path: Path) -> None:

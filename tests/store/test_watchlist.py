@@ -27,6 +27,14 @@ def test_add_list_update_delete(db: Database) -> None:
         wl.update(a.id, label="x")
 
 
+def test_ids_are_never_reused(db: Database) -> None:
+    wl = Watchlist(db)
+    wl.add("AA1")
+    newest = wl.add("BB2")
+    wl.delete(newest.id)
+    assert wl.add("CC3").id > newest.id  # a kept link to /watchlist/<id> never shows another entry
+
+
 @pytest.mark.parametrize(
     ("plate", "label", "distance", "message"),
     [("", "", 1, "1 to 16"), ("--", "", 1, "1 to 16"), ("A" * 17, "", 1, "1 to 16"),

@@ -3,22 +3,27 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import threading
 import urllib.request
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
 from flask import Flask
+from sqlalchemy.exc import OperationalError
 
 import numberplate.web
+import numberplate.web.cli
 import numberplate.web.server
 from numberplate.cli import main
 from numberplate.config import Config
+from numberplate.errors import StoreError
 from numberplate.web import get_state
-from numberplate.web.cli import serve_config
+from numberplate.web.cli import serve_config, start_retention
 from numberplate.web.server import WSGIServer, make_server, server_url, stop_server
 
 
@@ -120,3 +125,63 @@ def test_serve_reports_a_missing_model(runner: CliRunner, tmp_path: Path, monkey
     result = runner.invoke(main, ["serve", "--port", "0", "--workers", "1"])
     assert result.exit_code == 1
     assert "missing.onnx" in result.output
+
+
+def test_retention_thread_logs_any_failure_and_keeps_purging(
+    make_app: Callable[..., Flask], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = make_app(retention_days=1_000_000)  # passes config validation; its cutoff is before the year 1
+    state = get_state(app)
+    failures = iter([OverflowError("date value out of range"),
+                     OperationalError("DELETE", {}, Exception("database is locked")),
+                     StoreError("cannot use the database"), RuntimeError("a bug")])
+    periods: list[timedelta] = []
+    done = threading.Event()
+    real_purge = state.reads.purge
+
+    def purge(older_than: timedelta) -> int:
+        periods.append(older_than)
+        failure = next(failures, None)
+        if failure is not None:
+            raise failure
+        done.set()
+        return real_purge(older_than)
+
+    monkeypatch.setattr(state.reads, "purge", purge)
+    monkeypatch.setattr(numberplate.web.cli, "RETENTION_CHECK_S", 0.01)
+    with caplog.at_level(logging.WARNING, logger="numberplate.web.cli"):
+        thread = start_retention(app)
+        assert thread is not None
+        assert done.wait(timeout=10), f"the retention thread stopped after {len(periods)} purge(s)"
+    assert thread.is_alive() and len(periods) >= 5
+    assert set(periods) == {timedelta(days=1_000_000)}
+    logged = caplog.text
+    assert "OverflowError" in logged and "database is locked" in logged and "RuntimeError: a bug" in logged
+    assert "retention purge failed, trying again in" in logged and "cannot use the database" in logged
+
+
+def test_serve_refuses_a_host_that_is_no_address_in_one_line(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NUMBERPLATE_INSTANCE_PATH", str(tmp_path / "instance"))
+    monkeypatch.delenv("NUMBERPLATE_CONFIG", raising=False)
+    result = runner.invoke(main, ["serve", "--host", "999.1.1.1", "--port", "8799", "--workers", "1"])
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit)
+    assert "Invalid value for '--host'" in result.output and "cannot listen on '999.1.1.1'" in result.output
+    assert "Traceback" not in result.output and "ValueError" not in result.output
+    assert not (tmp_path / "instance").exists()  # refused before the app (and its database) was made
+
+
+def test_serve_reports_a_database_it_cannot_open_in_one_line(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    instance = tmp_path / "instance"
+    instance.mkdir()
+    (instance / "numberplate.db").write_text("garbage\n")
+    monkeypatch.setenv("NUMBERPLATE_INSTANCE_PATH", str(instance))
+    monkeypatch.delenv("NUMBERPLATE_CONFIG", raising=False)
+    result = runner.invoke(main, ["serve", "--port", "0", "--workers", "1"])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    assert "Error: cannot open or migrate the database" in result.output
+    assert "file is not a database" in result.output and "move it away" in result.output
+    assert (instance / "numberplate.db").read_text() == "garbage\n"

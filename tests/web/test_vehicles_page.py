@@ -66,6 +66,37 @@ def test_add_edit_rename_and_delete(client: FlaskClient, app: Flask) -> None:
     assert post_form(client, "/vehicles/delete", {"plate": "AB12CDF", "country": "gb"}).status_code == 404
 
 
+def test_renaming_onto_another_vehicle_is_409_and_changes_nothing(client: FlaskClient, app: Flask) -> None:
+    registry = get_state(app).vehicles
+    registry.upsert({"plate": "AB12CDE", "country": "gb", "make": "Ford", "model": "Fiesta", "year": "2015"})
+    registry.upsert({"plate": "96T8557", "country": "tn", "make": "Opel", "model": "Combo", "year": "2010"})
+    before = registry.list()
+    res = post_form(client, "/vehicles", {"original_plate": "AB12CDE", "original_country": "gb", "plate": "96T8557",
+                                          "country": "tn", "make": "Ford", "model": "Fiesta"})
+    html = res.get_data(as_text=True)
+    assert res.status_code == 409
+    assert "96T8557 (tn) is already in the registry; edit that vehicle instead. Nothing was changed." in text_of(html)
+    assert 'name="original_plate" value="AB12CDE"' in html and 'name="make" type="text" value="Ford"' in html
+    assert registry.list() == before
+    assert "was updated" not in client.get("/vehicles").get_data(as_text=True)
+
+
+def test_adding_a_vehicle_that_is_there_is_409_and_keeps_it(client: FlaskClient, app: Flask) -> None:
+    registry = get_state(app).vehicles
+    registry.upsert({"plate": "AB12CDE", "country": "gb", "make": "Ford", "model": "Fiesta", "year": "2015"})
+    res = post_form(client, "/vehicles", {**FORD, "plate": "AB12 CDE", "country": "gb"})
+    assert res.status_code == 409
+    assert "AB12CDE (gb) is already in the registry" in text_of(res.get_data(as_text=True))
+    assert (registry.find("AB12CDE", "gb").model, registry.find("AB12CDE", "gb").year) == ("Fiesta", 2015)
+
+
+def test_saving_a_vehicle_deleted_meanwhile_is_404(client: FlaskClient, app: Flask) -> None:
+    res = post_form(client, "/vehicles", {**FORD, "original_plate": "GONE1", "original_country": "gb"})
+    html = text_of(res.get_data(as_text=True))
+    assert res.status_code == 404 and "GONE1 (gb) is not in the registry; it may have been deleted." in html
+    assert get_state(app).vehicles.list() == []
+
+
 def test_edit_of_an_unknown_vehicle_is_404(client: FlaskClient) -> None:
     res = client.get("/vehicles/edit?plate=NOPE&country=")
     assert res.status_code == 404
@@ -80,6 +111,8 @@ def test_edit_of_an_unknown_vehicle_is_404(client: FlaskClient) -> None:
         ({"year": "new"}, "year 'new' is not a whole number"),
         ({"year": "1700"}, "year '1700' is not a plausible model year"),
         ({"country": "Great Britain"}, "parameter 'country': must be a country code"),
+        ({"make": "M" * 101}, "make must be at most 100 characters, got 101"),
+        ({"vin": "V" * 33}, "vin must be at most 32 characters, got 33"),
     ],
 )
 def test_bad_vehicle_form_is_422_and_keeps_the_registry(
@@ -120,6 +153,11 @@ def test_import_csv(client: FlaskClient, app: Flask) -> None:
         ("plate,owner\nAB1,Ann\n", 422, "vehicles.csv: unknown column 'owner'"),
         ("", 422, "the header must have a 'plate' column"),
         (b"plate,make\nAB1,Citro\xebn\n", 422, "vehicles.csv is not UTF-8 text"),
+        ("plate,country\nAB1,gb\nAB2,United Kingdom\n", 422,
+         "vehicles.csv: line 3: country 'united kingdom' must be a country code"),
+        ("plate,country,make\nAB1,gb,Ford\n\"UNTERMINATED,gb,X\n", 422,
+         "vehicles.csv: line 3: a quoted field is not closed"),
+        ("plate,model\nAB1,Focus\nAB2," + "m" * 101 + "\n", 422, "vehicles.csv: line 3: model must be at most 100"),
     ],
 )
 def test_bad_csv_imports_nothing(

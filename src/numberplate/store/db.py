@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy.exc import ArgumentError, DatabaseError, IntegrityError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
 
 from numberplate.errors import NotFoundError, StoreError
@@ -41,7 +41,8 @@ def make_engine(url: str) -> Engine:
     """An engine for ``url`` (``sqlite:///path`` or ``postgresql+psycopg://...``); SQLite folders are created.
 
     Raises:
-        StoreError: the URL is malformed or names a database driver that is not installed.
+        StoreError: the URL is malformed, names a database driver that is not installed, or an SQLite file in
+            a folder that cannot be created.
     """
     try:
         parsed = make_url(url)
@@ -51,10 +52,10 @@ def make_engine(url: str) -> Engine:
         ) from e
     if parsed.drivername == "postgresql":  # the bare scheme would pick psycopg2, which we do not depend on
         parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.drivername.startswith("sqlite"):
+        _make_sqlite_folder(parsed.database, parsed.query.get("uri") in ("true", "1"))
     try:
         if parsed.drivername.startswith("sqlite"):
-            if parsed.database and parsed.database != ":memory:":
-                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
             engine = create_engine(parsed, connect_args={"check_same_thread": False, "timeout": 10})
             event.listen(engine, "connect", _sqlite_pragmas)
         else:
@@ -64,6 +65,34 @@ def make_engine(url: str) -> Engine:
             f"no database driver for {parsed.drivername!r}; for PostgreSQL run pip install 'numberplate[postgres]'"
         ) from e
     return engine
+
+
+def _make_sqlite_folder(database: str | None, is_uri: bool) -> None:
+    """Create the folder of an SQLite file (not for in-memory or ``file:...?uri=true`` databases)."""
+    if not database or database == ":memory:" or is_uri:
+        return
+    folder = Path(database).parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise StoreError(
+            f"cannot create the folder {folder} of the database {database}: {e.strerror or e}; "
+            "set instance_path (NUMBERPLATE_INSTANCE_PATH) or database_url to a place this user can write"
+        ) from e
+
+
+def _hint(reason: str) -> str:
+    """What to do about a database error, from the driver's message."""
+    text = reason.lower()
+    if "not a database" in text or "malformed" in text:
+        return "it was left as it is: move it away, or set database_url to a numberplate database"
+    if "readonly" in text or "read-only" in text:
+        return "make the database file and its folder writable by the user numberplate runs as"
+    if "locked" in text or "busy" in text:
+        return "another process holds the database lock; try again in a moment"
+    if "unable to open" in text:
+        return "check that the database's folder exists and that this user can read and write it"
+    return "check that the database server is running and that database_url is right"
 
 
 class Database:
@@ -80,17 +109,35 @@ class Database:
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        """A session that commits when the block ends and rolls back if it raises."""
-        with self._sessions() as session:
-            try:
-                yield session
-                session.commit()
-            except BaseException:
-                session.rollback()
-                raise
+        """A session that commits when the block ends and rolls back if it raises.
 
-    def migrate(self) -> None:
+        Raises:
+            StoreError: the database cannot be opened, read or written (not a database, read-only, locked,
+                server gone); an ``IntegrityError`` is passed on unchanged.
+        """
+        try:
+            with self._sessions() as session:
+                try:
+                    yield session
+                    session.commit()
+                except BaseException:
+                    session.rollback()
+                    raise
+        except IntegrityError:
+            raise  # a broken constraint is the caller's to handle (an entry that already exists, ...)
+        except DatabaseError as e:  # cannot open, not a database, read-only, locked, server gone
+            raise self.error(e) from e
+
+    def error(self, e: DatabaseError, doing: str = "cannot use") -> StoreError:
+        """A :class:`StoreError` for a driver error, naming the database and what to do."""
+        reason = str(e.orig if e.orig is not None else e).strip()
+        return StoreError(f"{doing} the database {self.safe_url}: {reason}; {_hint(reason)}")
+
+    def migrate(self, revision: str = "head") -> None:
         """Bring the schema up to date (Alembic ``upgrade head``); safe to call on every start.
+
+        Args:
+            revision: the schema revision to upgrade to (tests build older databases with it).
 
         Raises:
             StoreError: the database cannot be reached or migrated.
@@ -98,16 +145,35 @@ class Database:
         from alembic import command
 
         try:
-            with self.engine.begin() as connection:
-                cfg = alembic_config()
-                cfg.attributes["connection"] = connection
-                command.upgrade(cfg, "head")
-        except OperationalError as e:
-            raise StoreError(f"cannot open or migrate the database {self.safe_url}: {e.orig}") from e
+            with self.engine.connect() as connection:
+                sqlite = connection.dialect.name == "sqlite"
+                try:
+                    if sqlite:
+                        # Migrations rebuild SQLite tables (create a copy, drop the old one, rename): with foreign
+                        # keys on, the drop would cascade-delete the rows that refer to the table. The pragma
+                        # only takes effect outside a transaction, hence before begin().
+                        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+                        connection.commit()
+                    with connection.begin():
+                        cfg = alembic_config()
+                        cfg.attributes["connection"] = connection
+                        command.upgrade(cfg, revision)
+                finally:
+                    if sqlite:
+                        connection.invalidate()  # never pool this connection with its foreign keys off
+        except DatabaseError as e:
+            raise self.error(e, "cannot open or migrate") from e
 
     def tables(self) -> set[str]:
-        """Names of the tables that exist."""
-        return set(inspect(self.engine).get_table_names())
+        """Names of the tables that exist.
+
+        Raises:
+            StoreError: the database cannot be reached.
+        """
+        try:
+            return set(inspect(self.engine).get_table_names())
+        except DatabaseError as e:
+            raise self.error(e) from e
 
     @property
     def safe_url(self) -> str:

@@ -43,10 +43,19 @@ class ImageFiles:
             StoreError: the folder is not writable or the disk is full.
         """
         sha = hashlib.sha256(data).hexdigest()
-        path = self.path(sha)
+        self.ensure(sha, data)
+        return sha
+
+    def ensure(self, sha256: str, data: bytes) -> None:
+        """Write ``data`` (whose SHA-256 is ``sha256``) as that blob unless the file is already there.
+
+        Raises:
+            StoreError: ``sha256`` is not a blob name, the folder is not writable or the disk is full.
+        """
+        path = self.path(sha256)
         if path.exists():
-            return sha
-        tmp = path.with_name(f".{sha}.{secrets.token_hex(4)}.tmp")
+            return
+        tmp = path.with_name(f".{sha256}.{secrets.token_hex(4)}.tmp")
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             with open(tmp, "wb") as fh:
@@ -58,7 +67,6 @@ class ImageFiles:
             with contextlib.suppress(OSError):
                 tmp.unlink(missing_ok=True)
             raise StoreError(f"cannot write image file under {self.root}: {e.strerror or e}") from e
-        return sha
 
     def get(self, sha256: str) -> bytes | None:
         """The blob's bytes, or None when it is not stored (or ``sha256`` is not a blob name at all)."""

@@ -15,10 +15,16 @@ class Base(DeclarativeBase):
     """Declarative base of every numberplate table."""
 
 
+# Tables whose ids clients see (in URLs and API answers): on SQLite, AUTOINCREMENT so that an id is never given
+# again after its row is deleted (a kept link must not show another read). PostgreSQL sequences never reuse ids.
+NEVER_REUSE_IDS = {"sqlite_autoincrement": True}
+
+
 class Read(Base):
     """One processed image: when, from where, and the plates found in it."""
 
     __tablename__ = "reads"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
@@ -41,6 +47,7 @@ class Plate(Base):
     """One plate of a read: box, text, confidences, candidates, crop and vehicle details."""
 
     __tablename__ = "plates"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     read_id: Mapped[int] = mapped_column(ForeignKey("reads.id", ondelete="CASCADE"), index=True)
@@ -70,6 +77,7 @@ class WatchEntry(Base):
     """A plate on the watchlist (hotlist): reads within ``max_distance`` characters of it raise an alert."""
 
     __tablename__ = "watchlist"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     plate_norm: Mapped[str] = mapped_column(String(32), unique=True)
@@ -82,6 +90,7 @@ class ApiToken(Base):
     """An API token; only its SHA-256 is stored, with a short prefix to tell tokens apart."""
 
     __tablename__ = "api_tokens"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(100))

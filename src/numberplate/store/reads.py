@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
 import numpy as np
-from sqlalchemy import false, func, select
+from sqlalchemy import false, func, select, text
 from sqlalchemy.orm import Session
 
 from numberplate.formats.distance import levenshtein
@@ -180,6 +180,26 @@ def _stored(read: Read) -> StoredRead:
     )
 
 
+def retention_period(days: int) -> timedelta:
+    """``days`` as a timedelta, capped at the longest one Python has (about 2.7 million years)."""
+    return timedelta(days=min(max(days, 0), timedelta.max.days))
+
+
+def _lock_files(session: Session, shas: Iterable[str]) -> None:
+    """Take, until ``session``'s transaction ends, the lock that saving a read and removing unused files share.
+
+    PostgreSQL: a transaction-level advisory lock per file (in a fixed order, so two holders never deadlock).
+    SQLite: the database's single write lock, taken by a write statement that changes nothing.
+    """
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        keys = sorted({int.from_bytes(bytes.fromhex(sha[:16]), "big", signed=True) for sha in shas})
+        for key in keys:
+            session.execute(select(func.pg_advisory_xact_lock(key)))
+    elif dialect == "sqlite":
+        session.execute(text("UPDATE reads SET id = id WHERE 0"))
+
+
 def match_watchlist(entries: Sequence[WatchEntry], plate_norm: str) -> WatchEntry | None:
     """The closest watchlist entry within its own ``max_distance`` of ``plate_norm`` (None: no alert)."""
     if not plate_norm:
@@ -232,7 +252,15 @@ class ReadStore:
         """Store a read; files are written before the row is committed, so a stored row never lacks its files."""
         image_sha = self.files.put(image_jpeg) if self.files and image_jpeg else None
         crop_shas = [self.files.put(c) if self.files and c else None for c in crops_jpeg]
+        blobs = {sha: data for sha, data in zip((image_sha, *crop_shas), (image_jpeg, *crops_jpeg), strict=True)
+                 if sha and data}
         with self.db.session() as session:
+            if self.files and blobs:
+                # A file that was already there may have been unlinked since by a delete that did not see this
+                # read; under the lock (held until the commit) none can, so write again any file that is gone.
+                _lock_files(session, blobs)
+                for sha, data in blobs.items():
+                    self.files.ensure(sha, data)
             entries = session.scalars(select(WatchEntry)).all()
             read = Read(
                 created_at=created_at or utcnow(),
@@ -289,14 +317,28 @@ class ReadStore:
         """
         with self.db.session() as session:
             read = get_or_raise(session, Read, read_id, "read")
-            shas = {read.image_sha256} | {p.crop_sha256 for p in read.plates}
+            shas = {s for s in (read.image_sha256, *(p.crop_sha256 for p in read.plates)) if s}
             session.delete(read)
-            session.flush()
-            orphans = [s for s in shas if s and not self._referenced(session, s)]
-        # After the commit: if the process dies in between, a file is left over, never a row without its file.
-        for sha in orphans:
-            if self.files:
-                self.files.delete(sha)
+        self._remove_unused_files(shas)
+
+    def _remove_unused_files(self, shas: set[str]) -> None:
+        """Unlink the files of ``shas`` that no committed read uses.
+
+        Files are shared by content, so a read being saved (in another thread, process or host) may have found
+        one of them already on disk a moment ago. Both sides take :func:`_lock_files`: here, the check that no
+        row uses the file and its unlink happen under the lock; :meth:`save` writes the file again, if it is
+        gone, under the same lock before its commit. Either the save commits first and this check sees its row,
+        or the unlink comes first and the save re-creates the file: a committed read never lacks its file.
+        This runs after the delete's commit, so a process dying in between leaves a file over, never a row
+        without its file.
+        """
+        if not self.files or not shas:
+            return
+        with self.db.session() as session:
+            _lock_files(session, shas)
+            for sha in sorted(shas):
+                if not self._referenced(session, sha):
+                    self.files.delete(sha)
 
     @staticmethod
     def _referenced(session: Session, sha: str) -> bool:
@@ -358,7 +400,10 @@ class ReadStore:
 
     def purge(self, older_than: timedelta) -> int:
         """Delete reads older than ``older_than`` (the retention setting) and their unused files; returns how many."""
-        cutoff = utcnow() - older_than
+        try:
+            cutoff = utcnow() - older_than
+        except OverflowError:  # a cutoff before the year 1: nothing is that old
+            return 0
         with self.db.session() as session:
             old = session.scalars(select(Read.id).where(Read.created_at < cutoff)).all()
         for read_id in old:

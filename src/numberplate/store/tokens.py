@@ -11,12 +11,17 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from numberplate.errors import AuthError, RateLimitedError
+from numberplate.errors import AuthError, RateLimitedError, StoreError
 from numberplate.store.clock import as_utc, utcnow
 from numberplate.store.db import Database, get_or_raise
 from numberplate.store.models import ApiToken, Usage
 
 TOKEN_PREFIX = "np_"
+MAX_NAME = 100  # the length of the name column
+
+
+class TokenNameError(StoreError):
+    """A token name is empty or longer than :data:`MAX_NAME` characters."""
 
 
 def hash_token(token: str) -> str:
@@ -51,6 +56,20 @@ class TokenInfo:
         }
 
 
+def checked_name(name: str) -> str:
+    """``name`` without surrounding spaces, as a token is stored under it.
+
+    Raises:
+        TokenNameError: it is empty or longer than :data:`MAX_NAME` characters.
+    """
+    name = name.strip()
+    if not name:
+        raise TokenNameError(f"a token name must have 1 to {MAX_NAME} characters: say who or what will use it")
+    if len(name) > MAX_NAME:
+        raise TokenNameError(f"a token name must have 1 to {MAX_NAME} characters, got {len(name)}")
+    return name
+
+
 def _info(t: ApiToken) -> TokenInfo:
     return TokenInfo(
         t.id, t.name, t.prefix, t.max_calls, as_utc(t.created_at),
@@ -73,8 +92,12 @@ class Tokens:
         self.db = db
 
     def create(self, name: str, max_calls: int | None = None) -> tuple[str, TokenInfo]:
-        """A new token: returns the secret (shown once, never stored) and its listing."""
-        name = name.strip()[:100] or "token"
+        """A new token: returns the secret (shown once, never stored) and its listing.
+
+        Raises:
+            TokenNameError: ``name`` is empty or longer than :data:`MAX_NAME` characters.
+        """
+        name = checked_name(name)
         token = TOKEN_PREFIX + secrets.token_urlsafe(30)
         with self.db.session() as session:
             row = ApiToken(name=name, prefix=token[:10], token_hash=hash_token(token), max_calls=max_calls)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from datetime import timedelta
@@ -11,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from numberplate.errors import NotFoundError, StoreError
 from numberplate.store.clock import as_utc, normalize_plate, utcnow
@@ -25,10 +28,22 @@ DETAIL_FIELDS = (
 )
 CSV_COLUMNS = ("plate", "country", *DETAIL_FIELDS)
 _ALIASES = {"color": "colour", "registration": "plate", "reg": "plate", "registration_number": "plate"}
+MAX_PLATE = 16
+COUNTRY_RE = re.compile(r"[a-z]{2}(-[a-z0-9]{1,3})?")  # gb, br, us-ca: as the web forms and the API accept
+MAX_DESCRIPTION = 500  # the one detail without a length in its column (Text)
+# Longest value of each text detail: the length of its column, so PostgreSQL never refuses a value we accepted.
+MAX_LENGTHS = {
+    name: getattr(Vehicle.__table__.c[name].type, "length", None) or MAX_DESCRIPTION
+    for name in DETAIL_FIELDS if name != "year"
+}
 
 
 class RegistryImportError(StoreError):
-    """A vehicles CSV is malformed; the message names the line."""
+    """A vehicle (a CSV row or a form) is invalid; the message names the line or the field."""
+
+
+class VehicleExistsError(StoreError):
+    """A vehicle with this plate and country is already in the registry."""
 
 
 @dataclass(frozen=True)
@@ -46,9 +61,16 @@ def _info(v: Vehicle) -> VehicleInfo:
 
 def _clean_row(row: dict[str, Any], where: str) -> dict[str, Any]:
     plate = normalize_plate(str(row.get("plate") or ""))
-    if not plate or len(plate) > 16:
-        raise RegistryImportError(f"{where}: plate {row.get('plate')!r} must have 1 to 16 letters or digits")
-    out: dict[str, Any] = {"plate_norm": plate, "country": str(row.get("country") or "").strip().lower()[:8]}
+    if not plate or len(plate) > MAX_PLATE:
+        raise RegistryImportError(
+            f"{where}: plate {str(row.get('plate'))[:40]!r} must have 1 to {MAX_PLATE} letters or digits"
+        )
+    country = str(row.get("country") or "").strip().lower()
+    if country and not COUNTRY_RE.fullmatch(country):
+        raise RegistryImportError(
+            f"{where}: country {country[:20]!r} must be a country code such as gb, br or us-ca (empty: any country)"
+        )
+    out: dict[str, Any] = {"plate_norm": plate, "country": country}
     for name in DETAIL_FIELDS:
         value = row.get(name)
         value = value.strip() if isinstance(value, str) else value
@@ -62,8 +84,21 @@ def _clean_row(row: dict[str, Any], where: str) -> dict[str, Any]:
             if not 1885 <= out[name] <= 2100:
                 raise RegistryImportError(f"{where}: year {value!r} is not a plausible model year")
         else:
-            out[name] = str(value)[:500]
+            out[name] = str(value)
+            if len(out[name]) > MAX_LENGTHS[name]:
+                raise RegistryImportError(
+                    f"{where}: {name} must be at most {MAX_LENGTHS[name]} characters, got {len(out[name])}"
+                )
     return out
+
+
+def _csv_error(name: str, line: int, e: csv.Error) -> RegistryImportError:
+    reason = "a quoted field is not closed" if "end of data" in str(e) else str(e)
+    return RegistryImportError(f'{name} line {line}: {reason}; quote a whole field, with "" for a quote inside it')
+
+
+def _key(plate_norm: str, country: str) -> str:
+    return f"{plate_norm} ({country})" if country else f"{plate_norm} (any country)"
 
 
 class VehicleRegistry:
@@ -94,10 +129,63 @@ class VehicleRegistry:
         """Add or replace one vehicle from a dict of CSV columns; True when it was new.
 
         Raises:
-            RegistryImportError: an invalid plate or year.
+            RegistryImportError: an invalid plate, country, year or detail.
         """
         with self.db.session() as session:
             return self._upsert(session, _clean_row(row, "vehicle"))
+
+    def add(self, row: dict[str, Any]) -> VehicleInfo:
+        """Add a vehicle from a dict of CSV columns, refusing to replace one with the same plate and country.
+
+        Raises:
+            RegistryImportError: an invalid plate, country, year or detail.
+            VehicleExistsError: that plate and country are already in the registry.
+        """
+        values = _clean_row(row, "vehicle")
+        try:
+            with self.db.session() as session:
+                if self._row(session, values["plate_norm"], values["country"]) is not None:
+                    raise VehicleExistsError(self._exists(values))
+                vehicle = Vehicle(**values)
+                session.add(vehicle)
+                session.flush()
+                return _info(vehicle)
+        except IntegrityError as e:  # added by someone else in the meantime
+            raise VehicleExistsError(self._exists(values)) from e
+
+    def update(self, plate: str, country: str, row: dict[str, Any]) -> VehicleInfo:
+        """Change the vehicle stored under ``plate`` and ``country`` to ``row`` (whose plate or country may differ).
+
+        A new plate or country renames the vehicle in place; it never replaces another vehicle.
+
+        Raises:
+            NotFoundError: no vehicle is stored under ``plate`` and ``country``.
+            RegistryImportError: an invalid plate, country, year or detail.
+            VehicleExistsError: the new plate and country belong to another vehicle.
+        """
+        values = _clean_row(row, "vehicle")
+        try:
+            with self.db.session() as session:
+                vehicle = self._row(session, normalize_plate(plate), country)
+                if vehicle is None:
+                    raise NotFoundError(f"{_key(normalize_plate(plate) or plate[:20], country)} is not in the registry")
+                other = self._row(session, values["plate_norm"], values["country"])
+                if other is not None and other.id != vehicle.id:
+                    raise VehicleExistsError(self._exists(values))
+                for name, value in values.items():
+                    setattr(vehicle, name, value)
+                session.flush()
+                return _info(vehicle)
+        except IntegrityError as e:  # the new plate was added by someone else in the meantime
+            raise VehicleExistsError(self._exists(values)) from e
+
+    @staticmethod
+    def _row(session: Session, plate_norm: str, country: str) -> Vehicle | None:
+        return session.scalar(select(Vehicle).where(Vehicle.plate_norm == plate_norm, Vehicle.country == country))
+
+    @staticmethod
+    def _exists(values: dict[str, Any]) -> str:
+        return f"{_key(values['plate_norm'], values['country'])} is already in the registry; edit that vehicle instead"
 
     @staticmethod
     def _upsert(session: Any, values: dict[str, Any]) -> bool:
@@ -147,8 +235,13 @@ class VehicleRegistry:
             name = str(source)
         else:
             lines, name = source, "CSV"
-        reader = csv.DictReader(lines)
-        header = [(_ALIASES.get(h.strip().lower(), h.strip().lower())) for h in reader.fieldnames or []]
+        # strict: a quote left open is an error, not a field that swallows the rest of the file.
+        reader = csv.DictReader(lines, strict=True)
+        try:
+            fieldnames = reader.fieldnames or []
+        except csv.Error as e:
+            raise _csv_error(name, 1, e) from e
+        header = [(_ALIASES.get(h.strip().lower(), h.strip().lower())) for h in fieldnames]
         if "plate" not in header:
             raise RegistryImportError(
                 f"{name}: the header must have a 'plate' column; columns: {', '.join(CSV_COLUMNS)}"
@@ -158,6 +251,7 @@ class VehicleRegistry:
             raise RegistryImportError(f"{name}: unknown column {unknown[0]!r}; columns: {', '.join(CSV_COLUMNS)}")
         reader.fieldnames = header
         added = updated = 0
+        start = reader.line_num + 1  # the line the next row starts on (a quoted field may span lines)
         try:
             with self.db.session() as session:
                 for row in reader:
@@ -168,8 +262,9 @@ class VehicleRegistry:
                     else:
                         updated += 1
                     session.flush()
+                    start = reader.line_num + 1
         except csv.Error as e:
-            raise RegistryImportError(f"{name} line {reader.line_num}: {e}") from e
+            raise _csv_error(name, start, e) from e
         return ImportReport(added, updated)
 
 

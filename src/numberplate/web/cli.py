@@ -5,9 +5,9 @@ from __future__ import annotations
 import dataclasses
 import gc
 import logging
+import socket
 import threading
 import time
-from datetime import timedelta
 from pathlib import Path
 
 import click
@@ -40,6 +40,10 @@ def serve(
     logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         config = serve_config(config_path, host=host, port=port, threads=threads, workers=workers)
+    except NumberplateError as e:
+        raise click.ClickException(str(e)) from e
+    check_host(config.host)
+    try:
         app = create_app(config)  # creates or migrates the database once, before any worker starts
         click.echo("loading models ...", err=True)
         get_state(app).get_reader()  # fail here, with the reason, rather than in every worker
@@ -72,7 +76,7 @@ def _serve_one(app: Flask, config: Config) -> None:
 
     try:
         server = make_server(app, config)
-    except OSError as e:  # address in use, no permission for ports below 1024, unknown host, ...
+    except (OSError, ValueError) as e:  # address in use, no permission for ports below 1024, bad host, ...
         raise click.ClickException(f"cannot listen on {config.host}:{config.port}: {e}") from e
     click.echo(f"numberplate web app on {server_url(server)}  (Ctrl+C to stop)")
     try:
@@ -86,8 +90,30 @@ def _serve_one(app: Flask, config: Config) -> None:
 RETENTION_CHECK_S = 3600
 
 
+def check_host(host: str) -> None:
+    """Make sure ``host`` is an address or a name this machine can resolve, before any model loads.
+
+    Raises:
+        click.BadParameter: it is not (``999.1.1.1``, a typo in a host name).
+    """
+    try:
+        socket.getaddrinfo(host, None, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (OSError, UnicodeError) as e:  # socket.gaierror is an OSError; an over-long label a UnicodeError
+        reason = getattr(e, "strerror", None) or str(e)
+        raise click.BadParameter(
+            f"cannot listen on {host!r} ({reason}); give an IP address of this machine such as 127.0.0.1, "
+            "0.0.0.0 (every interface) or ::, or a host name that resolves to one",
+            param_hint="'--host' (or the host setting)",
+        ) from e
+
+
 def start_retention(app: Flask) -> threading.Thread | None:
-    """With ``retention_days`` set, delete older reads now and then hourly, in a daemon thread."""
+    """With ``retention_days`` set, delete older reads now and then hourly, in a daemon thread.
+
+    A failed purge (a locked or unreachable database, any bug) is logged and tried again an hour later: the
+    thread keeps running as long as the server does.
+    """
+    from numberplate.store.reads import retention_period
     from numberplate.web import get_state
 
     state = get_state(app)
@@ -98,11 +124,13 @@ def start_retention(app: Flask) -> threading.Thread | None:
     def loop() -> None:
         while True:
             try:
-                n = state.reads.purge(timedelta(days=days))
+                n = state.reads.purge(retention_period(days))
                 if n:
                     log.info("retention: deleted %d read(s) older than %d day(s)", n, days)
             except NumberplateError as e:
-                log.warning("retention purge failed: %s", e)
+                log.warning("retention purge failed, trying again in %d s: %s", RETENTION_CHECK_S, e)
+            except Exception:  # this thread must outlive any error
+                log.exception("retention purge failed, trying again in %d s", RETENTION_CHECK_S)
             time.sleep(RETENTION_CHECK_S)
 
     thread = threading.Thread(target=loop, name="numberplate-retention", daemon=True)

@@ -9,9 +9,10 @@ from flask import Blueprint, flash, redirect, request, url_for
 from sqlalchemy import select
 from werkzeug.wrappers import Response as BaseResponse
 
+from numberplate.errors import NotFoundError
 from numberplate.store.clock import normalize_plate
 from numberplate.store.models import Vehicle
-from numberplate.store.vehicles import CSV_COLUMNS, DETAIL_FIELDS, RegistryImportError
+from numberplate.store.vehicles import CSV_COLUMNS, DETAIL_FIELDS, RegistryImportError, VehicleExistsError
 from numberplate.web.errors import WebError
 from numberplate.web.params import as_country, as_int, invalid
 from numberplate.web.state import get_state
@@ -77,24 +78,28 @@ def edit() -> BaseResponse:
 
 @bp.post("/vehicles")
 def save() -> BaseResponse:
-    """Add a vehicle, or change one (the hidden original plate and country say which)."""
+    """Add a vehicle, or change one (the hidden original plate and country say which).
+
+    Neither ever replaces another vehicle: a plate and country already in the registry are refused (409).
+    """
     form = {name: request.form.get(name, "").strip() for name in FORM_FIELDS}
     original_plate = request.form.get("original_plate", "")
     original = (original_plate, request.form.get("original_country", "")) if original_plate else None
+    registry = get_state().vehicles
     try:
         if not form["plate"]:
             raise invalid("plate", "is required")
-        country = as_country("country", form["country"]) or ""
-        new = get_state().vehicles.upsert({**form, "country": country})
+        values = {**form, "country": as_country("country", form["country"]) or ""}
+        vehicle = registry.update(*original, values) if original else registry.add(values)
     except WebError as e:
         return _form_page(form, original, e.message, 422)
     except RegistryImportError as e:
         return _form_page(form, original, str(e).removeprefix("vehicle: "), 422)
-    plate = normalize_plate(form["plate"])
-    if original and (normalize_plate(original[0]), original[1]) != (plate, country):
-        # Renamed: the new row is written first, so a failure here leaves a duplicate, never a loss.
-        get_state().vehicles.delete(original[0], original[1])
-    flash(f"{plate} was {'added to' if new else 'updated in'} the registry.", "info")
+    except VehicleExistsError as e:
+        return _form_page(form, original, f"{e}. Nothing was changed.", 409)
+    except NotFoundError as e:  # deleted since the form was opened
+        return _form_page(form, None, f"{e}; it may have been deleted. Add it again with this form.", 404)
+    flash(f"{vehicle.plate} was {'updated in' if original else 'added to'} the registry.", "info")
     return redirect(url_for("vehicles.index"), 303)
 
 
