@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -178,6 +179,24 @@ def _stored(read: Read) -> StoredRead:
         processing_ms=read.processing_ms,
         plates=plates,
     )
+
+
+CAMERA_RE = re.compile(r"[\w.:@/ -]{1,128}")
+CAMERA_RULE = "must be 1-128 letters, digits, spaces or _ . : @ / -"
+
+
+def check_camera_id(text: str) -> str:
+    """A camera id with surrounding spaces removed: 1-128 letters, digits, spaces or ``_ . : @ / -``.
+
+    The one rule for camera ids, wherever they come in (every web entry point, the CLI's ``--camera-id``).
+
+    Raises:
+        ValueError: any other text; the message says what is allowed.
+    """
+    stripped = text.strip()
+    if not CAMERA_RE.fullmatch(stripped):
+        raise ValueError(f"camera id {text[:40]!r}: {CAMERA_RULE}")
+    return stripped
 
 
 def retention_period(days: int) -> timedelta:

@@ -24,6 +24,18 @@ def _vehicle(event: PlateEvent) -> str:
     return f"  (lookup: {error})" if error else ""
 
 
+def _camera_id(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """``--camera-id`` checked by the rule every web entry point uses (so the history can filter by it)."""
+    from numberplate.store.reads import check_camera_id
+
+    if value is None:
+        return None
+    try:
+        return check_camera_id(value)
+    except ValueError as e:
+        raise click.BadParameter(str(e)) from e
+
+
 @click.command("video")
 @click.argument("source")
 @click.option("--fps", type=FiniteFloatRange(0, 240, min_open=True), default=5.0, show_default=True,
@@ -41,7 +53,8 @@ def _vehicle(event: PlateEvent) -> str:
 @click.option("--store", is_flag=True,
               help="keep each plate in the history (database of config) as a read of its best frame; "
                    "watchlist entries match it like any read")
-@click.option("--camera-id", help="camera name stored with the reads (with --store)")
+@click.option("--camera-id", callback=_camera_id,
+              help="camera name stored with the reads (with --store): 1-128 letters, digits, spaces or _ . : @ / -")
 @click.option("--lookup/--no-lookup", "with_lookup", default=None,
               help="look up each plate's vehicle once (providers from config 'lookup'; default: lookup_on_read)")
 @click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),

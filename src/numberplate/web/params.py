@@ -13,12 +13,12 @@ from werkzeug.exceptions import NotFound
 from werkzeug.routing import IntegerConverter
 
 from numberplate.formats.patterns import AUTO, UnknownCountryError, check_country, known_countries
+from numberplate.store.reads import CAMERA_RULE, check_camera_id
 from numberplate.web.errors import WebError
 
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
 COUNTRY_RE = re.compile(r"[a-z]{2}(-[a-z0-9]{1,3})?")
-CAMERA_RE = re.compile(r"[\w.:@/ -]{1,128}")
 ID_RE = re.compile(r"[0-9]{1,19}")
 MAX_ID = 2**63 - 1
 """The largest record id: the database's ids are signed 64-bit integers, so none is larger."""
@@ -136,23 +136,6 @@ def as_country_hint(name: str, value: Any) -> str | None:
         return check_country(text)
     except UnknownCountryError as e:
         raise invalid(name, str(e)) from e
-
-
-CAMERA_RULE = "must be 1-128 letters, digits, spaces or _ . : @ / -"
-
-
-def check_camera_id(text: str) -> str:
-    """A camera id with surrounding spaces removed: 1-128 letters, digits, spaces or ``_ . : @ / -``.
-
-    The one rule for camera ids, wherever they come in (every web entry point; the CLI's ``--camera-id``).
-
-    Raises:
-        ValueError: any other text; the message says what is allowed.
-    """
-    stripped = text.strip()
-    if not CAMERA_RE.fullmatch(stripped):
-        raise ValueError(f"camera id {text[:40]!r}: {CAMERA_RULE}")
-    return stripped
 
 
 def as_camera(name: str, value: Any) -> str | None:
