@@ -51,6 +51,22 @@ def test_country_specific_row_wins(db: Database) -> None:
     assert registry.find("X1", "nl").make == "Any"
 
 
+def test_region_rows_are_found_most_specific_first(db: Database) -> None:
+    # A row stored for a region (us-ca) was never found: only the bare country was searched.
+    registry = VehicleRegistry(db)
+    registry.upsert({"plate": "7ABC123", "country": "us-ca", "make": "Californian"})
+    assert registry.find("7ABC123", "us-ca").make == "Californian"
+    assert registry.find("7ABC123", "us").make == "Californian"  # a country hint finds its regions' rows
+    with pytest.raises(NotFoundError):
+        registry.find("7ABC123", "us-tx")  # not another state's
+    registry.upsert({"plate": "7ABC123", "country": "us", "make": "American"})
+    registry.upsert({"plate": "7ABC123", "make": "Any"})
+    assert registry.find("7ABC123", "us-ca").make == "Californian"
+    assert registry.find("7ABC123", "us").make == "American"
+    assert registry.find("7ABC123", "us-tx").make == "American"
+    assert registry.find("7ABC123", "fr").make == "Any"
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [

@@ -11,7 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -108,7 +108,8 @@ class VehicleRegistry:
         self.db = db
 
     def find(self, plate: str, country: str | None = None) -> VehicleInfo:
-        """The vehicle registered under ``plate`` (a country-specific row wins over a country-less one).
+        """The vehicle registered under ``plate``, the most specific row first: for ``us-ca``, a ``us-ca`` row,
+        then a ``us`` row, then a country-less one (a ``us`` hint also finds the ``us-ca`` row).
 
         Without ``country`` every row with the plate qualifies.
 
@@ -117,13 +118,18 @@ class VehicleRegistry:
         """
         norm = normalize_plate(plate)
         query = select(Vehicle).where(Vehicle.plate_norm == norm).order_by(Vehicle.id)
-        if country:
-            query = query.where(Vehicle.country.in_(["", country.split("-")[0].lower()]))
+        hint = (country or "").strip().lower()
+        base = hint.split("-")[0]
+        if hint == base and hint:  # a country: its regions' rows too
+            query = query.where(or_(Vehicle.country.in_(["", base]),
+                                    Vehicle.country.startswith(f"{base}-", autoescape=True)))
+        elif hint:  # a region: its own rows, its country's and country-less ones, not another region's
+            query = query.where(Vehicle.country.in_(["", base, hint]))
         with self.db.session() as session:
             rows = session.scalars(query).all()
             if not rows:
                 raise NotFoundError(f"{norm or plate!r} is not in the local vehicle registry")
-            return _info(max(rows, key=lambda v: v.country != ""))
+            return _info(max(rows, key=lambda v: (v.country == hint, v.country == base, v.country != "")))
 
     def upsert(self, row: dict[str, Any]) -> bool:
         """Add or replace one vehicle from a dict of CSV columns; True when it was new.

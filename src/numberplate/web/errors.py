@@ -26,7 +26,8 @@ from numberplate.errors import (
     UnsupportedImageError,
     VideoError,
 )
-from numberplate.store.vehicles import RegistryImportError
+from numberplate.store.tokens import TokenNameError
+from numberplate.store.vehicles import RegistryImportError, VehicleExistsError
 from numberplate.store.watchlist import WatchlistError
 from numberplate.web.state import get_state
 
@@ -65,6 +66,8 @@ ERROR_STATUS: tuple[tuple[type[NumberplateError], int, str], ...] = (
     (NotFoundError, 404, "not_found"),
     (WatchlistError, 422, "invalid_watchlist_entry"),
     (RegistryImportError, 422, "invalid_vehicle"),
+    (VehicleExistsError, 409, "vehicle_exists"),
+    (TokenNameError, 422, "invalid_token_name"),
     (StoreError, 503, "storage_unavailable"),
 )
 # Blueprints that always answer errors in JSON, whatever the Accept header says.
