@@ -19,15 +19,21 @@ def postgres_url() -> Iterator[str]:
         yield url
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    """A freshly migrated, empty database of each kind."""
+def empty_database(request: pytest.FixtureRequest, tmp_path: Path, revision: str = "head") -> Database:
+    """An empty database of the kind ``request.param`` names ("sqlite" or "postgresql") at schema ``revision``."""
     if request.param == "sqlite":
         database = Database(f"sqlite:///{tmp_path / 'test.db'}")
     else:
         database = Database(request.getfixturevalue("postgres_url"))
         _drop_everything(database)
-    database.migrate()
+    database.migrate(revision)
+    return database
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """A freshly migrated, empty database of each kind."""
+    database = empty_database(request, tmp_path)
     yield database
     database.close()
 

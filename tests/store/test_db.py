@@ -19,7 +19,7 @@ from numberplate.store.reads import ReadStore
 from numberplate.store.tokens import Tokens
 from numberplate.store.watchlist import Watchlist
 from numberplate.types import BoundingBox, Detection, ImageResult, PlateRead, PlateText
-from tests.store.conftest import _drop_everything
+from tests.store.conftest import empty_database
 
 HEAD = ScriptDirectory.from_config(alembic_config()).get_current_head()
 
@@ -73,12 +73,7 @@ def test_safe_url_hides_the_password() -> None:
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_at_0001(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     """A database of each kind made by the first release's schema (revision 0001)."""
-    if request.param == "sqlite":
-        database = Database(f"sqlite:///{tmp_path / 'old.db'}")
-    else:
-        database = Database(request.getfixturevalue("postgres_url"))
-        _drop_everything(database)
-    database.migrate("0001")
+    database = empty_database(request, tmp_path, "0001")
     yield database
     database.close()
 
