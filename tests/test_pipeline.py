@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,7 @@ from PIL import Image
 from numberplate import Reader, load_config
 from numberplate.errors import ImageDecodeError, LookupNotFound
 from numberplate.formats import UnknownCountryError
-from numberplate.types import PlateRead, PlateText, VehicleInfo
+from numberplate.types import BoundingBox, Detection, PlateRead, PlateText, VehicleInfo
 from tests.fakes import EchoRecognizer, FixedDetector
 
 
@@ -180,3 +181,29 @@ def test_failed_lookup_keeps_the_read() -> None:
 def test_no_plates_gives_empty_list() -> None:
     r = Reader(FixedDetector(boxes=[]), EchoRecognizer(), config=load_config(env={}))
     assert r.read(np.zeros((50, 50, 3), np.uint8)) == []
+
+
+class _NaNDetector:
+    def detect(self, image: np.ndarray) -> list[Detection]:
+        good = Detection(BoundingBox(50, 50, 100, 60), 0.9)
+        return [Detection(BoundingBox(float("nan"), 50, 100, 60), 0.9), Detection(BoundingBox(50, 50, 100, 60),
+                float("nan")), Detection(good.box, 0.9, ((50, 50), (100, 50), (100, float("inf")), (50, 60))), good]
+
+
+def test_non_finite_detections_are_skipped_and_the_answer_is_valid_json() -> None:
+    reads = Reader(_NaNDetector(), EchoRecognizer(), config=load_config(env={})).read(np.zeros((100, 200, 3), np.uint8))
+    assert len(reads) == 1
+    json.dumps([r.to_dict() for r in reads], allow_nan=False)
+
+
+def test_a_non_finite_reading_confidence_leaves_the_plate_unread() -> None:
+    reader = Reader(FixedDetector(), EchoRecognizer(confidence=float("nan")), config=load_config(env={}))
+    (read,) = reader.read(np.zeros((100, 200, 3), np.uint8))
+    assert read.text is None
+    json.dumps(read.to_dict(), allow_nan=False)
+
+
+def test_a_country_that_is_not_a_string_is_a_type_error() -> None:
+    with pytest.raises(TypeError, match=r"^country must be a country code such as 'gb' or 'us-ca', got 5$"):
+        Reader(FixedDetector(), EchoRecognizer(), config=load_config(env={})).read(
+            np.zeros((100, 200, 3), np.uint8), country=5)  # type: ignore[arg-type]

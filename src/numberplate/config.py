@@ -19,6 +19,13 @@ from numberplate.errors import ConfigError
 ENV_PREFIX = "NUMBERPLATE_"
 FILE_TABLE = "numberplate"  # a file may keep its settings in a [numberplate] table
 
+# Upper bounds of settings whose larger values only overflow somewhere later (a timedelta, a byte count).
+MAX_UPLOAD_MB = 1_000_000.0  # a terabyte
+MAX_VIDEO_SECONDS = 86_400.0  # a day of video in one upload
+MAX_CACHE_HOURS = 24.0 * 365 * 100  # a century
+MAX_LOOKUP_TIMEOUT = 3_600.0
+MAX_THREADS = 1_024
+
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
 _NONE = ("", "none", "null")
@@ -163,9 +170,10 @@ def _validate(cfg: Config) -> None:
     if decoder_limit and cfg.max_image_pixels > decoder_limit:
         raise ConfigError(f"config 'max_image_pixels' must be at most {decoder_limit:,} (the image decoder refuses "
                           f"larger images as decompression bombs), got {cfg.max_image_pixels:,}")
-    for name in ("max_upload_mb", "max_video_mb", "max_video_seconds"):
-        if not 0.0 < getattr(cfg, name) < math.inf:
-            raise ConfigError(f"config {name!r} must be a positive number, got {getattr(cfg, name)}")
+    for name, most in (("max_upload_mb", MAX_UPLOAD_MB), ("max_video_mb", MAX_UPLOAD_MB),
+                       ("max_video_seconds", MAX_VIDEO_SECONDS)):
+        if not 0.0 < getattr(cfg, name) <= most:
+            raise ConfigError(f"config {name!r} must be a positive number up to {most:g}, got {getattr(cfg, name)}")
     if not 0 < cfg.port < 65536:
         raise ConfigError(f"config 'port' must be 1-65535, got {cfg.port}")
     if cfg.retention_days < 0 or cfg.rate_limit_per_minute < 0:
@@ -174,11 +182,17 @@ def _validate(cfg: Config) -> None:
         raise ConfigError(
             "config 'lookup_cache_hours' and 'lookup_rate_per_second' must be 0 or more, 'lookup_timeout' positive"
         )
+    # Past these the dates and timers computed from them overflow (a cache entry's expiry, a socket deadline).
+    for name, most in (("lookup_cache_hours", MAX_CACHE_HOURS), ("lookup_timeout", MAX_LOOKUP_TIMEOUT)):
+        if getattr(cfg, name) > most:
+            raise ConfigError(f"config {name!r} must be at most {most:g}, got {getattr(cfg, name):g}")
     for name in ("workers", "threads"):
-        if getattr(cfg, name) < 1:
-            raise ConfigError(f"config {name!r} must be at least 1, got {getattr(cfg, name)}")
-    if cfg.intra_op_threads < 0:
-        raise ConfigError(f"config 'intra_op_threads' must be 0 (automatic) or more, got {cfg.intra_op_threads}")
+        if not 1 <= getattr(cfg, name) <= MAX_THREADS:
+            raise ConfigError(f"config {name!r} must be 1 to {MAX_THREADS}, got {getattr(cfg, name)}")
+    if not 0 <= cfg.intra_op_threads <= MAX_THREADS:
+        raise ConfigError(
+            f"config 'intra_op_threads' must be 0 (automatic) to {MAX_THREADS}, got {cfg.intra_op_threads}"
+        )
     if not 0.0 <= cfg.min_read_confidence < 1.0:
         raise ConfigError(f"config 'min_read_confidence' must be in [0, 1), got {cfg.min_read_confidence}")
     if not 0.0 < cfg.ocr_fallback_below <= 1.0:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Iterable
 
@@ -19,6 +20,14 @@ from numberplate.recognition.crop import crop_plate, read_turned
 from numberplate.types import Detection, ImageResult, PlateRead, PlateText
 
 log = logging.getLogger(__name__)
+
+
+def _finite(detection: Detection) -> bool:
+    """Whether a detection's box, corners and confidence are all finite numbers."""
+    b = detection.box
+    values = [b.xmin, b.ymin, b.xmax, b.ymax, detection.confidence]
+    values += [v for point in detection.corners or () for v in point]
+    return all(math.isfinite(v) for v in values)
 
 
 def default_detector(config: Config) -> Detector:
@@ -92,11 +101,17 @@ class Reader:
 
     def read_with_crops(self, image: np.ndarray, country: str | None = None) -> list[tuple[PlateRead, np.ndarray]]:
         """Like :meth:`read_array`, with each plate's crop as the recogniser saw it (for display or storage)."""
+        if country is not None and not isinstance(country, str):
+            raise TypeError(f"country must be a country code such as 'gb' or 'us-ca', got {country!r}")
         # Without a country hint the reads are checked against every country's layouts (formats AUTO).
         country = country or self.config.country or AUTO
         patterns_for(country)  # an unknown code fails here, whether or not the image holds a plate
         out = []
         for det in self.detector.detect(image):
+            if not _finite(det):
+                # A custom detector's NaN would otherwise fail the crop, or the JSON of the whole answer.
+                log.warning("skipped a detection with non-finite coordinates or confidence: %s", det)
+                continue
             text, crop = self.read_detection(image, det, country)
             out.append((self.look_up(PlateRead(det, text), country), crop))
         return out
@@ -106,6 +121,9 @@ class Reader:
         """Read one detected plate of an RGB image: its text (``None`` when unreadable) and the crop read."""
         crop = crop_plate(image, detection, level=self.config.rectify)
         text, crop = self._read_crop(crop, country or self.config.country or AUTO)
+        if text is not None and not math.isfinite(text.confidence):
+            log.warning("the recogniser gave a non-finite confidence for %r: left unread", text.text)
+            text = None
         if text is not None and text.confidence < self.config.min_read_confidence:
             # Far, blurred or half-hidden plates read as noise (the default 0.08 was the calibrated value of the
             # session-15 model's own 0.05, under which no right reading on the e2e scenes scored; the session-19

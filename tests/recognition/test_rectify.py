@@ -54,3 +54,13 @@ def test_a_crop_on_its_side_is_also_offered_turned_both_ways() -> None:
     cw, ccw, same = orientations(tall)
     assert cw.shape == ccw.shape == (20, 60, 3) and same is tall
     assert cw[0, 0, 0] == 255 and ccw[-1, -1, 0] == 255
+
+
+def test_corners_far_apart_give_a_crop_of_bounded_width() -> None:
+    # Corners 10 million px apart and 1 px high used to ask OpenCV for a 122 GB warp.
+    image = np.full((100, 200, 3), 128, np.uint8)
+    corners = ((0.0, 0.0), (1e7, 0.0), (1e7, 1.0), (0.0, 1.0))
+    crop = crop_plate(image, Detection(BoundingBox(0, 0, 200, 1), 0.9, corners))
+    assert crop.shape == (64, 64 * 12, 3)
+    plate = ((10.0, 10.0), (110.0, 10.0), (110.0, 30.0), (10.0, 30.0))  # a 5:1 plate keeps its shape
+    assert crop_plate(image, Detection(BoundingBox(10, 10, 110, 30), 0.9, plate)).shape == (64, 320, 3)

@@ -14,6 +14,8 @@ RECTIFIED_HEIGHT = 64
 # No plate layout is this much taller than wide (square motorcycle plates are about 1:1): a crop
 # this tall is a plate on its side (a photo taken sideways, a plate mounted vertically).
 SIDEWAYS_ASPECT = 1.5
+# The widest plate crop a perspective rectification makes, in heights (long single-line plates are about 5:1).
+MAX_RECTIFIED_ASPECT = 12
 # A crop whose brightest and darkest pixels differ by less than this is blank: nothing to read.
 MIN_CONTRAST = 12
 
@@ -88,7 +90,10 @@ def rectify(image: np.ndarray, corners: np.ndarray) -> np.ndarray:
     width = float(max(np.linalg.norm(tr - tl), np.linalg.norm(br - bl)))
     height = float(max(np.linalg.norm(bl - tl), np.linalg.norm(br - tr)))
     scale = RECTIFIED_HEIGHT / max(height, 1.0)
-    out_w, out_h = max(round(width * scale), 8), RECTIFIED_HEIGHT
+    # No plate is wider than MAX_RECTIFIED_ASPECT heights: corners further apart than that are a detector's
+    # mistake, and warping to their full width could ask for gigabytes.
+    out_w = min(max(round(width * scale), 8), RECTIFIED_HEIGHT * MAX_RECTIFIED_ASPECT)
+    out_h = RECTIFIED_HEIGHT
     dst = np.array([[0, 0], [out_w - 1, 0], [out_w - 1, out_h - 1], [0, out_h - 1]], np.float32)
     m = cv2.getPerspectiveTransform(corners.astype(np.float32), dst)
     return cv2.warpPerspective(image, m, (out_w, out_h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
