@@ -178,6 +178,52 @@ def test_failed_lookup_keeps_the_read() -> None:
     assert read.lookup_error == "LookupNotFound: no vehicle registered as ZZZ9999"
 
 
+class _Broken:
+    """A custom lookup with a bug: it raises what it is given, or returns something that is not a VehicleInfo."""
+
+    name = "broken"
+
+    def __init__(self, outcome: object):
+        self.outcome = outcome
+
+    def lookup(self, plate: str, country: str | None = None) -> VehicleInfo:
+        if isinstance(self.outcome, BaseException):
+            raise self.outcome
+        return self.outcome  # type: ignore[return-value]
+
+
+@pytest.mark.parametrize(
+    ("outcome", "error"),
+    [
+        (RuntimeError("boom"), "lookup failed unexpectedly (RuntimeError: boom); see the log"),
+        (KeyError("make"), "lookup failed unexpectedly (KeyError: 'make'); see the log"),
+        (TimeoutError("slow"), "lookup failed unexpectedly (TimeoutError: slow); see the log"),
+        (RecursionError("deep"), "lookup failed unexpectedly (RecursionError: deep); see the log"),
+        (ValueError("x" * 1000), f"lookup failed unexpectedly (ValueError: {'x' * 200}); see the log"),
+    ],
+    ids=["runtime", "key", "timeout", "recursion", "long-message"],
+)
+def test_a_lookup_that_raises_anything_keeps_the_read_and_logs_the_traceback(
+    outcome: Exception, error: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    r = Reader(FixedDetector(), EchoRecognizer(), _Broken(outcome), load_config(env={}))
+    (read,) = r.read(np.zeros((100, 200, 3), np.uint8))
+    assert read.text is not None and read.text.text == "ABC1234"
+    assert read.vehicle is None and read.lookup_error == error
+    [record] = [rec for rec in caplog.records if rec.name == "numberplate.pipeline"]
+    assert record.levelname == "ERROR" and record.exc_info is not None and record.exc_info[1] is outcome
+    json.dumps([p.to_dict() for p in r.read(np.zeros((100, 200, 3), np.uint8))], allow_nan=False)
+
+
+@pytest.mark.parametrize("result", [{"make": "Volvo"}, None, "Volvo"], ids=["dict", "none", "str"])
+def test_a_lookup_that_returns_no_vehicle_info_keeps_the_read(result: object) -> None:
+    r = Reader(FixedDetector(), EchoRecognizer(), _Broken(result), load_config(env={}))
+    (read,) = r.read(np.zeros((100, 200, 3), np.uint8))
+    assert read.text is not None and read.vehicle is None
+    assert read.lookup_error == f"lookup returned a {type(result).__name__}, not a VehicleInfo; fix the lookup"
+    assert read.to_dict()["vehicle"] is None
+
+
 def test_no_plates_gives_empty_list() -> None:
     r = Reader(FixedDetector(boxes=[]), EchoRecognizer(), config=load_config(env={}))
     assert r.read(np.zeros((50, 50, 3), np.uint8)) == []

@@ -17,7 +17,7 @@ from numberplate.imaging import ImageInput, load_image
 from numberplate.lookup.base import VehicleLookup
 from numberplate.recognition.base import Recognizer
 from numberplate.recognition.crop import crop_plate, read_turned
-from numberplate.types import Detection, ImageResult, PlateRead, PlateText
+from numberplate.types import Detection, ImageResult, PlateRead, PlateText, VehicleInfo
 
 log = logging.getLogger(__name__)
 
@@ -146,14 +146,26 @@ class Reader:
         return self if self.lookup is None else Reader(self.detector, self.recognizer, None, self.config)
 
     def look_up(self, read: PlateRead, country: str | None = None) -> PlateRead:
-        """``read`` with its vehicle from the lookup (or the lookup's error); unchanged without a lookup or text."""
+        """``read`` with its vehicle from the lookup (or the lookup's error); unchanged without a lookup or text.
+
+        A failed lookup never fails the read, whatever the lookup raises or returns: the plate comes back
+        with the reason in ``lookup_error``.
+        """
         if self.lookup is None or read.text is None or not read.text.text:
             return read
+        plate = read.text.text
         try:
             # No country named (or "auto"): the country the read's layout says, where only one has it.
-            vehicle = self.lookup.lookup(read.text.text, read.text.country if is_auto(country) else country)
+            vehicle = self.lookup.lookup(plate, read.text.country if is_auto(country) else country)
         except LookupError_ as e:
-            # A failed lookup never fails the read: the plate comes back with the reason.
-            log.info("lookup of %s failed: %s", read.text.text, e)
+            log.info("lookup of %s failed: %s", plate, e)
             return PlateRead(read.detection, read.text, None, f"{type(e).__name__}: {e}")
+        except Exception as e:  # a bug in the lookup (a custom one, or a provider's answer we did not foresee)
+            log.exception("lookup of %s failed unexpectedly", plate)
+            error = f"lookup failed unexpectedly ({type(e).__name__}: {str(e)[:200]}); see the log"
+            return PlateRead(read.detection, read.text, None, error)
+        if not isinstance(vehicle, VehicleInfo):
+            log.error("lookup %r returned a %s for %s, not a VehicleInfo", self.lookup, type(vehicle).__name__, plate)
+            error = f"lookup returned a {type(vehicle).__name__}, not a VehicleInfo; fix the lookup"
+            return PlateRead(read.detection, read.text, None, error)
         return PlateRead(read.detection, read.text, vehicle, None)

@@ -1,11 +1,12 @@
 """Local HTTP servers that speak each lookup provider's documented protocol, for offline, deterministic tests.
 
 ``LocalServer(app)`` runs a real HTTP/1.1 server on 127.0.0.1 (port 0) in a daemon thread and answers each
-request with ``app(request) -> Reply``; replies queued with ``server.then(...)`` are served first, in order,
-so a test can script "503 twice, then the real answer". A ``Reply`` can also be slow (``delay``), cut off
-(``truncate``) or never come (``drop``). The provider services below check method, path, headers and
-parameters the way the real services do and answer with their documented bodies and errors. ``FakeClock``
-stands in for ``time.monotonic``/``time.sleep`` so that backoff and Retry-After waits are instant and recorded.
+request with ``app(request) -> Reply``; replies queued with ``server.then(...)`` are served first, in order, so
+a test can script "503 twice, then the real answer". A ``Reply`` can also be slow (``delay``), cut off
+(``truncate``), never come (``drop``), come a byte at a time (``drip``) or without a length (``length=False``).
+The provider services below check method, path, headers and parameters the way the real services do and answer
+with their documented bodies and errors. ``FakeClock`` stands in for ``time.monotonic``/``time.sleep`` so that
+backoff and Retry-After waits are instant and recorded.
 """
 
 from __future__ import annotations
@@ -56,6 +57,9 @@ class Reply:
     delay: float = 0.0  # seconds to wait before answering (longer than the client's timeout: a slow server)
     drop: bool = False  # close the connection without answering
     truncate: bool = False  # announce the whole body's length, send half of it, close
+    drip: float = 0.0  # send the body a byte at a time, this many seconds apart (a trickling server)
+    drip_headers: bool = False  # with drip: the status line and headers too
+    length: bool = True  # False: no Content-Length; the body ends when the connection closes
 
     @classmethod
     def json(cls, payload: Any, status: int = 200, **kwargs: Any) -> Reply:
@@ -146,14 +150,17 @@ def _handler_for(server: LocalServer) -> type[BaseHTTPRequestHandler]:
             if reply.drop:
                 self.close_connection = True
                 return
+            if reply.drip:
+                self._drip(reply)
+                return
             self.send_response(reply.status)
             if reply.content_type and reply.status != 204:
                 self.send_header("Content-Type", reply.content_type)
             for name, value in reply.headers:
                 self.send_header(name, value)
-            if reply.status != 204:
+            if reply.status != 204 and reply.length:
                 self.send_header("Content-Length", str(len(reply.body)))
-            if reply.truncate:
+            if reply.truncate or not reply.length:
                 self.send_header("Connection", "close")
             self.end_headers()
             if reply.status == 204:
@@ -164,6 +171,27 @@ def _handler_for(server: LocalServer) -> type[BaseHTTPRequestHandler]:
                 self.close_connection = True
                 return
             self.wfile.write(reply.body)
+            if not reply.length:
+                self.close_connection = True
+
+        def _drip(self, reply: Reply) -> None:
+            """Headers at once (unless ``drip_headers``), then the body a byte at a time until the client leaves."""
+            self.close_connection = True
+            head = [f"HTTP/1.1 {reply.status} OK", f"Content-Length: {len(reply.body)}", "Connection: close"]
+            if reply.content_type:
+                head.append(f"Content-Type: {reply.content_type}")
+            raw = ("\r\n".join(head) + "\r\n\r\n").encode()
+            slow = raw + reply.body if reply.drip_headers else reply.body
+            try:
+                if not reply.drip_headers:
+                    self.wfile.write(raw)
+                    self.wfile.flush()
+                for i in range(len(slow)):
+                    self.wfile.write(slow[i : i + 1])
+                    self.wfile.flush()
+                    time.sleep(reply.drip)
+            except OSError:  # the client gave up: what a trickling server should see
+                return
 
         do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _handle
 

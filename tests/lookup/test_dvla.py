@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from numberplate.errors import (
@@ -156,3 +158,48 @@ def test_own_client_is_made_and_closed(dvla_server: LocalServer) -> None:
     lookup.close()
     with pytest.raises(RuntimeError):
         lookup.client.request("GET", dvla_server.url)
+
+
+DEEP = b"[" * 100_000 + b"]" * 100_000
+
+
+@pytest.mark.parametrize(
+    "body",
+    [DEEP, b'{"registrationNumber": "AA19AAA", "make": ' + DEEP + b"}"],
+    ids=["deep-list", "deep-make"],
+)
+def test_deeply_nested_json_is_a_malformed_answer(
+    body: bytes, dvla_lookup: DvlaLookup, dvla_server: LocalServer
+) -> None:
+    dvla_server.then(Reply(200, body))
+    with pytest.raises(LookupUnavailable, match="malformed"):
+        dvla_lookup.lookup("AA19AAA")
+
+
+def test_a_deeply_nested_error_body_keeps_the_status_meaning(dvla_lookup: DvlaLookup, dvla_server: LocalServer) -> None:
+    dvla_server.then(Reply(404, DEEP))
+    with pytest.raises(LookupNotFound, match="no vehicle registered as AA19AAA"):
+        dvla_lookup.lookup("AA19AAA")
+
+
+def test_unicode_digits_are_not_numbers(dvla_lookup: DvlaLookup, dvla_server: LocalServer) -> None:
+    payload = {"registrationNumber": "AA19AAA", "make": "FORD", "yearOfManufacture": "²⁰¹⁹", "engineCapacity": "¹⁶⁰⁰"}
+    dvla_server.then(Reply.json(payload))
+    info = dvla_lookup.lookup("AA19AAA")
+    assert (info.make, info.year, info.engine_size) == ("FORD", None, None)
+
+
+def test_long_fields_are_cut_to_their_column(dvla_lookup: DvlaLookup, dvla_server: LocalServer) -> None:
+    dvla_server.then(Reply.json({"registrationNumber": "A" * 500, "make": "F" * 500_000, "colour": "RED"}))
+    info = dvla_lookup.lookup("AA19AAA")
+    assert info.make == "F" * 99 + "…"
+    assert info.plate == "AA19AAA" and info.colour == "RED"
+
+
+def test_non_finite_numbers_read_as_null(dvla_lookup: DvlaLookup, dvla_server: LocalServer) -> None:
+    body = b'{"registrationNumber": "AA19AAA", "make": "FORD", "engineCapacity": NaN, "co2Emissions": Infinity}'
+    dvla_server.then(Reply(200, body))
+    info = dvla_lookup.lookup("AA19AAA")
+    assert info.engine_size is None
+    assert info.raw["engineCapacity"] is None and info.raw["co2Emissions"] is None
+    json.dumps(info.raw, allow_nan=False)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import gzip
+import json
 import random
 import socket
 import threading
@@ -13,7 +16,21 @@ import httpx
 import pytest
 
 from numberplate.errors import LookupRateLimited, LookupUnavailable
-from numberplate.lookup.http import HttpClient, compact_plate, parse_retry_after, read_json
+from numberplate.lookup.http import (
+    LONGEST_RETRY_AFTER,
+    MAX_BODY_BYTES,
+    MAX_JSON_DEPTH,
+    MAX_PLATE_LENGTH,
+    MAX_TEXT_LENGTHS,
+    HttpClient,
+    bounded,
+    compact_plate,
+    parse_json,
+    parse_retry_after,
+    read_json,
+    whole_number,
+)
+from numberplate.types import VehicleInfo
 from tests.lookup.servers import FakeClock, LocalServer, MakeClient, Reply, Request
 
 
@@ -370,7 +387,19 @@ def test_concurrent_callers_share_one_client_safely(server: LocalServer) -> None
 
 @pytest.mark.parametrize(
     ("value", "seconds"),
-    [("5", 5.0), (" 2.5 ", 2.5), ("-3", 0.0), ("0", 0.0), ("soon", None), ("", None), (None, None), ("nan", None)],
+    [
+        ("5", 5.0),
+        (" 2.5 ", 2.5),
+        ("-3", 0.0),
+        ("0", 0.0),
+        ("soon", None),
+        ("", None),
+        (None, None),
+        ("nan", None),
+        ("100000", 86400.0),
+        ("1e308", 86400.0),
+        ("inf", 86400.0),
+    ],
 )
 def test_parse_retry_after_seconds(value: str | None, seconds: float | None) -> None:
     assert parse_retry_after(value) == seconds
@@ -402,3 +431,155 @@ def test_read_json_names_what_came_instead() -> None:
 def test_invalid_settings_are_refused(options: dict[str, float]) -> None:
     with pytest.raises(ValueError):
         HttpClient(**options)  # type: ignore[arg-type]
+
+
+# --- deadline of a try, size of an answer -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("drip_headers", [False, True], ids=["body", "headers-and-body"])
+def test_a_trickling_answer_is_cut_off_at_the_timeout(
+    drip_headers: bool, server: LocalServer, make_client: MakeClient
+) -> None:
+    # 200 bytes, one every 20 ms: each read comes well within the 0.3 s timeout, the whole answer takes 4 s.
+    server.then(Reply.json({"pad": "x" * 180}, drip=0.02, drip_headers=drip_headers))
+    started = time.monotonic()
+    with pytest.raises(LookupUnavailable, match=r"timed out after 0.3 s \(1 try\)") as caught:
+        make_client(retries=0, timeout=0.3).request("GET", server.url)
+    assert time.monotonic() - started < 1.5
+    assert isinstance(caught.value.__cause__, httpx.TimeoutException)
+
+
+def test_each_try_has_its_own_deadline(server: LocalServer, make_client: MakeClient) -> None:
+    server.then(Reply.json({"pad": "x" * 180}, drip=0.02))
+    client = make_client(retries=1, timeout=0.3)
+    assert client.request("GET", server.url).json() == {"ok": True}
+    assert client.request("GET", server.url).json() == {"ok": True}  # a later call on the same connection pool
+
+
+def test_an_answer_announced_over_the_limit_is_refused_unread(
+    server: LocalServer, make_client: MakeClient, clock: FakeClock
+) -> None:
+    server.then(Reply.json({"make": "A" * 5000}))
+    with pytest.raises(LookupUnavailable, match=r"HTTP 200 with more than 1000 bytes.*check the base URL"):
+        make_client(max_body_bytes=1000).request("GET", server.url)
+    assert len(server.requests) == 1 and clock.sleeps == []  # not retried: the same answer would come again
+
+
+def test_an_unannounced_answer_over_the_limit_is_cut_off(server: LocalServer, make_client: MakeClient) -> None:
+    server.then(Reply.json({"make": "A" * 50_000}, length=False))
+    with pytest.raises(LookupUnavailable, match=r"more than 2 KB"):
+        make_client(max_body_bytes=2048).request("GET", server.url)
+    assert len(server.requests) == 1
+
+
+def test_the_limit_counts_decompressed_bytes_and_a_gzip_answer_reads_normally(
+    server: LocalServer, make_client: MakeClient
+) -> None:
+    small = gzip.compress(json.dumps({"make": "FORD"}).encode())
+    bomb = gzip.compress(b'{"make": "' + b"A" * 100_000 + b'"}')
+    assert len(bomb) < 1000
+    server.then(
+        Reply(200, small, headers=(("Content-Encoding", "gzip"),)),
+        Reply(200, bomb, headers=(("Content-Encoding", "gzip"),)),
+    )
+    client = make_client(max_body_bytes=4096)
+    response = client.request("GET", server.url)
+    assert response.json() == {"make": "FORD"}
+    assert read_json(response, "prov") == {"make": "FORD"}
+    with pytest.raises(LookupUnavailable, match="more than 4 KB"):
+        client.request("GET", server.url)
+
+
+def test_the_default_limit_is_a_megabyte(server: LocalServer, make_client: MakeClient) -> None:
+    assert MAX_BODY_BYTES == 1024 * 1024 and make_client().max_body_bytes == MAX_BODY_BYTES
+    server.then(Reply.json({"make": "A" * MAX_BODY_BYTES}))
+    with pytest.raises(LookupUnavailable, match="more than 1 MB"):
+        make_client().request("GET", server.url)
+
+
+def test_a_huge_retry_after_is_read_as_a_day_and_said_briefly(
+    server: LocalServer, make_client: MakeClient, clock: FakeClock
+) -> None:
+    client = make_client()
+    server.then(Reply.retry_after(429, "1e300"))
+    with pytest.raises(LookupRateLimited) as first:
+        client.request("GET", server.url)
+    assert first.value.retry_after == LONGEST_RETRY_AFTER == 86400
+    clock.advance(1)
+    with pytest.raises(LookupRateLimited) as blocked:
+        client.request("GET", server.url)
+    for message in (str(first.value), str(blocked.value)):
+        assert len(message) < 160 and "e+" not in message and "0000000000" not in message
+    assert "wait another 86399 s" in str(blocked.value)
+
+
+# --- reading a provider's payload defensively ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("body", [b"[" * 100_000 + b"]" * 100_000, b'{"a":' * 100 + b"1" + b"}" * 100])
+def test_read_json_refuses_deeply_nested_json_as_malformed(body: bytes) -> None:
+    response = httpx.Response(200, content=body, headers={"Content-Type": "application/json"})
+    with pytest.raises(LookupUnavailable, match=r"prov: answered HTTP 200 with a body that is malformed \(JSON nested"):
+        read_json(response, "prov")
+
+
+def test_parse_json_reads_non_finite_numbers_as_null() -> None:
+    assert parse_json(b'{"a": NaN, "b": Infinity, "c": -Infinity, "d": 1e999, "e": 1.5, "f": 7}') == {
+        "a": None,
+        "b": None,
+        "c": None,
+        "d": None,
+        "e": 1.5,
+        "f": 7,
+    }
+    nested = "[" * MAX_JSON_DEPTH + "]" * MAX_JSON_DEPTH
+    assert parse_json(nested) is not None  # as deep as allowed
+    with pytest.raises(ValueError, match="nested deeper than"):
+        parse_json("[" + nested + "]")
+
+
+@pytest.mark.parametrize(
+    ("value", "number"),
+    [
+        (1600, 1600),
+        (" 2019 ", 2019),
+        ("¹⁶⁰⁰", None),
+        ("²⁰¹⁹", None),
+        ("٢٠١٩", None),
+        ("16.5", None),
+        ("-5", None),
+        (-5, None),
+        (True, None),
+        (1600.0, None),
+        ("9" * 5000, None),
+        (10**30, None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_whole_number_takes_ascii_digits_only(value: object, number: int | None) -> None:
+    assert whole_number(value) == number
+
+
+def test_bounded_cuts_each_detail_to_its_column() -> None:
+    long = "A" * 10_000
+    vehicle = VehicleInfo("X" * 40, "prov", make=long, vin=long, description=long, year=10**9, colour="RED")
+    fitted = bounded(vehicle, "AB12CDE")
+    assert fitted.plate == "AB12CDE"
+    assert fitted.make == "A" * 99 + "…" and fitted.vin is not None and len(fitted.vin) == 32
+    assert fitted.description is not None and len(fitted.description) == 500
+    assert fitted.year is None and fitted.colour == "RED"
+    ok = VehicleInfo("AB12CDE", "prov", make="FORD", year=2019)
+    assert bounded(ok, "AB12CDE") is ok
+
+
+def test_the_limits_are_the_local_registry_s() -> None:
+    from numberplate.store.vehicles import MAX_LENGTHS, MAX_PLATE
+
+    assert MAX_TEXT_LENGTHS == MAX_LENGTHS and MAX_PLATE_LENGTH == MAX_PLATE
+    assert set(MAX_TEXT_LENGTHS) == {f.name for f in dataclasses.fields(VehicleInfo)} - {
+        "plate",
+        "source",
+        "year",
+        "raw",
+    }

@@ -170,3 +170,27 @@ def test_the_server_checks_columns(rdw_lookup: RdwLookup, rdw_server: LocalServe
     response = rdw_lookup.client.request("GET", rdw_server.url + "/resource/m9d7-ebf2.json", params={"kentekn": "X"})
     assert response.status_code == 400
     assert response.json()["code"] == "query.soql.no-such-column"
+
+
+def test_unicode_digits_and_numbers_are_read_safely(rdw_lookup: RdwLookup, rdw_server: LocalServer) -> None:
+    rdw_server.then(
+        Reply.json([{"kenteken": "6TJR64", "datum_eerste_toelating": "²⁰¹⁴0306", "cilinderinhoud": "¹⁶⁰⁰"}]),
+        Reply.json(
+            [
+                {"brandstof_omschrijving": "Elektriciteit", "brandstof_volgnummer": "²"},
+                {"brandstof_omschrijving": "Benzine", "brandstof_volgnummer": "1"},
+            ]
+        ),
+    )
+    info = rdw_lookup.lookup("6TJR64")
+    assert (info.year, info.engine_size) == (None, None)
+    assert info.fuel == "Elektriciteit / Benzine"  # an unreadable order sorts first
+    rdw_server.then(Reply.json([{"kenteken": 12, "datum_eerste_toelating": 20140306, "cilinderinhoud": 1600.5}]))
+    info = rdw_lookup.lookup("6TJR64")
+    assert (info.plate, info.year, info.registration_date, info.engine_size) == ("12", 2014, "2014-03-06", None)
+
+
+def test_deeply_nested_json_is_a_malformed_answer(rdw_lookup: RdwLookup, rdw_server: LocalServer) -> None:
+    rdw_server.then(Reply(200, b"[" * 100_000 + b"]" * 100_000))
+    with pytest.raises(LookupUnavailable, match="malformed"):
+        rdw_lookup.lookup("6TJR64")

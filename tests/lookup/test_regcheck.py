@@ -240,3 +240,18 @@ def test_an_empty_username_is_refused_up_front() -> None:
 def test_json_endpoint_needs_a_password() -> None:
     with pytest.raises(ConfigError, match="password"):
         RegcheckLookup("alice", use_json=True)
+
+
+def test_unicode_digits_are_not_a_year(xml_lookup: RegcheckLookup, regcheck_server: LocalServer) -> None:
+    regcheck_server.then(
+        Reply(200, regcheck_xml({"CarMake": {"CurrentTextValue": "Ford"}, "RegistrationYear": "²⁰¹⁹"}), "text/xml")
+    )
+    info = xml_lookup.lookup("YK08KPT")
+    assert (info.make, info.year) == ("Ford", None)
+
+
+def test_deeply_nested_vehicle_json_is_unavailable(xml_lookup: RegcheckLookup, regcheck_server: LocalServer) -> None:
+    deep = b"[" * 100_000 + b"]" * 100_000
+    regcheck_server.then(Reply(200, b"<Vehicle><vehicleJson>" + deep + b"</vehicleJson></Vehicle>", "text/xml"))
+    with pytest.raises(LookupUnavailable, match="vehicleJson that is not JSON"):
+        xml_lookup.lookup("YK08KPT")

@@ -167,3 +167,16 @@ def test_a_broken_connection_is_retried_away(svv_lookup: VegvesenLookup, vegvese
     vegvesen_server.then(Reply(drop=True), Reply.json({"kjoretoydataListe": []}, truncate=True))
     assert svv_lookup.lookup("EK39085").model == "GOLF"
     assert len(vegvesen_server.requests) == 3
+
+
+def test_unicode_digits_in_dates_are_not_a_year(svv_lookup: VegvesenLookup, vegvesen_server: LocalServer) -> None:
+    entry = {"forstegangsregistrering": {"registrertForstegangNorgeDato": "²⁰¹⁹-01-01"}}
+    vegvesen_server.then(Reply.json({"kjoretoydataListe": [entry]}))
+    info = svv_lookup.lookup("EK39085")
+    assert info.year is None and info.registration_date == "²⁰¹⁹-01-01"
+
+
+def test_deeply_nested_json_is_a_malformed_answer(svv_lookup: VegvesenLookup, vegvesen_server: LocalServer) -> None:
+    vegvesen_server.then(Reply(200, b'{"kjoretoydataListe": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"))
+    with pytest.raises(LookupUnavailable, match="malformed"):
+        svv_lookup.lookup("EK39085")

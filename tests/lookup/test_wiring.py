@@ -3,6 +3,7 @@ and a failed lookup that never fails the plate read."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -62,6 +63,14 @@ def test_parse_routes() -> None:
     for bad, message in (("gb=nosuch", "unknown provider"), ("england=dvla", "country code"), (" , ", "no provider")):
         with pytest.raises(ConfigError, match=message):
             parse_routes(bad, known)
+
+
+@pytest.mark.parametrize(
+    ("spec", "country"), [("gb=dvla,gb=local", "gb"), ("dvla, local", "*"), ("GB=dvla,gb=dvla", "gb")]
+)
+def test_a_country_routed_twice_is_refused(spec: str, country: str) -> None:
+    with pytest.raises(ConfigError, match=f"country {re.escape(country)} is already routed to dvla"):
+        parse_routes(spec, {"local", "dvla"})
 
 
 def test_router_picks_region_then_country_then_default() -> None:

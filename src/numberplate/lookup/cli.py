@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import logging
+import math
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +12,8 @@ import click
 
 from numberplate.errors import LookupError_, NumberplateError
 from numberplate.store.cli import CONFIG_OPTION, _config, open_database
+
+log = logging.getLogger(__name__)
 
 
 class _PlateOrCommand(click.Group):
@@ -48,13 +52,29 @@ def lookup_get(plate: str, country: str | None, provider: str | None, as_json: b
         raise click.ClickException(f"{type(e).__name__}: {e}") from e
     except NumberplateError as e:
         raise click.ClickException(str(e)) from e
+    except Exception as e:  # a bug in a provider: one line, not a traceback
+        log.debug("lookup of %s failed unexpectedly", plate, exc_info=True)
+        raise click.ClickException(
+            f"the lookup failed unexpectedly ({type(e).__name__}: {str(e)[:200]}); please report this as a bug"
+        ) from e
     if as_json:
-        out: dict[str, Any] = {**vehicle.to_dict(), "raw": vehicle.raw}
-        click.echo(json.dumps(out, ensure_ascii=False, default=str))
+        out: dict[str, Any] = {**vehicle.to_dict(), "raw": _finite(vehicle.raw)}
+        click.echo(json.dumps(out, ensure_ascii=False, default=str, allow_nan=False))
         return
     for key, value in vehicle.to_dict().items():
         if value not in (None, ""):
             click.echo(f"{key.replace('_', ' '):<18} {value}")
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with NaN and infinities as None, so the output is valid JSON (old cached payloads may hold them)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
 
 
 @lookup_group.command("import")

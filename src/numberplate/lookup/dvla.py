@@ -13,7 +13,15 @@ from numberplate.errors import (
     LookupNotFound,
     LookupUnavailable,
 )
-from numberplate.lookup.http import HttpClient, HttpProvider, compact_plate, read_json
+from numberplate.lookup.http import (
+    HttpClient,
+    HttpProvider,
+    bounded,
+    compact_plate,
+    error_body,
+    read_json,
+    whole_number,
+)
 from numberplate.types import VehicleInfo
 
 PATH = "/vehicle-enquiry/v1/vehicles"
@@ -86,19 +94,18 @@ class DvlaLookup(HttpProvider):
 
 def _error_detail(response: httpx.Response) -> str:
     """The first error's title and detail from a VES error body, or the gateway's message."""
-    try:
-        body = response.json()
-    except ValueError:
+    body = error_body(response)
+    if body is None:
         return response.text.strip()[:200] or response.reason_phrase
     if isinstance(body, dict):
         errors = body.get("errors")
         if isinstance(errors, list) and errors and isinstance(errors[0], dict):
             first = errors[0]
-            parts = [str(first[k]) for k in ("title", "detail") if first.get(k)]
+            parts = [str(first[k])[:200] for k in ("title", "detail") if first.get(k)]
             if parts:
                 return ": ".join(parts)
         if body.get("message"):
-            return str(body["message"])
+            return str(body["message"])[:200]
     return response.reason_phrase
 
 
@@ -106,14 +113,6 @@ def _text(value: Any) -> str | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     return str(value).strip()
-
-
-def _int(value: Any) -> int | None:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value)
-    return None
 
 
 def _with_date(status: Any, word: str, date: Any) -> str | None:
@@ -125,17 +124,18 @@ def _with_date(status: Any, word: str, date: Any) -> str | None:
 
 
 def _vehicle(vrn: str, body: dict[str, Any]) -> VehicleInfo:
-    capacity = _int(body.get("engineCapacity"))
-    return VehicleInfo(
+    capacity = whole_number(body.get("engineCapacity"))
+    vehicle = VehicleInfo(
         plate=_text(body.get("registrationNumber")) or vrn,
         source="dvla",
         make=_text(body.get("make")),
         colour=_text(body.get("colour")),
         fuel=_text(body.get("fuelType")),
-        year=_int(body.get("yearOfManufacture")),
+        year=whole_number(body.get("yearOfManufacture")),
         engine_size=f"{capacity} cc" if capacity else None,
         registration_date=_text(body.get("monthOfFirstRegistration")),
         tax_status=_with_date(body.get("taxStatus"), "due", body.get("taxDueDate")),
         inspection_status=_with_date(body.get("motStatus"), "expires", body.get("motExpiryDate")),
         raw=body,
     )
+    return bounded(vehicle, vrn)

@@ -2,26 +2,62 @@
 
 from __future__ import annotations
 
+import contextvars
+import dataclasses
 import email.utils
 import functools
+import json
 import logging
 import math
 import random
 import ssl
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+import httpcore
 import httpx
 
 from numberplate.errors import LookupRateLimited, LookupUnavailable
+from numberplate.types import VehicleInfo
 
 log = logging.getLogger(__name__)
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 """Statuses that are retried; every other status goes back to the provider to interpret."""
+
+MAX_BODY_BYTES = 1024 * 1024
+"""The largest answer read from a provider (a vehicle record is a few KB); a larger one is refused unread."""
+
+MAX_JSON_DEPTH = 64
+"""The deepest nesting of lists and objects read in a provider's JSON (the deepest real payload has about 10)."""
+
+LONGEST_RETRY_AFTER = 86400.0
+"""A ``Retry-After`` longer than a day is read as a day: later calls try again then, and messages stay readable."""
+
+MAX_PLATE_LENGTH = 16
+"""The longest plate a provider may name (the local registry's limit); a longer one is replaced by the plate asked."""
+
+MAX_TEXT_LENGTHS: dict[str, int] = {
+    "make": 100,
+    "model": 100,
+    "colour": 50,
+    "fuel": 50,
+    "engine_size": 50,
+    "body": 100,
+    "registration_date": 32,
+    "tax_status": 100,
+    "inspection_status": 100,
+    "vin": 32,
+    "description": 500,
+}
+"""The longest value of each text detail of a provider's vehicle: the local registry's column lengths
+(``numberplate.store.vehicles.MAX_LENGTHS``), so an answer fits wherever a vehicle is stored."""
+
+YEARS = range(1885, 2101)
+"""Plausible model years (as the local registry accepts them); a provider's year outside them is dropped."""
 
 BreakerState = Literal["closed", "open", "half-open"]
 
@@ -40,8 +76,104 @@ def _ssl_context() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
+# When the try now running must be over (time.monotonic()); None outside a try. Per thread, as each call is.
+_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar("numberplate_lookup_deadline", default=None)
+
+
+def _left(timeout: float | None, error: type[Exception]) -> float | None:
+    """``timeout`` shortened to the time left before the deadline; ``error`` when it has passed."""
+    deadline = _deadline.get()
+    if deadline is None:
+        return timeout
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise error("the deadline of this try has passed")
+    return left if timeout is None else min(timeout, left)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    """A connection whose every socket operation ends by the deadline of the try using it.
+
+    httpx's timeouts apply to each operation: a server sending a byte a second never trips them.
+    """
+
+    def __init__(self, stream: httpcore.NetworkStream):
+        self._stream = stream
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._stream.read(max_bytes, _left(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._stream.write(buffer, _left(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(
+        self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
+    ) -> httpcore.NetworkStream:
+        tls = self._stream.start_tls(ssl_context, server_hostname, _left(timeout, httpcore.ConnectTimeout))
+        return _DeadlineStream(tls)
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._stream.get_extra_info(info)
+
+
+class _DeadlineBackend(httpcore.NetworkBackend):
+    """httpcore's own socket backend, with connections that keep to the deadline of the try."""
+
+    def __init__(self) -> None:
+        self._backend = httpcore.SyncBackend()
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        timeout = _left(timeout, httpcore.ConnectTimeout)
+        return _DeadlineStream(self._backend.connect_tcp(host, port, timeout, local_address, socket_options))
+
+    def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
+    ) -> httpcore.NetworkStream:
+        timeout = _left(timeout, httpcore.ConnectTimeout)
+        return _DeadlineStream(self._backend.connect_unix_socket(path, timeout, socket_options))
+
+    def sleep(self, seconds: float) -> None:
+        self._backend.sleep(seconds)
+
+
+def _deadline_transport() -> httpx.HTTPTransport:
+    """httpx's default transport on the deadline backend."""
+    transport = httpx.HTTPTransport(verify=_ssl_context())
+    if not isinstance(getattr(transport, "_pool", None), httpcore.ConnectionPool):
+        return transport  # an httpx whose insides differ: only the body's reads keep to the deadline then
+    # httpx takes no network backend, so its pool is replaced by the same pool on ours (httpx's default limits).
+    transport._pool = httpcore.ConnectionPool(
+        ssl_context=_ssl_context(),
+        max_connections=100,
+        max_keepalive_connections=20,
+        keepalive_expiry=5.0,
+        network_backend=_DeadlineBackend(),
+    )
+    return transport
+
+
+def _duration(seconds: float) -> str:
+    """``"0.5 s"``, ``"120 s"``, ``"43200 s"``; past a day in days: a wait short enough to read."""
+    if seconds > LONGEST_RETRY_AFTER:
+        return f"{seconds / 86400:.3g} days"
+    return f"{seconds:.0f} s" if seconds >= 10 else f"{seconds:.2g} s"
+
+
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (delay-seconds or an HTTP date); None when absent or unreadable."""
+    """Seconds to wait from a ``Retry-After`` header (delay-seconds or an HTTP date); None when absent or unreadable.
+
+    A wait longer than :data:`LONGEST_RETRY_AFTER` (a day) is read as a day.
+    """
     if value is None or not value.strip():
         return None
     value = value.strip()
@@ -55,20 +187,23 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
         if when.tzinfo is None:  # an HTTP date is always GMT, even when written without a zone
             when = when.replace(tzinfo=UTC)
         seconds = (when - (now or datetime.now(UTC))).total_seconds()
-    if math.isnan(seconds) or math.isinf(seconds):
+    if math.isnan(seconds):
         return None
-    return max(0.0, seconds)
+    return min(max(0.0, seconds), LONGEST_RETRY_AFTER)
 
 
 class HttpClient:
     """A thread-safe ``httpx.Client`` wrapper that makes lookups reliable and fails with ``Lookup*`` errors.
 
-    Each call of :meth:`request` waits for a rate-limit token (when ``rate_per_second`` is set), then
-    tries up to ``retries + 1`` times. Connection failures, timeouts, broken replies and HTTP 429/500/502/
-    503/504 are retried after a jittered exponential backoff (``uniform(0, min(max_backoff, backoff * 2**n))``,
-    "full jitter"); a ``Retry-After`` on a 429 or 503 replaces the backoff when it is at most
-    ``max_retry_after`` seconds, and a longer one ends the call at once. When the tries run out a 429
-    raises ``LookupRateLimited`` and everything else ``LookupUnavailable``. Any other status is returned.
+    Each call of :meth:`request` waits for a rate-limit token (when ``rate_per_second`` is set), then tries up
+    to ``retries + 1`` times. Each try must be over, body read, within ``timeout`` seconds of its start
+    (connect, send, headers and body together: a server trickling its answer is cut off then), and an answer
+    longer than ``max_body_bytes`` is refused with ``LookupUnavailable`` without being retried. Connection
+    failures, timeouts, broken replies and HTTP 429/500/502/503/504 are retried after a jittered exponential
+    backoff (``uniform(0, min(max_backoff, backoff * 2**n))``, "full jitter"); a ``Retry-After`` on a 429 or 503
+    replaces the backoff when it is at most ``max_retry_after`` seconds, and a longer one ends the call at once.
+    When the tries run out a 429 raises ``LookupRateLimited`` and everything else ``LookupUnavailable``. Any
+    other status is returned.
 
     ``breaker_failures`` calls in a row that end in ``LookupUnavailable`` open a circuit breaker: for
     ``breaker_reset`` seconds calls fail at once without touching the network, then a single trial call
@@ -84,7 +219,7 @@ class HttpClient:
 
     Args:
         name: provider label used in error messages with the host, e.g. ``"dvla"``.
-        timeout: seconds for each try (connect, read, write and pool).
+        timeout: seconds for each try, from connecting to the last byte of the answer.
         retries: extra tries after the first.
         backoff: base of the exponential backoff in seconds.
         max_backoff: cap of one backoff wait in seconds.
@@ -98,6 +233,7 @@ class HttpClient:
         rng: source of the backoff jitter (a fresh ``random.Random``).
         transport: an httpx transport (tests, proxies); None for the default.
         headers: headers sent with every request (a User-Agent by default).
+        max_body_bytes: the longest answer read; a longer one raises ``LookupUnavailable``.
     """
 
     def __init__(
@@ -118,6 +254,7 @@ class HttpClient:
         rng: random.Random | None = None,
         transport: httpx.BaseTransport | None = None,
         headers: Mapping[str, str] | None = None,
+        max_body_bytes: int = MAX_BODY_BYTES,
     ):
         if timeout <= 0:
             raise ValueError(f"timeout must be positive, got {timeout}")
@@ -131,6 +268,8 @@ class HttpClient:
             raise ValueError(f"rate_per_second must be positive or None, got {rate_per_second}")
         if burst < 1:
             raise ValueError(f"burst must be at least 1, got {burst}")
+        if max_body_bytes < 1:
+            raise ValueError(f"max_body_bytes must be positive, got {max_body_bytes}")
         self.name = name
         self.timeout = float(timeout)
         self.retries = int(retries)
@@ -141,13 +280,14 @@ class HttpClient:
         self.breaker_reset = float(breaker_reset)
         self.rate_per_second = rate_per_second
         self.burst = float(burst)
+        self.max_body_bytes = int(max_body_bytes)
         self._sleep = sleep
         self._clock = clock
         self._rng = rng or random.Random()
         self._client = httpx.Client(
             timeout=self.timeout,
             verify=_ssl_context(),
-            transport=transport,
+            transport=transport or _deadline_transport(),
             headers={"User-Agent": "numberplate", **(headers or {})},
             follow_redirects=True,
         )
@@ -208,7 +348,7 @@ class HttpClient:
         Raises:
             LookupRateLimited: HTTP 429 after every try, a too-long ``Retry-After``, or the local rate limit.
             LookupUnavailable: no connection, timeouts, broken replies or server errors after every try,
-                or the circuit breaker is open.
+                an answer longer than ``max_body_bytes``, or the circuit breaker is open.
         """
         try:
             host = httpx.URL(url).host or url
@@ -255,8 +395,9 @@ class HttpClient:
         for attempt in range(tries):
             self._take_token(label)
             status, retry_after, cause = None, None, None
+            token = _deadline.set(time.monotonic() + self.timeout)
             try:
-                response = self._client.request(method, url, **kwargs)
+                response = self._fetch(label, method, url, **kwargs)
             except httpx.TimeoutException as e:
                 what, cause = f"timed out after {self.timeout:g} s", e
             except httpx.ConnectError as e:
@@ -273,6 +414,8 @@ class HttpClient:
                 what = f"{_STATUS_WORDS[status]} (HTTP {status})"
                 if retry_after is not None and retry_after > self.max_retry_after and status in (429, 503):
                     raise self._too_long(label, status, retry_after)
+            finally:
+                _deadline.reset(token)
             if attempt + 1 < tries:
                 if retry_after is not None and status in (429, 503):
                     delay = retry_after
@@ -282,12 +425,55 @@ class HttpClient:
                 self._sleep(delay)
         plural = "try" if tries == 1 else "tries"
         if status == 429:
-            after = f"retry after {retry_after:g} s" if retry_after is not None else "slow down and try again later"
+            after = (
+                f"retry after {_duration(retry_after)}" if retry_after is not None else "slow down and try again later"
+            )
             raise LookupRateLimited(f"{label}: {what} ({tries} {plural}); {after}", retry_after)
         message = f"{label}: {what} ({tries} {plural}); try again later"
         if cause is not None:
             raise LookupUnavailable(message) from cause
         raise LookupUnavailable(message)
+
+    def _fetch(self, label: str, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        """One try: the response with its whole body, read in chunks so that neither the deadline nor the
+        size limit waits for the end of a slow or endless answer."""
+        deadline, limit = _deadline.get(), self.max_body_bytes
+        with self._client.stream(method, url, **kwargs) as streamed:
+            announced = streamed.headers.get("Content-Length", "").strip()
+            too_big = announced.isascii() and announced.isdigit() and (len(announced) > 18 or int(announced) > limit)
+            if too_big:
+                raise self._too_big(label, streamed)
+            chunks: list[bytes] = []
+            size = 0
+            for chunk in streamed.iter_bytes():  # decoded: a gzip bomb is stopped too
+                size += len(chunk)
+                if size > limit:
+                    raise self._too_big(label, streamed)
+                if deadline is not None and time.monotonic() > deadline:  # a transport of the caller's
+                    raise httpx.ReadTimeout("the deadline of this try has passed", request=streamed.request)
+                chunks.append(chunk)
+        # The body is decoded already: the new response must not decode it again.
+        headers = [
+            (k, v)
+            for k, v in streamed.headers.multi_items()
+            if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+        ]
+        return httpx.Response(
+            streamed.status_code,
+            headers=headers,
+            content=b"".join(chunks),
+            request=streamed.request,
+            extensions=streamed.extensions,
+            history=streamed.history,
+        )
+
+    def _too_big(self, label: str, response: httpx.Response) -> LookupUnavailable:
+        n = self.max_body_bytes
+        limit = f"{n / 2**20:g} MB" if n >= 2**20 else f"{n / 1024:g} KB" if n >= 1024 else f"{n} bytes"
+        return LookupUnavailable(
+            f"{label}: answered HTTP {response.status_code} with more than {limit}, far more than a vehicle "
+            "record, and was cut off; check the base URL"
+        )
 
     def _too_long(self, label: str, status: int, retry_after: float) -> LookupRateLimited | LookupUnavailable:
         """The error for a Retry-After longer than we wait; a 429's also blocks later calls until then."""
@@ -295,12 +481,12 @@ class HttpClient:
             with self._lock:
                 self._blocked_until = self._clock() + retry_after
             return LookupRateLimited(
-                f"{label}: rate limited (HTTP 429) and asked to wait {retry_after:g} s, longer than the "
-                f"{self.max_retry_after:g} s we wait; try again after that",
+                f"{label}: rate limited (HTTP 429) and asked to wait {_duration(retry_after)}, longer than the "
+                f"{_duration(self.max_retry_after)} we wait; try again after that",
                 retry_after,
             )
         return LookupUnavailable(
-            f"{label}: service unavailable (HTTP 503) for the next {retry_after:g} s; try again after that"
+            f"{label}: service unavailable (HTTP 503) for the next {_duration(retry_after)}; try again after that"
         )
 
     def _backoff_delay(self, attempt: int) -> float:
@@ -317,14 +503,14 @@ class HttpClient:
                 left = self._blocked_until - now
                 if left > 0:
                     raise LookupRateLimited(
-                        f"{label}: rate limited; the provider asked us to wait another {left:.0f} s", left
+                        f"{label}: rate limited; the provider asked us to wait another {_duration(left)}", left
                     )
                 self._blocked_until = None
             if self._opened_at is None:
                 return False
             left = self._opened_at + self.breaker_reset - now
             if left > 0 or self._trial_running:
-                wait = f"{left:.0f} s" if left > 0 else "the trial call"
+                wait = _duration(left) if left > 0 else "the trial call"
                 raise LookupUnavailable(
                     f"{label}: not called because it failed {self._failures} times in a row "
                     f"(circuit breaker open); try again in {wait}"
@@ -378,20 +564,103 @@ def compact_plate(plate: str) -> str:
     return "".join(c for c in plate.upper() if c.isalnum())
 
 
-def read_json(response: httpx.Response, label: str) -> Any:
-    """The response's JSON body.
+def _finite_float(text: str) -> float | None:
+    value = float(text)
+    return value if math.isfinite(value) else None  # 1e999 reads as infinity
+
+
+def _no_constant(name: str) -> None:
+    """``NaN``, ``Infinity`` and ``-Infinity`` (not JSON, though Python writes them) read as null."""
+    return None
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            children: Iterable[Any] = node.values()
+        elif isinstance(node, list):
+            children = node
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
+
+
+def parse_json(data: bytes | str) -> Any:
+    """A provider's JSON, decoded defensively: ``NaN``, ``Infinity`` and numbers beyond a float read as None.
 
     Raises:
-        LookupUnavailable: the body is not JSON (an HTML error page, a truncated or garbled reply).
+        ValueError: not JSON, not UTF-8, or nested deeper than :data:`MAX_JSON_DEPTH`.
     """
     try:
-        return response.json()
+        value = json.loads(data, parse_float=_finite_float, parse_constant=_no_constant)
+    except RecursionError as e:  # "[" * 100000: the decoder recurses once a level
+        raise ValueError("JSON nested too deeply to read") from e
+    if _deeper_than(value, MAX_JSON_DEPTH):
+        raise ValueError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+    return value
+
+
+def read_json(response: httpx.Response, label: str) -> Any:
+    """The response's JSON body, read with :func:`parse_json`.
+
+    Raises:
+        LookupUnavailable: the body is not JSON (an HTML error page, a truncated or garbled reply) or is
+            malformed (nested too deeply).
+    """
+    try:
+        return parse_json(response.content)
     except ValueError as e:  # json.JSONDecodeError and UnicodeDecodeError are both ValueErrors
         kind = response.headers.get("Content-Type", "no content type")
+        what = "not JSON" if isinstance(e, (json.JSONDecodeError, UnicodeDecodeError)) else f"malformed ({e})"
         raise LookupUnavailable(
-            f"{label}: answered HTTP {response.status_code} with a body that is not JSON ({kind}, "
+            f"{label}: answered HTTP {response.status_code} with a body that is {what} ({kind}, "
             f"{len(response.content)} bytes); try again later"
         ) from e
+
+
+def error_body(response: httpx.Response) -> Any:
+    """The JSON of an error answer, or None when it has none (for the provider's error message)."""
+    try:
+        return parse_json(response.content)
+    except ValueError:
+        return None
+
+
+def whole_number(value: Any) -> int | None:
+    """A count or year from a provider: an int, or a string of ASCII digits (``"1600"``); else None.
+
+    ``"¹⁶⁰⁰"`` passes ``str.isdigit()`` but not ``int()``: only ASCII digits count. Negative numbers and
+    ones of more than 18 digits are None too.
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if 0 <= value < 10**18 else None
+    if isinstance(value, str):
+        text = value.strip()
+        if 0 < len(text) <= 18 and text.isascii() and text.isdigit():
+            return int(text)
+    return None
+
+
+def bounded(vehicle: VehicleInfo, plate: str) -> VehicleInfo:
+    """``vehicle`` with each text detail cut to :data:`MAX_TEXT_LENGTHS` (ending in "…"), a year outside
+    :data:`YEARS` dropped and a plate longer than :data:`MAX_PLATE_LENGTH` replaced by ``plate``, the one asked."""
+    changes: dict[str, Any] = {}
+    for name, limit in MAX_TEXT_LENGTHS.items():
+        value = getattr(vehicle, name)
+        if isinstance(value, str) and len(value) > limit:
+            changes[name] = value[: limit - 1] + "…"
+    if vehicle.year is not None and vehicle.year not in YEARS:
+        changes["year"] = None
+    if len(vehicle.plate) > MAX_PLATE_LENGTH:
+        changes["plate"] = plate
+    return dataclasses.replace(vehicle, **changes) if changes else vehicle
 
 
 class HttpProvider:

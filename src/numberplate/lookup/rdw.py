@@ -14,7 +14,15 @@ from numberplate.errors import (
     LookupNotFound,
     LookupUnavailable,
 )
-from numberplate.lookup.http import HttpClient, HttpProvider, compact_plate, read_json
+from numberplate.lookup.http import (
+    HttpClient,
+    HttpProvider,
+    bounded,
+    compact_plate,
+    error_body,
+    read_json,
+    whole_number,
+)
 from numberplate.types import VehicleInfo
 
 log = logging.getLogger(__name__)
@@ -109,13 +117,12 @@ class RdwLookup(HttpProvider):
 
 def _error_message(response: httpx.Response) -> str:
     """The ``message`` (and ``code``) of a Socrata error body, or the start of whatever came back."""
-    try:
-        body = response.json()
-    except ValueError:
+    body = error_body(response)
+    if body is None:
         return response.text.strip()[:200] or response.reason_phrase
     if isinstance(body, dict) and body.get("message"):
-        code = f" [{body['code']}]" if body.get("code") else ""
-        return f"{body['message']}{code}"
+        code = f" [{str(body['code'])[:40]}]" if body.get("code") else ""
+        return f"{str(body['message'])[:200]}{code}"
     return response.reason_phrase
 
 
@@ -129,19 +136,18 @@ def _text(value: Any) -> str | None:
 def _date(value: Any) -> str | None:
     """``"20140306"`` -> ``"2014-03-06"``; other shapes are kept as given."""
     text = _text(value)
-    if text and len(text) == 8 and text.isdigit():
+    if text and len(text) == 8 and whole_number(text) is not None:
         return f"{text[:4]}-{text[4:6]}-{text[6:]}"
     return text
 
 
 def _fuel_order(row: dict[str, Any]) -> int:
-    number = str(row.get("brandstof_volgnummer", ""))
-    return int(number) if number.isdigit() else 0
+    return whole_number(row.get("brandstof_volgnummer")) or 0
 
 
 def _vehicle(kenteken: str, row: dict[str, Any], fuels: list[dict[str, Any]] | None) -> VehicleInfo:
     first = _date(row.get("datum_eerste_toelating"))
-    cc = _text(row.get("cilinderinhoud"))
+    cc = whole_number(_text(row.get("cilinderinhoud")))
     apk = _date(row.get("vervaldatum_apk"))
     fuel_names: list[str] = []
     for f in sorted(fuels or [], key=_fuel_order):
@@ -151,18 +157,19 @@ def _vehicle(kenteken: str, row: dict[str, Any], fuels: list[dict[str, Any]] | N
     raw = dict(row)
     if fuels is not None:
         raw["brandstof"] = fuels
-    return VehicleInfo(
+    vehicle = VehicleInfo(
         plate=_text(row.get("kenteken")) or kenteken,
         source="rdw",
         make=_text(row.get("merk")),
         model=_text(row.get("handelsbenaming")),
         colour=_text(row.get("eerste_kleur")),
         fuel=" / ".join(fuel_names) or None,
-        year=int(first[:4]) if first and first[:4].isdigit() else None,
-        engine_size=f"{cc} cc" if cc and cc.isdigit() and int(cc) > 0 else None,
+        year=whole_number(first[:4]) if first else None,
+        engine_size=f"{cc} cc" if cc else None,
         body=_text(row.get("inrichting")),
         registration_date=first,
         inspection_status=f"APK expires {apk}" if apk else None,
         description=_text(row.get("voertuigsoort")),
         raw=raw,
     )
+    return bounded(vehicle, kenteken)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import xml.etree.ElementTree as ET
 from datetime import datetime
@@ -18,7 +17,15 @@ from numberplate.errors import (
     LookupNotFound,
     LookupUnavailable,
 )
-from numberplate.lookup.http import HttpClient, HttpProvider, compact_plate, read_json
+from numberplate.lookup.http import (
+    HttpClient,
+    HttpProvider,
+    bounded,
+    compact_plate,
+    parse_json,
+    read_json,
+    whole_number,
+)
 from numberplate.types import VehicleInfo
 
 # ISO 3166-1 alpha-2 code -> the service's endpoint ("Check" alone is the UK).
@@ -218,9 +225,9 @@ def _vehicle_json(response: httpx.Response, where: str) -> Any:
     if not text:
         return None
     try:
-        return json.loads(text)
+        return parse_json(text)
     except ValueError as e:
-        raise LookupUnavailable(f"regcheck: answered {where} with a vehicleJson that is not JSON") from e
+        raise LookupUnavailable(f"regcheck: answered {where} with a vehicleJson that is not JSON ({e})") from e
 
 
 def _local(tag: str) -> str:
@@ -258,15 +265,14 @@ def _iso_date(text: str | None) -> str | None:
 
 
 def _vehicle(reg: str, payload: dict[str, Any]) -> VehicleInfo:
-    year_text = _first(payload, "RegistrationYear")
-    return VehicleInfo(
+    vehicle = VehicleInfo(
         plate=reg,
         source="regcheck",
         make=_first(payload, "CarMake", "MakeDescription"),
         model=_first(payload, "CarModel", "ModelDescription"),
         colour=_first(payload, "Colour", "Color"),
         fuel=_first(payload, "FuelType", "Fuel"),
-        year=int(year_text) if year_text and year_text.isdigit() else None,
+        year=whole_number(_first(payload, "RegistrationYear")),
         engine_size=_first(payload, "EngineSize"),
         body=_first(payload, "BodyStyle", "VehicleType"),
         registration_date=_iso_date(_first(payload, "RegistrationDate", "DateOfFirstRegistration")),
@@ -274,3 +280,4 @@ def _vehicle(reg: str, payload: dict[str, Any]) -> VehicleInfo:
         description=_first(payload, "Description"),
         raw=payload,
     )
+    return bounded(vehicle, reg)

@@ -16,7 +16,7 @@ def parse_routes(spec: str, known: set[str]) -> dict[str, str]:
     """``"gb=dvla,*=local"`` -> ``{"gb": "dvla", "*": "local"}``; a bare name means ``*=name``.
 
     Raises:
-        ConfigError: a malformed entry or an unknown provider name.
+        ConfigError: a malformed entry, an unknown provider name, or a country routed twice.
     """
     routes: dict[str, str] = {}
     for part in (p.strip() for p in spec.split(",")):
@@ -29,6 +29,11 @@ def parse_routes(spec: str, known: set[str]) -> dict[str, str]:
         if name not in known:
             choices = ", ".join(sorted(known))
             raise ConfigError(f"lookup route {part!r}: unknown provider {name!r}; choose from {choices}")
+        if country in routes:
+            raise ConfigError(
+                f"lookup route {part!r}: country {country} is already routed to {routes[country]}; "
+                "give each country one provider"
+            )
         routes[country] = name
     if not routes:
         raise ConfigError("config 'lookup' names no provider; e.g. lookup = \"local\" or \"gb=dvla,*=local\"")

@@ -13,7 +13,15 @@ from numberplate.errors import (
     LookupNotFound,
     LookupUnavailable,
 )
-from numberplate.lookup.http import HttpClient, HttpProvider, compact_plate, read_json
+from numberplate.lookup.http import (
+    HttpClient,
+    HttpProvider,
+    bounded,
+    compact_plate,
+    error_body,
+    read_json,
+    whole_number,
+)
 from numberplate.types import VehicleInfo
 
 PATH = "/enkeltoppslag/kjoretoydata"
@@ -80,7 +88,7 @@ class VegvesenLookup(HttpProvider):
             if vehicles is not None and not isinstance(vehicles, list):
                 raise LookupUnavailable(f"vegvesen: answered {kjennemerke} with a kjoretoydataListe that is not a list")
             if not vehicles:
-                why = f" ({body['feilmelding']})" if body.get("feilmelding") else ""
+                why = f" ({str(body['feilmelding'])[:200]})" if body.get("feilmelding") else ""
                 raise LookupNotFound(f"vegvesen: no vehicle registered as {kjennemerke}{why}")
             if not isinstance(vehicles[0], dict):
                 raise LookupUnavailable(f"vegvesen: answered {kjennemerke} with a vehicle that is not an object")
@@ -98,14 +106,13 @@ class VegvesenLookup(HttpProvider):
 
 
 def _error_message(response: httpx.Response) -> str:
-    try:
-        body = response.json()
-    except ValueError:
+    body = error_body(response)
+    if body is None:
         return response.text.strip()[:200] or response.reason_phrase
     if isinstance(body, dict):
         for key in ("feilmelding", "message", "error", "detail"):
             if isinstance(body.get(key), str) and body[key]:
-                return str(body[key])
+                return str(body[key])[:200]
     return response.reason_phrase
 
 
@@ -154,15 +161,16 @@ def _vehicle(kjennemerke: str, entry: dict[str, Any]) -> VehicleInfo:
         _get(entry, "forstegangsregistrering", "registrertForstegangNorgeDato")
     )
     deadline = _text(_get(entry, "periodiskKjoretoyKontroll", "kontrollfrist"))
-    return VehicleInfo(
+    cc = whole_number(volume)
+    vehicle = VehicleInfo(
         plate=kjennemerke,
         source="vegvesen",
         make=_text(_get(general, "merke", 0, "merke")),
         model=_text(_get(general, "handelsbetegnelse", 0)),
         colour=_code(_get(body, "rFarge", 0)),
         fuel=" / ".join(fuels) or None,
-        year=int(first[:4]) if first and first[:4].isdigit() else None,
-        engine_size=f"{volume} cc" if isinstance(volume, int) and not isinstance(volume, bool) and volume > 0 else None,
+        year=whole_number(first[:4]) if first else None,
+        engine_size=f"{cc} cc" if cc else None,
         body=_code(_get(body, "karosseritype")),
         registration_date=first[:10] if first else None,
         inspection_status=f"EU-kontroll due {deadline}" if deadline else None,
@@ -170,3 +178,4 @@ def _vehicle(kjennemerke: str, entry: dict[str, Any]) -> VehicleInfo:
         description=_text(_get(entry, "godkjenning", "tekniskGodkjenning", "kjoretoyklassifisering", "beskrivelse")),
         raw=entry,
     )
+    return bounded(vehicle, kjennemerke)
