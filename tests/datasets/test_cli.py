@@ -164,3 +164,20 @@ def test_from_yolo_missing_image_is_exit_1(runner: CliRunner, tmp_path: Path) ->
     assert result.output == (
         f"Error: {tmp_path / 'labels' / 'a.txt'}: no image named a.* under {tmp_path / 'images'}; check --images\n"
     )
+
+
+def test_data_commands_refuse_bad_input_with_one_line(runner: CliRunner, tmp_path: Path) -> None:
+    # to-yolo: an implausible width in the labels (it wrote a box 0.000000 wide)
+    labels = tmp_path / "labels.csv"
+    labels.write_text(",".join(LABELS_COLUMNS) + "\nx.jpg,1e30,10,1,1,5,5,s,train\n")
+    result = runner.invoke(main, ["data", "to-yolo", str(labels), "--out", str(tmp_path / "y")])
+    assert result.exit_code == 1
+    assert result.output == f"Error: {labels}:2: width 1e30 is not a plausible image size (at most 65535 pixels); " \
+        "fix the row\n"
+    # from-yolo: a classes.txt that is not UTF-8 (it was a UnicodeDecodeError traceback)
+    (tmp_path / "labels").mkdir()
+    (tmp_path / "labels" / "classes.txt").write_bytes(b"plaque \xe9\n")
+    result = runner.invoke(main, ["data", "from-yolo", str(tmp_path / "labels"), "--images", str(tmp_path),
+                                  "--out", str(tmp_path / "o.csv")])
+    assert result.exit_code == 1 and result.exception is not None and isinstance(result.exception, SystemExit)
+    assert result.output.startswith(f"Error: {tmp_path / 'labels' / 'classes.txt'}: not UTF-8 text (")

@@ -174,3 +174,48 @@ def test_csv_rows_come_with_their_line_numbers_and_a_checked_header(tmp_path: Pa
     (tmp_path / "binary.csv").write_bytes(b"\xff\xfe\x00image")
     with pytest.raises(DatasetError, match="cannot read boxes"):
         read_csv_rows(tmp_path / "binary.csv", ("image",), "boxes")
+
+
+def test_a_byte_order_mark_is_not_part_of_the_first_column(tmp_path: Path) -> None:
+    path = tmp_path / "labels.csv"
+    path.write_bytes(("\ufeff" + HEADER + "\nx.jpg,10,10,1,1,5,5,s,train\n").encode("utf-8"))  # Excel's "CSV UTF-8"
+    (record,) = read_labels(path)
+    assert record.image == tmp_path / "x.jpg" and len(record.boxes) == 1
+
+
+def test_duplicate_rows_are_dropped_with_a_warning(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    path = _csv(tmp_path, "x.jpg,10,10,1,1,5,5,s,train", "x.jpg,10,10,2,2,6,6,s,train", "x.jpg,10,10,1,1,5.0,5,s,train",
+                "y.jpg,10,10,,,,,s,train", "y.jpg,10,10,,,,,s,train", "x.jpg,10,10,1,1,5,5,s,val")
+    x, y, x_val = read_labels(path)
+    assert [b.box for b in x.boxes] == [BoundingBox(1, 1, 5, 5), BoundingBox(2, 2, 6, 6)]  # not the plate twice
+    assert y.boxes == () and len(x_val.boxes) == 1  # the same box in another split is no duplicate
+    assert (x.line, y.line, x_val.line) == (2, 5, 7)
+    assert f"{path}: dropped 2 duplicate row(s) (the same image, split and box as an earlier row): line(s) 4, 6" \
+        in caplog.text
+
+
+def test_an_implausible_image_size_is_refused(tmp_path: Path) -> None:
+    # to-yolo divided by it and wrote a box 0.000000 wide
+    with pytest.raises(DatasetError, match=r":2: width 1e30 is not a plausible image size \(at most 65535 pixels\)"):
+        read_labels(_csv(tmp_path, "x.jpg,1e30,10,1,1,5,5,s,train"))
+
+
+def test_check_image_gives_the_decoded_size_or_names_the_row(tmp_path: Path) -> None:
+    from PIL import Image
+
+    from numberplate.datasets.labels import check_image
+
+    upright = tmp_path / "upright.jpg"
+    Image.new("RGB", (40, 20)).save(upright)
+    turned = tmp_path / "turned.jpg"
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored 40x20, shown turned a quarter: 20x40, as load_image and cv2.imread decode it
+    Image.new("RGB", (40, 20)).save(turned, exif=exif)
+    assert check_image(upright, "l.csv:2") == (40, 20) and check_image(turned, "l.csv:3") == (20, 40)
+    (tmp_path / "notes.jpg").write_text("not a picture")
+    for path, message in [(tmp_path / "gone.jpg", "l.csv:4: image {} does not exist; fix the path or remove the row"),
+                          (tmp_path, "l.csv:4: {} is a folder, not an image file; fix the path or remove the row"),
+                          (tmp_path / "notes.jpg", "l.csv:4: {} is not an image (")]:
+        with pytest.raises(DatasetError) as info:
+            check_image(path, "l.csv:4")
+        assert str(info.value).startswith(message.format(path))

@@ -9,7 +9,14 @@ import pytest
 from PIL import Image
 
 from numberplate.datasets.labels import LabelledBox, LabelledImage, count_boxes
-from numberplate.datasets.voc import ORIGINAL_COLUMNS, import_voc, parse_voc, resolve_voc_dirs, write_voc_csv
+from numberplate.datasets.voc import (
+    ORIGINAL_COLUMNS,
+    _natural_key,
+    import_voc,
+    parse_voc,
+    resolve_voc_dirs,
+    write_voc_csv,
+)
 from numberplate.errors import DatasetError
 from numberplate.types import BoundingBox
 
@@ -255,3 +262,32 @@ def test_not_a_folder(tmp_path: Path) -> None:
     with pytest.raises(DatasetError) as info:
         import_voc(tmp_path / "missing")
     assert str(info.value) == f"{tmp_path / 'missing'}: not a folder; pass a VOC folder or its annotations folder"
+
+
+def test_file_names_with_superscript_digits_sort_without_error(voc: Path) -> None:
+    # "²" is a digit to str.isdigit but not a number to int(): the natural sort used to crash on it.
+    for name in ("²1.xml", "a10.xml", "a2.xml"):
+        _xml(voc, "", name=name)
+    assert len(import_voc(voc)) == 3
+    files = [p.name for p in sorted((voc / "annotations").glob("*.xml"), key=_natural_key)]
+    assert files.index("a2.xml") < files.index("a10.xml")
+
+
+def test_boxes_reaching_outside_the_image_are_clipped_with_a_warning(voc: Path,
+                                                                      caplog: pytest.LogCaptureFixture) -> None:
+    outside = "<xmin>10</xmin><ymin>-5</ymin><xmax>5000</xmax><ymax>20</ymax>"
+    path = _xml(voc, OBJECT.format(outside) + OBJECT.format(GOOD_BOX))
+    (record,) = import_voc(voc)
+    assert [b.box for b in record.boxes] == [BoundingBox(10, 0, 64, 20), BoundingBox(1, 2, 30, 20)]
+    assert f"{voc / 'annotations'}: clipped 1 box(es) that reached outside their image to it (in a.xml)" in caplog.text
+    assert parse_voc(path, voc / "images").boxes == record.boxes
+    # A box wholly outside is no plate of this image: refused, as to-yolo refuses it.
+    _xml(voc, OBJECT.format("<xmin>100</xmin><ymin>2</ymin><xmax>130</xmax><ymax>20</ymax>"))
+    with pytest.raises(DatasetError, match=r"a\.xml \(object 1\): box .* lies outside the 64x48 image; fix or drop"):
+        import_voc(voc)
+
+
+def test_an_implausible_size_is_refused(voc: Path) -> None:
+    path = _xml(voc, OBJECT.format(GOOD_BOX), size="<size><width>1e30</width><height>48</height></size>")
+    with pytest.raises(DatasetError, match=r"<size><width> 1e30 is not a plausible image size \(at most 65535"):
+        parse_voc(path, voc / "images")

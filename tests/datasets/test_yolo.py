@@ -12,6 +12,7 @@ from numberplate.datasets.yolo import (
     box_to_yolo,
     image_size,
     parse_yolo_line,
+    read_classes,
     read_yolo,
     read_yolo_file,
     write_yolo,
@@ -201,3 +202,27 @@ def test_malformed_lines(tmp_path: Path, line: str, message: str) -> None:
 def test_pixel_coordinates_are_accepted_a_hair_outside_the_image() -> None:
     b = parse_yolo_line("0 0.5 0.5 1.0004 0.2", 100, 50, (), "x")
     assert b.box.xmin == pytest.approx(-0.02) and b.name == "0"
+
+
+def test_boxes_reaching_outside_the_image_are_clipped_with_a_warning(tmp_path: Path,
+                                                                      caplog: pytest.LogCaptureFixture) -> None:
+    (tmp_path / "img").mkdir()
+    Image.new("RGB", (600, 450)).save(tmp_path / "img" / "x.png")
+    (tmp_path / "lab").mkdir()
+    # cx 0.99 with w 0.2: xmax would be 654 px in a 600 px image; the second box is a hair out (rounding).
+    (tmp_path / "lab" / "x.txt").write_text("0 0.99 0.5 0.2 0.1\n0 0.5 0.5 1.0004 0.2\n")
+    [r] = read_yolo(tmp_path / "lab", tmp_path / "img")
+    assert [_coords(b.box) for b in r.boxes] == [pytest.approx((534, 202.5, 600, 247.5)),
+                                                 pytest.approx((0, 180, 600, 270))]
+    assert f"{tmp_path / 'lab'}: clipped 1 box(es) that reached outside their image to it (in x.txt)" in caplog.text
+    (tmp_path / "lab" / "x.txt").write_text("0 1.0009 0.5 0.001 0.1\n")  # right of the image, within rounding
+    with pytest.raises(DatasetError, match=r"x\.txt:1: box .* lies outside the 600x450 image"):
+        read_yolo_file(tmp_path / "lab" / "x.txt", 600, 450)
+
+
+def test_a_classes_file_that_is_not_utf8_is_a_dataset_error(tmp_path: Path) -> None:
+    (tmp_path / "classes.txt").write_bytes("plaque d'immatriculation\n".encode("utf-16"))
+    with pytest.raises(DatasetError, match=r"classes\.txt: not UTF-8 text .*; save it as UTF-8, one class name per"):
+        read_classes(tmp_path)
+    (tmp_path / "classes.txt").write_bytes("\ufeffplate\ncar\n".encode())  # a BOM, as Notepad writes
+    assert read_classes(tmp_path) == ["plate", "car"]

@@ -145,3 +145,26 @@ def test_soft_credits_moved_boxes_that_read_right_where_the_box_reads_wrong(tmp_
     assert row["read"] == 0.0 and row["stable"] == 0.0
     # The missed plate counts 0; the found one the share of right reads among its box and 8 moved ones.
     assert 0.0 < row["soft"] <= 0.5 * 8 / 9
+
+
+def test_duplicate_rows_are_dropped_and_do_not_halve_detected(tmp_path: Path,
+                                                             caplog: pytest.LogCaptureFixture) -> None:
+    Image.fromarray(np.full((100, 200, 3), 128, np.uint8)).save(tmp_path / "one.png")
+    labels = tmp_path / "labels.csv"
+    labels.write_text(HEADER + "one.png,10,10,60,30,aaa 111,yes,s1\none.png,10,10,60,30,AAA111,yes,s1\n")
+    rows = read_e2e_labels(labels)
+    assert len(rows) == 1 and rows[0].text == "AAA111" and rows[0].where == f"{labels}:2"
+    assert f"{labels}: dropped 1 duplicate row(s) (the same image, box and text as an earlier row): line(s) 3" \
+        in caplog.text
+    reader = Reader(ScriptedDetector({200: [BoundingBox(10, 10, 60, 30)]}), ByPosition({0: "AAA111"}), config=Config())
+    table, _ = evaluate_e2e(reader, rows, tmp_path)
+    assert table["all"]["plates"] == 1 and table["all"]["detected"] == 1.0  # was 0.5: the same plate twice
+
+
+def test_an_image_that_cannot_be_read_names_its_labels_row(tmp_path: Path) -> None:
+    (tmp_path / "notes.png").write_text("not a picture")
+    labels = tmp_path / "labels.csv"
+    labels.write_text(HEADER + "notes.png,10,10,60,30,AAA111,yes,s1\n")
+    reader = Reader(ScriptedDetector({}), ByPosition({}), config=Config())
+    with pytest.raises(DatasetError, match=rf"^{labels}:2: {tmp_path / 'notes.png'} is not an image"):
+        evaluate_e2e(reader, read_e2e_labels(labels), tmp_path)

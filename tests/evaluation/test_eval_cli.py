@@ -194,11 +194,11 @@ def test_eval_detect_errors_list_what_precision_and_recall_count(data_dir: Path)
     assert all(e["score"] >= report["threshold"] for e in false)
     text = CliRunner().invoke(main, args).stdout
     assert all(f"{e['box']}" in text for e in errors)
-    # Above every score, each plate is missed, with the score of the best detection on it.
-    strict = json.loads(CliRunner().invoke(main, [*args[:-2], "10", "--errors", "--threshold", "1.01", "--json"])
+    # At the strictest threshold (1: --threshold is in (0, 1]) each plate is missed, with its best detection's score.
+    strict = json.loads(CliRunner().invoke(main, [*args[:-2], "10", "--errors", "--threshold", "1", "--json"])
                         .stdout.strip().splitlines()[-1])
     assert len(strict["errors"]) == strict["all"]["plates"] and all(e["kind"] == "missed" for e in strict["errors"])
-    assert all(e["score"] is not None and e["score"] < 1.01 for e in strict["errors"])
+    assert all(e["score"] is not None and e["score"] < 1 for e in strict["errors"])
 
 
 def test_eval_detect_ignore_leaves_detections_of_unboxed_plates_unscored(data_dir: Path, tmp_path: Path) -> None:
@@ -235,3 +235,112 @@ def test_eval_ocr_corrections_relabel_and_leave_out_crops(data_dir: Path, tmp_pa
     (tmp_path / "bad.csv").write_text("image,label\n")
     result = CliRunner().invoke(main, [*args, "--corrections", str(tmp_path / "bad.csv")])
     assert result.exit_code == 1 and "missing column" in result.output
+
+
+@pytest.mark.parametrize(("option", "value", "message"), [
+    ("--side", "0", "0 is not in the range 64<=x<=4096"),
+    ("--side", "33", "33 is not in the range 64<=x<=4096"),
+    ("--side", "100", "100 is not a multiple of 32"),
+    ("--side", "100000", "100000 is not in the range 64<=x<=4096"),
+    ("--threshold", "nan", "'nan' is not a number"),
+    ("--threshold", "-5", "-5.0 is not in the range 0<x<=1"),
+    ("--threshold", "5", "5.0 is not in the range 0<x<=1"),
+    ("--threshold", "0", "0.0 is not in the range 0<x<=1"),
+])
+def test_eval_detect_checks_side_and_threshold(data_dir: Path, option: str, value: str, message: str) -> None:
+    # --limit 1: were the value let through, one image is read, not the whole split.
+    result = CliRunner().invoke(main, ["eval", "detect", "--data", str(data_dir / "detect" / "labels.csv"),
+                                       "--limit", "1", option, value])
+    assert result.exit_code == 2
+    assert f"Invalid value for '{option}': {message}" in result.output
+
+
+def _rows(path: Path, header: str, *rows: str) -> Path:
+    path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    return path
+
+
+DETECT_HEADER = "image,width,height,xmin,ymin,xmax,ymax,source,split"
+
+
+def test_eval_detect_names_the_row_of_an_image_it_cannot_read_before_any_work(data_dir: Path, tmp_path: Path) -> None:
+    good = f"{data_dir / 'detect' / 'images' / 'openlpr' / '10.jpg'},600,450,243.8,295.3,370.3,351.6,openlpr,val"
+    (tmp_path / "notes.jpg").write_text("not a picture")
+    labels = tmp_path / "x.csv"
+    for image, message in [("gone.jpg", "image {} does not exist; fix the path or remove the row"),
+                           ("sub", "{} is a folder, not an image file; fix the path or remove the row"),
+                           ("notes.jpg", "{} is not an image (")]:
+        (tmp_path / "sub").mkdir(exist_ok=True)
+        _rows(labels, DETECT_HEADER, good, f"{image},600,450,1,1,50,20,openlpr,val")
+        result = CliRunner().invoke(main, ["eval", "detect", "--data", str(labels)])
+        assert result.exit_code == 1 and result.exception is not None and isinstance(result.exception, SystemExit)
+        assert result.output.startswith(f"Error: {labels}:3: " + message.format(tmp_path / image))
+        assert "detecting" not in result.output  # refused before any image was read
+
+
+def test_eval_detect_leaves_out_images_labelled_for_another_size(data_dir: Path, tmp_path: Path) -> None:
+    images = data_dir / "detect" / "images" / "openlpr"
+    labels = _rows(tmp_path / "x.csv", DETECT_HEADER,
+                   f"{images / '10.jpg'},600,450,243.8,295.3,370.3,351.6,openlpr,val",
+                   f"{images / '1010.jpg'},640,480,86.0,276.9,231.6,353.6,openlpr,val")  # it is 600x450
+    result = CliRunner().invoke(main, ["eval", "detect", "--data", str(labels), "--json"])
+    assert result.exit_code == 0, result.output
+    assert (f"warning: left out 1 image(s) labelled for another image size, with their 1 box(es): "
+            f"{images / '1010.jpg'} (line 3: 640x480, the image is 600x450)") in result.stderr
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["all"]["images"] == 1 and report["all"]["plates"] == 1
+
+
+OCR_HEADER = "image,text,country,source,split"
+
+
+def test_eval_ocr_compares_label_texts_as_readers_write_them(data_dir: Path, tmp_path: Path) -> None:
+    crop = data_dir / "ocr" / "crops" / "tunisia" / "0.jpg"  # labelled 117T3989 in the shared labels
+    labels = _rows(tmp_path / "x.csv", OCR_HEADER, f"{crop},117t 3989,tn,tunisia,val")
+    result = CliRunner().invoke(main, ["eval", "ocr", "--data", str(labels), "--backend", "plateocr", "--json"])
+    assert result.exit_code == 0, result.output
+    (report,) = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["overall"]["exact"] == 1.0  # it scored 0: the label was taken as written
+
+
+def test_eval_ocr_names_the_row_of_a_bad_crop_or_country(data_dir: Path, tmp_path: Path) -> None:
+    crop = data_dir / "ocr" / "crops" / "tunisia" / "0.jpg"
+    (tmp_path / "notes.jpg").write_text("not a picture")
+    labels = tmp_path / "x.csv"
+    for row, message in [(f"{tmp_path / 'gone.jpg'},AB1,tn,t,val", f"image {tmp_path / 'gone.jpg'} does not exist"),
+                         (f"{tmp_path},AB1,tn,t,val", f"{tmp_path} is a folder, not an image file"),
+                         (f"{tmp_path / 'notes.jpg'},AB1,tn,t,val", f"{tmp_path / 'notes.jpg'} is not an image ("),
+                         (f"{crop},AB1,xx,t,val", "unknown country code 'xx'; known codes: ")]:
+        _rows(labels, OCR_HEADER, f"{crop},117T3989,tn,tunisia,val", row)
+        result = CliRunner().invoke(main, ["eval", "ocr", "--data", str(labels), "--backend", "plateocr"])
+        assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
+        assert result.output.startswith(f"Error: {labels}:3: {message}") and len(result.output.splitlines()) == 1
+
+
+E2E_HEADER = "image,xmin,ymin,xmax,ymax,text,legible,source"
+
+
+def test_eval_e2e_refuses_empty_labels_and_unreadable_images_before_any_work(tmp_path: Path) -> None:
+    labels = _rows(tmp_path / "labels.csv", E2E_HEADER)
+    result = CliRunner().invoke(main, ["eval", "e2e", "--labels", str(labels), "--root", str(tmp_path)])
+    assert result.exit_code == 1
+    assert result.output == (f"Error: {labels}: no labelled plates (only a header?); add rows {E2E_HEADER}\n")
+    _rows(labels, E2E_HEADER, "s/gone.jpg,1,1,40,12,AB123,yes,tn")
+    result = CliRunner().invoke(main, ["eval", "e2e", "--labels", str(labels), "--root", str(tmp_path)])
+    assert result.exit_code == 1
+    assert result.output == (f"Error: {labels}:2: image {tmp_path / 's' / 'gone.jpg'} does not exist; fix the path "
+                             "or remove the row\n")
+
+
+def test_eval_e2e_limit_and_duplicate_rows(data_dir: Path, tmp_path: Path) -> None:
+    (tmp_path / "s").mkdir()
+    for name in ("276.jpg", "112.jpg"):
+        (tmp_path / "s" / name).symlink_to(data_dir / "detect" / "images" / "tunisia" / name)
+    plate = "s/276.jpg,210.8,265.0,338.8,313.2,162T9979,yes,tn"
+    labels = _rows(tmp_path / "labels.csv", E2E_HEADER, plate, plate, "s/112.jpg,0,0,40,12,AB123,yes,tn")
+    result = CliRunner().invoke(main, ["eval", "e2e", "--labels", str(labels), "--root", str(tmp_path), "--limit", "1",
+                                       "--json"])
+    assert result.exit_code == 0, result.output
+    table = json.loads(result.stdout.strip().splitlines()[-1])["table"]
+    # One image (--limit 1), its plate once: the repeated row would have made 'detected' 0.5.
+    assert (table["all"]["images"], table["all"]["plates"], table["all"]["detected"]) == (1, 1, 1.0)

@@ -13,6 +13,7 @@ from numberplate.evaluation.ocr import (
     char_accuracy,
     corrected,
     evaluate_recognizer,
+    label_text,
     levenshtein,
     read_corrections,
     read_ocr_labels,
@@ -187,10 +188,34 @@ def test_corrections_relabel_or_leave_out_named_crops(tmp_path: Path) -> None:
     path = tmp_path / "corrections.csv"
     path.write_text("image,text,note\nocr/a.jpg,ab12 cde,seen\nocr/b.jpg,,a sign\n", encoding="utf-8")
     corrections = read_corrections(path)
-    assert corrections == {"ocr/a.jpg": "AB12 CDE", "ocr/b.jpg": None}
+    assert corrections == {"ocr/a.jpg": "AB12CDE", "ocr/b.jpg": None}  # as readers write it: no space
     samples = [OcrSample(tmp_path / "ocr" / name, "X1", "s") for name in ("a.jpg", "b.jpg", "c.jpg")]
     assert [(s.image.name, s.text) for s in corrected(samples, corrections, tmp_path)] == [
-        ("a.jpg", "AB12 CDE"), ("c.jpg", "X1")]
+        ("a.jpg", "AB12CDE"), ("c.jpg", "X1")]
     (tmp_path / "bad.csv").write_text("image,text\n,AB1\n")
     with pytest.raises(DatasetError, match="needs an image"):
         read_corrections(tmp_path / "bad.csv")
+
+
+def test_label_texts_are_compared_in_the_form_readers_write_them(tmp_path: Path) -> None:
+    labels = tmp_path / "labels.csv"
+    labels.write_text("image,text,country,source,split\na.png,117t 3989,tn,tn,val\nb.png,ab-12,,x,val\n")
+    first, second = read_ocr_labels(labels)
+    assert (first.text, second.text, second.country) == ("117T3989", "AB12", None)
+    assert label_text(" 117t 3989 ") == "117T3989" == read_ocr_labels(labels)[0].text
+    # A sample made in code (not read from a CSV) is normalised when scored: it used to score 0.
+    out = evaluate_recognizer(ScriptedRecognizer({7: "117T3989"}), [OcrSample(crop(7), "117t 3989", "tn")])
+    assert out["overall"]["exact"] == 1.0
+
+
+def test_ocr_labels_name_the_row_of_an_unknown_country_and_drop_duplicates(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    labels = tmp_path / "labels.csv"
+    labels.write_text("image,text,country,source,split\na.png,AB1,br,br,val\na.png,AB1,br,br,val\nb.png,CD2,br,br,val\n")
+    assert [(s.image.name, s.line) for s in read_ocr_labels(labels)] == [("a.png", 2), ("b.png", 4)]
+    assert f"{labels}: dropped 1 duplicate row(s) (the same crop and text as an earlier row): line(s) 3" in caplog.text
+    labels.write_text("image,text,country,source,split\na.png,AB1,br,br,val\nb.png,CD2,xx,br,val\n")
+    with pytest.raises(DatasetError, match=rf"^{labels}:3: unknown country code 'xx'; known codes: .*; fix the country "
+                                           "column or leave it empty$"):
+        read_ocr_labels(labels)
+    assert len(read_ocr_labels(labels, split="train")) == 0  # rows of other splits are not checked

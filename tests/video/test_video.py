@@ -144,6 +144,37 @@ def test_a_truncated_video_keeps_the_frames_before_the_damage(tmp_path: Path, ph
     frames = list(video.frames())
     assert 5 < len(frames) < 20
     np.testing.assert_array_equal(frames[0].image.shape, (360, 640, 3))
+    # ... and says where the file ends, instead of ending as if it were whole.
+    assert video.warnings == [f"{cut}: video ended at frame {len(frames)} of 20: the file is damaged after "
+                              f"00:0{len(frames) / 10:.1f}"]
+
+
+def damaged(clip: Path, out: Path, start: float, length: float) -> Path:
+    """``clip`` with the bytes from ``start`` for ``length`` (fractions of its size) overwritten by noise."""
+    data = bytearray(clip.read_bytes())
+    a, n = int(len(data) * start), int(len(data) * length)
+    data[a:a + n] = np.random.default_rng(0).integers(0, 256, n, dtype=np.uint8).tobytes()
+    out.write_bytes(bytes(data))
+    return out
+
+
+def test_a_video_damaged_in_the_middle_is_read_on_past_the_damage(tmp_path: Path, photo: np.ndarray) -> None:
+    whole = write_clip(tmp_path / "whole.avi", passing_car(photo, 40))
+    video = VideoSource(damaged(whole, tmp_path / "mid.avi", 1 / 3, 1 / 9), max_fps=None)
+    indices = [f.index for f in video.frames()]
+    # Reading stopped at the damage (frame 13) before; now the frames after it are read too.
+    assert indices[:13] == list(range(13)) and indices[-1] >= 38 and len(indices) >= 35
+    assert video.warnings and all("the file is damaged at" in w and "read on past the damage" in w
+                                  for w in video.warnings)
+
+
+def test_the_cli_warns_on_stderr_where_a_damaged_file_ends(tmp_path: Path, photo: np.ndarray) -> None:
+    whole = write_clip(tmp_path / "whole.avi", passing_car(photo, 40))
+    tail = damaged(whole, tmp_path / "tail.avi", 0.5, 0.5)
+    result = CliRunner().invoke(main, ["video", str(tail), "--fps", "2", "--ocr", "plateocr"])
+    assert result.exit_code == 0, result.output  # the plates before the damage are real: documented in --help
+    assert f"warning: {tail}: video ended at frame 20 of 40: the file is damaged after 00:02.0\n" in result.stderr
+    assert "warning" not in result.stdout
 
 
 def test_an_absent_camera_or_unreachable_stream_is_a_video_error() -> None:
@@ -243,6 +274,9 @@ class FakeStream:
     def retrieve(self) -> tuple[bool, np.ndarray]:
         return True, np.zeros((48, 64, 3), np.uint8)
 
+    def set(self, prop: int, value: float) -> bool:
+        return False  # a stream cannot seek
+
     def release(self) -> None:
         self.left = 0
 
@@ -283,3 +317,163 @@ def test_files_are_never_reopened_and_live_sampling_follows_the_clock(two_passes
     assert 9 <= len(frames) <= 11
     gaps = [round(b.time_s - a.time_s, 2) for a, b in itertools.pairwise(frames)]
     assert set(gaps) == {0.2}
+
+
+class FakeClock:
+    """A monotonic clock that moves only when slept on (or when a :class:`TimedStream` delivers a frame)."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        assert seconds > 0
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+class TimedStream(FakeStream):
+    """A 25 fps :class:`FakeStream` on a :class:`FakeClock`: each frame takes 40 ms to arrive."""
+
+    def __init__(self, frames: int | None, clock: FakeClock):
+        super().__init__(frames)
+        self.clock = clock
+
+    def grab(self) -> bool:
+        got = super().grab()
+        self.clock.now += 0.04 if got else 0.0
+        return got
+
+
+def test_max_seconds_ends_a_live_read_while_the_stream_is_being_reopened() -> None:
+    clock = FakeClock()
+    # 3 s of frames, then the stream is gone for good: every attempt to reopen it fails.
+    streams = iter([TimedStream(75, clock)])
+    video = VideoSource("http://cam.local/v.mjpg", max_fps=None, max_seconds=8, clock=clock, sleep=clock.sleep,
+                        capture=lambda target: next(streams, FakeStream(None)))
+    frames = list(video.frames())  # ends (it used to retry forever)
+    assert len(frames) == 75 and video.reconnects == 0
+    assert clock.sleeps == [1.0, 2.0, pytest.approx(2.0)]  # the last pause is cut to what is left of the 8 s
+    assert clock.now == pytest.approx(8.0)
+
+
+def test_a_stream_without_frames_for_reconnect_give_up_s_is_gone() -> None:
+    clock = FakeClock()
+    # 1 s of frames; then the camera accepts every other connection but sends nothing on it.
+    opened = itertools.count()
+    first = TimedStream(25, clock)
+
+    def capture(target: str | int) -> FakeStream:
+        n = next(opened)
+        return first if n == 0 else FakeStream(0 if n % 2 else None)
+
+    video = VideoSource("rtsp://cam.local/live", max_fps=None, clock=clock, sleep=clock.sleep, capture=capture)
+    assert video.reconnect_give_up_s == 300.0
+    with pytest.raises(VideoError, match=r"rtsp://cam.local/live has delivered no frame for 300 s, attempts to "
+                                         r"reconnect included: the stream is gone; check the camera and the network"):
+        list(video.frames())
+    assert clock.now == pytest.approx(1.0 + 300.0)  # given up 300 s after the last frame, not later
+    # The pauses grow to reconnect_max_s (a connection without frames does not start them over at 1 s).
+    assert clock.sleeps[:7] == [1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0] and max(clock.sleeps) == 30.0
+    assert video.reconnects > 3
+    with pytest.raises(ValueError, match="reconnect_give_up_s"):
+        VideoSource("rtsp://cam.local/live", reconnect_give_up_s=0, capture=capture)
+
+
+def test_cli_documents_and_passes_the_give_up_limit(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    help_text = " ".join(CliRunner().invoke(main, ["video", "--help"]).output.split())
+    assert "--give-up-after FLOAT RANGE seconds a stream or camera may deliver no frame" in help_text
+    assert "the stream is gone [default: 300.0; x>0]" in help_text
+    seen: dict[str, object] = {}
+
+    def fake_read_video(reader: Reader, source: str, **kwargs: object) -> list:
+        seen.update(kwargs)
+        return []
+
+    monkeypatch.setattr("numberplate.video.read_video", fake_read_video)
+    result = CliRunner().invoke(main, ["video", "rtsp://cam.local/live", "--give-up-after", "20",
+                                       "--max-seconds", "5", "--ocr", "plateocr"])
+    assert result.exit_code == 0, result.output
+    assert (seen["reconnect_give_up_s"], seen["max_seconds"]) == (20.0, 5.0)
+    result = CliRunner().invoke(main, ["video", "rtsp://cam.local/live", "--give-up-after", "0"])
+    assert result.exit_code == 2 and "Invalid value for '--give-up-after'" in result.output
+
+
+def test_a_stream_that_accepts_but_sends_nothing_does_not_block_for_long(monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+    import threading
+    import time
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    held: list[socket.socket] = []
+    threading.Thread(target=lambda: held.append(server.accept()[0]), daemon=True).start()
+    monkeypatch.setattr("numberplate.video.source.STREAM_TIMEOUT_S", 0.5)
+    t0 = time.monotonic()
+    try:
+        with pytest.raises(VideoError, match="cannot open stream or camera"):
+            VideoSource(f"http://127.0.0.1:{server.getsockname()[1]}/v.mjpg")
+    finally:
+        server.close()
+        for conn in held:
+            conn.close()
+    assert time.monotonic() - t0 < 10  # FFmpeg alone waits 30 s
+
+
+class FakeFile:
+    """A video file's capture: ``count`` frames at 10 fps, those in ``damaged`` unreadable. As FFmpeg does on a
+    broken stretch, grab() keeps failing there until a seek moves past it."""
+
+    def __init__(self, count: int, damaged: set[int]):
+        self.count, self.damaged, self.pos = count, damaged, 0
+        self.seeks: list[int] = []
+
+    def isOpened(self) -> bool:
+        return True
+
+    def get(self, prop: int) -> float:
+        import cv2
+
+        return {cv2.CAP_PROP_FPS: 10.0, cv2.CAP_PROP_FRAME_COUNT: float(self.count), cv2.CAP_PROP_FRAME_WIDTH: 64.0,
+                cv2.CAP_PROP_FRAME_HEIGHT: 48.0, cv2.CAP_PROP_POS_FRAMES: float(self.pos)}.get(prop, 0.0)
+
+    def grab(self) -> bool:
+        if self.pos >= self.count or self.pos in self.damaged:
+            return False
+        self.pos += 1
+        return True
+
+    def retrieve(self) -> tuple[bool, np.ndarray]:
+        return True, np.zeros((48, 64, 3), np.uint8)
+
+    def set(self, prop: int, value: float) -> bool:
+        self.seeks.append(int(value))
+        self.pos = int(value)
+        return True
+
+    def release(self) -> None:
+        pass
+
+
+def test_a_file_is_read_past_damage_by_seeking_and_says_where_it_ends(tmp_path: Path) -> None:
+    path = tmp_path / "cam.avi"
+    path.write_bytes(b"stand-in")  # the capture is fake; the file only has to exist
+    warnings: list[str] = []
+    capture = FakeFile(40, {10, 11, 12, *range(30, 40)})
+    video = VideoSource(path, max_fps=None, capture=lambda target: capture, on_warning=warnings.append)
+    indices = [f.index for f in video.frames()]
+    # Seeks 1, 2, then 4 frames on: frame 14 is the first read past the damage.
+    assert capture.seeks[:3] == [11, 12, 14]
+    assert indices == [*range(10), *range(14, 30)]
+    assert warnings == video.warnings == [
+        f"{path}: the file is damaged at frames 10-13 (00:01.0-00:01.4); read on past the damage",
+        f"{path}: video ended at frame 30 of 40: the file is damaged after 00:03.0",
+    ]
+    # A whole file, or one a frame short of its stated count, ends without a word.
+    for whole in (FakeFile(40, set()), FakeFile(40, {39})):
+        quiet = VideoSource(path, max_fps=None, capture=lambda target, c=whole: c)  # type: ignore[misc]
+        assert len(list(quiet.frames())) in (39, 40) and quiet.warnings == [] and whole.seeks == []

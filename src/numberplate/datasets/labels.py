@@ -7,8 +7,10 @@ import logging
 import math
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from PIL import Image, UnidentifiedImageError
 
 from numberplate.errors import DatasetError
 from numberplate.types import BoundingBox
@@ -18,6 +20,12 @@ log = logging.getLogger(__name__)
 LABELS_COLUMNS = ("image", "width", "height", "xmin", "ymin", "xmax", "ymax", "source", "split")
 BOX_COLUMNS = ("xmin", "ymin", "xmax", "ymax")
 DEFAULT_CLASS = "plate"
+# The largest side a labelled image may have (JPEG's limit): a larger width or height in a labels file is a typo.
+MAX_IMAGE_SIDE = 65_535
+# A box that reaches this far outside its image is clipped without a warning (rounding in another tool).
+CLIP_TOLERANCE_PX = 1.0
+# EXIF orientations that turn the picture a quarter: its width and height swap when it is decoded.
+_QUARTER_TURNS = frozenset({5, 6, 7, 8})
 
 
 @dataclass(frozen=True)
@@ -38,6 +46,7 @@ class LabelledImage:
     boxes: tuple[LabelledBox, ...] = ()
     source: str = ""
     split: str = ""
+    line: int = field(default=0, compare=False)  # its first row in a labels CSV (0: not from one), for messages
 
 
 def count_boxes(records: Iterable[LabelledImage]) -> int:
@@ -68,14 +77,17 @@ def parse_number(text: str | None, what: str, where: str) -> float:
 
 
 def parse_size(text: str | None, what: str, where: str) -> int:
-    """A positive whole pixel count from ``text`` (``"500"`` or ``"500.0"``).
+    """A positive whole pixel count from ``text`` (``"500"`` or ``"500.0"``), at most ``MAX_IMAGE_SIDE``.
 
     Raises:
-        DatasetError: ``text`` is missing, not a number, not whole or not positive.
+        DatasetError: ``text`` is missing, not a number, not whole, not positive or implausibly large.
     """
     value = parse_number(text, what, where)
     if value <= 0 or not value.is_integer():
         raise DatasetError(f"{where}: {what} must be a positive whole number of pixels, got {text!r}")
+    if value > MAX_IMAGE_SIDE:
+        raise DatasetError(f"{where}: {what} {text.strip() if text else text} is not a plausible image size (at most "
+                           f"{MAX_IMAGE_SIDE} pixels); fix the row")
     return int(value)
 
 
@@ -92,6 +104,43 @@ def make_box(xmin: float, ymin: float, xmax: float, ymax: float, where: str) -> 
     return BoundingBox(xmin, ymin, xmax, ymax)
 
 
+def clip_to_image(box: BoundingBox, width: int, height: int, where: str) -> tuple[BoundingBox, bool]:
+    """``box`` clipped to a ``width`` x ``height`` image (as ``to-yolo`` clips), and whether that moved a side by
+    more than ``CLIP_TOLERANCE_PX`` (less is rounding in the tool that wrote it, not worth a warning).
+
+    Raises:
+        DatasetError: the box lies wholly outside the image.
+    """
+    clipped = box.clamp(width, height)
+    if clipped.width <= 0 or clipped.height <= 0:
+        raise DatasetError(f"{where}: box {box.to_dict()} lies outside the {width}x{height} image; fix or drop it")
+    moved = max(abs(a - b) for a, b in zip((box.xmin, box.ymin, box.xmax, box.ymax),
+                                           (clipped.xmin, clipped.ymin, clipped.xmax, clipped.ymax), strict=True))
+    return clipped, moved > CLIP_TOLERANCE_PX
+
+
+def check_image(path: Path, where: str) -> tuple[int, int]:
+    """``(width, height)`` of an image file as it decodes (EXIF orientation applied), from its header only.
+
+    For checking every image a labels file names before any work is done.
+
+    Raises:
+        DatasetError: naming ``where`` (the labels file and line) and the image, if it does not exist, is a
+            folder, or is not an image.
+    """
+    if not path.exists():
+        raise DatasetError(f"{where}: image {path} does not exist; fix the path or remove the row")
+    if not path.is_file():
+        raise DatasetError(f"{where}: {path} is a folder, not an image file; fix the path or remove the row")
+    try:
+        with Image.open(path) as im:
+            width, height = im.size
+            orientation = im.getexif().get(0x0112)
+    except (OSError, UnidentifiedImageError, SyntaxError, ValueError) as e:
+        raise DatasetError(f"{where}: {path} is not an image ({e}); fix the path or remove the row") from e
+    return (height, width) if orientation in _QUARTER_TURNS else (width, height)
+
+
 def parse_box(row: Mapping[str, str | None], where: str) -> BoundingBox:
     """The ``xmin, ymin, xmax, ymax`` fields of a CSV row as a box with positive width and height.
 
@@ -103,14 +152,14 @@ def parse_box(row: Mapping[str, str | None], where: str) -> BoundingBox:
 
 
 def read_csv_rows(path: Path, columns: Sequence[str], what: str) -> list[tuple[int, dict[str, str]]]:
-    """The rows of a UTF-8 CSV file with their line numbers, once its header is checked to have ``columns``
-    (more are allowed).
+    """The rows of a UTF-8 CSV file (a byte-order mark, as spreadsheets write, is allowed) with their line numbers,
+    once its header is checked to have ``columns`` (more are allowed).
 
     Raises:
         DatasetError: the file cannot be read as CSV text (the message calls it ``what``), or lacks a column.
     """
     try:
-        with open(path, newline="", encoding="utf-8") as fh:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
             reader = csv.DictReader(fh)
             missing = [c for c in columns if c not in (reader.fieldnames or [])]
             if missing:
@@ -119,6 +168,11 @@ def read_csv_rows(path: Path, columns: Sequence[str], what: str) -> list[tuple[i
             return [(reader.line_num, row) for row in reader]
     except (OSError, UnicodeDecodeError, csv.Error) as e:
         raise DatasetError(f"{path}: cannot read {what} ({e})") from e
+
+
+def line_list(lines: Sequence[int], most: int = 10) -> str:
+    """Line numbers for a message: ``"3, 7, 9"``, the first ``most`` of them and ``...`` when there are more."""
+    return ", ".join(map(str, lines[:most])) + (" ..." if len(lines) > most else "")
 
 
 def default_root(csv_path: Path) -> Path:
@@ -137,6 +191,8 @@ def read_labels(
 
     Rows of the same image and split are merged into one record, in order of first appearance; a row
     with empty box fields marks a background image. An image listed under two splits gives two records.
+    A row that repeats an earlier one (the same image, split and box) is dropped with a warning: it would
+    count its plate twice.
 
     Args:
         path: the CSV file.
@@ -158,6 +214,8 @@ def read_labels(
     images: dict[tuple[str, str], LabelledImage] = {}
     first_line: dict[tuple[str, str], int] = {}
     conflicts: set[tuple[str, str]] = set()
+    seen: set[tuple[str, ...]] = set()
+    duplicates: list[int] = []
     for line, row in rows:
         where = f"{path}:{line}"
         if None in row or any(row[c] is None for c in LABELS_COLUMNS):
@@ -182,8 +240,14 @@ def read_labels(
         known = images.get(key)
         if key in conflicts:
             continue
+        fingerprint = (name, row_split, str(width), str(height), source,
+                       *(f"{b.box.xmin!r} {b.box.ymin!r} {b.box.xmax!r} {b.box.ymax!r}" for b in boxes))
+        if fingerprint in seen:
+            duplicates.append(line)
+            continue
+        seen.add(fingerprint)
         if known is None:
-            images[key] = LabelledImage(root / name, width, height, boxes, source, row_split)
+            images[key] = LabelledImage(root / name, width, height, boxes, source, row_split, line)
             first_line[key] = line
             continue
         if (known.width, known.height, known.source) != (width, height, source) and skip_conflicts:
@@ -196,7 +260,10 @@ def read_labels(
             )
         if not boxes or not known.boxes:
             raise DatasetError(f"{where}: {name} has both a background row and a boxed row; keep one kind")
-        images[key] = LabelledImage(known.image, width, height, known.boxes + boxes, source, row_split)
+        images[key] = LabelledImage(known.image, width, height, known.boxes + boxes, source, row_split, known.line)
+    if duplicates:
+        log.warning("%s: dropped %d duplicate row(s) (the same image, split and box as an earlier row): line(s) %s",
+                    path, len(duplicates), line_list(duplicates))
     if conflicts:
         log.warning("%s: left out %d image(s) whose rows disagree on size or source: %s", path, len(conflicts),
                     ", ".join(sorted(name for name, _ in conflicts)[:5]))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import logging
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
@@ -11,8 +12,18 @@ from xml.parsers import expat
 
 from PIL import Image, UnidentifiedImageError
 
-from numberplate.datasets.labels import DEFAULT_CLASS, LabelledBox, LabelledImage, make_box, parse_number, parse_size
+from numberplate.datasets.labels import (
+    DEFAULT_CLASS,
+    LabelledBox,
+    LabelledImage,
+    clip_to_image,
+    make_box,
+    parse_number,
+    parse_size,
+)
 from numberplate.errors import DatasetError
+
+log = logging.getLogger(__name__)
 
 ORIGINAL_COLUMNS = ("filepath", "xmin", "xmax", "ymin", "ymax")
 
@@ -70,13 +81,24 @@ def parse_voc(xml_path: Path, images_dir: Path) -> LabelledImage:
 
     Returns:
         The record: image path, size from ``<size>`` (or the image header when ``<size>`` is absent or
-        zero), and one box per ``<object>`` with its ``<name>`` kept (``"plate"`` when absent).
+        zero), and one box per ``<object>`` with its ``<name>`` kept (``"plate"`` when absent). A box that
+        reaches outside the image is clipped to it, with a warning.
 
     Raises:
         DatasetError: naming ``xml_path``, if the XML is malformed or declares a DOCTYPE/entities, the
             filename is missing, absolute or escapes ``images_dir``, the image is missing, a size or
-            ``<bndbox>`` field is missing or not a number, or a box has ``xmax <= xmin`` or ``ymax <= ymin``.
+            ``<bndbox>`` field is missing or not a number, or a box has ``xmax <= xmin`` or ``ymax <= ymin``
+            or lies wholly outside the image.
     """
+    record, clipped = _parse_voc(xml_path, images_dir)
+    if clipped:
+        log.warning("%s: clipped %d box(es) that reached outside the %dx%d image to it", xml_path, clipped,
+                    record.width, record.height)
+    return record
+
+
+def _parse_voc(xml_path: Path, images_dir: Path) -> tuple[LabelledImage, int]:
+    """:func:`parse_voc`, without its warning: the record, and how many of its boxes were clipped."""
     root = _parse_xml(xml_path)
     if root.tag != "annotation":
         raise DatasetError(f"{xml_path}: root element is <{root.tag}>, expected <annotation>; is this a VOC file?")
@@ -99,6 +121,7 @@ def parse_voc(xml_path: Path, images_dir: Path) -> LabelledImage:
         width, height = _image_size(image, xml_path)
 
     boxes = []
+    clipped = 0
     for i, obj in enumerate(root.iter("object"), 1):
         where = f"{xml_path} (object {i})"
         bndbox = obj.find("bndbox")
@@ -108,12 +131,15 @@ def parse_voc(xml_path: Path, images_dir: Path) -> LabelledImage:
             parse_number(bndbox.findtext(tag), f"<bndbox><{tag}>", where) for tag in ("xmin", "ymin", "xmax", "ymax")
         )
         name = (obj.findtext("name") or "").strip() or DEFAULT_CLASS
-        boxes.append(LabelledBox(make_box(xmin, ymin, xmax, ymax, where), name))
-    return LabelledImage(image, width, height, tuple(boxes))
+        box, moved = clip_to_image(make_box(xmin, ymin, xmax, ymax, where), width, height, where)
+        clipped += moved
+        boxes.append(LabelledBox(box, name))
+    return LabelledImage(image, width, height, tuple(boxes)), clipped
 
 
 def _natural_key(path: Path) -> list[int | str]:
-    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", path.name)]
+    # isdecimal, not isdigit: "²" is a digit that int() refuses, and \d matches exactly the decimal ones
+    return [int(part) if part.isdecimal() else part.lower() for part in re.split(r"(\d+)", path.name)]
 
 
 def resolve_voc_dirs(folder: Path, images_dir: Path | None = None) -> tuple[Path, Path]:
@@ -141,6 +167,8 @@ def import_voc(
 ) -> list[LabelledImage]:
     """Parse every ``*.xml`` in a VOC dataset, in natural file-name order (Cars2 before Cars10).
 
+    Boxes that reach outside their image are clipped to it; one warning counts them.
+
     Args:
         annotations_dir: the annotations folder, or a VOC folder holding ``annotations/``.
         images_dir: folder that ``<filename>`` is relative to; see :func:`resolve_voc_dirs` for the default.
@@ -155,9 +183,14 @@ def import_voc(
     if not files:
         raise DatasetError(f"{annotations_dir}: no .xml annotation files found; pass the VOC annotations folder")
     records = []
+    clipped: list[str] = []
     for f in files:
-        r = parse_voc(f, images_dir)
+        r, n = _parse_voc(f, images_dir)
+        clipped += [f.name] * n
         records.append(LabelledImage(r.image, r.width, r.height, r.boxes, source, split))
+    if clipped:
+        log.warning("%s: clipped %d box(es) that reached outside their image to it (in %s)", annotations_dir,
+                    len(clipped), ", ".join(sorted(set(clipped))[:5]) + (" ..." if len(set(clipped)) > 5 else ""))
     return records
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 from collections.abc import Sequence
@@ -9,9 +10,11 @@ from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
-from numberplate.datasets.labels import DEFAULT_CLASS, LabelledBox, LabelledImage, make_box
+from numberplate.datasets.labels import DEFAULT_CLASS, LabelledBox, LabelledImage, clip_to_image, make_box
 from numberplate.errors import DatasetError
 from numberplate.types import BoundingBox
+
+log = logging.getLogger(__name__)
 
 CLASSES_FILE = "classes.txt"
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
@@ -71,24 +74,54 @@ def parse_yolo_line(line: str, width: int, height: int, classes: Sequence[str], 
 def read_yolo_file(path: Path, width: int, height: int, classes: Sequence[str] = ()) -> tuple[LabelledBox, ...]:
     """All boxes of one YOLO label file (blank lines skipped; an empty file is a background image).
 
+    A box that reaches outside the image (its centre near an edge, its size too large) is clipped to it,
+    with a warning.
+
     Raises:
-        DatasetError: the file cannot be read or a line is malformed (see :func:`parse_yolo_line`).
+        DatasetError: the file cannot be read or a line is malformed (see :func:`parse_yolo_line`), or a box
+            lies wholly outside the image.
     """
+    boxes, clipped = _read_yolo_file(path, width, height, classes)
+    if clipped:
+        log.warning("%s: clipped %d box(es) that reached outside the %dx%d image to it", path, clipped, width, height)
+    return boxes
+
+
+def _read_yolo_file(path: Path, width: int, height: int, classes: Sequence[str]) -> tuple[tuple[LabelledBox, ...], int]:
+    """:func:`read_yolo_file` without its warning: the boxes, and how many of them were clipped."""
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as e:
         raise DatasetError(f"{path}: cannot read YOLO label file ({e})") from e
-    return tuple(
-        parse_yolo_line(line, width, height, classes, f"{path}:{n}") for n, line in enumerate(lines, 1) if line.strip()
-    )
+    boxes = []
+    clipped = 0
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        where = f"{path}:{n}"
+        labelled = parse_yolo_line(line, width, height, classes, where)
+        box, moved = clip_to_image(labelled.box, width, height, where)
+        clipped += moved
+        boxes.append(LabelledBox(box, labelled.name))
+    return tuple(boxes), clipped
 
 
 def read_classes(labels_dir: Path) -> list[str]:
-    """Class names from ``classes.txt`` in ``labels_dir``, one per line; empty if there is none."""
+    """Class names from ``classes.txt`` in ``labels_dir``, one per line; empty if there is none.
+
+    Raises:
+        DatasetError: the file cannot be read, or is not UTF-8 text.
+    """
     path = labels_dir / CLASSES_FILE
     if not path.is_file():
         return []
-    return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise DatasetError(f"{path}: not UTF-8 text ({e}); save it as UTF-8, one class name per line") from e
+    except OSError as e:
+        raise DatasetError(f"{path}: cannot read the class names ({e})") from e
+    return [line.strip() for line in text.splitlines() if line.strip()]
 
 
 def image_size(path: Path) -> tuple[int, int]:
@@ -139,7 +172,8 @@ def read_yolo(labels_dir: Path, images_dir: Path, source: str = "yolo", split: s
     Each ``a/b.txt`` is paired with ``images_dir/a/b.<image suffix>``, else with the only image whose
     stem is ``b`` anywhere under ``images_dir``. Image sizes come from the image headers. Class names
     come from ``classes.txt`` in ``labels_dir`` when present, else the class id is the name. Images
-    without a label file are not included.
+    without a label file are not included. Boxes that reach outside their image are clipped to it; one
+    warning counts them.
 
     Args:
         labels_dir: folder of ``.txt`` label files.
@@ -156,11 +190,17 @@ def read_yolo(labels_dir: Path, images_dir: Path, source: str = "yolo", split: s
         raise DatasetError(f"{labels_dir}: no .txt label files found; pass the YOLO labels folder")
     finder = _ImageFinder(images_dir)
     records = []
+    clipped: list[str] = []
     for label in labels:
         image = finder.find(label.relative_to(labels_dir), label)
         width, height = image_size(image)
-        boxes = read_yolo_file(label, width, height, classes)
+        boxes, n = _read_yolo_file(label, width, height, classes)
+        clipped += [label.relative_to(labels_dir).as_posix()] * n
         records.append(LabelledImage(image, width, height, boxes, source, split))
+    if clipped:
+        names = sorted(set(clipped))
+        log.warning("%s: clipped %d box(es) that reached outside their image to it (in %s)", labels_dir, len(clipped),
+                    ", ".join(names[:5]) + (" ..." if len(names) > 5 else ""))
     return records
 
 

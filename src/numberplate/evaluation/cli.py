@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 import numpy as np
@@ -16,7 +17,51 @@ import numpy as np
 from numberplate.clitypes import FiniteFloatRange
 from numberplate.errors import NumberplateError
 
+if TYPE_CHECKING:
+    from numberplate.datasets.labels import LabelledImage
+
 DEFAULT_DETECT_LABELS = Path("../shared/data/detect/labels.csv")
+# --side: config detector_side's rule (a multiple of 32, at least 64), and a bound that keeps the network's
+# input tensor allocatable.
+MIN_SIDE, MAX_SIDE = 64, 4096
+
+
+def _side(ctx: click.Context, param: click.Parameter, value: int) -> int:
+    """``--side`` checked as config checks ``detector_side``: the network's strides need a multiple of 32."""
+    if value % 32:
+        raise click.BadParameter(f"{value} is not a multiple of 32; the detector's input side must be one "
+                                 f"({MIN_SIDE}-{MAX_SIDE}, e.g. 640)")
+    return value
+
+
+def _warn(message: str) -> None:
+    click.echo(f"warning: {message}", err=True)
+
+
+def _check_images(items: list[tuple[Path, str]]) -> list[tuple[int, int]]:
+    """The decoded size of each ``(image, "labels.csv:line")``, every one checked before any work is done.
+
+    Raises:
+        click.ClickException: an image is missing, a folder or not an image; the message names its row.
+    """
+    from numberplate.datasets.labels import check_image
+    from numberplate.errors import DatasetError
+
+    try:
+        return [check_image(image, where) for image, where in items]
+    except DatasetError as e:
+        raise click.ClickException(str(e)) from e
+
+
+def _load(image: Path, where: str) -> np.ndarray:
+    """:func:`~numberplate.imaging.load_image`, its errors as one line naming the labels row."""
+    from numberplate.errors import ImageError
+    from numberplate.imaging import load_image
+
+    try:
+        return load_image(image)
+    except (ImageError, OSError) as e:
+        raise click.ClickException(f"{where}: {e}") from e
 
 
 @click.group("eval")
@@ -76,9 +121,10 @@ def _plate_painter(square: bool = False, dark: bool = False) -> Painter:
 @click.option("--split", default="val", show_default=True, help="split to evaluate (never train on it)")
 @click.option("--model", "--detector-model", "model", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               default=None, help="ONNX detector (default: the shipped one; --detector-model as in eval e2e)")
-@click.option("--side", type=int, default=640, show_default=True, help="network input long side")
-@click.option("--threshold", type=float, default=None,
-              help="operating threshold on the reported (calibrated) confidence (default: the model's)")
+@click.option("--side", type=click.IntRange(MIN_SIDE, MAX_SIDE), callback=_side, default=640, show_default=True,
+              help="network input long side: a multiple of 32 (as config detector_side)")
+@click.option("--threshold", type=FiniteFloatRange(0, 1, min_open=True), default=None,
+              help="operating threshold on the reported (calibrated) confidence, in (0, 1] (default: the model's)")
 @click.option("--no-tiles", is_flag=True, help="disable the second pass on tiles for large images")
 @click.option("--flip", is_flag=True, help="also detect on the mirrored image and average (config detector_flip)")
 @click.option("--verify/--no-verify", default=True, show_default=True,
@@ -117,7 +163,12 @@ def eval_detect(data: Path, split: str, model: Path | None, side: int, threshold
                 flip: bool, verify: bool, verifier_model: Path | None, limit: int | None, sample: int | None,
                 skip_conflicts: bool, sweep: bool, synthetic_plates: bool, square_plates: bool, dark_plates: bool,
                 scale: float, mosaic: int, ignore_csv: Path | None, show_errors: bool, as_json: bool) -> None:
-    """Precision/recall at the operating threshold, AP50, AP50:95 and FP per negative image, per source."""
+    """Precision/recall at the operating threshold, AP50, AP50:95 and FP per negative image, per source.
+
+    Every image is checked before any is read: a missing one, a folder or a file that is not an image is
+    an error naming its labels row; an image whose size is not the one its labels state (a replaced
+    picture) is left out with a warning.
+    """
     import cv2
 
     from numberplate.datasets.labels import default_root, read_labels, relative_name
@@ -134,8 +185,21 @@ def eval_detect(data: Path, split: str, model: Path | None, side: int, threshold
         summarize_by_source,
         threshold_sweep,
     )
-    from numberplate.imaging import load_image
-
+    if ignore_csv is not None and mosaic > 1:
+        raise click.UsageError("--ignore works on single scenes, not with --mosaic")
+    try:
+        root = default_root(data)
+        records = read_labels(data, root, split=split, skip_conflicts=skip_conflicts)[:limit]
+        if sample is not None and sample < len(records):
+            records = [records[i] for i in np.linspace(0, len(records) - 1, sample).round().astype(int)]
+        ignore = read_ignore_boxes(ignore_csv) if ignore_csv is not None else {}
+    except DatasetError as e:
+        raise click.ClickException(str(e)) from e
+    if not records:
+        raise click.ClickException(f"no images of split {split!r} in {data}")
+    records = _same_size(records, _check_images([(r.image, f"{data}:{r.line}") for r in records]), root)
+    if not records:
+        raise click.ClickException(f"{data}: no image of split {split!r} is the size its labels state")
     # Every detection down to 0.05 is scored, for the AP; P/R are counted at the operating threshold.
     try:
         detector = PlateNetDetector(model, side=side, threshold=0.05, tile_large_images=not no_tiles, flip=flip)
@@ -149,18 +213,6 @@ def eval_detect(data: Path, split: str, model: Path | None, side: int, threshold
         raise click.ClickException(str(e)) from e
     # The scores are the reported, calibrated confidences: the operating threshold is turned into their scale.
     thr = threshold if threshold is not None else calibration(own)
-    if ignore_csv is not None and mosaic > 1:
-        raise click.UsageError("--ignore works on single scenes, not with --mosaic")
-    try:
-        root = default_root(data)
-        records = read_labels(data, root, split=split, skip_conflicts=skip_conflicts)[:limit]
-        if sample is not None and sample < len(records):
-            records = [records[i] for i in np.linspace(0, len(records) - 1, sample).round().astype(int)]
-        ignore = read_ignore_boxes(ignore_csv) if ignore_csv is not None else {}
-    except DatasetError as e:
-        raise click.ClickException(str(e)) from e
-    if not records:
-        raise click.ClickException(f"no images of split {split!r} in {data}")
     painters = synthetic_plates + square_plates + dark_plates
     if painters > 1:
         raise click.UsageError("choose one of --synthetic-plates, --square-plates and --dark-plates")
@@ -170,7 +222,7 @@ def eval_detect(data: Path, split: str, model: Path | None, side: int, threshold
     def scene(index: int) -> tuple[np.ndarray, np.ndarray]:
         rec = records[index]
         gt = box_array(b.box for b in rec.boxes)
-        image = load_image(rec.image)
+        image = _load(rec.image, f"{data}:{rec.line}")
         if repaint is not None:
             image, gt = repaint(np.random.default_rng((SYNTHETIC_PLATES_SEED, index)), image, gt)
         if scale != 1.0:
@@ -210,6 +262,20 @@ def eval_detect(data: Path, split: str, model: Path | None, side: int, threshold
         click.echo("threshold  precision  recall      F1")
         for t, p, r, f1 in rows:
             click.echo(f"{t:>9.2f} {p:>10.4f} {r:>7.4f} {f1:>7.4f}{'  <- max F1' if t == best[0] else ''}")
+
+
+def _same_size(records: list[LabelledImage], sizes: list[tuple[int, int]], root: Path) -> list[LabelledImage]:
+    """``records`` without those whose labels state another size than their image's (their boxes are for another
+    picture: a replaced file), with a warning, as training drops them."""
+    from numberplate.datasets.labels import relative_name
+
+    stale = [(r, size) for r, size in zip(records, sizes, strict=True) if (r.width, r.height) != size]
+    if stale:
+        names = ", ".join(f"{relative_name(r.image, root)} (line {r.line}: {r.width}x{r.height}, the image is "
+                          f"{w}x{h})" for r, (w, h) in stale[:3])
+        _warn(f"left out {len(stale)} image(s) labelled for another image size, with their "
+              f"{sum(len(r.boxes) for r, _ in stale)} box(es): {names}{' ...' if len(stale) > 3 else ''}")
+    return [r for r, size in zip(records, sizes, strict=True) if (r.width, r.height) == size]
 
 
 def _mosaic(scenes: list[tuple[np.ndarray, np.ndarray]], n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -272,7 +338,12 @@ def format_ocr_table(results: list[dict]) -> str:
 def eval_ocr(data: Path, split: str, backends: tuple[str, ...], no_country: bool, rectify: bool, limit: int | None,
              show_errors: bool, corrections: Path | None, ocr_model: str | None, synthetic: int | None,
              as_json: bool) -> None:
-    """Exact-match and character accuracy per source for each OCR backend, in one run on the same crops."""
+    """Exact-match and character accuracy per source for each OCR backend, in one run on the same crops.
+
+    Label texts are compared as readers write plates (upper case, no spaces or separators). Every crop is
+    checked before any is read: a missing one, a folder, a file that is not an image or a country without
+    plate patterns is an error naming its labels row.
+    """
     from dataclasses import replace
 
     from numberplate.errors import NumberplateError
@@ -284,7 +355,6 @@ def eval_ocr(data: Path, split: str, backends: tuple[str, ...], no_country: bool
         read_ocr_labels,
         synthetic_ocr_samples,
     )
-    from numberplate.imaging import load_image
     from numberplate.recognition import available_backends, create_recognizer
 
     if synthetic:
@@ -300,12 +370,14 @@ def eval_ocr(data: Path, split: str, backends: tuple[str, ...], no_country: bool
             raise click.ClickException(str(e)) from e
         if not samples:
             raise click.ClickException(f"no crops of split {split!r} in {data}")
+        _check_images([(s.image, f"{data}:{s.line}") for s in samples if isinstance(s.image, Path)])
         names = [str(s.image) for s in samples]
     # Decode once; every backend reads the very same arrays.
     from numberplate.recognition.rectify import deskew
 
     level = deskew if rectify else (lambda crop: crop)
-    samples = [replace(s, image=level(load_image(s.image)), country=None if no_country else s.country)
+    samples = [replace(s, image=level(_load(s.image, f"{data}:{s.line}") if isinstance(s.image, Path) else s.image),
+                       country=None if no_country else s.country)
                for s in samples]
     results = []
     for name in backends or available_backends():
@@ -380,30 +452,56 @@ def format_e2e_table(table: dict[str, dict], jitter: int = 0) -> str:
 @click.option("--ignore", "ignore_csv", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="CSV (image,xmin,ymin,xmax,ymax,note) of plates the labels leave out, as for eval detect: a read "
                    "of one is not a false read")
+@click.option("--limit", type=click.IntRange(1), default=None,
+              help="first N images of the labels only (every plate of each)")
 @click.option("--json", "as_json", is_flag=True, help="print the table (and errors) as JSON")
 def eval_e2e(labels: Path, root: Path, ocr: str | None, rectify: bool | None, show_errors: bool,
              ocr_model: str | None, detector_model: str | None, verify: bool | None, verifier_model: str | None,
-             jitter: int, jitter_reads: int, ignore_csv: Path | None, as_json: bool) -> None:
-    """Detector + recogniser on whole scenes: plates detected, read exactly, false reads, per source."""
+             jitter: int, jitter_reads: int, ignore_csv: Path | None, limit: int | None, as_json: bool) -> None:
+    """Detector + recogniser on whole scenes: plates detected, read exactly, false reads, per source.
+
+    Every image the labels name is checked before any is read: a missing one, a folder or a file that is
+    not an image is an error naming its row.
+    """
     from numberplate.config import load_config
     from numberplate.datasets.labels import read_labels, relative_name
     from numberplate.errors import NumberplateError
     from numberplate.evaluation.detection import read_ignore_boxes
-    from numberplate.evaluation.e2e import evaluate_e2e, read_e2e_labels
+    from numberplate.evaluation.e2e import E2E_COLUMNS, E2eLabel, evaluate_e2e, read_e2e_labels
     from numberplate.pipeline import Reader
     from numberplate.types import BoundingBox
 
     try:
         rows = read_e2e_labels(labels)
+    except NumberplateError as e:
+        raise click.ClickException(str(e)) from e
+    if limit is not None:
+        first = set(list(dict.fromkeys(r.image for r in rows))[:limit])
+        rows = [r for r in rows if r.image in first]
+    if not rows:
+        raise click.ClickException(f"{labels}: no labelled plates (only a header?); add rows "
+                                   f"{','.join(E2E_COLUMNS)}")
+    firsts: dict[str, E2eLabel] = {}  # each image's first row, to name in messages
+    for label in rows:
+        firsts.setdefault(label.image, label)
+    sizes = dict(zip(firsts, _check_images([(root / f.image, f.where) for f in firsts.values()]), strict=True))
+    try:
         reader = Reader(config=load_config(ocr=ocr, rectify=rectify, ocr_model=ocr_model,
                                            detector_model=detector_model, verify_detections=verify,
                                            verifier_model=verifier_model))
         known: dict[str, list] = {}
         detect_csv = root / "detect" / "labels.csv"
+        stale = 0
         if detect_csv.is_file():
             # Every split's boxes: a picture the labels list twice may box its plate in its train row only.
             for record in read_labels(detect_csv, root=root, skip_conflicts=True):
-                known.setdefault(relative_name(record.image, root), []).extend(b.box for b in record.boxes)
+                name = relative_name(record.image, root)
+                if name in sizes and sizes[name] != (record.width, record.height):
+                    stale += len(record.boxes)  # boxes of another picture, as training drops them
+                    continue
+                known.setdefault(name, []).extend(b.box for b in record.boxes)
+        if stale:
+            _warn(f"{detect_csv}: dropped {stale} box(es) labelled for another image size")
         for image, boxes in (read_ignore_boxes(ignore_csv) if ignore_csv is not None else {}).items():
             known.setdefault(image, []).extend(BoundingBox(*b) for b in boxes.tolist())
         table, records = evaluate_e2e(reader, rows, root, known, jitter=jitter, jitter_reads=jitter_reads)

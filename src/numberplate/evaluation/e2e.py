@@ -14,6 +14,7 @@ labelled ones, and every box the detection labels (``detect/labels.csv``) give f
 from __future__ import annotations
 
 import dataclasses
+import logging
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -24,12 +25,14 @@ from typing import Any
 import numpy as np
 
 from numberplate.calibration import calibration_error
-from numberplate.datasets.labels import parse_box, read_csv_rows
-from numberplate.errors import DatasetError
-from numberplate.evaluation.ocr import char_accuracy
+from numberplate.datasets.labels import line_list, parse_box, read_csv_rows
+from numberplate.errors import DatasetError, ImageError
+from numberplate.evaluation.ocr import char_accuracy, label_text
 from numberplate.imaging import load_image
 from numberplate.pipeline import Reader
 from numberplate.types import BoundingBox, Detection, PlateRead
+
+log = logging.getLogger(__name__)
 
 E2E_COLUMNS = ("image", "xmin", "ymin", "xmax", "ymax", "text", "legible", "source")
 IOU_MATCH = 0.5
@@ -43,25 +46,42 @@ class E2eLabel:
     box: BoundingBox
     text: str | None
     source: str
+    where: str = dataclasses.field(default="", compare=False)  # "labels.csv:12": its row, for messages
 
 
 def read_e2e_labels(path: Path) -> list[E2eLabel]:
-    """The rows of an e2e labels CSV.
+    """The rows of an e2e labels CSV; texts normalised by :func:`~numberplate.evaluation.ocr.label_text`.
+
+    A row that repeats an earlier one (the same image, box and text) is dropped with a warning: it would
+    count its plate twice, once as missed.
 
     Raises:
         DatasetError: the file cannot be read, lacks a column, or has a malformed row.
     """
     labels = []
+    seen: set[tuple[object, ...]] = set()
+    duplicates: list[int] = []
     for line, row in read_csv_rows(path, E2E_COLUMNS, "e2e labels"):
         where = f"{path}:{line}"
+        if not (row["image"] or "").strip():
+            raise DatasetError(f"{where}: the image column is empty")
         box = parse_box(row, where)
         legible = (row["legible"] or "").strip().lower()
         if legible not in ("yes", "no"):
             raise DatasetError(f"{where}: legible must be yes or no, got {row['legible']!r}")
-        text = (row["text"] or "").strip().upper() if legible == "yes" else None
+        text = label_text(row["text"]) if legible == "yes" else None
         if legible == "yes" and not text:
             raise DatasetError(f"{where}: a legible plate needs its text")
-        labels.append(E2eLabel(row["image"], box, text, row["source"] or "unknown"))
+        label = E2eLabel(row["image"].strip(), box, text, row["source"] or "unknown", where)
+        fingerprint = (label.image, label.box, label.text, label.source)
+        if fingerprint in seen:
+            duplicates.append(line)
+            continue
+        seen.add(fingerprint)
+        labels.append(label)
+    if duplicates:
+        log.warning("%s: dropped %d duplicate row(s) (the same image, box and text as an earlier row): line(s) %s",
+                    path, len(duplicates), line_list(duplicates))
     return labels
 
 
@@ -150,6 +170,9 @@ def evaluate_e2e(
             0): the read rate under box noise, which moves less than ``read`` between two models whose
             reads of the same edge-sensitive plates flip (without jitter both equal ``read``).
         jitter_reads: the jittered boxes read per detected plate.
+
+    Raises:
+        DatasetError: an image cannot be read (the message names its labels row).
     """
     rng = np.random.default_rng(0)
     by_image: dict[str, list[E2eLabel]] = defaultdict(list)
@@ -158,7 +181,10 @@ def evaluate_e2e(
     tallies: dict[str, _Tally] = defaultdict(_Tally)
     records: list[dict[str, Any]] = []
     for image_path, plates in sorted(by_image.items()):
-        image = load_image(root / image_path)
+        try:
+            image = load_image(root / image_path)
+        except (ImageError, OSError) as e:
+            raise DatasetError(f"{plates[0].where or image_path}: {e}") from e
         t0 = time.perf_counter()
         reads: list[PlateRead] = reader.read_array(image)
         dt = time.perf_counter() - t0

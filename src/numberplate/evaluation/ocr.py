@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from numberplate.calibration import calibration_error
-from numberplate.datasets.labels import read_csv_rows, relative_name
+from numberplate.datasets.labels import line_list, read_csv_rows, relative_name
 from numberplate.errors import DatasetError
 from numberplate.formats.distance import levenshtein
+from numberplate.formats.patterns import UnknownCountryError, check_country, normalize
 from numberplate.recognition.base import Recognizer
 from numberplate.recognition.crop import read_turned
+
+log = logging.getLogger(__name__)
 
 OCR_LABELS_COLUMNS = ("image", "text", "country", "source", "split")
 
@@ -29,6 +33,17 @@ class OcrSample:
     source: str = ""
     country: str | None = None
     split: str = ""
+    line: int = field(default=0, compare=False)  # its row in a labels CSV (0: not from one), for messages
+
+
+def label_text(text: str | None) -> str:
+    """A labelled plate text in the form readers give theirs (``normalize``): upper case, without spaces or
+    separators, look-alike Cyrillic letters and Arabic-Indic digits folded (``" 117t 3989"`` -> ``"117T3989"``).
+
+    Every labels reader here (OCR, corrections, end-to-end) and the scoring use it, so a label is never
+    wrong only by its spelling.
+    """
+    return normalize(text or "")
 
 
 def default_ocr_root(path: Path) -> Path:
@@ -48,7 +63,7 @@ def read_corrections(path: Path) -> dict[str, str | None]:
     for line, row in read_csv_rows(path, ("image", "text"), "label corrections"):
         if not row["image"]:
             raise DatasetError(f"{path}:{line}: every row needs an image")
-        out[row["image"]] = (row["text"] or "").strip().upper() or None
+        out[row["image"]] = label_text(row["text"]) or None
     return out
 
 
@@ -70,28 +85,46 @@ def read_ocr_labels(path: Path, root: Path | None = None, split: str | None = No
     """Read an OCR labels CSV (``image,text,country,source,split``).
 
     Region codes in the country column (``us-ca``) become the country hint ``us``, as the
-    :class:`~numberplate.recognition.base.Recognizer` protocol takes ISO 3166 alpha-2 codes.
+    :class:`~numberplate.recognition.base.Recognizer` protocol takes ISO 3166 alpha-2 codes. Texts are
+    normalised by :func:`label_text`. A row that repeats an earlier one is dropped with a warning.
 
     Args:
         path: the CSV file.
         root: folder the ``image`` column is relative to; default: the data root when ``path``
             is ``<root>/ocr/labels.csv``, else the CSV's own folder.
-        split: keep only rows of this split.
+        split: keep only rows of this split (rows of other splits are not checked beyond their columns).
 
     Raises:
-        DatasetError: the file cannot be read, lacks a column or has a row without image or text.
+        DatasetError: the file cannot be read, lacks a column, or has a row without image or text, or with
+            a country that has no plate patterns (each message names the row).
     """
     if root is None:
         root = default_ocr_root(path)
     rows = read_csv_rows(path, OCR_LABELS_COLUMNS, "OCR labels CSV")
     samples = []
+    seen: set[tuple[str, ...]] = set()
+    duplicates: list[int] = []
     for line, row in rows:
         if split is not None and row["split"] != split:
             continue
-        if not row["image"] or not row["text"]:
+        text = label_text(row["text"])
+        if not row["image"] or not text:
             raise DatasetError(f"{path}:{line}: every row needs an image and its text")
-        country = row["country"].split("-")[0].lower() or None
-        samples.append(OcrSample(root / row["image"], row["text"], row["source"], country, row["split"]))
+        country = (row["country"] or "").split("-")[0].strip().lower() or None
+        if country is not None:
+            try:
+                check_country(country)
+            except UnknownCountryError as e:
+                raise DatasetError(f"{path}:{line}: {e}; fix the country column or leave it empty") from None
+        fingerprint = (row["image"], text, country or "", row["source"] or "", row["split"] or "")
+        if fingerprint in seen:
+            duplicates.append(line)
+            continue
+        seen.add(fingerprint)
+        samples.append(OcrSample(root / row["image"], text, row["source"], country, row["split"], line))
+    if duplicates:
+        log.warning("%s: dropped %d duplicate row(s) (the same crop and text as an earlier row): line(s) %s", path,
+                    len(duplicates), line_list(duplicates))
     return samples
 
 
@@ -154,7 +187,8 @@ def evaluate_recognizer(recognizer: Recognizer, rows: Iterable[OcrSample], *, wi
 
     Each crop is read as the Reader reads a plate (:func:`~numberplate.recognition.crop.read_turned`: a crop
     on its side also turned a quarter both ways, the surest reading kept). Only the reading is timed, not
-    image decoding. A crop read as ``None`` counts as the empty string.
+    image decoding. A crop read as ``None`` counts as the empty string. The labelled text is compared in
+    the form :func:`label_text` gives it.
 
     Args:
         recognizer: any OCR backend.
@@ -175,6 +209,7 @@ def evaluate_recognizer(recognizer: Recognizer, rows: Iterable[OcrSample], *, wi
     groups: dict[str, list[tuple[bool, float, bool, float, bool, float]]] = {}
     reads: list[dict[str, Any]] = []
     for row in rows:
+        truth = label_text(row.text)
         image = row.image if isinstance(row.image, np.ndarray) else load_image(row.image)
         t0 = time.perf_counter()
         result, _ = read_turned(recognizer, image, row.country)  # as the Reader reads: a crop on its side turned
@@ -183,13 +218,12 @@ def evaluate_recognizer(recognizer: Recognizer, rows: Iterable[OcrSample], *, wi
         texts = {predicted, *(c.text for c in result.candidates)} if result is not None else {""}
         confidence = min(max(result.confidence, 0.0), 1.0) if result is not None else 0.0
         groups.setdefault(row.source, []).append(
-            (predicted == row.text, char_accuracy(predicted, row.text), result is None, ms, row.text in texts,
-             confidence)
+            (predicted == truth, char_accuracy(predicted, truth), result is None, ms, truth in texts, confidence)
         )
         if with_reads:
-            reads.append({"truth": row.text, "predicted": predicted, "source": row.source,
+            reads.append({"truth": truth, "predicted": predicted, "source": row.source,
                           "confidence": result.confidence if result is not None else 0.0,
-                          "in_candidates": row.text in texts})
+                          "in_candidates": truth in texts})
     everything = [item for items in groups.values() for item in items]
     out: dict[str, Any] = {
         "backend": getattr(recognizer, "name", type(recognizer).__name__),

@@ -9,20 +9,19 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from numberplate.types import ImageResult
-from numberplate.video.source import Frame, VideoSource
+from numberplate.video.source import RECONNECT_GIVE_UP_S, Frame, VideoSource
 from numberplate.video.tracker import PlateEvent, PlateTracker
 
 if TYPE_CHECKING:
     from numberplate.pipeline import Reader
     from numberplate.store.reads import ReadStore, StoredRead
-
 
 
 def read_video(
@@ -33,6 +32,8 @@ def read_video(
     country: str | None = None,
     tracker: PlateTracker | None = None,
     max_seconds: float | None = None,
+    reconnect_give_up_s: float | None = RECONNECT_GIVE_UP_S,
+    on_warning: Callable[[str], None] | None = None,
 ) -> Iterator[PlateEvent]:
     """Read a video file, stream or camera; yield each plate once, when it has left the picture.
 
@@ -43,21 +44,25 @@ def read_video(
         fps: frames per second to read (the rest are skipped); ``None`` reads every frame.
         country: country hint for the recogniser.
         tracker: how reads are linked over frames (default :class:`PlateTracker`).
-        max_seconds: stop after this much video time (for endless streams).
+        max_seconds: stop after this much video time: of a file, or of wall-clock time for a stream or
+            camera, pauses to reconnect a dropped stream included (for endless streams).
+        reconnect_give_up_s: a stream or camera that delivers no frame for this long, attempts to
+            reconnect included, ends the read with :class:`VideoError`; ``None``: keep trying.
+        on_warning: called with each message about damage found in a file (frames missing, an early
+            end: see :attr:`VideoSource.warnings`); default: logged as a warning.
 
     Raises:
-        VideoError: the source cannot be opened or decoded.
-        ValueError: ``fps`` or ``max_seconds`` is not positive.
+        VideoError: the source cannot be opened or decoded, or a stream is gone.
+        ValueError: ``fps``, ``max_seconds`` or ``reconnect_give_up_s`` is not positive.
     """
     if max_seconds is not None and not max_seconds > 0:
         raise ValueError(f"max_seconds={max_seconds} must be positive")
     tracker = tracker or PlateTracker()
     frames_reader = reader.without_lookup()  # the vehicle is looked up once per plate, not once per frame
-    video = VideoSource(source, fps)
+    video = VideoSource(source, fps, max_seconds=max_seconds, reconnect_give_up_s=reconnect_give_up_s,
+                        on_warning=on_warning)
     with video:
         for frame in video.frames():
-            if max_seconds is not None and frame.time_s > max_seconds:
-                break
             for event in tracker.update(frame, frames_reader.read_array(frame.image, country)):
                 yield look_up_event(reader, event, country)
     for event in tracker.flush():

@@ -9,12 +9,8 @@ from pathlib import Path
 import click
 
 from numberplate.clitypes import FiniteFloatRange
+from numberplate.video.source import RECONNECT_GIVE_UP_S, clock_text
 from numberplate.video.tracker import PlateEvent
-
-
-def _clock(seconds: float) -> str:
-    minutes, s = divmod(seconds, 60.0)
-    return f"{int(minutes):02d}:{s:04.1f}"
 
 
 def _vehicle(event: PlateEvent) -> str:
@@ -46,7 +42,12 @@ def _camera_id(ctx: click.Context, param: click.Parameter, value: str | None) ->
 @click.option("--max-gap", type=FiniteFloatRange(0), default=1.0, show_default=True,
               help="seconds a plate may go unseen and still be the same plate")
 @click.option("--max-seconds", type=FiniteFloatRange(0, min_open=True), default=None,
-              help="stop after this much video (for endless streams)")
+              help="stop after this much video; for a stream or camera, after this many seconds of wall-clock "
+                   "time, waits to reconnect a dropped stream included (for endless streams)")
+@click.option("--give-up-after", type=FiniteFloatRange(0, min_open=True), default=RECONNECT_GIVE_UP_S,
+              show_default=True,
+              help="seconds a stream or camera may deliver no frame, attempts to reconnect included, before the "
+                   "read ends with an error (exit 1): the stream is gone")
 @click.option("--country", help="country hint, ISO 3166 alpha-2 (e.g. us, gb, br); default: every country's layouts")
 @click.option("--ocr", help="OCR backend (default from config)")
 @click.option("--json", "as_json", is_flag=True, help="one JSON object per plate (JSON Lines)")
@@ -61,13 +62,18 @@ def _camera_id(ctx: click.Context, param: click.Parameter, value: str | None) ->
               help="TOML config file")
 def video_command(
     source: str, fps: float, all_frames: bool, min_frames: int, max_gap: float, max_seconds: float | None,
-    country: str | None, ocr: str | None, as_json: bool, store: bool, camera_id: str | None,
+    give_up_after: float, country: str | None, ocr: str | None, as_json: bool, store: bool, camera_id: str | None,
     with_lookup: bool | None, config_path: Path | None,
 ) -> None:
     """Report each plate in SOURCE once, with its text voted over the frames it was seen in.
 
     SOURCE is a video file, a stream URL (rtsp://, http(s)://) or a camera (0, /dev/video0). A
     plate is printed when it has left the picture (or at the end).
+
+    A stream that drops is reconnected (pauses of 1 s, 2 s, 4 s ... up to 30 s) until --give-up-after
+    seconds pass without a frame, or --max-seconds ends the read. A damaged file is read as far as it
+    can be decoded, past damage where possible: a warning on stderr says where frames are missing or
+    where the file ends early, and the exit status stays 0 (the plates before the damage are real).
     """
     from numberplate.config import load_config
     from numberplate.errors import NumberplateError
@@ -83,7 +89,8 @@ def video_command(
         name = Path(source).name if Path(source).is_file() else describe(source)
         tracker = PlateTracker(max_gap_s=max_gap, min_frames=min_frames, keep_images=store)
         for event in read_video(reader, source, fps=None if all_frames else fps, tracker=tracker,
-                                max_seconds=max_seconds):
+                                max_seconds=max_seconds, reconnect_give_up_s=give_up_after,
+                                on_warning=lambda message: click.echo(f"warning: {message}", err=True)):
             count += 1
             stored = reads and store_event(reads, event, reader, camera_id=camera_id, filename=name[:255],
                                            country=config.country)
@@ -91,7 +98,7 @@ def video_command(
             if as_json:
                 click.echo(json.dumps(record, ensure_ascii=False))
             else:
-                click.echo(f"{_clock(event.first_seen_s)}-{_clock(event.last_seen_s)}  {event.text or '-':<12} "
+                click.echo(f"{clock_text(event.first_seen_s)}-{clock_text(event.last_seen_s)}  {event.text or '-':<12} "
                            f"{event.confidence:.2f}  ({event.frames} frames)" + _vehicle(event)
                            + (f"  stored as read {stored.id}" if stored else ""))
     except (NumberplateError, ValueError) as e:
