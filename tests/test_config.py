@@ -182,10 +182,12 @@ def test_detection_threshold_out_of_range() -> None:
 
 
 def test_detector_side_not_a_multiple_of_32() -> None:
-    with raises("config 'detector_side' must be a multiple of 32 and at least 64, got 100"):
+    with raises("config 'detector_side' must be a multiple of 32 from 64 to 4096, got 100"):
         load_config(env={}, detector_side=100)
-    with raises("config 'detector_side' must be a multiple of 32 and at least 64, got 32"):
+    with raises("config 'detector_side' must be a multiple of 32 from 64 to 4096, got 32"):
         load_config(env={}, detector_side=32)
+    with raises("config 'detector_side' must be a multiple of 32 from 64 to 4096, got 8192"):
+        load_config(env={}, detector_side=8192)
 
 
 @pytest.mark.parametrize(
@@ -308,7 +310,7 @@ def test_replace_returns_a_validated_copy() -> None:
     ("changes", "message"),
     [
         ({"port": 70000}, "config 'port' must be 1-65535, got 70000"),
-        ({"detector_side": 100}, "config 'detector_side' must be a multiple of 32 and at least 64, got 100"),
+        ({"detector_side": 100}, "config 'detector_side' must be a multiple of 32 from 64 to 4096, got 100"),
         ({"port": "x"}, "setting 'port' must be a whole number, got 'x'"),
         ({"port": None}, "setting 'port' must be a whole number, got None"),
         ({"prot": 1}, f"unknown setting 'prot'; valid settings are {SETTINGS}"),

@@ -25,6 +25,7 @@ MAX_VIDEO_SECONDS = 86_400.0  # a day of video in one upload
 MAX_CACHE_HOURS = 24.0 * 365 * 100  # a century
 MAX_LOOKUP_TIMEOUT = 3_600.0
 MAX_THREADS = 1_024
+MAX_DETECTOR_SIDE = 4_096  # as `eval detect --side`: larger sides ask for gigabytes of activations
 
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
@@ -158,8 +159,9 @@ def _validate(cfg: Config) -> None:
             ok = True  # an int is a fine float
         if not ok:
             raise ConfigError(f"config {name!r} must be of type {kind.__name__}, got {value!r}")
-    if cfg.detector_side < 64 or cfg.detector_side % 32:
-        raise ConfigError(f"config 'detector_side' must be a multiple of 32 and at least 64, got {cfg.detector_side}")
+    if not 64 <= cfg.detector_side <= MAX_DETECTOR_SIDE or cfg.detector_side % 32:
+        raise ConfigError(f"config 'detector_side' must be a multiple of 32 from 64 to {MAX_DETECTOR_SIDE}, "
+                          f"got {cfg.detector_side}")
     if cfg.detection_threshold is not None and not 0.0 < cfg.detection_threshold < 1.0:
         raise ConfigError(
             f"config 'detection_threshold' must be between 0 and 1 (exclusive), got {cfg.detection_threshold}"

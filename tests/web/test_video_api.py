@@ -190,3 +190,13 @@ def test_content_sniffing_tells_photos_from_videos(clip: bytes, data_dir: Path) 
     ts = (b"\x47" + bytes(187)) * 3
     assert [media_kind(v) for v in (clip[:512], mp4, mov, b"\x1a\x45\xdf\xa3\x01", ts)] == ["video"] * 5
     assert media_kind(b"not a video at all\n" * 30) is None and media_kind(b"") is None
+
+
+def test_a_truncated_upload_says_where_it_ends(app: Flask, client: FlaskClient, clip: bytes) -> None:
+    # The frames before the damage are read and stored; the answer says the file ended early (it was silent).
+    r = post_video(client, clip[: len(clip) // 2], auth_for(app), name="cut.avi", fps="10")
+    body = check(r, URL, "post")
+    assert r.status_code == 201 and 0 < body["frames_read"] < 35
+    (warning,) = body["warnings"]
+    assert warning.startswith(f"cut.avi: video ended at frame {body['frames_read']} of 35: the file is damaged after")
+    assert check(post_video(client, clip, auth_for(app)), URL, "post")["warnings"] == []

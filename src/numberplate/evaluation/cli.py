@@ -15,6 +15,7 @@ import click
 import numpy as np
 
 from numberplate.clitypes import FiniteFloatRange
+from numberplate.config import MAX_DETECTOR_SIDE
 from numberplate.errors import NumberplateError
 
 if TYPE_CHECKING:
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
 DEFAULT_DETECT_LABELS = Path("../shared/data/detect/labels.csv")
 # --side: config detector_side's rule (a multiple of 32, at least 64), and a bound that keeps the network's
 # input tensor allocatable.
-MIN_SIDE, MAX_SIDE = 64, 4096
+MIN_SIDE, MAX_SIDE = 64, MAX_DETECTOR_SIDE  # the rule of config detector_side
 
 
 def _side(ctx: click.Context, param: click.Parameter, value: int) -> int:

@@ -159,6 +159,7 @@ def video_json(outcome: VideoOutcome, fps: float) -> dict[str, Any]:
         "processing_time_ms": round(outcome.processing_time_ms, 1),
         "plates": plates,
         "watchlist_hits": [p["watchlist"] for p in plates if p["watchlist"]],
+        "warnings": list(outcome.warnings),
     }
 
 

@@ -78,11 +78,14 @@ SCHEMAS: dict[str, Any] = {
         vehicle=_ref("Vehicle"), lookup_error=NULLABLE_STR,
     ),
     "VideoResult": _obj(
-        ["width", "height", "duration_s", "fps_read", "frames_read", "processing_time_ms", "plates", "watchlist_hits"],
+        ["width", "height", "duration_s", "fps_read", "frames_read", "processing_time_ms", "plates", "watchlist_hits",
+         "warnings"],
         width={"type": "integer"}, height={"type": "integer"}, duration_s={"type": ["number", "null"]},
         fps_read={"type": "number"}, frames_read={"type": "integer"}, processing_time_ms={"type": "number"},
         plates={"type": "array", "items": _ref("VideoPlate")},
         watchlist_hits={"type": "array", "items": _ref("WatchHit")},
+        warnings={"type": "array", "items": {"type": "string"},
+                  "description": "where a damaged file was read past, or where it ended before its stated length"},
     ),
     "StoredPlate": _obj(
         ["id", "text", "confidence", "detection_confidence", "box", "country", "candidates", "crop", "vehicle",

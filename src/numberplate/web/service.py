@@ -140,6 +140,7 @@ class VideoOutcome:
     processing_time_ms: float
     events: tuple[PlateEvent, ...]
     reads: tuple[ReadOutcome, ...]  # one per event: best frame, result with the voted text, crop, stored read
+    warnings: tuple[str, ...] = ()  # where a damaged file was read past, or ended early
 
 
 def read_video_upload(state: NumberplateState, stream: IO[bytes], fps: float, options: ReadOptions) -> VideoOutcome:
@@ -187,7 +188,8 @@ def read_video_upload(state: NumberplateState, stream: IO[bytes], fps: float, op
         assert best is not None  # the tracker keeps images
         image, result, crop = best
         reads.append(ReadOutcome(image, result, (crop,), _save(state, image, result, (crop,), options)))
-    return VideoOutcome(video.width, video.height, video.duration_s, frames, elapsed, tuple(events), tuple(reads))
+    return VideoOutcome(video.width, video.height, video.duration_s, frames, elapsed, tuple(events), tuple(reads),
+                        tuple(video.warnings))
 
 
 def stored_image(state: NumberplateState, sha256: str) -> Response:
