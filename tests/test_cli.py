@@ -114,3 +114,20 @@ def test_unknown_country_is_refused_before_reading(scene_dir: Path) -> None:
     assert result.exit_code == 1
     assert "config 'country': unknown country code 'zz'; known codes:" in result.output
     assert "reading" not in result.output
+
+
+def test_table_rows_show_the_looked_up_vehicle_or_the_lookup_error() -> None:
+    # With --lookup the table showed nothing of the lookup; only --json had it.
+    from numberplate.cli import _table_rows
+
+    plate = {"text": "96T8557", "confidence": 0.96, "detection_confidence": 0.9,
+             "box": {"xmin": 1, "ymin": 2, "xmax": 30, "ymax": 12}, "vehicle": None, "lookup_error": None}
+    record = {"error": None, "processing_time_ms": 40.0, "plates": [
+        {**plate, "vehicle": {"make": "Opel", "model": "Combo", "colour": None}},
+        {**plate, "lookup_error": "'96T8557' is not in the local vehicle registry"},
+        plate,
+    ]}
+    rows = _table_rows("car.jpg", record)
+    assert rows[0].endswith("40 ms  Opel Combo")
+    assert rows[1].endswith("40 ms  (lookup: '96T8557' is not in the local vehicle registry)")
+    assert rows[2].endswith("40 ms")

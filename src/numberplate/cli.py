@@ -86,8 +86,17 @@ def _table_rows(name: str, record: dict[str, Any]) -> list[str]:
         rows.append(
             f"{name}  {text:<12} {p['confidence']:>6.1%}  det {p['detection_confidence']:>6.1%}"
             f"  box ({b['xmin']},{b['ymin']})-({b['xmax']},{b['ymax']})  {record['processing_time_ms']:.0f} ms"
+            + _vehicle_cell(p)
         )
     return rows
+
+
+def _vehicle_cell(plate: dict[str, Any]) -> str:
+    """The looked-up vehicle (make, model, colour) or the lookup's error, for the end of a table row."""
+    vehicle, error = plate.get("vehicle"), plate.get("lookup_error")
+    if vehicle:
+        return "  " + " ".join(str(vehicle[k]) for k in ("make", "model", "colour") if vehicle.get(k))
+    return f"  (lookup: {error})" if error else ""
 
 
 @main.command("read")

@@ -52,6 +52,16 @@ def test_train_resume_export_and_predict(tmp_path: Path, data_dir: Path) -> None
     np.testing.assert_allclose(heat2[1:], heat1, atol=1e-5)
 
 
+def test_fewer_samples_than_a_batch_train_in_one_smaller_batch(tmp_path: Path, data_dir: Path,
+                                                             caplog: pytest.LogCaptureFixture) -> None:
+    # `--limit 4` with the default batch of 32 ended in an UnboundLocalError: no full batch, no step.
+    cfg = DetectTrainConfig(data=str(data_dir / "detect" / "labels.csv"), out=str(tmp_path / "run"), epochs=1,
+                            batch=32, size=96, limit=4, epoch_size=4, eval_every=0, workers=0, threads=1)
+    train(cfg)
+    assert "only 4 training samples an epoch: batches of 4 instead of 32" in caplog.text
+    assert len((tmp_path / "run" / "metrics.csv").read_text().splitlines()) == 2
+
+
 def test_warm_start_with_a_time_budget_stops_early(tmp_path: Path, data_dir: Path) -> None:
     first = tmp_path / "first"
     base = dict(data=str(data_dir / "detect" / "labels.csv"), batch=4, size=128, limit=8, epoch_size=8, eval_every=0,

@@ -12,10 +12,28 @@ import click
 
 from numberplate.clitypes import FiniteFloatRange
 
+# What the [train] extra brings: without it a train command names the install step instead of a traceback.
+TRAIN_MODULES = frozenset({"torch", "onnx", "tqdm", "matplotlib"})
 
-@click.group("train")
+
+class _TrainGroup(click.Group):
+    """The ``train`` commands, each saying how to install the training extra when a module of it is missing."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except ModuleNotFoundError as e:
+            if e.name is None or e.name.partition(".")[0] not in TRAIN_MODULES:
+                raise
+            raise click.ClickException(
+                f"this command needs {e.name.partition('.')[0]}, which comes with the training extra: run "
+                "`make install-test`, or `.venv/bin/pip install -e '.[train]'` (torch==2.13.0 is a local CPU build)"
+            ) from e
+
+
+@click.group("train", cls=_TrainGroup)
 def train_group() -> None:
-    """Train and export the project's models (needs `pip install numberplate[train]`)."""
+    """Train and export the project's models (needs the [train] extra: `.venv/bin/pip install -e '.[train]'`)."""
 
 
 @contextmanager
@@ -416,13 +434,15 @@ def _record_calibration(model_path: Path, entry: dict) -> None:
 @click.option("--dry-run", is_flag=True, help="print the fit, write nothing")
 def calibrate_ocr_command(model: Path | None, plates: int, seed: int, fallback: bool, dry_run: bool) -> None:
     """Fit the OCR's confidence calibration on fresh synthetic plates and record it in the model's JSON."""
+    from numberplate.errors import NumberplateError
     from numberplate.recognition import create_recognizer
     from numberplate.recognition.platenet_ocr import DEFAULT_MODEL, PlateOcrRecognizer
     from numberplate.train.ocr.calibrate import fit_ocr_calibration
 
     path = model or DEFAULT_MODEL
-    fit = fit_ocr_calibration(PlateOcrRecognizer(path), plates, seed,
-                              fallback=(lambda: create_recognizer("rapidocr")) if fallback else None)
+    with _reported(ValueError, NumberplateError):  # e.g. a barely trained model: no fit with a positive slope
+        fit = fit_ocr_calibration(PlateOcrRecognizer(path), plates, seed,
+                                  fallback=(lambda: create_recognizer("rapidocr")) if fallback else None)
     click.echo(f"{fit.plates} synthetic plates, {fit.exact:.3f} read exactly; calibration a={fit.calibration.a:.3f} "
                f"b={fit.calibration.b:.3f}: ECE {fit.ece_before:.3f} -> {fit.ece_after:.3f}")
     click.echo(f"fallback: {fit.fallback_wins} winning readings; a={fit.fallback.a:.3f} b={fit.fallback.b:.3f}: "
@@ -447,9 +467,11 @@ def calibrate_detector_command(data: Path, scenes: int, detector_model: Path | N
     """Fit the detection confidences' calibration on train scenes and record it in the models' JSON."""
     from numberplate.detection.platenet import DEFAULT_MODEL
     from numberplate.detection.verify import DEFAULT_VERIFIER
+    from numberplate.errors import NumberplateError
     from numberplate.train.detect.calibrate import DEFAULT_FLOOR, fit_detector_calibration
 
-    fits = fit_detector_calibration(data, scenes, detector_model, verifier_model)
+    with _reported(ValueError, NumberplateError):  # e.g. a barely trained model: no fit with a positive slope
+        fits = fit_detector_calibration(data, scenes, detector_model, verifier_model)
     for name, fit, path in (("detector", fits[0], detector_model or DEFAULT_MODEL),
                             ("verified", fits[1], verifier_model or DEFAULT_VERIFIER)):
         click.echo(f"{name}: {fit.detections} detections >= {DEFAULT_FLOOR}, {fit.precision:.3f} right; "

@@ -182,7 +182,10 @@ def train(cfg: DetectTrainConfig, resume: bool = False) -> Path:
     ds = DetectDataset(train_scenes, cfg.size, cfg.infer_side, cfg.epoch_size, cfg.mosaic, cfg.seed,
                        PlatePaint(cfg.swap_plates, cfg.square_share, cfg.dark_share),
                        hard_p=cfg.hard_share if cfg.hard_negatives else 0.0)
-    steps_per_epoch = max(1, len(ds) // cfg.batch)
+    batch_size = min(cfg.batch, len(ds))  # full batches only (drop_last): fewer samples than a batch would give none
+    if batch_size < cfg.batch:
+        log.warning("only %d training samples an epoch: batches of %d instead of %d", len(ds), batch_size, cfg.batch)
+    steps_per_epoch = max(1, len(ds) // batch_size)
     metrics_path = out / "metrics.csv"
     run_start, epochs = time.time(), cfg.epochs
     if start_epoch:
@@ -193,7 +196,7 @@ def train(cfg: DetectTrainConfig, resume: bool = False) -> Path:
             break
         ds.epoch = epoch
         loader: DataLoader[dict[str, np.ndarray]] = DataLoader(
-            cast("Dataset[dict[str, np.ndarray]]", ds), batch_size=cfg.batch, shuffle=True, num_workers=cfg.workers,
+            cast("Dataset[dict[str, np.ndarray]]", ds), batch_size=batch_size, shuffle=True, num_workers=cfg.workers,
             collate_fn=_collate, pin_memory=device.type == "cuda",
             drop_last=True, generator=torch.Generator().manual_seed(cfg.seed * 1000 + epoch),
         )
