@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from datetime import timedelta
 
 import pytest
 
-from numberplate.errors import NotFoundError
+from numberplate.errors import NotFoundError, StoreError
+from numberplate.store import reads as reads_module
 from numberplate.store.clock import utcnow
 from numberplate.store.db import Database
 from numberplate.store.files import ImageFiles
+from numberplate.store.models import WatchEntry
 from numberplate.store.reads import ReadQuery, ReadStore, StoredRead, retention_period
 from numberplate.store.watchlist import Watchlist
 from numberplate.types import BoundingBox, Candidate, Detection, ImageResult, PlateRead, PlateText, VehicleInfo
+from tests.store.interleave import before_statement
 
 
 def result(*texts: str | None) -> ImageResult:
@@ -204,3 +208,98 @@ def test_a_save_between_the_unused_check_and_the_unlink_keeps_its_file(
         t.join(timeout=30)
     assert threads and errors == [] and len(saved) == 1
     assert store.files.get(saved[0].image_sha256 or "") == b"same photo"
+
+
+@pytest.mark.parametrize("with_files", [False, True])
+def test_a_watchlist_entry_deleted_between_the_match_and_the_insert_loses_no_read(
+    store: ReadStore, db: Database, monkeypatch: pytest.MonkeyPatch, with_files: bool
+) -> None:
+    # The watchlist is read, then an entry the plate matches is deleted by another request, then the plate is
+    # inserted pointing at it: the foreign key used to fail the save (and the upload, with 500).
+    watchlist = Watchlist(db)
+    exact = watchlist.add("AB12CDE", "stolen", max_distance=1)
+    near = watchlist.add("AB12CDF", "near", max_distance=1)
+    real_match = reads_module.match_watchlist
+    deleters: list[threading.Thread] = []
+    errors: list[BaseException] = []
+
+    def delete_exact() -> None:
+        try:
+            watchlist.delete(exact.id)
+        except BaseException as e:
+            errors.append(e)
+
+    def match_while_the_entry_is_deleted(entries: Sequence[WatchEntry], plate_norm: str) -> WatchEntry | None:
+        if not deleters:
+            deleters.append(threading.Thread(target=delete_exact))
+            deleters[0].start()
+            # PostgreSQL: nothing holds the entry yet, so the delete commits now. SQLite: the save already holds
+            # the write lock, so the delete waits for the save's commit (give it time to get in first, if it could).
+            deleters[0].join(timeout=None if db.engine.dialect.name == "postgresql" else 1.0)
+        return real_match(entries, plate_norm)
+
+    monkeypatch.setattr(reads_module, "match_watchlist", match_while_the_entry_is_deleted)
+    saved = store.save(result("AB12CDE"), image_jpeg=b"photo" if with_files else None)
+    deleters[0].join(timeout=30)
+    assert errors == [] and [w.id for w in watchlist.list()] == [near.id]
+    alert = saved.plates[0].watch
+    if db.engine.dialect.name == "postgresql":  # deleted before the commit: the next closest entry alerts
+        assert alert is not None and alert.id == near.id
+    else:  # deleted after the commit: the alert was raised; the delete then clears the stored link
+        assert alert is not None and alert.id == exact.id
+    stored = store.get(saved.id).plates[0].watch
+    assert (stored.id if stored else None) == (near.id if db.engine.dialect.name == "postgresql" else None)
+
+
+def test_a_failed_save_removes_the_files_it_wrote_and_keeps_shared_ones(store: ReadStore, db: Database) -> None:
+    assert store.files is not None
+    kept = store.save(result("OLD"), image_jpeg=b"shared photo")
+
+    def database_fails() -> None:
+        raise StoreError("the database went away")
+
+    for image, crops in ((b"shared photo", [b"new crop"]), (b"new photo", [])):
+        with before_statement(db, "INSERT INTO reads", database_fails), pytest.raises(StoreError, match="went away"):
+            store.save(result("NEW"), image_jpeg=image, crops_jpeg=crops)
+    assert store.files.get(kept.image_sha256 or "") == b"shared photo"  # a committed read uses it
+    images = sorted(p.name for p in store.files.root.rglob("*") if p.is_file())
+    assert images == [f"{kept.image_sha256}.jpg"]
+    assert store.counts() == {"reads": 1, "plates": 1}
+
+
+def test_of_two_deletes_of_one_read_at_once_exactly_one_succeeds(store: ReadStore, db: Database) -> None:
+    assert store.files is not None
+    read = store.save(result("AAA"), image_jpeg=b"photo", crops_jpeg=[b"crop"])
+    other = ReadStore(db, store.files)  # another request, on its own connection
+    with before_statement(db, "DELETE", lambda: other.delete(read.id)) as ran, pytest.raises(NotFoundError):
+        store.delete(read.id)
+    assert ran  # the other delete came between this one's read of the row and its DELETE
+    assert store.counts() == {"reads": 0, "plates": 0}
+    assert store.files.get(read.image_sha256 or "") is None
+
+
+@pytest.mark.filterwarnings("error::sqlalchemy.exc.SAWarning")
+def test_two_purges_at_once_skip_what_the_other_deleted_and_count_their_own(
+    store: ReadStore, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Each worker process purges on its own; both list the same old reads.
+    assert store.files is not None
+    old = [store.save(result(f"OLD{i}"), image_jpeg=b"photo %d" % i, created_at=utcnow() - timedelta(days=40))
+           for i in range(4)]
+    new = store.save(result("NEW"))
+    other = ReadStore(db, store.files)
+    real_delete = store.delete
+    calls: list[int] = []
+    others: list[int] = []
+
+    def the_other_purge_gets_ahead(read_id: int) -> None:
+        calls.append(read_id)
+        if len(calls) == 2:  # this purge has deleted one read; the other purge deletes the rest
+            others.append(other.purge(timedelta(days=30)))
+        real_delete(read_id)
+
+    monkeypatch.setattr(store, "delete", the_other_purge_gets_ahead)
+    assert store.purge(timedelta(days=30)) == 1
+    assert others == [3] and sorted(calls) == sorted(r.id for r in old)
+    assert store.counts() == {"reads": 1, "plates": 1} and store.get(new.id).plates[0].text == "NEW"
+    assert [p for p in store.files.root.rglob("*") if p.is_file()] == []

@@ -17,6 +17,7 @@ from numberplate.store.vehicles import (
     VehicleRegistry,
 )
 from numberplate.types import VehicleInfo
+from tests.store.interleave import before_statement
 
 CSV = """plate,country,make,model,colour,fuel,year,engine_size
 AB12 CDE,gb,Ford,Focus,Blue,Petrol,2019,1.0
@@ -154,3 +155,12 @@ def test_lookup_cache_keeps_vehicles_and_not_founds_until_they_expire(db: Databa
     expired.put("dvla", "AB12CDE", "gb", vehicle)
     assert expired.get("dvla", "AB12CDE", "gb") is None
     assert expired.purge() >= 1
+
+
+def test_a_change_to_a_vehicle_deleted_meanwhile_is_not_found(db: Database) -> None:
+    registry = VehicleRegistry(db)
+    registry.add({"plate": "AB12CDE", "country": "gb", "make": "Ford"})
+    deleted_elsewhere = before_statement(db, "UPDATE vehicles", lambda: VehicleRegistry(db).delete("AB12CDE", "gb"))
+    with deleted_elsewhere as ran, pytest.raises(NotFoundError, match=r"AB12CDE \(gb\) is not in the registry"):
+        registry.update("AB12CDE", "gb", {"plate": "AB12CDE", "country": "gb", "make": "Opel"})
+    assert ran and registry.list() == []

@@ -9,6 +9,7 @@ from numberplate.store.db import Database
 from numberplate.store.models import WatchEntry
 from numberplate.store.reads import match_watchlist
 from numberplate.store.watchlist import Watchlist, WatchlistError
+from tests.store.interleave import before_statement
 
 
 def test_add_list_update_delete(db: Database) -> None:
@@ -61,3 +62,23 @@ def test_match_prefers_the_closest_entry_within_its_own_distance() -> None:
     assert match_watchlist([exact, loose], "AB12CDX") is loose
     assert match_watchlist([exact], "AB12CDX") is None
     assert match_watchlist([loose], "") is None
+
+
+def test_a_change_to_an_entry_deleted_meanwhile_is_not_found(db: Database) -> None:
+    # PATCH and DELETE of one entry at once: the delete commits between the change's read and its UPDATE.
+    wl = Watchlist(db)
+    entry = wl.add("AB12CDE", "stolen")
+    with before_statement(db, "UPDATE watchlist", lambda: Watchlist(db).delete(entry.id)) as ran, \
+            pytest.raises(NotFoundError, match=f"no watchlist entry with id {entry.id}"):
+        wl.update(entry.id, label="found")
+    assert ran and wl.list() == []
+
+
+def test_of_two_deletes_of_one_entry_at_once_exactly_one_succeeds(db: Database) -> None:
+    wl = Watchlist(db)
+    entry = wl.add("AB12CDE")
+    kept = wl.add("ZZ1")
+    with before_statement(db, "DELETE", lambda: Watchlist(db).delete(entry.id)) as ran, \
+            pytest.raises(NotFoundError, match=f"no watchlist entry with id {entry.id}"):
+        wl.delete(entry.id)
+    assert ran and [w.id for w in wl.list()] == [kept.id]

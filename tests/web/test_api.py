@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import io
+import os
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -253,9 +254,14 @@ def test_health_needs_no_token_and_metrics_count_requests(client: FlaskClient, a
     assert health["status"] == "ok"
     post_image(client, car_jpeg, auth)
     text = client.get("/metrics").get_data(as_text=True)
-    assert 'numberplate_http_requests_total{endpoint="api.read",method="POST",status="201"} 1' in text
-    assert "numberplate_plates_read_total 1" in text and "numberplate_stored_reads 1" in text
-    assert 'numberplate_http_request_seconds_bucket{endpoint="api.read",le="+Inf"} 1' in text
+    worker = f'worker="{os.getpid()}"'  # per-process series: one per worker, to be summed across them
+    assert f'numberplate_http_requests_total{{endpoint="api.read",method="POST",status="201",{worker}}} 1' in text
+    assert f'numberplate_http_request_seconds_bucket{{endpoint="api.read",le="+Inf",{worker}}} 1' in text
+    assert f"numberplate_plates_read_total{{{worker}}} 1" in text
+    assert f"numberplate_models_loaded{{{worker}}} " in text and f"numberplate_uptime_seconds{{{worker}}} " in text
+    assert "\nnumberplate_stored_reads 1\n" in text  # from the database: the same in every worker, no label
+    samples = [line for line in text.splitlines() if line and not line.startswith("#")]
+    assert all(worker in line for line in samples if not line.startswith("numberplate_stored_"))
 
 
 def test_openapi_document_is_served_and_valid(client: FlaskClient) -> None:

@@ -12,6 +12,7 @@ from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DatabaseError, IntegrityError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
 
 from numberplate.errors import NotFoundError, StoreError
 
@@ -195,6 +196,23 @@ def get_or_raise(session: Session, model: type[T], row_id: int, what: str) -> T:
     if row is None:
         raise NotFoundError(f"there is no {what} with id {row_id}")
     return row
+
+
+@contextmanager
+def gone_is_not_found(message: str) -> Iterator[None]:
+    """Turn a row deleted by another transaction while this one changed it into a :class:`NotFoundError`.
+
+    An update reads the row, then writes it: a delete committed in between leaves the write matching no row,
+    which SQLAlchemy reports as ``StaleDataError``. To the caller the row is simply gone, as if the delete had
+    come first. Wrap the whole ``with db.session()`` block: the write may happen at the flush or the commit.
+
+    Raises:
+        NotFoundError: with ``message``, when the row was gone.
+    """
+    try:
+        yield
+    except StaleDataError as e:
+        raise NotFoundError(message) from e
 
 
 def alembic_config() -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 from collections.abc import Iterable, Sequence
@@ -10,9 +11,10 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 import numpy as np
-from sqlalchemy import false, func, select, text
+from sqlalchemy import delete, false, func, select, text
 from sqlalchemy.orm import Session
 
+from numberplate.errors import NotFoundError
 from numberplate.formats.distance import levenshtein
 from numberplate.imaging import encode_jpeg
 from numberplate.store.clock import as_utc, normalize_plate, utcnow
@@ -20,6 +22,8 @@ from numberplate.store.db import Database, get_or_raise
 from numberplate.store.files import ImageFiles
 from numberplate.store.models import Plate, Read, WatchEntry
 from numberplate.types import ImageResult
+
+log = logging.getLogger(__name__)
 
 STORED_JPEG_QUALITY = 90  # stored photos are re-encoded at this JPEG quality
 CROP_JPEG_QUALITY = 92
@@ -216,7 +220,44 @@ def _lock_files(session: Session, shas: Iterable[str]) -> None:
         for key in keys:
             session.execute(select(func.pg_advisory_xact_lock(key)))
     elif dialect == "sqlite":
-        session.execute(text("UPDATE reads SET id = id WHERE 0"))
+        _sqlite_write_lock(session)
+
+
+def _sqlite_write_lock(session: Session) -> None:
+    """Start ``session``'s SQLite write transaction now: no other connection writes until it ends."""
+    session.execute(text("UPDATE reads SET id = id WHERE 0"))
+
+
+def _match_and_hold(session: Session, norms: Sequence[str]) -> list[WatchEntry | None]:
+    """The watchlist entry each of ``norms`` matches, none of which another transaction can delete before this
+    one ends.
+
+    The watchlist is read, then plates pointing at its entries are inserted: an entry deleted in between would
+    break the insert's foreign key and lose the whole read. Retrying the save after such an IntegrityError would
+    still fail whenever the watchlist changes again meanwhile, so instead the matched entries are held:
+
+    - PostgreSQL: ``SELECT ... FOR KEY SHARE`` of the matched rows (the lock the foreign key check itself takes;
+      it blocks their deletion until this transaction ends, not edits of their label or distance). A row deleted
+      since the watchlist was read comes back from it no more: the plates are matched again without it (against
+      the other entries, which may still match), until every matched entry is held.
+    - SQLite: the write lock is taken before the watchlist is read; no other connection can write until commit.
+    """
+    dialect = session.get_bind().dialect.name
+    if dialect == "sqlite":
+        _sqlite_write_lock(session)
+    entries = list(session.scalars(select(WatchEntry)))
+    while True:
+        matches = [match_watchlist(entries, norm) for norm in norms]
+        wanted = {m.id for m in matches if m is not None}
+        if dialect != "postgresql" or not wanted:
+            return matches
+        held = set(session.scalars(
+            select(WatchEntry.id).where(WatchEntry.id.in_(wanted)).with_for_update(read=True, key_share=True)
+        ))
+        if held == wanted:
+            return matches
+        # Drop the entries deleted meanwhile; each pass drops at least one, so the loop ends.
+        entries = [e for e in entries if e.id in held or e.id not in wanted]
 
 
 def match_watchlist(entries: Sequence[WatchEntry], plate_norm: str) -> WatchEntry | None:
@@ -268,55 +309,81 @@ class ReadStore:
         token_id: int | None = None,
         created_at: datetime | None = None,
     ) -> StoredRead:
-        """Store a read; files are written before the row is committed, so a stored row never lacks its files."""
-        image_sha = self.files.put(image_jpeg) if self.files and image_jpeg else None
-        crop_shas = [self.files.put(c) if self.files and c else None for c in crops_jpeg]
-        blobs = {sha: data for sha, data in zip((image_sha, *crop_shas), (image_jpeg, *crops_jpeg), strict=True)
-                 if sha and data}
-        with self.db.session() as session:
-            if self.files and blobs:
-                # A file that was already there may have been unlinked since by a delete that did not see this
-                # read; under the lock (held until the commit) none can, so write again any file that is gone.
-                _lock_files(session, blobs)
-                for sha, data in blobs.items():
-                    self.files.ensure(sha, data)
-            entries = session.scalars(select(WatchEntry)).all()
-            read = Read(
-                created_at=created_at or utcnow(),
-                source=source,
-                camera_id=camera_id,
-                filename=filename,
-                image_sha256=image_sha,
-                width=result.width,
-                height=result.height,
-                processing_ms=result.processing_time_ms,
-                country_hint=country_hint,
-                token_id=token_id,
-            )
-            for i, plate in enumerate(result.plates):
-                text = plate.text.text if plate.text and plate.text.text else None
-                norm = normalize_plate(text or "")
-                box = plate.detection.box.to_dict()
-                watch = match_watchlist(entries, norm)
-                read.plates.append(
-                    Plate(
-                        position=i,
-                        text=text,
-                        plate_norm=norm,
-                        confidence=plate.text.confidence if plate.text else 0.0,
-                        detection_confidence=plate.detection.confidence,
-                        country=plate.text.country if plate.text else None,
-                        candidates=[c.to_dict() for c in plate.text.candidates] if plate.text else [],
-                        crop_sha256=crop_shas[i] if i < len(crop_shas) else None,
-                        vehicle=plate.vehicle.to_dict() if plate.vehicle else None,
-                        lookup_error=plate.lookup_error,
-                        watch=watch,
-                        **{f"box_{k}": v for k, v in box.items()},
-                    )
+        """Store a read; files are written before the row is committed, so a stored row never lacks its files.
+
+        If the read cannot be committed, its files that no committed read uses are removed again (under the
+        same lock as a delete's, so a file another save is about to commit is written again by that save).
+        """
+        written: set[str] = set()
+
+        def put(data: bytes | None) -> str | None:
+            if not (self.files and data):
+                return None
+            sha = self.files.put(data)
+            written.add(sha)
+            return sha
+
+        try:
+            image_sha = put(image_jpeg)
+            crop_shas = [put(c) for c in crops_jpeg]
+            blobs = {sha: data for sha, data in zip((image_sha, *crop_shas), (image_jpeg, *crops_jpeg), strict=True)
+                     if sha and data}
+            with self.db.session() as session:
+                if self.files and blobs:
+                    # A file that was already there may have been unlinked since by a delete that did not see this
+                    # read; under the lock (held until the commit) none can, so write again any file that is gone.
+                    _lock_files(session, blobs)
+                    for sha, data in blobs.items():
+                        self.files.ensure(sha, data)
+                norms = [normalize_plate(p.text.text if p.text and p.text.text else "") for p in result.plates]
+                watches = _match_and_hold(session, norms)
+                read = Read(
+                    created_at=created_at or utcnow(),
+                    source=source,
+                    camera_id=camera_id,
+                    filename=filename,
+                    image_sha256=image_sha,
+                    width=result.width,
+                    height=result.height,
+                    processing_ms=result.processing_time_ms,
+                    country_hint=country_hint,
+                    token_id=token_id,
                 )
-            session.add(read)
-            session.flush()
-            return _stored(read)
+                for i, plate in enumerate(result.plates):
+                    box = plate.detection.box.to_dict()
+                    read.plates.append(
+                        Plate(
+                            position=i,
+                            text=plate.text.text if plate.text and plate.text.text else None,
+                            plate_norm=norms[i],
+                            confidence=plate.text.confidence if plate.text else 0.0,
+                            detection_confidence=plate.detection.confidence,
+                            country=plate.text.country if plate.text else None,
+                            candidates=[c.to_dict() for c in plate.text.candidates] if plate.text else [],
+                            crop_sha256=crop_shas[i] if i < len(crop_shas) else None,
+                            vehicle=plate.vehicle.to_dict() if plate.vehicle else None,
+                            lookup_error=plate.lookup_error,
+                            watch=watches[i],
+                            **{f"box_{k}": v for k, v in box.items()},
+                        )
+                    )
+                session.add(read)
+                session.flush()
+                return _stored(read)
+        except BaseException:
+            self._remove_after_failed_save(written)
+            raise
+
+    def _remove_after_failed_save(self, shas: set[str]) -> None:
+        """Remove the files a failed save wrote, unless a committed read uses them; never raises.
+
+        The save's own error is what the caller needs; a failure here (the database gone too) only leaves files
+        over, which is logged.
+        """
+        try:
+            self._remove_unused_files(shas)
+        except Exception:
+            log.warning("could not remove the %d file(s) of a read that was not saved", len(shas), exc_info=True)
 
     def get(self, read_id: int) -> StoredRead:
         """The read with this id.
@@ -335,9 +402,17 @@ class ReadStore:
             NotFoundError: there is no such read.
         """
         with self.db.session() as session:
-            read = get_or_raise(session, Read, read_id, "read")
-            shas = {s for s in (read.image_sha256, *(p.crop_sha256 for p in read.plates)) if s}
-            session.delete(read)
+            image = session.execute(select(Read.image_sha256).where(Read.id == read_id)).first()
+            if image is None:
+                raise NotFoundError(f"there is no read with id {read_id}")
+            crops = session.scalars(select(Plate.crop_sha256).where(Plate.read_id == read_id))
+            shas = {s for s in (image[0], *crops) if s}
+            # The DELETE's row count, not the SELECT above, says whether this call deleted the read: of two
+            # deletes at once both find it, one deletes it (its plates go by the foreign key's ON DELETE CASCADE)
+            # and the other's DELETE matches no row (PostgreSQL: after waiting for the first to commit).
+            result = session.execute(delete(Read).where(Read.id == read_id))
+            if not getattr(result, "rowcount", 0):
+                raise NotFoundError(f"there is no read with id {read_id}")
         self._remove_unused_files(shas)
 
     def _remove_unused_files(self, shas: set[str]) -> None:
@@ -418,16 +493,28 @@ class ReadStore:
             return Page(tuple(_stored(r) for r in reads), total, page, per_page)
 
     def purge(self, older_than: timedelta) -> int:
-        """Delete reads older than ``older_than`` (the retention setting) and their unused files; returns how many."""
+        """Delete reads older than ``older_than`` (the retention setting) and their unused files.
+
+        Every worker process runs its own purge, and reads can be deleted through the API meanwhile: a read
+        already gone is skipped.
+
+        Returns:
+            How many reads this call deleted.
+        """
         try:
             cutoff = utcnow() - older_than
         except OverflowError:  # a cutoff before the year 1: nothing is that old
             return 0
         with self.db.session() as session:
             old = session.scalars(select(Read.id).where(Read.created_at < cutoff)).all()
+        deleted = 0
         for read_id in old:
-            self.delete(read_id)
-        return len(old)
+            try:
+                self.delete(read_id)
+            except NotFoundError:
+                continue  # deleted by another purge or an API call since it was listed
+            deleted += 1
+        return deleted
 
     def counts(self) -> dict[str, int]:
         """How many reads and plates are stored."""

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from numberplate.errors import NotFoundError, StoreError
 from numberplate.store.clock import as_utc, normalize_plate, utcnow
-from numberplate.store.db import Database
+from numberplate.store.db import Database, gone_is_not_found
 from numberplate.store.models import LookupCacheEntry, Vehicle
 from numberplate.types import VehicleInfo
 
@@ -170,11 +170,12 @@ class VehicleRegistry:
             VehicleExistsError: the new plate and country belong to another vehicle.
         """
         values = _clean_row(row, "vehicle")
+        missing = f"{_key(normalize_plate(plate) or plate[:20], country)} is not in the registry"
         try:
-            with self.db.session() as session:
+            with gone_is_not_found(missing), self.db.session() as session:
                 vehicle = self._row(session, normalize_plate(plate), country)
                 if vehicle is None:
-                    raise NotFoundError(f"{_key(normalize_plate(plate) or plate[:20], country)} is not in the registry")
+                    raise NotFoundError(missing)
                 other = self._row(session, values["plate_norm"], values["country"])
                 if other is not None and other.id != vehicle.id:
                     raise VehicleExistsError(self._exists(values))

@@ -6,12 +6,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
-from numberplate.errors import StoreError
+from numberplate.errors import NotFoundError, StoreError
 from numberplate.store.clock import as_utc, normalize_plate
-from numberplate.store.db import Database, get_or_raise
+from numberplate.store.db import Database, get_or_raise, gone_is_not_found
 from numberplate.store.models import WatchEntry
 
 MAX_DISTANCE = 2
@@ -44,6 +44,10 @@ class Watch:
 
 def _watch(entry: WatchEntry) -> Watch:
     return Watch(entry.id, entry.plate_norm, entry.label, entry.max_distance, as_utc(entry.created_at))
+
+
+def _not_found(watch_id: int) -> str:
+    return f"there is no watchlist entry with id {watch_id}"
 
 
 def _checked(plate: str, label: str, max_distance: int) -> tuple[str, str, int]:
@@ -87,7 +91,7 @@ class Watchlist:
             NotFoundError: no such entry.
             WatchlistError: an invalid value.
         """
-        with self.db.session() as session:
+        with gone_is_not_found(_not_found(watch_id)), self.db.session() as session:
             entry = get_or_raise(session, WatchEntry, watch_id, "watchlist entry")
             _, entry.label, entry.max_distance = _checked(
                 entry.plate_norm,
@@ -119,5 +123,8 @@ class Watchlist:
             NotFoundError: no such entry.
         """
         with self.db.session() as session:
-            entry = get_or_raise(session, WatchEntry, watch_id, "watchlist entry")
-            session.delete(entry)
+            # One DELETE whose row count says whether this call removed the entry: of two deletes at once,
+            # exactly one succeeds and the other gets NotFoundError (an ORM delete of a row already gone only warns).
+            result = session.execute(delete(WatchEntry).where(WatchEntry.id == watch_id))
+            if not getattr(result, "rowcount", 0):
+                raise NotFoundError(_not_found(watch_id))

@@ -22,12 +22,16 @@ def bearer_token() -> str | None:
     return value.strip()
 
 
-def require_token() -> TokenInfo | None:
+def require_token(count: bool = True) -> TokenInfo | None:
     """Authenticate and count this API call (``g.token``); None when ``api_auth`` is off and no token was sent.
+
+    Args:
+        count: count the call against the token's limits; off for asking about usage, which must answer
+            even when the limits are reached.
 
     Raises:
         AuthError: a missing, malformed, unknown or revoked token (401).
-        RateLimitedError: over the token's per-minute or monthly limit (429).
+        RateLimitedError: over the token's per-minute or monthly limit (429), when ``count`` is on.
     """
     state = get_state()
     token = bearer_token()
@@ -38,6 +42,7 @@ def require_token() -> TokenInfo | None:
         raise AuthError("this API needs a token: send 'Authorization: Token <key>'; create one with "
                         "`numberplate token create NAME`")
     info = state.tokens.authenticate(token)
-    state.tokens.count_call(info, state.config.rate_limit_per_minute or None)
+    if count:
+        state.tokens.count_call(info, state.config.rate_limit_per_minute or None)
     g.token = info
     return info

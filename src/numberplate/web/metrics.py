@@ -1,11 +1,13 @@
 """Prometheus metrics at ``/metrics``: requests by endpoint and status, latency histogram, plates read.
 
-Counters are per worker process (each sample carries no pid label; a scrape sees the worker that answers).
-The stored totals (reads, plates) come from the database and so are the same whichever worker answers.
+Counters are per worker process: every per-process sample carries a ``worker`` label (the process id), so that
+a scrape of another worker is a different series, not a counter reset; sum over ``worker`` in queries. The stored
+totals (reads, plates) come from the database and so are the same whichever worker answers (no ``worker`` label).
 """
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections import defaultdict
@@ -18,9 +20,15 @@ BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
 class Metrics:
-    """Thread-safe request counters and a latency histogram for one process."""
+    """Thread-safe request counters and a latency histogram for one process.
 
-    def __init__(self) -> None:
+    Args:
+        worker: the ``worker`` label of this process's samples; None: its process id at each render (the app
+            may be built before gunicorn forks its workers).
+    """
+
+    def __init__(self, worker: str | None = None) -> None:
+        self.worker = worker
         self._lock = threading.Lock()
         self.requests: dict[tuple[str, str, int], int] = defaultdict(int)
         self.latency_buckets: dict[str, list[int]] = defaultdict(lambda: [0] * len(BUCKETS))
@@ -46,6 +54,7 @@ class Metrics:
 
     def render(self, stored: dict[str, int], models_loaded: bool, uptime: float) -> str:
         """The Prometheus text exposition format (version 0.0.4)."""
+        w = f'worker="{self.worker or os.getpid()}"'
         lines = [
             "# HELP numberplate_http_requests_total HTTP requests answered, by endpoint, method and status.",
             "# TYPE numberplate_http_requests_total counter",
@@ -53,37 +62,40 @@ class Metrics:
         with self._lock:
             for (endpoint, method, status), n in sorted(self.requests.items()):
                 lines.append(
-                    f'numberplate_http_requests_total{{endpoint="{endpoint}",method="{method}",status="{status}"}} {n}'
+                    f'numberplate_http_requests_total{{endpoint="{endpoint}",method="{method}",status="{status}",{w}}} '
+                    f"{n}"
                 )
             lines += [
-                "# HELP numberplate_http_request_seconds Time to answer a request, by endpoint.",
+                "# HELP numberplate_http_request_seconds Time this worker took to answer a request, by endpoint.",
                 "# TYPE numberplate_http_request_seconds histogram",
             ]
             for endpoint in sorted(self.latency_count):
                 for bound, n in zip(BUCKETS, self.latency_buckets[endpoint]):
-                    lines.append(f'numberplate_http_request_seconds_bucket{{endpoint="{endpoint}",le="{bound}"}} {n}')
+                    lines.append(
+                        f'numberplate_http_request_seconds_bucket{{endpoint="{endpoint}",le="{bound}",{w}}} {n}'
+                    )
                 count = self.latency_count[endpoint]
-                lines.append(f'numberplate_http_request_seconds_bucket{{endpoint="{endpoint}",le="+Inf"}} {count}')
+                lines.append(f'numberplate_http_request_seconds_bucket{{endpoint="{endpoint}",le="+Inf",{w}}} {count}')
                 total = self.latency_sum[endpoint]
-                lines.append(f'numberplate_http_request_seconds_sum{{endpoint="{endpoint}"}} {total:.6f}')
-                lines.append(f'numberplate_http_request_seconds_count{{endpoint="{endpoint}"}} {count}')
+                lines.append(f'numberplate_http_request_seconds_sum{{endpoint="{endpoint}",{w}}} {total:.6f}')
+                lines.append(f'numberplate_http_request_seconds_count{{endpoint="{endpoint}",{w}}} {count}')
             plates = self.plates_read
         lines += [
-            "# HELP numberplate_plates_read_total Plates read by this process.",
+            "# HELP numberplate_plates_read_total Plates read by this worker process.",
             "# TYPE numberplate_plates_read_total counter",
-            f"numberplate_plates_read_total {plates}",
-            "# HELP numberplate_stored_reads Reads in the history.",
+            f"numberplate_plates_read_total{{{w}}} {plates}",
+            "# HELP numberplate_stored_reads Reads in the history (from the database: the same in every worker).",
             "# TYPE numberplate_stored_reads gauge",
             f"numberplate_stored_reads {stored['reads']}",
-            "# HELP numberplate_stored_plates Plates in the history.",
+            "# HELP numberplate_stored_plates Plates in the history (from the database: the same in every worker).",
             "# TYPE numberplate_stored_plates gauge",
             f"numberplate_stored_plates {stored['plates']}",
             "# HELP numberplate_models_loaded Whether this process has loaded its models.",
             "# TYPE numberplate_models_loaded gauge",
-            f"numberplate_models_loaded {int(models_loaded)}",
+            f"numberplate_models_loaded{{{w}}} {int(models_loaded)}",
             "# HELP numberplate_uptime_seconds Seconds since this process created the app.",
             "# TYPE numberplate_uptime_seconds gauge",
-            f"numberplate_uptime_seconds {uptime:.1f}",
+            f"numberplate_uptime_seconds{{{w}}} {uptime:.1f}",
         ]
         return "\n".join(lines) + "\n"
 

@@ -70,7 +70,8 @@ def _unexpected_error(e: Exception) -> Response:
 
 @bp.before_request
 def _authenticate() -> None:
-    require_token()
+    # Asking for the usage is not a call: it must answer when the limit is reached, when a client needs it most.
+    require_token(count=request.endpoint != "platerecognizer.statistics")
 
 
 def _upload() -> tuple[bytes, str]:
@@ -208,7 +209,10 @@ def plate_reader() -> tuple[Response, int]:
 
 @bp.get("/statistics/")
 def statistics() -> Response:
-    """This month's calls of the token: ``{"usage": {month, calls, year, resets_on}, "total_calls": max}``."""
+    """This month's calls of the token: ``{"usage": {month, calls, year, resets_on}, "total_calls": max}``.
+
+    Not itself counted as a call, and answered even when the monthly limit is reached.
+    """
     state = get_state()
     token = getattr(g, "token", None)
     calls, max_calls = state.tokens.usage(token) if token else (0, None)
