@@ -68,6 +68,10 @@ class Config:
     max_video_mb: float = 200.0  # POST /api/v1/read-video upload limit
     max_video_seconds: float = 120.0  # longest uploaded video read (the answer comes when it is done)
     host: str = "127.0.0.1"
+    # Host names (comma-separated; ".example.com" takes its subdomains) the web app answers to. None: when bound
+    # to a loopback address, only localhost / 127.0.0.1 / ::1 (a page on another site cannot reach it through
+    # DNS rebinding); otherwise any.
+    trusted_hosts: str | None = None
     port: int = 8000
     workers: int = 2
     threads: int = 4

@@ -121,3 +121,71 @@ def test_an_oversized_upload_before_logging_in_goes_to_the_login_not_413(make_ap
     app = make_app(admin_password=PASSWORD, max_upload_mb=0.01, max_video_mb=0.01)
     res = upload(app.test_client(), b"\xff" * 50_000, token="")
     assert res.status_code == 303 and res.headers["Location"].startswith("/login")
+
+
+def test_wrong_passwords_are_throttled_per_client(locked: Flask) -> None:
+    # Forty wrong passwords took 0.45 s with no delay or lockout.
+    client = locked.test_client()
+    for _ in range(5):
+        assert log_in(client, "wrong")[0] == 401
+    status, body = log_in(client)  # even the right one waits out the window
+    assert status == 429 and "Too many wrong passwords. Try again in 15 minute(s)." in body
+    other = locked.test_client()
+    other.environ_base["REMOTE_ADDR"] = "10.0.0.9"
+    assert log_in(other)[0] == 303  # another address is not held up
+
+
+def test_the_throttle_forgets_failures_older_than_its_window() -> None:
+    from numberplate.web.login import LOGIN_WINDOW_S, LoginThrottle
+
+    now = [0.0]
+    throttle = LoginThrottle(clock=lambda: now[0])
+    for _ in range(5):
+        throttle.failed("a")
+    assert throttle.wait_s("a") == LOGIN_WINDOW_S and throttle.wait_s("b") == 0.0
+    now[0] = LOGIN_WINDOW_S + 1
+    assert throttle.wait_s("a") == 0.0
+    throttle.failed("a")
+    throttle.succeeded("a")
+    assert throttle.wait_s("a") == 0.0
+
+
+def test_a_login_ends_when_the_password_changes_and_expires(locked: Flask) -> None:
+    # The session cookie was valid for 31 days whatever happened: logging out or a new password did not end it.
+    client = locked.test_client()
+    assert log_in(client)[0] == 303
+    assert client.get("/history").status_code == 200
+    cookie = client.get_cookie("numberplate_session")
+    assert cookie is not None and cookie.expires is not None  # a permanent session: it has an end
+    state = get_state(locked)
+    state.config = state.config.replace(admin_password="a new password")
+    assert client.get("/history").status_code == 303  # back to the login
+
+
+@pytest.mark.parametrize("target", ["/x\r\nX-Evil: 1", "/x\nY", "/x\x7f"])
+def test_control_characters_in_next_go_to_the_start_page(client: FlaskClient, target: str) -> None:
+    # A CR/LF reached the Location header: a 500.
+    res = client.get("/login", query_string={"next": target})
+    assert res.status_code == 303 and res.headers["Location"] == "/"
+
+
+@pytest.mark.parametrize(("host", "status"), [
+    ("localhost", 200), ("127.0.0.1:8000", 200), ("[::1]:8000", 200), ("LOCALHOST", 200),
+    ("rebind.evil.example:8000", 400), ("127.0.0.1.evil.example", 400),
+])
+def test_a_server_on_a_loopback_address_answers_only_to_loopback_names(client: FlaskClient, host: str,
+                                                                       status: int) -> None:
+    # DNS rebinding: a page on another site resolved its own name to 127.0.0.1 and used the settings page.
+    res = client.get("/settings", headers={"Host": host})
+    assert res.status_code == status
+    if status == 400:
+        assert "does not answer to the host name" in res.get_data(as_text=True)
+
+
+def test_trusted_hosts_setting_and_public_binding(make_app: MakeApp) -> None:
+    named = make_app(trusted_hosts="anpr.example.org, .cams.example.org").test_client()
+    assert named.get("/", headers={"Host": "anpr.example.org"}).status_code == 200
+    assert named.get("/", headers={"Host": "gate1.cams.example.org"}).status_code == 200
+    assert named.get("/", headers={"Host": "localhost"}).status_code == 400
+    public = make_app(host="0.0.0.0").test_client()  # reachable by any name: the operator names them if they wish
+    assert public.get("/", headers={"Host": "10.1.2.3:8000"}).status_code == 200

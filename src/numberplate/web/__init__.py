@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -44,12 +45,17 @@ def create_app(
         MAX_CONTENT_LENGTH=int(config.max_upload_mb * 1024 * 1024),
         SECRET_KEY=config.secret_key or instance_secret_key(instance),
         SESSION_COOKIE_NAME="numberplate_session",
+        # A login lasts this long at most (the cookie's signature is checked against it), and ends at once when
+        # the admin password changes (views.logged_in).
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
+        NUMBERPLATE_TRUSTED_HOSTS=security.trusted_hosts(config.host, config.trusted_hosts),
     )
     state = NumberplateState(config, reader, lookup)
     state.db.migrate()
     app.extensions[EXTENSION_KEY] = state
 
     errors.init_app(app)
+    app.before_request(security.check_host)  # first: a request for another host name gets no further
     app.url_map.converters["id"] = IdConverter  # before any route uses <id:...>
     app.before_request(errors.apply_body_limit)  # before the CSRF check reads the form
     metrics.init_app(app, state.metrics)

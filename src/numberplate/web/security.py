@@ -5,7 +5,7 @@ from __future__ import annotations
 import hmac
 import secrets
 
-from flask import Flask, Response, request, session
+from flask import Flask, Response, current_app, request, session
 
 from numberplate.web.errors import WebError
 from numberplate.web.state import get_state
@@ -69,6 +69,41 @@ def set_security_headers(response: Response) -> Response:
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
     return response
+
+
+LOOPBACK_ADDRESSES = frozenset({"127.0.0.1", "localhost", "::1"})
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
+
+
+def trusted_hosts(bind_host: str, configured: str | None) -> tuple[str, ...] | None:
+    """The host names the app answers to: ``configured`` (comma-separated), else the loopback names when it is bound
+    to a loopback address (``bind_host``), else ``None`` (any)."""
+    if configured:
+        return tuple(h.strip().lower() for h in configured.split(",") if h.strip())
+    return LOOPBACK_HOSTS if bind_host.strip().lower() in LOOPBACK_ADDRESSES else None
+
+
+def _host_name(host: str) -> str:
+    """``host`` of a Host header without its port (``[::1]:8000`` -> ``::1``)."""
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host[1:].partition("]")[0]
+    return host.rpartition(":")[0] if host.count(":") == 1 else host
+
+
+def check_host() -> None:
+    """Refuse (400) a request whose Host header names none of the trusted hosts.
+
+    Without it, a web page on any site could resolve its own name to 127.0.0.1 (DNS rebinding) and then use the
+    pages of a local server that has no admin password as if it were same-site: create API tokens, read the history.
+    """
+    allowed: tuple[str, ...] | None = current_app.config.get("NUMBERPLATE_TRUSTED_HOSTS")
+    if not allowed:
+        return
+    name = _host_name(request.headers.get("Host", ""))
+    if not any(name == h or (h.startswith(".") and (name.endswith(h) or name == h[1:])) for h in allowed):
+        raise WebError(400, "untrusted_host", f"this server does not answer to the host name {name[:60]!r}; "
+                       "add it to the trusted_hosts setting (NUMBERPLATE_TRUSTED_HOSTS) if it is yours")
 
 
 def init_app(app: Flask) -> None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, Response, render_template, request, session, url_for
+from flask import Blueprint, Response, current_app, render_template, request, session, url_for
 
 from numberplate.web.state import get_state
 
@@ -69,9 +71,20 @@ def login_enabled() -> bool:
     return bool(get_state().config.admin_password)
 
 
+def password_mark() -> str:
+    """What a logged-in session keeps of the admin password: a keyed hash, so that changing the password ends every
+    login made with the old one (the session cookie is signed, not stored: nothing else could revoke it)."""
+    password = get_state().config.admin_password or ""
+    key = str(current_app.secret_key).encode("utf-8")
+    return hmac.new(key, b"admin password:" + password.encode("utf-8"), hashlib.sha256).hexdigest()[:32]
+
+
 def logged_in() -> bool:
-    """Whether this session has given the admin password (always true when there is none)."""
-    return not login_enabled() or session.get(LOGGED_IN_KEY) is True
+    """Whether this session has given the current admin password (always true when there is none)."""
+    if not login_enabled():
+        return True
+    mark = session.get(LOGGED_IN_KEY)
+    return isinstance(mark, str) and hmac.compare_digest(mark, password_mark())
 
 
 def navigation() -> list[NavItem]:
