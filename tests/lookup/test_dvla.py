@@ -16,7 +16,7 @@ from numberplate.errors import (
 )
 from numberplate.lookup.base import VehicleLookup
 from numberplate.lookup.dvla import DvlaLookup
-from tests.lookup.servers import DVLA_VEHICLES, FakeClock, LocalServer, MakeClient, Reply
+from tests.lookup.servers import DVLA_VEHICLES, FakeClock, LocalServer, MakeClient, Reply, ok_app
 
 
 @pytest.fixture
@@ -149,6 +149,16 @@ def test_unexpected_status_is_unavailable(dvla_lookup: DvlaLookup, dvla_server: 
     dvla_server.then(Reply.json({"message": "Request Entity Too Large"}, 413))
     with pytest.raises(LookupUnavailable, match="unexpected HTTP 413"):
         dvla_lookup.lookup("AA19AAA")
+
+
+def test_a_redirect_elsewhere_gets_neither_the_key_nor_the_body(
+    dvla_lookup: DvlaLookup, dvla_server: LocalServer
+) -> None:
+    with LocalServer(ok_app()) as elsewhere:
+        dvla_server.then(Reply(307, headers=(("Location", elsewhere.url + "/steal"),)))
+        with pytest.raises(LookupUnavailable, match=r"to 127\.0\.0\.1.*check the provider's dvla_url setting"):
+            dvla_lookup.lookup("AA19AAA")
+        assert elsewhere.requests == []
 
 
 def test_own_client_is_made_and_closed(dvla_server: LocalServer) -> None:

@@ -31,7 +31,7 @@ from numberplate.lookup.http import (
     whole_number,
 )
 from numberplate.types import VehicleInfo
-from tests.lookup.servers import FakeClock, LocalServer, MakeClient, Reply, Request
+from tests.lookup.servers import FakeClock, LocalServer, MakeClient, Reply, Request, ok_app
 
 
 def test_a_plain_answer_comes_back_after_one_request(server: LocalServer, make_client: MakeClient) -> None:
@@ -205,6 +205,27 @@ def test_a_bad_url_is_not_retried(url: str, make_client: MakeClient, clock: Fake
     with pytest.raises(LookupUnavailable, match="check the base URL and credentials"):
         make_client().request("GET", url)
     assert clock.sleeps == []
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+def test_a_redirect_is_not_followed_and_names_the_host(
+    status: int, server: LocalServer, make_client: MakeClient, clock: FakeClock
+) -> None:
+    with LocalServer(ok_app()) as elsewhere:
+        server.then(Reply(status, headers=(("Location", elsewhere.url + "/steal"),)))
+        with pytest.raises(LookupUnavailable, match=r"dvla \(127\.0\.0\.1\): answered HTTP \d+ redirecting to 127"):
+            make_client(name="dvla").request("POST", server.url, headers={"x-api-key": "secret"}, json={"a": 1})
+        assert elsewhere.requests == []
+    assert len(server.requests) == 1
+    assert clock.sleeps == []
+
+
+def test_a_redirect_error_says_to_check_the_url_setting(server: LocalServer, make_client: MakeClient) -> None:
+    server.then(Reply(302, headers=(("Location", "http://evil.example/steal"),)))
+    with pytest.raises(LookupUnavailable) as raised:
+        make_client(name="rdw").request("GET", server.url)
+    assert "redirecting to evil.example" in str(raised.value)
+    assert "check the provider's rdw_url setting" in str(raised.value)
 
 
 # --- circuit breaker ----------------------------------------------------------------------------------

@@ -51,6 +51,18 @@ def test_read_multipart_stores_and_returns_the_plates(client: FlaskClient, auth:
     assert crop.status_code == 200 and crop.data[:2] == b"\xff\xd8"
 
 
+def test_control_and_bidi_characters_are_dropped_from_the_filename(client: FlaskClient, auth: dict[str, str],
+                                                                    car_jpeg: bytes) -> None:
+    form = {"image": (io.BytesIO(car_jpeg), "rlo\u202egpj.exe")}
+    r = client.post("/api/v1/read", data=form, headers=auth, content_type="multipart/form-data")
+    stored = client.get(f"/api/v1/reads/{r.get_json()['id']}", headers=auth).get_json()
+    assert stored["filename"] == "rlogpj.exe"
+    payload = {"image": base64.b64encode(car_jpeg).decode(), "filename": "json\u202e\n\x00\x1b[31m  x.jpg"}
+    r = client.post("/api/v1/read", json=payload, headers=auth)
+    stored = client.get(f"/api/v1/reads/{r.get_json()['id']}", headers=auth).get_json()
+    assert stored["filename"] == "json [31m x.jpg"
+
+
 def test_an_iphone_heic_photo_is_read_and_stored_as_jpeg(client: FlaskClient, auth: dict[str, str],
                                                          car_jpeg: bytes) -> None:
     from PIL import Image
@@ -262,6 +274,17 @@ def test_health_needs_no_token_and_metrics_count_requests(client: FlaskClient, a
     assert "\nnumberplate_stored_reads 1\n" in text  # from the database: the same in every worker, no label
     samples = [line for line in text.splitlines() if line and not line.startswith("#")]
     assert all(worker in line for line in samples if not line.startswith("numberplate_stored_"))
+
+
+def test_metrics_labels_do_not_grow_with_made_up_methods_or_paths(client: FlaskClient) -> None:
+    for i in range(3):
+        client.open("/api/v1/health", method=f"ZZZ{i}")
+        client.open(f"/no/such/page/{i}", method="GET")
+    text = client.get("/metrics").get_data(as_text=True)
+    assert "ZZZ" not in text and "/no/such" not in text
+    worker = f'worker="{os.getpid()}"'
+    assert f'numberplate_http_requests_total{{endpoint="unmatched",method="other",status="405",{worker}}} 3' in text
+    assert f'numberplate_http_requests_total{{endpoint="unmatched",method="GET",status="404",{worker}}} 3' in text
 
 
 def test_openapi_document_is_served_and_valid(client: FlaskClient) -> None:

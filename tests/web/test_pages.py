@@ -229,6 +229,23 @@ def test_upload_over_the_size_limit_is_413(make_app: MakeApp, car_jpeg: bytes) -
     assert res.get_json()["error"]["code"] == "upload_too_large"
 
 
+@pytest.mark.parametrize(
+    ("fields", "said", "not_said"),
+    [
+        ({f"f{i}": "x" for i in range(1100)}, "more than 1000 parts", "text field"),
+        ({"note": "x" * 600_000}, "a text field longer than 500 KB", "MB limit"),
+    ],
+    ids=["too-many-fields", "one-long-field"],
+)
+def test_a_form_over_its_limits_is_413_saying_which(client: FlaskClient, car_jpeg: bytes, fields: dict[str, str],
+                                                    said: str, not_said: str) -> None:
+    res = upload(client, car_jpeg, headers=JSON, **fields)
+    assert res.status_code == 413
+    error = res.get_json()["error"]
+    assert error["code"] == "form_too_large" and said in error["message"]
+    assert not_said not in error["message"] and "200 MB" not in error["message"]
+
+
 def test_image_over_the_pixel_limit_is_413(make_app: MakeApp, car_jpeg: bytes) -> None:
     client = make_app(max_image_pixels=100_000).test_client()  # the photo has 270,000 pixels
     res = upload(client, car_jpeg, headers=JSON)

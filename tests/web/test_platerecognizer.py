@@ -28,6 +28,13 @@ def auth(token: str) -> dict[str, str]:
     return {"Authorization": f"Token {token}"}
 
 
+def test_the_filename_loses_control_and_bidi_characters(client: FlaskClient, auth: dict[str, str],
+                                                        car_jpeg: bytes) -> None:
+    data = {"upload": (io.BytesIO(car_jpeg), "rlo\u202egpj.exe\x1b")}
+    r = client.post("/v1/plate-reader/", data=data, headers=auth, content_type="multipart/form-data")
+    assert r.status_code == 201 and r.get_json()["filename"] == "rlogpj.exe"
+
+
 def test_home_assistant_style_multipart_upload(client: FlaskClient, auth: dict[str, str], car_jpeg: bytes) -> None:
     # requests.post(url, data={"regions": ["gb"], "camera_id": ..., "config": json.dumps(...)},
     #               files={"upload": image}, headers={"Authorization": "Token ..."})
@@ -151,6 +158,13 @@ def test_too_large_upload_gets_413(make_app: Callable[..., Flask]) -> None:
     r = app.test_client().post("/v1/plate-reader/", data={"upload": (io.BytesIO(b"\0" * 20_000), "a.jpg")},
                                headers={"Authorization": f"Token {secret}"}, content_type="multipart/form-data")
     assert r.status_code == 413 and r.get_json()["error"]["code"] == "upload_too_large"
+
+
+def test_too_many_form_fields_get_a_413_saying_so(client: FlaskClient, auth: dict[str, str], car_jpeg: bytes) -> None:
+    data = {"upload": (io.BytesIO(car_jpeg), "a.jpg"), **{f"f{i}": "x" for i in range(1100)}}
+    r = client.post("/v1/plate-reader/", data=data, headers=auth, content_type="multipart/form-data")
+    assert r.status_code == 413 and r.get_json()["error"]["code"] == "form_too_large"
+    assert "more than 1000 parts" in r.get_json()["detail"]
 
 
 @pytest.mark.parametrize("regions", ["zz", "us-zz", "gb-1", ["gb", "zz"]])

@@ -23,6 +23,14 @@ def stored_files(app: Flask) -> list[Path]:
     return sorted((Path(get_state(app).config.instance_path) / "images").glob("**/*.jpg"))
 
 
+def test_an_uploaded_filename_loses_control_and_bidi_characters(client: FlaskClient, app: Flask,
+                                                                car_jpeg: bytes) -> None:
+    res = upload(client, car_jpeg, "rlo\u202egpj.exe\x00")
+    assert res.status_code == 303
+    assert get_state(app).reads.get(read_id(res)).filename == "rlogpj.exe"
+    assert "\u202e" not in client.get(res.headers["Location"]).get_data(as_text=True)
+
+
 def test_several_photos_give_a_summary_linking_each_read(client: FlaskClient, app: Flask, car_jpeg: bytes) -> None:
     res = upload_many(client, [(car_jpeg, "front.jpg"), (car_jpeg, "back.jpg")])
     assert res.status_code == 303

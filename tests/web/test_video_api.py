@@ -43,6 +43,13 @@ def stored_count(app: Flask) -> int:
     return get_state(app).reads.search(ReadQuery()).total
 
 
+def test_a_video_filename_loses_control_and_bidi_characters(app: Flask, client: FlaskClient, clip: bytes) -> None:
+    auth = auth_for(app)
+    body = post_video(client, clip, auth, name="clip\u202eiva.exe\x1b").get_json()  # type: ignore[attr-defined]
+    stored = client.get(f"/api/v1/reads/{body['plates'][0]['read_id']}", headers=auth).get_json()
+    assert stored["filename"] == "clipiva.exe"
+
+
 def test_a_video_gives_each_plate_once_stored_with_its_best_frame(app: Flask, client: FlaskClient,
                                                                   clip: bytes) -> None:
     auth = auth_for(app)

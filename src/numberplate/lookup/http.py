@@ -202,8 +202,9 @@ class HttpClient:
     failures, timeouts, broken replies and HTTP 429/500/502/503/504 are retried after a jittered exponential
     backoff (``uniform(0, min(max_backoff, backoff * 2**n))``, "full jitter"); a ``Retry-After`` on a 429 or 503
     replaces the backoff when it is at most ``max_retry_after`` seconds, and a longer one ends the call at once.
-    When the tries run out a 429 raises ``LookupRateLimited`` and everything else ``LookupUnavailable``. Any
-    other status is returned.
+    When the tries run out a 429 raises ``LookupRateLimited`` and everything else ``LookupUnavailable``.
+    Redirects are never followed (they would carry the credentials to the host they name): a 3xx raises
+    ``LookupUnavailable`` at once. Any other status is returned.
 
     ``breaker_failures`` calls in a row that end in ``LookupUnavailable`` open a circuit breaker: for
     ``breaker_reset`` seconds calls fail at once without touching the network, then a single trial call
@@ -289,7 +290,9 @@ class HttpClient:
             verify=_ssl_context(),
             transport=transport or _deadline_transport(),
             headers={"User-Agent": "numberplate", **(headers or {})},
-            follow_redirects=True,
+            # A redirect would carry the provider's key header (x-api-key, SVV-Authorization, X-App-Token)
+            # to whatever host it names, resend a POST body and allow https -> http: none is followed.
+            follow_redirects=False,
         )
         self._lock = threading.Lock()
         self._failures = 0
@@ -348,7 +351,7 @@ class HttpClient:
         Raises:
             LookupRateLimited: HTTP 429 after every try, a too-long ``Retry-After``, or the local rate limit.
             LookupUnavailable: no connection, timeouts, broken replies or server errors after every try,
-                an answer longer than ``max_body_bytes``, or the circuit breaker is open.
+                an answer longer than ``max_body_bytes``, a redirect (3xx), or the circuit breaker is open.
         """
         try:
             host = httpx.URL(url).host or url
@@ -408,6 +411,8 @@ class HttpClient:
                 raise LookupUnavailable(f"{label}: request failed ({e}); check the base URL and credentials") from e
             else:
                 status = response.status_code
+                if 300 <= status < 400:
+                    raise self._redirected(label, response)
                 if status not in RETRY_STATUSES or (is_answer is not None and is_answer(response)):
                     return response
                 retry_after = parse_retry_after(response.headers.get("Retry-After"))
@@ -465,6 +470,20 @@ class HttpClient:
             request=streamed.request,
             extensions=streamed.extensions,
             history=streamed.history,
+        )
+
+    def _redirected(self, label: str, response: httpx.Response) -> LookupUnavailable:
+        """The error for a 3xx: no provider redirects its API, so the base URL is wrong (or the server is not it)."""
+        location = response.headers.get("Location")
+        try:
+            target = response.request.url.join(location).host if location else None
+        except (httpx.InvalidURL, ValueError):
+            target = None
+        where = f" to {target}" if target else (" to an unreadable Location" if location else "")
+        setting = f"{self.name}_url" if self.name else "*_url"
+        return LookupUnavailable(
+            f"{label}: answered HTTP {response.status_code} redirecting{where}, which is not followed so that "
+            f"credentials stay with the provider; check the provider's {setting} setting"
         )
 
     def _too_big(self, label: str, response: httpx.Response) -> LookupUnavailable:

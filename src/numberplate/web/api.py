@@ -19,6 +19,7 @@ from numberplate.web.params import (
     as_datetime,
     as_float,
     as_int,
+    clean_filename,
     decode_base64,
     invalid,
     json_object,
@@ -56,7 +57,7 @@ def _image_from_request() -> tuple[bytes, str, dict[str, Any]]:
         if not files:
             raise WebError(400, "missing_image", f"send the photo as the multipart file field {IMAGE_FIELD!r}")
         upload = files[0]
-        return upload.read(), upload.filename or "upload", request.form.to_dict()
+        return upload.read(), clean_filename(upload.filename), request.form.to_dict()
     if mimetype == "application/json":
         body = json_object()
         encoded = body.get(IMAGE_FIELD)
@@ -66,7 +67,7 @@ def _image_from_request() -> tuple[bytes, str, dict[str, Any]]:
             data = decode_base64(encoded)
         except ValueError as e:
             raise WebError(400, "bad_base64", f"the JSON field {IMAGE_FIELD!r} is not valid base64") from e
-        return data, str(body.get("filename") or "upload"), body
+        return data, clean_filename(str(body.get("filename") or "")), body
     raise WebError(
         415, "unsupported_media_type",
         f"send multipart/form-data (file field {IMAGE_FIELD!r}) or application/json (base64 {IMAGE_FIELD!r}), "
@@ -131,10 +132,11 @@ def read_video() -> tuple[Response, int]:
         raise WebError(400, "missing_video", f"send the video as the multipart file field {VIDEO_FIELD!r}")
     form = request.form
     fps = as_float("fps", form.get("fps"), DEFAULT_VIDEO_FPS, 0.1, 10.0)
-    options = _read_options(form, "video", files[0].filename or "video")
+    name = clean_filename(files[0].filename, "video")
+    options = _read_options(form, "video", name)
     if media_kind(peek(files[0].stream)) == "image":
         raise WebError(415, "image_not_video",
-                       f"{(files[0].filename or 'the upload')[:80]} is a still image, not a video: POST it to "
+                       f"{name[:80]} is a still image, not a video: POST it to "
                        f"{URL_PREFIX}/read as the multipart file field {IMAGE_FIELD!r}")
     outcome = read_video_upload(state, files[0].stream, fps, options)
     return jsonify(video_json(outcome, fps)), 201 if any(r.stored for r in outcome.reads) else 200

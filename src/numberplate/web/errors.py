@@ -143,15 +143,39 @@ def apply_body_limit() -> None:
     request.max_content_length = int(body_limit_mb(request.endpoint) * 1024 * 1024)
 
 
+def too_large() -> tuple[str, str]:
+    """The code and message of a 413 raised while reading the request: which limit the request went over.
+
+    Werkzeug raises the same bare ``RequestEntityTooLarge`` for a body over ``max_content_length``, a multipart
+    form of more than ``MAX_FORM_PARTS`` parts and a form field over ``MAX_FORM_MEMORY_SIZE``; the announced
+    length tells them apart where it can.
+    """
+    limit, what = body_limit_mb(request.endpoint), "photo"
+    if request.endpoint in VIDEO_ENDPOINTS:
+        what = "video" if request.endpoint == "api.read_video" else "file, or fewer files"
+    body = f"The upload is larger than the {limit:g} MB limit; send a smaller {what}."
+    length, most = request.content_length, request.max_content_length
+    if (length is not None and most is not None and length > most) or request.mimetype != "multipart/form-data":
+        return "upload_too_large", body
+    parts, field = request.max_form_parts, request.max_form_memory_size
+    reasons = []
+    if parts is not None:
+        reasons.append(f"has more than {parts} parts (fields and files)")
+    if field is not None and (length is None or length > field):  # a shorter body has no field that long
+        reasons.append(f"has a text field longer than {field / 1000:g} KB")
+    if not reasons:
+        return "upload_too_large", body
+    if length is None:  # sent in chunks: the body itself may be the one over its limit
+        reasons.append(f"is larger than the {limit:g} MB limit")
+    return "form_too_large", f"The form {' or '.join(reasons)}; send fewer fields or shorter values."
+
+
 def _handle_http_exception(e: HTTPException) -> Response:
     status = e.code or 500
     code = (e.name or "error").lower().replace(" ", "_").replace("'", "")
     message = e.description or e.name or "error"
     if isinstance(e, RequestEntityTooLarge):
-        limit, what = body_limit_mb(request.endpoint), "photo"
-        if request.endpoint in VIDEO_ENDPOINTS:
-            what = "video" if request.endpoint == "api.read_video" else "file, or fewer files"
-        code, message = "upload_too_large", f"The upload is larger than the {limit:g} MB limit; send a smaller {what}."
+        code, message = too_large()
     response = error_response(status, code, message)
     if isinstance(e, MethodNotAllowed) and e.valid_methods:
         response.headers["Allow"] = ", ".join(e.valid_methods)

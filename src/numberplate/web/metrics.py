@@ -18,6 +18,10 @@ from numberplate.web.state import get_state
 
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+"""The ``method`` label's own values; any other method a client sends counts as ``other``, so that clients
+cannot add a series (kept until the process ends) per made-up method."""
+
 
 class Metrics:
     """Thread-safe request counters and a latency histogram for one process.
@@ -37,7 +41,9 @@ class Metrics:
         self.plates_read = 0
 
     def observe(self, endpoint: str, method: str, status: int, seconds: float) -> None:
-        """Count one finished request."""
+        """Count one finished request; a method outside :data:`METHODS` is counted as ``other``."""
+        if method not in METHODS:
+            method = "other"
         with self._lock:
             self.requests[(endpoint, method, status)] += 1
             buckets = self.latency_buckets[endpoint]
@@ -111,7 +117,7 @@ def init_app(app: Flask, metrics: Metrics) -> None:
     def _observe(response: Response) -> Response:
         t0 = g.get("metrics_t0")
         if t0 is not None:
-            endpoint = request.endpoint or "unmatched"
+            endpoint = request.endpoint or "unmatched"  # never the path: one label for every unknown URL
             metrics.observe(endpoint, request.method, response.status_code, time.perf_counter() - t0)
         return response
 

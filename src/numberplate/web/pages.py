@@ -20,7 +20,7 @@ from numberplate.render import annotate
 from numberplate.store.reads import StoredRead
 from numberplate.types import PlateRead
 from numberplate.web.errors import WebError
-from numberplate.web.params import as_bool, as_camera, as_country_hint, as_id
+from numberplate.web.params import as_bool, as_camera, as_country_hint, as_id, clean_filename
 from numberplate.web.service import (
     ReadOptions,
     ReadOutcome,
@@ -160,7 +160,7 @@ def _uploaded_files() -> list[FileStorage]:
 
 def _display_name(upload: FileStorage) -> str:
     # Browsers send a bare name, old ones a full Windows path; either way show only the last part.
-    name = PureWindowsPath(upload.filename or "upload").name or "upload"
+    name = PureWindowsPath(clean_filename(upload.filename)).name or "upload"
     return name if len(name) <= 80 else name[:77] + "..."
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import math
 import re
+import unicodedata
 from datetime import UTC, datetime
 from typing import Any
 
@@ -38,6 +39,19 @@ class IdConverter(IntegerConverter):
         if len(value) > len(str(MAX_ID)) or int(value) > MAX_ID:
             raise NotFound(f"There is no record with id {value[:40]}: ids go up to {MAX_ID}.")
         return int(value)
+
+
+_INVISIBLE = frozenset({"Cc", "Cf", "Cs"})
+"""Unicode categories dropped from file names: controls (NUL, ESC), formats (the bidi overrides such as U+202E,
+which make ``rlo\u202egpj.exe`` show as ``rloexe.jpg``, and zero-width characters) and lone surrogates."""
+
+
+def clean_filename(name: str | None, default: str = "upload") -> str:
+    """An uploaded file's name as it may be stored and shown: without control, format (bidi) or surrogate
+    characters, each run of white space one space, trimmed; ``default`` when nothing is left."""
+    spaced = " ".join((name or "").split())  # line breaks and tabs become spaces first, so words stay apart
+    kept = "".join(c for c in spaced if unicodedata.category(c) not in _INVISIBLE)
+    return " ".join(kept.split()) or default
 
 
 def invalid(name: str, message: str) -> WebError:

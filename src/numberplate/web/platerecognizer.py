@@ -18,8 +18,16 @@ from numberplate.errors import NumberplateError
 from numberplate.store.clock import utcnow
 from numberplate.types import PlateRead
 from numberplate.web.auth import require_token
-from numberplate.web.errors import SERVER_FAULT_MESSAGE, WebError, status_for, with_error_headers
-from numberplate.web.params import as_camera, as_country_hint, as_datetime, decode_base64, invalid, json_object
+from numberplate.web.errors import SERVER_FAULT_MESSAGE, WebError, status_for, too_large, with_error_headers
+from numberplate.web.params import (
+    as_camera,
+    as_country_hint,
+    as_datetime,
+    clean_filename,
+    decode_base64,
+    invalid,
+    json_object,
+)
 from numberplate.web.service import ReadOptions, read_upload
 from numberplate.web.state import get_state
 
@@ -56,8 +64,7 @@ def _web_error(e: WebError) -> Response:
 def _http_error(e: HTTPException) -> Response:
     status = e.code or 500
     if status == 413:
-        limit = get_state().config.max_upload_mb
-        return _detail_error(413, "upload_too_large", f"the upload is larger than the {limit:g} MB limit")
+        return _detail_error(413, *too_large())
     return _detail_error(status, (e.name or "error").lower().replace(" ", "_"), e.description or "error")
 
 
@@ -78,7 +85,7 @@ def _upload() -> tuple[bytes, str]:
     """The image: a multipart file ``upload``, or ``upload`` as a base64 string (form or JSON)."""
     files = [f for f in request.files.getlist("upload") if f.filename]
     if files:
-        return files[0].read(), files[0].filename or "upload"
+        return files[0].read(), clean_filename(files[0].filename)
     values = _values()
     if values.get("upload_url"):
         raise WebError(400, "upload_url_not_supported",
