@@ -101,6 +101,25 @@ def test_a_plate_that_jumps_far_is_linked_by_its_text_and_two_plates_stay_apart(
     assert sorted((e.text, e.frames) for e in events) == [("AB12CDE", 2), ("XY34ZZZ", 2)]
 
 
+def test_plates_one_character_apart_join_their_own_tracks_when_both_jump() -> None:
+    # The first track within one edit took the read: two cars whose plates differ by a character swapped tracks.
+    tracker = PlateTracker(min_frames=2)
+    tracker.update(frame(0), [read_at(10, "AB12CDE"), read_at(300, "AB12CDF")])
+    tracker.update(frame(1), [read_at(600, "AB12CDF"), read_at(900, "AB12CDE")])
+    events = tracker.flush()
+    assert sorted((e.text, e.frames, e.confidence) for e in events) == [("AB12CDE", 2, pytest.approx(0.9)),
+                                                                        ("AB12CDF", 2, pytest.approx(0.9))]
+
+
+def test_a_new_plate_one_character_off_does_not_take_a_track_from_the_nearer_read() -> None:
+    tracker = PlateTracker(min_frames=1)
+    tracker.update(frame(0), [read_at(10, "AB12CDE")])
+    # Both far from the track's box: the exact text wins over the one-edit text, wherever they are.
+    tracker.update(frame(1), [read_at(600, "AB12CDF"), read_at(900, "AB12CDE")])
+    (first, second) = sorted(tracker.flush(), key=lambda e: e.first_seen_s)
+    assert (first.text, first.frames) == ("AB12CDE", 2) and (second.text, second.frames) == ("AB12CDF", 1)
+
+
 def test_plates_finish_after_the_gap_and_single_frame_flukes_are_dropped() -> None:
     tracker = PlateTracker(max_gap_s=0.5, min_frames=2)
     tracker.update(frame(0), [read_at(10, "AB12CDE"), read_at(300, "FLUKE")])

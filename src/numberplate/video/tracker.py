@@ -10,8 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from numberplate.formats.distance import within
-from numberplate.types import Candidate, PlateRead, PlateText
+from numberplate.formats.distance import levenshtein
+from numberplate.types import BoundingBox, Candidate, PlateRead, PlateText
 from numberplate.video.source import Frame
 
 
@@ -118,13 +118,20 @@ def _score(read: PlateRead) -> float:
     return read.detection.confidence * (read.text.confidence if read.text else 0.0)
 
 
+def _centre_gap(a: BoundingBox, b: BoundingBox) -> float:
+    """Distance between the centres of two boxes, in pixels."""
+    (ax, ay), (bx, by) = a.center, b.center
+    return float(np.hypot(ax - bx, ay - by))
+
+
 class PlateTracker:
     """Links each frame's plate reads to the plates of the frames before, and reports finished plates.
 
     A read joins the live track whose last box overlaps it most (IoU at least ``min_iou``); failing
     that, one whose leading text is within one edit of the read's (a plate that moved far between
-    two sampled frames). A track that has not been seen for ``max_gap_s`` seconds is finished and
-    reported if it was seen in at least ``min_frames`` frames and read at least once.
+    two sampled frames): the same text before one an edit away, then the nearest box. A track that has
+    not been seen for ``max_gap_s`` seconds is finished and reported if it was seen in at least
+    ``min_frames`` frames and read at least once.
 
     Args:
         min_iou: box overlap that links a read to a track.
@@ -166,16 +173,23 @@ class PlateTracker:
             self._live[ti].add(frame, reads[i], self.keep_images)
             taken.add(ti)
             unmatched.remove(i)
-        for i in list(unmatched):
+        # Reads whose box overlaps no track join a track by text: the same text before one an edit away, then the
+        # nearer box (the first track within one edit took it before: two cars whose plates differ by a character
+        # swapped tracks when both moved).
+        by_text = []
+        for i in unmatched:
             plate = reads[i].text
             text = plate.text if plate is not None else ""
             for ti, track in enumerate(self._live):
                 leader = track.leader()
-                if ti not in taken and text and leader and within(text, leader, 1):
-                    track.add(frame, reads[i], self.keep_images)
-                    taken.add(ti)
-                    unmatched.remove(i)
-                    break
+                if ti not in taken and text and leader and (edits := levenshtein(text, leader, 1)) <= 1:
+                    by_text.append((edits, _centre_gap(track.read.detection.box, reads[i].detection.box), ti, i))
+        for _, _, ti, i in sorted(by_text):
+            if ti in taken or i not in unmatched:
+                continue
+            self._live[ti].add(frame, reads[i], self.keep_images)
+            taken.add(ti)
+            unmatched.remove(i)
         for i in unmatched:
             track = _Track(frame, frame, reads[i], reads[i], frame.index, frame.image if self.keep_images else None)
             track.vote(reads[i])
