@@ -21,6 +21,7 @@ import httpcore
 import httpx
 
 from numberplate.errors import LookupRateLimited, LookupUnavailable
+from numberplate.store.vehicles import MAX_LENGTHS, MAX_PLATE, YEARS
 from numberplate.types import VehicleInfo
 
 log = logging.getLogger(__name__)
@@ -37,27 +38,10 @@ MAX_JSON_DEPTH = 64
 LONGEST_RETRY_AFTER = 86400.0
 """A ``Retry-After`` longer than a day is read as a day: later calls try again then, and messages stay readable."""
 
-MAX_PLATE_LENGTH = 16
-"""The longest plate a provider may name (the local registry's limit); a longer one is replaced by the plate asked."""
-
-MAX_TEXT_LENGTHS: dict[str, int] = {
-    "make": 100,
-    "model": 100,
-    "colour": 50,
-    "fuel": 50,
-    "engine_size": 50,
-    "body": 100,
-    "registration_date": 32,
-    "tax_status": 100,
-    "inspection_status": 100,
-    "vin": 32,
-    "description": 500,
-}
-"""The longest value of each text detail of a provider's vehicle: the local registry's column lengths
-(``numberplate.store.vehicles.MAX_LENGTHS``), so an answer fits wherever a vehicle is stored."""
-
-YEARS = range(1885, 2101)
-"""Plausible model years (as the local registry accepts them); a provider's year outside them is dropped."""
+# A provider's vehicle is held to the local registry's limits (its column lengths, plausible years), so that an
+# answer fits wherever a vehicle is stored.
+MAX_PLATE_LENGTH = MAX_PLATE
+MAX_TEXT_LENGTHS = MAX_LENGTHS
 
 BreakerState = Literal["closed", "open", "half-open"]
 

@@ -29,6 +29,7 @@ DETAIL_FIELDS = (
 CSV_COLUMNS = ("plate", "country", *DETAIL_FIELDS)
 _ALIASES = {"color": "colour", "registration": "plate", "reg": "plate", "registration_number": "plate"}
 MAX_PLATE = 16
+YEARS = range(1885, 2101)  # plausible model years
 COUNTRY_RE = re.compile(r"[a-z]{2}(-[a-z0-9]{1,3})?")  # gb, br, us-ca: as the web forms and the API accept
 MAX_DESCRIPTION = 500  # the one detail without a length in its column (Text)
 # Longest value of each text detail: the length of its column, so PostgreSQL never refuses a value we accepted.
@@ -81,7 +82,7 @@ def _clean_row(row: dict[str, Any], where: str) -> dict[str, Any]:
                 out[name] = int(value)
             except (TypeError, ValueError) as e:
                 raise RegistryImportError(f"{where}: year {value!r} is not a whole number") from e
-            if not 1885 <= out[name] <= 2100:
+            if out[name] not in YEARS:
                 raise RegistryImportError(f"{where}: year {value!r} is not a plausible model year")
         else:
             out[name] = str(value)
