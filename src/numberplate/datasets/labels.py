@@ -6,7 +6,7 @@ import csv
 import logging
 import math
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -170,9 +170,40 @@ def read_csv_rows(path: Path, columns: Sequence[str], what: str) -> list[tuple[i
         raise DatasetError(f"{path}: cannot read {what} ({e})") from e
 
 
-def line_list(lines: Sequence[int], most: int = 10) -> str:
-    """Line numbers for a message: ``"3, 7, 9"``, the first ``most`` of them and ``...`` when there are more."""
-    return ", ".join(map(str, lines[:most])) + (" ..." if len(lines) > most else "")
+def line_list(items: Sequence[object], most: int = 10) -> str:
+    """Line numbers (or names) for a message: ``"3, 7, 9"``, the first ``most`` of them and ``...`` when there are
+    more."""
+    return ", ".join(map(str, items[:most])) + (" ..." if len(items) > most else "")
+
+
+class RepeatedRows:
+    """The rows of a labels file that repeat an earlier one, to drop with one warning (a repeated plate would
+    count twice)."""
+
+    def __init__(self) -> None:
+        self._seen: set[Hashable] = set()
+        self.lines: list[int] = []
+
+    def repeated(self, fingerprint: Hashable, line: int) -> bool:
+        """Whether a row with this ``fingerprint`` came before (``line`` is then noted); else it is remembered."""
+        if fingerprint in self._seen:
+            self.lines.append(line)
+            return True
+        self._seen.add(fingerprint)
+        return False
+
+    def warn(self, path: Path, same: str) -> None:
+        """Log the dropped rows, if any; ``same`` says what they share with an earlier row."""
+        if self.lines:
+            log.warning("%s: dropped %d duplicate row(s) (%s as an earlier row): line(s) %s", path, len(self.lines),
+                        same, line_list(self.lines))
+
+
+def warn_clipped(where: object, names: Sequence[str]) -> None:
+    """Log, once for a whole dataset, the boxes clipped to their image: ``names`` has a file's name per box."""
+    if names:
+        log.warning("%s: clipped %d box(es) that reached outside their image to it (in %s)", where, len(names),
+                    line_list(sorted(set(names)), 5))
 
 
 def default_root(csv_path: Path) -> Path:
@@ -214,8 +245,7 @@ def read_labels(
     images: dict[tuple[str, str], LabelledImage] = {}
     first_line: dict[tuple[str, str], int] = {}
     conflicts: set[tuple[str, str]] = set()
-    seen: set[tuple[str, ...]] = set()
-    duplicates: list[int] = []
+    repeats = RepeatedRows()
     for line, row in rows:
         where = f"{path}:{line}"
         if None in row or any(row[c] is None for c in LABELS_COLUMNS):
@@ -242,10 +272,8 @@ def read_labels(
             continue
         fingerprint = (name, row_split, str(width), str(height), source,
                        *(f"{b.box.xmin!r} {b.box.ymin!r} {b.box.xmax!r} {b.box.ymax!r}" for b in boxes))
-        if fingerprint in seen:
-            duplicates.append(line)
+        if repeats.repeated(fingerprint, line):
             continue
-        seen.add(fingerprint)
         if known is None:
             images[key] = LabelledImage(root / name, width, height, boxes, source, row_split, line)
             first_line[key] = line
@@ -261,9 +289,7 @@ def read_labels(
         if not boxes or not known.boxes:
             raise DatasetError(f"{where}: {name} has both a background row and a boxed row; keep one kind")
         images[key] = LabelledImage(known.image, width, height, known.boxes + boxes, source, row_split, known.line)
-    if duplicates:
-        log.warning("%s: dropped %d duplicate row(s) (the same image, split and box as an earlier row): line(s) %s",
-                    path, len(duplicates), line_list(duplicates))
+    repeats.warn(path, "the same image, split and box")
     if conflicts:
         log.warning("%s: left out %d image(s) whose rows disagree on size or source: %s", path, len(conflicts),
                     ", ".join(sorted(name for name, _ in conflicts)[:5]))

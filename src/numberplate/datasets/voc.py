@@ -20,6 +20,7 @@ from numberplate.datasets.labels import (
     make_box,
     parse_number,
     parse_size,
+    warn_clipped,
 )
 from numberplate.errors import DatasetError
 
@@ -188,9 +189,7 @@ def import_voc(
         r, n = _parse_voc(f, images_dir)
         clipped += [f.name] * n
         records.append(LabelledImage(r.image, r.width, r.height, r.boxes, source, split))
-    if clipped:
-        log.warning("%s: clipped %d box(es) that reached outside their image to it (in %s)", annotations_dir,
-                    len(clipped), ", ".join(sorted(set(clipped))[:5]) + (" ..." if len(set(clipped)) > 5 else ""))
+    warn_clipped(annotations_dir, clipped)
     return records
 
 

@@ -10,7 +10,14 @@ from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
-from numberplate.datasets.labels import DEFAULT_CLASS, LabelledBox, LabelledImage, clip_to_image, make_box
+from numberplate.datasets.labels import (
+    DEFAULT_CLASS,
+    LabelledBox,
+    LabelledImage,
+    clip_to_image,
+    make_box,
+    warn_clipped,
+)
 from numberplate.errors import DatasetError
 from numberplate.types import BoundingBox
 
@@ -197,10 +204,7 @@ def read_yolo(labels_dir: Path, images_dir: Path, source: str = "yolo", split: s
         boxes, n = _read_yolo_file(label, width, height, classes)
         clipped += [label.relative_to(labels_dir).as_posix()] * n
         records.append(LabelledImage(image, width, height, boxes, source, split))
-    if clipped:
-        names = sorted(set(clipped))
-        log.warning("%s: clipped %d box(es) that reached outside their image to it (in %s)", labels_dir, len(clipped),
-                    ", ".join(names[:5]) + (" ..." if len(names) > 5 else ""))
+    warn_clipped(labels_dir, clipped)
     return records
 
 

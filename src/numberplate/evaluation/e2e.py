@@ -14,7 +14,6 @@ labelled ones, and every box the detection labels (``detect/labels.csv``) give f
 from __future__ import annotations
 
 import dataclasses
-import logging
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -25,14 +24,12 @@ from typing import Any
 import numpy as np
 
 from numberplate.calibration import calibration_error
-from numberplate.datasets.labels import line_list, parse_box, read_csv_rows
+from numberplate.datasets.labels import RepeatedRows, parse_box, read_csv_rows
 from numberplate.errors import DatasetError, ImageError
 from numberplate.evaluation.ocr import char_accuracy, label_text
 from numberplate.imaging import load_image
 from numberplate.pipeline import Reader
 from numberplate.types import BoundingBox, Detection, PlateRead
-
-log = logging.getLogger(__name__)
 
 E2E_COLUMNS = ("image", "xmin", "ymin", "xmax", "ymax", "text", "legible", "source")
 IOU_MATCH = 0.5
@@ -59,8 +56,7 @@ def read_e2e_labels(path: Path) -> list[E2eLabel]:
         DatasetError: the file cannot be read, lacks a column, or has a malformed row.
     """
     labels = []
-    seen: set[tuple[object, ...]] = set()
-    duplicates: list[int] = []
+    repeats = RepeatedRows()
     for line, row in read_csv_rows(path, E2E_COLUMNS, "e2e labels"):
         where = f"{path}:{line}"
         if not (row["image"] or "").strip():
@@ -73,15 +69,9 @@ def read_e2e_labels(path: Path) -> list[E2eLabel]:
         if legible == "yes" and not text:
             raise DatasetError(f"{where}: a legible plate needs its text")
         label = E2eLabel(row["image"].strip(), box, text, row["source"] or "unknown", where)
-        fingerprint = (label.image, label.box, label.text, label.source)
-        if fingerprint in seen:
-            duplicates.append(line)
-            continue
-        seen.add(fingerprint)
-        labels.append(label)
-    if duplicates:
-        log.warning("%s: dropped %d duplicate row(s) (the same image, box and text as an earlier row): line(s) %s",
-                    path, len(duplicates), line_list(duplicates))
+        if not repeats.repeated((label.image, label.box, label.text, label.source), line):
+            labels.append(label)
+    repeats.warn(path, "the same image, box and text")
     return labels
 
 

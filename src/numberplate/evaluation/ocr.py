@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -12,14 +11,12 @@ from typing import Any
 import numpy as np
 
 from numberplate.calibration import calibration_error
-from numberplate.datasets.labels import line_list, read_csv_rows, relative_name
+from numberplate.datasets.labels import RepeatedRows, read_csv_rows, relative_name
 from numberplate.errors import DatasetError
 from numberplate.formats.distance import levenshtein
 from numberplate.formats.patterns import UnknownCountryError, check_country, normalize
 from numberplate.recognition.base import Recognizer
 from numberplate.recognition.crop import read_turned
-
-log = logging.getLogger(__name__)
 
 OCR_LABELS_COLUMNS = ("image", "text", "country", "source", "split")
 
@@ -102,8 +99,7 @@ def read_ocr_labels(path: Path, root: Path | None = None, split: str | None = No
         root = default_ocr_root(path)
     rows = read_csv_rows(path, OCR_LABELS_COLUMNS, "OCR labels CSV")
     samples = []
-    seen: set[tuple[str, ...]] = set()
-    duplicates: list[int] = []
+    repeats = RepeatedRows()
     for line, row in rows:
         if split is not None and row["split"] != split:
             continue
@@ -116,15 +112,9 @@ def read_ocr_labels(path: Path, root: Path | None = None, split: str | None = No
                 check_country(country)
             except UnknownCountryError as e:
                 raise DatasetError(f"{path}:{line}: {e}; fix the country column or leave it empty") from None
-        fingerprint = (row["image"], text, country or "", row["source"] or "", row["split"] or "")
-        if fingerprint in seen:
-            duplicates.append(line)
-            continue
-        seen.add(fingerprint)
-        samples.append(OcrSample(root / row["image"], text, row["source"], country, row["split"], line))
-    if duplicates:
-        log.warning("%s: dropped %d duplicate row(s) (the same crop and text as an earlier row): line(s) %s", path,
-                    len(duplicates), line_list(duplicates))
+        if not repeats.repeated((row["image"], text, country or "", row["source"] or "", row["split"] or ""), line):
+            samples.append(OcrSample(root / row["image"], text, row["source"], country, row["split"], line))
+    repeats.warn(path, "the same crop and text")
     return samples
 
 
