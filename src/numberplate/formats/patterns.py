@@ -88,6 +88,8 @@ DEFAULT_UNMATCHED_PRIOR = 0.01
 
 AUTO = "auto"
 """The country code of a plate from anywhere: every country's patterns at once (the reader's default hint)."""
+COUNTRY_CODE_RE = re.compile(r"[a-z]{2}(-[a-z0-9]{1,3})?")
+"""The shape of a lower-case country or region code (``gb``, ``us-ca``), as forms, the API and imports take them."""
 # Odds that a plate seen in the wild fits none of the shipped layouts, for ``auto``: of the 1,816 plates
 # that both readers agreed on in the detect train scenes (web photos of many countries, dash-cams;
 # `numberplate train pseudo-label`, session 7), 221 fit no layout: 12.2 %, odds 0.14. An upper bound:

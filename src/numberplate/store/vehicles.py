@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from datetime import timedelta
@@ -16,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from numberplate.errors import NotFoundError, StoreError
+from numberplate.formats.patterns import COUNTRY_CODE_RE
 from numberplate.store.clock import as_utc, normalize_plate, utcnow
 from numberplate.store.db import Database, gone_is_not_found
 from numberplate.store.models import LookupCacheEntry, Vehicle
@@ -30,7 +30,6 @@ CSV_COLUMNS = ("plate", "country", *DETAIL_FIELDS)
 _ALIASES = {"color": "colour", "registration": "plate", "reg": "plate", "registration_number": "plate"}
 MAX_PLATE = 16
 YEARS = range(1885, 2101)  # plausible model years
-COUNTRY_RE = re.compile(r"[a-z]{2}(-[a-z0-9]{1,3})?")  # gb, br, us-ca: as the web forms and the API accept
 MAX_DESCRIPTION = 500  # the one detail without a length in its column (Text)
 # Longest value of each text detail: the length of its column, so PostgreSQL never refuses a value we accepted.
 MAX_LENGTHS = {
@@ -67,7 +66,7 @@ def _clean_row(row: dict[str, Any], where: str) -> dict[str, Any]:
             f"{where}: plate {str(row.get('plate'))[:40]!r} must have 1 to {MAX_PLATE} letters or digits"
         )
     country = str(row.get("country") or "").strip().lower()
-    if country and not COUNTRY_RE.fullmatch(country):
+    if country and not COUNTRY_CODE_RE.fullmatch(country):
         raise RegistryImportError(
             f"{where}: country {country[:20]!r} must be a country code such as gb, br or us-ca (empty: any country)"
         )

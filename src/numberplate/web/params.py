@@ -13,13 +13,18 @@ from flask import request
 from werkzeug.exceptions import NotFound
 from werkzeug.routing import IntegerConverter
 
-from numberplate.formats.patterns import AUTO, UnknownCountryError, check_country, known_countries
+from numberplate.formats.patterns import (
+    AUTO,
+    COUNTRY_CODE_RE,
+    UnknownCountryError,
+    check_country,
+    known_countries,
+)
 from numberplate.store.reads import CAMERA_RULE, check_camera_id
 from numberplate.web.errors import WebError
 
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
-COUNTRY_RE = re.compile(r"[a-z]{2}(-[a-z0-9]{1,3})?")
 ID_RE = re.compile(r"[0-9]{1,19}")
 MAX_ID = 2**63 - 1
 """The largest record id: the database's ids are signed 64-bit integers, so none is larger."""
@@ -129,7 +134,7 @@ def as_country(name: str, value: Any) -> str | None:
     text = str(value).strip().lower()
     if text == AUTO:
         return None
-    if not COUNTRY_RE.fullmatch(text):
+    if not COUNTRY_CODE_RE.fullmatch(text):
         raise invalid(name, f"must be a country code such as gb, br or us-ca, got {text[:20]!r}")
     return text
 
@@ -143,7 +148,7 @@ def as_country_hint(name: str, value: Any) -> str | None:
     text = "" if value is None else str(value).strip().lower()
     if not text or text == AUTO:
         return None
-    if not COUNTRY_RE.fullmatch(text):
+    if not COUNTRY_CODE_RE.fullmatch(text):
         known = ", ".join(known_countries())
         raise invalid(name, f"{text[:20]!r} is not a country code; known codes: {known}; regions such as us-ca")
     try:
