@@ -1,8 +1,10 @@
-"""Click parameter types shared by the command-line groups."""
+"""Click parameter types and error handling shared by the command-line groups."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import click
@@ -17,3 +19,13 @@ class FiniteFloatRange(click.FloatRange):
         if isinstance(number, float) and math.isnan(number):
             self.fail(f"{value!r} is not a number", param, ctx)
         return number
+
+
+@contextmanager
+def reported(*errors: type[Exception]) -> Iterator[None]:
+    """Turn ``errors`` (bad data, an unreadable checkpoint, a database that cannot be written...) into a one-line
+    message and exit status 1."""
+    try:
+        yield
+    except errors as e:
+        raise click.ClickException(str(e)) from e

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
+from numberplate.clitypes import reported
 from numberplate.config import Config, load_config
 from numberplate.errors import NumberplateError
 from numberplate.store.db import Database, default_url
@@ -79,15 +78,6 @@ def open_reader(config: Config, with_lookup: bool | None = None) -> Reader:
     return Reader(config=config, lookup=open_lookup(config) if wanted else None)
 
 
-@contextmanager
-def _one_line_errors() -> Iterator[None]:
-    """Turn a NumberplateError (a database that cannot be written, an unknown id...) into a one-line CLI error."""
-    try:
-        yield
-    except NumberplateError as e:
-        raise click.ClickException(str(e)) from e
-
-
 def _config(config_path: Path | None) -> Config:
     try:
         return load_config(config_path)
@@ -112,7 +102,7 @@ def token_create(name: str, max_calls: int | None, config_path: Path | None) -> 
         name = checked_name(name)
     except TokenNameError as e:
         raise click.BadParameter(str(e), param_hint="'NAME'") from e
-    with _one_line_errors():
+    with reported(NumberplateError):
         secret, info = Tokens(open_database(_config(config_path))).create(name, max_calls)
     click.echo(secret)
     click.echo(f"token {info.id} ({info.name}) created; send it as 'Authorization: Token <secret>'", err=True)
@@ -125,7 +115,7 @@ def token_list(as_json: bool, config_path: Path | None) -> None:
     """List tokens (id, name, prefix, limits, last use); never the secrets."""
     from numberplate.store.tokens import Tokens
 
-    with _one_line_errors():
+    with reported(NumberplateError):
         tokens = Tokens(open_database(_config(config_path))).list()
     if as_json:
         click.echo(json.dumps([t.to_dict() for t in tokens]))
@@ -146,7 +136,7 @@ def token_revoke(token_id: int, config_path: Path | None) -> None:
     """Revoke token TOKEN_ID (see `numberplate token list`)."""
     from numberplate.store.tokens import Tokens
 
-    with _one_line_errors():
+    with reported(NumberplateError):
         info = Tokens(open_database(_config(config_path))).revoke(token_id)
     click.echo(f"token {info.id} ({info.name}) revoked")
 
@@ -174,6 +164,6 @@ def db_purge(days: int | None, config_path: Path | None) -> None:
     if not days:
         raise click.ClickException("no retention period: pass --days N or set retention_days")
     store = open_read_store(config)
-    with _one_line_errors():
+    with reported(NumberplateError):
         deleted = store.purge(retention_period(days))
     click.echo(f"deleted {deleted} read(s) older than {days} day(s)")

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
 import click
 
-from numberplate.clitypes import FiniteFloatRange
+from numberplate.clitypes import FiniteFloatRange, reported
 
 # What the [train] extra brings: without it a train command names the install step instead of a traceback.
 TRAIN_MODULES = frozenset({"torch", "onnx", "tqdm", "matplotlib"})
@@ -34,15 +33,6 @@ class _TrainGroup(click.Group):
 @click.group("train", cls=_TrainGroup)
 def train_group() -> None:
     """Train and export the project's models (needs the [train] extra: `.venv/bin/pip install -e '.[train]'`)."""
-
-
-@contextmanager
-def _reported(*errors: type[Exception]) -> Iterator[None]:
-    """Turn ``errors`` (bad data, an unreadable checkpoint...) into a one-line message and exit status 1."""
-    try:
-        yield
-    except errors as e:
-        raise click.ClickException(str(e)) from e
 
 
 # The exports' --weight-bits (default: train.common.WEIGHT_BITS, not imported here: it needs torch).
@@ -104,7 +94,7 @@ def train_detect(data: Path, out: Path, resume: bool, channels: str, **opts: obj
                                  param_hint="--channels")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     cfg = DetectTrainConfig(data=str(data), out=str(out), channels=widths, **opts)  # type: ignore[arg-type]
-    with _reported(DatasetError, ValueError):
+    with reported(DatasetError, ValueError):
         best = train(cfg, resume=resume)
     click.echo(f"best checkpoint: {best}")
 
@@ -133,7 +123,7 @@ def mine_negatives(data: Path, out: Path, model: str | None, min_score: float, p
     from numberplate.train.detect.data import iter_scenes, read_labels
     from numberplate.train.detect.mine import mine_hard_negatives, write_hard_negatives
 
-    with _reported(NumberplateError, FileNotFoundError):
+    with reported(NumberplateError, FileNotFoundError):
         total = len(read_labels(data, "train"))
         scenes = tqdm(iter_scenes(data, "train", limit=limit), total=min(total, limit or total), mininterval=5)
         rows = mine_hard_negatives(scenes, PlateNetDetector(model, threshold=min_score),
@@ -164,7 +154,7 @@ def export_detect(
     """Export a detector checkpoint to ONNX (dynamic batch), verified against PyTorch; int8 by default."""
     from numberplate.train.detect.export import calibration_batches, export_onnx
 
-    with _reported(ValueError):
+    with reported(ValueError):
         calibration = calibration_batches(data, calibration_images, side) if int8 else None
         diff = export_onnx(checkpoint, out, threshold=threshold, calibration=calibration, weight_bits=weight_bits)
     click.echo(f"wrote {out} (max |onnx - torch| = {diff:.2e}); its scores are the model's own until "
@@ -212,7 +202,7 @@ def train_verifier(data: Path, out: Path, detector_model: Path | None, candidate
                               weight=weight, synthetic_plates=synthetic_plates, square_plates=square_plates,
                               dark_plates=dark_plates, invert_plates=invert_plates, threads=threads, limit=limit,
                               seed=seed, minutes=minutes)
-    with _reported(NumberplateError, FileNotFoundError, ValueError):
+    with reported(NumberplateError, FileNotFoundError, ValueError):
         last = train(cfg, resume=resume)
     click.echo(f"checkpoint: {last}")
 
@@ -227,7 +217,7 @@ def export_verifier_cmd(checkpoint: Path, out: Path, threshold: float | None) ->
     """Export a verifier checkpoint to ONNX, checked against PyTorch."""
     from numberplate.train.verify.export import export_verifier
 
-    with _reported(ValueError):
+    with reported(ValueError):
         diff = export_verifier(checkpoint, out, threshold)
     click.echo(f"wrote {out} (max |onnx - torch| = {diff:.2e}); the verified scores are its own until "
                f"`numberplate train calibrate-detector --verifier-model {out}`")
@@ -269,7 +259,7 @@ def train_ocr(data: Path, out: Path, resume: bool, **opts: object) -> None:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     cfg = OcrTrainConfig(data=str(data), out=str(out), **opts)  # type: ignore[arg-type]
-    with _reported(DatasetError, ValueError):
+    with reported(DatasetError, ValueError):
         best = train(cfg, resume=resume)
     click.echo(f"best checkpoint: {best}")
 
@@ -356,7 +346,7 @@ def soup_command(out: Path, parts: tuple[str, ...]) -> None:
     for path, _ in pieces:
         if not path.is_file():
             raise click.BadParameter(f"{path}: no such checkpoint file", param_hint="CHECKPOINT")
-    with _reported(ValueError):
+    with reported(ValueError):
         soup = average_checkpoints(pieces)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")
@@ -382,7 +372,7 @@ def export_ocr(checkpoint: Path, out: Path, int8: bool, data: Path, calibration_
     from numberplate.train.ocr.export import calibration_crops as sample_crops
     from numberplate.train.ocr.export import export_onnx, load_checkpoint
 
-    with _reported(ValueError):
+    with reported(ValueError):
         size = load_checkpoint(checkpoint)[0].input_size
         calibration = sample_crops(data, size, calibration_crops) if int8 else None
         diff = export_onnx(checkpoint, out, calibration=calibration, weight_bits=weight_bits)
@@ -440,7 +430,7 @@ def calibrate_ocr_command(model: Path | None, plates: int, seed: int, fallback: 
     from numberplate.train.ocr.calibrate import fit_ocr_calibration
 
     path = model or DEFAULT_MODEL
-    with _reported(ValueError, NumberplateError):  # e.g. a barely trained model: no fit with a positive slope
+    with reported(ValueError, NumberplateError):  # e.g. a barely trained model: no fit with a positive slope
         fit = fit_ocr_calibration(PlateOcrRecognizer(path), plates, seed,
                                   fallback=(lambda: create_recognizer("rapidocr")) if fallback else None)
     click.echo(f"{fit.plates} synthetic plates, {fit.exact:.3f} read exactly; calibration a={fit.calibration.a:.3f} "
@@ -470,7 +460,7 @@ def calibrate_detector_command(data: Path, scenes: int, detector_model: Path | N
     from numberplate.errors import NumberplateError
     from numberplate.train.detect.calibrate import DEFAULT_FLOOR, fit_detector_calibration
 
-    with _reported(ValueError, NumberplateError):  # e.g. a barely trained model: no fit with a positive slope
+    with reported(ValueError, NumberplateError):  # e.g. a barely trained model: no fit with a positive slope
         fits = fit_detector_calibration(data, scenes, detector_model, verifier_model)
     for name, fit, path in (("detector", fits[0], detector_model or DEFAULT_MODEL),
                             ("verified", fits[1], verifier_model or DEFAULT_VERIFIER)):
