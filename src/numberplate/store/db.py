@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Engine, create_engine, delete, event, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DatabaseError, IntegrityError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
@@ -194,8 +194,26 @@ def get_or_raise(session: Session, model: type[T], row_id: int, what: str) -> T:
     """
     row = session.get(model, row_id)
     if row is None:
-        raise NotFoundError(f"there is no {what} with id {row_id}")
+        raise NotFoundError(not_found(what, row_id))
     return row
+
+
+def not_found(what: str, row_id: int) -> str:
+    """The message of a missing row: ``"there is no {what} with id N"``."""
+    return f"there is no {what} with id {row_id}"
+
+
+def delete_or_raise(session: Session, model: type[Any], row_id: int, what: str) -> None:
+    """Delete the row of ``model`` with primary key ``row_id`` in one DELETE, whose row count says whether this
+    call deleted it: of two deletes at once both may find the row, one deletes it and the other's DELETE matches
+    none (PostgreSQL: after waiting for the first to commit); an ORM delete of a row already gone only warns.
+
+    Raises:
+        NotFoundError: there is none (any more).
+    """
+    result = session.execute(delete(model).where(model.id == row_id))
+    if not getattr(result, "rowcount", 0):
+        raise NotFoundError(not_found(what, row_id))
 
 
 @contextmanager

@@ -11,14 +11,14 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 import numpy as np
-from sqlalchemy import delete, false, func, select, text
+from sqlalchemy import false, func, select, text
 from sqlalchemy.orm import Session
 
 from numberplate.errors import NotFoundError
 from numberplate.formats.distance import levenshtein
 from numberplate.imaging import encode_jpeg
 from numberplate.store.clock import as_utc, normalize_plate, utcnow
-from numberplate.store.db import Database, get_or_raise
+from numberplate.store.db import Database, delete_or_raise, get_or_raise, not_found
 from numberplate.store.files import ImageFiles
 from numberplate.store.models import Plate, Read, WatchEntry
 from numberplate.types import ImageResult
@@ -404,15 +404,12 @@ class ReadStore:
         with self.db.session() as session:
             image = session.execute(select(Read.image_sha256).where(Read.id == read_id)).first()
             if image is None:
-                raise NotFoundError(f"there is no read with id {read_id}")
+                raise NotFoundError(not_found("read", read_id))
             crops = session.scalars(select(Plate.crop_sha256).where(Plate.read_id == read_id))
             shas = {s for s in (image[0], *crops) if s}
-            # The DELETE's row count, not the SELECT above, says whether this call deleted the read: of two
-            # deletes at once both find it, one deletes it (its plates go by the foreign key's ON DELETE CASCADE)
-            # and the other's DELETE matches no row (PostgreSQL: after waiting for the first to commit).
-            result = session.execute(delete(Read).where(Read.id == read_id))
-            if not getattr(result, "rowcount", 0):
-                raise NotFoundError(f"there is no read with id {read_id}")
+            # Not the SELECT above but the DELETE says whether this call deleted the read (its plates go by the
+            # foreign key's ON DELETE CASCADE).
+            delete_or_raise(session, Read, read_id, "read")
         self._remove_unused_files(shas)
 
     def _remove_unused_files(self, shas: set[str]) -> None:

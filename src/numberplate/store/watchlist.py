@@ -6,12 +6,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from numberplate.errors import NotFoundError, StoreError
+from numberplate.errors import StoreError
 from numberplate.store.clock import as_utc, normalize_plate
-from numberplate.store.db import Database, get_or_raise, gone_is_not_found
+from numberplate.store.db import Database, delete_or_raise, get_or_raise, gone_is_not_found, not_found
 from numberplate.store.models import WatchEntry
 
 MAX_DISTANCE = 2
@@ -44,10 +44,6 @@ class Watch:
 
 def _watch(entry: WatchEntry) -> Watch:
     return Watch(entry.id, entry.plate_norm, entry.label, entry.max_distance, as_utc(entry.created_at))
-
-
-def _not_found(watch_id: int) -> str:
-    return f"there is no watchlist entry with id {watch_id}"
 
 
 def _checked(plate: str, label: str, max_distance: int) -> tuple[str, str, int]:
@@ -91,7 +87,7 @@ class Watchlist:
             NotFoundError: no such entry.
             WatchlistError: an invalid value.
         """
-        with gone_is_not_found(_not_found(watch_id)), self.db.session() as session:
+        with gone_is_not_found(not_found("watchlist entry", watch_id)), self.db.session() as session:
             entry = get_or_raise(session, WatchEntry, watch_id, "watchlist entry")
             _, entry.label, entry.max_distance = _checked(
                 entry.plate_norm,
@@ -123,8 +119,4 @@ class Watchlist:
             NotFoundError: no such entry.
         """
         with self.db.session() as session:
-            # One DELETE whose row count says whether this call removed the entry: of two deletes at once,
-            # exactly one succeeds and the other gets NotFoundError (an ORM delete of a row already gone only warns).
-            result = session.execute(delete(WatchEntry).where(WatchEntry.id == watch_id))
-            if not getattr(result, "rowcount", 0):
-                raise NotFoundError(_not_found(watch_id))
+            delete_or_raise(session, WatchEntry, watch_id, "watchlist entry")
