@@ -132,6 +132,28 @@ def test_jitter_tells_reads_that_hang_on_the_box_edges_from_stable_ones(tmp_path
     assert table["all"]["read"] == table["all"]["stable"] == table["all"]["soft"] == 1.0
 
 
+class WithCorners(ScriptedDetector):
+    """Like ScriptedDetector, with each box's corners (the Reader then reads the rectified quadrilateral)."""
+
+    def detect(self, image: np.ndarray) -> list[Detection]:
+        return [Detection(d.box, d.confidence, ((d.box.xmin, d.box.ymin), (d.box.xmax, d.box.ymin),
+                                                (d.box.xmax, d.box.ymax), (d.box.xmin, d.box.ymax)))
+                for d in super().detect(image)]
+
+
+def test_jitter_moves_the_corners_of_a_detection_that_has_them(tmp_path: Path) -> None:
+    Image.fromarray(np.full((100, 200, 3), 128, np.uint8)).save(tmp_path / "one.png")
+    labels = tmp_path / "labels.csv"
+    labels.write_text(HEADER + "one.png,10,10,60,30,AAA111,yes,s1\n")
+    rows = read_e2e_labels(labels)
+    # Rectified from its corners the plate is 50x20, warped to 64 px high: 160 px wide. Moved corners change it.
+    brittle = Reader(WithCorners({200: [BoundingBox(10, 10, 60, 30)]}), ByWidth(160), config=Config())
+    table, _ = evaluate_e2e(brittle, rows, tmp_path)
+    assert table["all"]["read"] == 1.0
+    table, _ = evaluate_e2e(brittle, rows, tmp_path, jitter=3, jitter_reads=8)
+    assert table["all"]["read"] == 1.0 and table["all"]["stable"] == 0.0 and table["all"]["soft"] < 1.0
+
+
 def test_soft_credits_moved_boxes_that_read_right_where_the_box_reads_wrong(tmp_path: Path) -> None:
     Image.fromarray(np.full((100, 200, 3), 128, np.uint8)).save(tmp_path / "one.png")
     labels = tmp_path / "labels.csv"

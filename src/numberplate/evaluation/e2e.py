@@ -127,12 +127,20 @@ class _Tally:
 
 def _jittered_read(reader: Reader, image: np.ndarray, detection: Detection, px: int,
                    rng: np.random.Generator) -> str:
-    """The text read from ``detection``'s box with each side moved by a random -px..px pixels."""
+    """The text read from ``detection``'s box with each side moved by a random -px..px pixels.
+
+    A detection with corners is read from them (rectified), so they move with the sides they lie on.
+    """
     b = detection.box
-    dx0, dy0, dx1, dy1 = rng.integers(-px, px + 1, 4)
+    dx0, dy0, dx1, dy1 = (int(d) for d in rng.integers(-px, px + 1, 4))
     x0, y0 = b.xmin + dx0, b.ymin + dy0
     box = BoundingBox(x0, y0, max(b.xmax + dx1, x0 + 1), max(b.ymax + dy1, y0 + 1))
-    text, _ = reader.read_detection(image, dataclasses.replace(detection, box=box))
+    corners = detection.corners
+    if corners is not None:
+        tl, tr, br, bl = corners
+        corners = ((tl[0] + dx0, tl[1] + dy0), (tr[0] + dx1, tr[1] + dy0),
+                   (br[0] + dx1, br[1] + dy1), (bl[0] + dx0, bl[1] + dy1))
+    text, _ = reader.read_detection(image, dataclasses.replace(detection, box=box, corners=corners))
     return text.text if text else ""
 
 
