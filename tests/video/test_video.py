@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+import http.server
 import itertools
 import json
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +21,7 @@ from numberplate.pipeline import Reader
 from numberplate.types import BoundingBox, Candidate, Detection, PlateRead, PlateText
 from numberplate.video import Frame, PlateTracker, VideoSource, read_video
 from numberplate.video.source import describe
-from tests.video.clips import empty, passing_car, write_clip
+from tests.video.clips import empty, passing_car, with_frame_durations, with_rotation, write_clip, write_mp4
 
 
 @pytest.fixture(scope="module")
@@ -48,6 +51,62 @@ def test_source_reports_geometry_and_samples_at_the_asked_rate(two_passes: Path)
     assert frames[0].image.shape == (360, 640, 3) and frames[0].image.dtype == np.uint8
     with VideoSource(two_passes, max_fps=None) as video:
         assert len(list(video.frames())) == 35
+
+
+def test_a_variable_frame_rate_file_gives_each_frame_its_own_time(tmp_path: Path) -> None:
+    # A phone in low light: 0.5 s at 20 fps, then 1.5 s at 6.7 fps; the header states 10 fps.
+    durations = [0.05] * 10 + [0.15] * 10
+    clip = with_frame_durations(write_mp4(tmp_path / "vfr.mp4", empty(20)), durations)
+    starts = [round(sum(durations[:i]), 2) for i in range(20)]
+    with VideoSource(clip, max_fps=None) as video:
+        assert [round(f.time_s, 2) for f in video.frames()] == starts
+    # Sampled by time, not by frame count: 5 frames a second in both parts (it was 10, then 3.3).
+    with VideoSource(clip, max_fps=5) as video:
+        frames = list(video.frames())
+    assert [round(f.time_s, 2) for f in frames] == [0.0, 0.2, 0.4, 0.65, 0.8, 1.1, 1.25, 1.4, 1.7, 1.85]
+    assert all(f.time_s == pytest.approx(starts[f.index]) for f in frames)
+
+
+def test_a_frame_rate_under_one_is_believed(tmp_path: Path) -> None:
+    # A recorder keeping one frame every 2 s was taken to run at 25 fps: 8 s of video read as 0.16 s.
+    clip = write_clip(tmp_path / "dvr.avi", empty(4), fps=0.5)
+    with VideoSource(clip, max_fps=5) as video:
+        assert (video.fps, video.duration_s) == (0.5, 8.0)
+        assert [f.time_s for f in video.frames()] == [0.0, 2.0, 4.0, 6.0]
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_a_video_file_behind_a_url_is_read_once_not_over_and_over(tmp_path: Path) -> None:
+    write_clip(tmp_path / "clip.avi", empty(10))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=tmp_path))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        # It was taken for a live stream: at its end "reconnected" and read from the start again, endlessly.
+        video = VideoSource(f"http://127.0.0.1:{server.server_port}/clip.avi", max_fps=None, max_seconds=3)
+        frames = list(video.frames())
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert not video.is_live and video.reconnects == 0 and video.duration_s == 1.0
+    assert [f.index for f in frames] == list(range(10)) and frames[-1].time_s == pytest.approx(0.9)
+
+
+@pytest.mark.parametrize("degrees", [90, 270])
+def test_a_phone_video_is_read_upright(tmp_path: Path, photo: np.ndarray, reader: Reader, degrees: int) -> None:
+    # Stored sideways with a display matrix (rotate=90), as phones held upright record.
+    sideways = [np.rot90(f, k=degrees // 90).copy() for f in passing_car(photo, 3)]  # rot90 turns anticlockwise
+    clip = with_rotation(write_mp4(tmp_path / "phone.mp4", sideways), degrees)
+    with VideoSource(clip, max_fps=None) as video:
+        assert (video.width, video.height) == (640, 360)
+        frames = list(video.frames())
+    assert frames[0].image.shape == (360, 640, 3)
+    (event,) = read_video(reader, clip, fps=None)
+    box = event.best.detection.box
+    assert event.text == "CV58VP" and 0 <= box.xmin < box.xmax <= 640 and 0 <= box.ymin < box.ymax <= 360
 
 
 def test_each_pass_of_the_car_is_one_plate_with_its_voted_text(reader: Reader, two_passes: Path) -> None:
@@ -118,6 +177,29 @@ def test_a_new_plate_one_character_off_does_not_take_a_track_from_the_nearer_rea
     tracker.update(frame(1), [read_at(600, "AB12CDF"), read_at(900, "AB12CDE")])
     (first, second) = sorted(tracker.flush(), key=lambda e: e.first_seen_s)
     assert (first.text, first.frames) == ("AB12CDE", 2) and (second.text, second.frames) == ("AB12CDF", 1)
+
+
+def test_a_car_stopping_where_another_stood_is_a_plate_of_its_own() -> None:
+    # A barrier camera: one car waits and drives off; half a second later the next stops in the same place. They
+    # were one plate, the second car's text a losing candidate: a watchlisted second car went unseen.
+    tracker = PlateTracker()
+    events = []
+    for i in range(25):
+        reads = [read_at(10, "AB12CDE")] if i < 10 else [read_at(14, "XY98ZZZ")] if i >= 15 else []
+        events += tracker.update(frame(i), reads)
+    events += tracker.flush()
+    assert [(e.text, e.frames, e.first_seen_s) for e in events] == [("AB12CDE", 10, 0.0), ("XY98ZZZ", 10, 1.5)]
+    # The same plate, back after a gap: read in part, or with two characters wrong, it is still the one plate ...
+    tracker = PlateTracker(min_frames=1)
+    texts = {0: "AB12CDE", 3: "AB12", 6: "A812C0E", 9: "AB12CDE"}
+    for i in range(10):
+        tracker.update(frame(i), [read_at(10, texts[i])] if i in texts else [])
+    assert [(e.text, e.frames) for e in tracker.flush()] == [("AB12CDE", 4)]
+    # ... and a misread from one frame to the next never splits it.
+    tracker = PlateTracker(min_frames=1)
+    for i, text in enumerate(["AB12CDE", "XY98ZZZ", "AB12CDE"]):
+        tracker.update(frame(i), [read_at(10, text)])
+    assert [(e.text, e.frames) for e in tracker.flush()] == [("AB12CDE", 3)]
 
 
 def test_plates_finish_after_the_gap_and_single_frame_flukes_are_dropped() -> None:

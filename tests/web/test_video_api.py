@@ -149,6 +149,16 @@ def test_too_long_and_too_large_videos_get_413(make_app: Callable[..., Flask], c
         assert post_video(client, clip, auth_for(app)).status_code == 201
 
 
+def test_a_slow_frame_rate_video_is_held_to_the_length_limit(make_app: Callable[..., Flask], tmp_path: Path) -> None:
+    # One frame every 2 s, 8 s in all: it was taken to run at 25 fps (0.16 s) and passed a 2 s limit.
+    slow = write_clip(tmp_path / "dvr.avi", empty(4), fps=0.5).read_bytes()
+    app = make_app(max_video_seconds=2.0)
+    with app.test_client() as client:
+        r = post_video(client, slow, auth_for(app), name="dvr.avi")
+        body = check(r, URL, "post")
+    assert r.status_code == 413 and "lasts 8.0 s; the limit is 2 s" in body["error"]["message"]
+
+
 def test_lookup_runs_once_per_plate_not_once_per_frame(app: Flask, client: FlaskClient, clip: bytes) -> None:
     state = get_state(app)
     state.vehicles.upsert({"plate": PLATE_TEXT, "country": "gb", "make": "Ford", "model": "Focus", "colour": "Blue"})

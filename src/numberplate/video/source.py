@@ -18,7 +18,9 @@ from numberplate.errors import VideoError
 log = logging.getLogger(__name__)
 
 STREAM_SCHEMES = ("rtsp://", "rtsps://", "rtmp://", "http://", "https://", "udp://", "tcp://")
-# A stream that reports no frame rate (many cameras) is taken to run at this rate.
+# URLs that may name a video file rather than a live stream: read as a file when the container states its length.
+FILE_URL_SCHEMES = ("http://", "https://")
+# A source that reports no frame rate (many cameras), or an absurd one, is taken to run at this rate.
 FALLBACK_FPS = 25.0
 # Consecutive undecodable frames after which a file is taken to be broken rather than damaged.
 MAX_BAD_FRAMES = 25
@@ -89,7 +91,9 @@ def open_capture(target: str | int) -> Capture:
 class VideoSource:
     """Decodes a video source frame by frame, keeping about ``max_fps`` frames per second.
 
-    Files are sampled by frame index (``time_s`` is the position in the file). A file whose frames
+    Files are sampled by the time of each frame (``time_s`` is its timestamp in the file, so that a variable frame
+    rate, as phones record, keeps its real times). An ``http(s)://`` URL whose container states its length (a
+    file on a web server) is read as a file: once, to its end. A file whose frames
     stop well before the frame count its container states is damaged: the reader tries to read on
     past the damage, and records in :attr:`warnings` (and logs, or hands to ``on_warning``) where
     frames are missing and where the file ends early.
@@ -155,7 +159,6 @@ class VideoSource:
             raise VideoError(f"video file {self.name} does not exist")
         self.is_live = not is_file
         self.max_fps = max_fps
-        self.reconnect = reconnect and self.is_live
         self.reconnect_max_s = reconnect_max_s
         self.reconnect_give_up_s = reconnect_give_up_s
         self.max_seconds = max_seconds
@@ -176,14 +179,16 @@ class VideoSource:
             what = "video file" if is_file else "stream or camera"
             raise VideoError(f"cannot open {what} {self.name}: not a video OpenCV/FFmpeg can decode, or not reachable")
         fps = float(self._capture.get(cv2.CAP_PROP_FPS) or 0.0)
-        self.fps = fps if 1.0 <= fps <= 1000.0 else FALLBACK_FPS
+        self.fps = fps if 0.0 < fps <= 1000.0 else FALLBACK_FPS  # under 1: a time-lapse or a recorder's slow rate
         frames = int(self._capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+        if self.is_live and frames > 0 and str(target).startswith(FILE_URL_SCHEMES):
+            self.is_live = False  # reopening it at its end would read it again, endlessly
+        self.reconnect = reconnect and self.is_live
         self.frame_count: int | None = frames if frames > 0 and not self.is_live else None
-        self.step = 1 if max_fps is None else max(1, round(self.fps / max_fps))
         self.width = int(self._capture.get(cv2.CAP_PROP_FRAME_WIDTH))
         self.height = int(self._capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
-        log.info("opened %s: %dx%d at %.1f fps, keeping every %d. frame", self.name, self.width, self.height,
-                 self.fps, self.step)
+        log.info("opened %s: %dx%d at %.3g fps, keeping %s frames a second", self.name, self.width, self.height,
+                 self.fps, "all" if max_fps is None else f"up to {max_fps:g}")
 
     def _open(self) -> Capture | None:
         capture = self._open_capture(self._target)
@@ -209,6 +214,7 @@ class VideoSource:
         decoded = bad = 0
         start = self._last_frame_at = self._clock()
         next_live = 0.0
+        last_slot: int | None = None  # of a file: the last 1/max_fps-second slot a frame was kept from
         try:
             while True:
                 if self.is_live and self.max_seconds is not None and self._clock() - start >= self.max_seconds:
@@ -231,10 +237,13 @@ class VideoSource:
                         continue
                     next_live = max(next_live, now) + (1.0 / self.max_fps if self.max_fps else 0.0)
                     time_s = now
-                elif index % self.step:
-                    continue
                 else:
-                    time_s = index / self.fps
+                    time_s = self._file_time(index)
+                    if self.max_fps is not None:
+                        slot = math.floor(time_s * self.max_fps + 1e-6)
+                        if last_slot is not None and slot <= last_slot:
+                            continue
+                        last_slot = slot
                     if self.max_seconds is not None and time_s > self.max_seconds:
                         return
                 assert self._capture is not None  # grab() succeeded on it
@@ -259,6 +268,11 @@ class VideoSource:
             assert self.frame_count is not None  # _ends_early says so
             self._warn(f"{self.name}: video ended at frame {index} of {self.frame_count}: the file is damaged "
                        f"after {clock_text(index / self.fps)}")
+
+    def _file_time(self, index: int) -> float:
+        """Seconds into a file of frame ``index``, just grabbed: its timestamp, or ``index / fps`` where it has none."""
+        ms = self._capture.get(cv2.CAP_PROP_POS_MSEC) if self._capture is not None else 0.0
+        return ms / 1000.0 if ms > 0 else index / self.fps
 
     def _ends_early(self, index: int) -> bool:
         """Whether a file that gives no frame ``index`` stops well short of the frame count its container states

@@ -14,6 +14,9 @@ from numberplate.formats.distance import levenshtein
 from numberplate.types import BoundingBox, Candidate, PlateRead, PlateText
 from numberplate.video.source import Frame
 
+# Characters two texts must differ in, besides those one of them lacks (a plate read in part), to be two plates.
+OTHER_PLATE_EDITS = 3
+
 
 @dataclass(frozen=True)
 class PlateEvent:
@@ -118,6 +121,14 @@ def _score(read: PlateRead) -> float:
     return read.detection.confidence * (read.text.confidence if read.text else 0.0)
 
 
+def _other_plate(read: PlateRead, leader: str | None) -> bool:
+    """Whether a read's text and a track's leading text are two different plates (see ``OTHER_PLATE_EDITS``)."""
+    text = read.text.text if read.text is not None else ""
+    if not text or not leader:
+        return False
+    return levenshtein(text, leader) - abs(len(text) - len(leader)) >= OTHER_PLATE_EDITS
+
+
 def _centre_gap(a: BoundingBox, b: BoundingBox) -> float:
     """Distance between the centres of two boxes, in pixels."""
     (ax, ay), (bx, by) = a.center, b.center
@@ -127,7 +138,9 @@ def _centre_gap(a: BoundingBox, b: BoundingBox) -> float:
 class PlateTracker:
     """Links each frame's plate reads to the plates of the frames before, and reports finished plates.
 
-    A read joins the live track whose last box overlaps it most (IoU at least ``min_iou``); failing
+    A read joins the live track whose last box overlaps it most (IoU at least ``min_iou``), unless the
+    track was missed in the frame before and the two texts are clearly different plates (the next car
+    stopped where the last one stood; within a run of frames a misread never splits a plate); failing
     that, one whose leading text is within one edit of the read's (a plate that moved far between
     two sampled frames): the same text before one an edit away, then the nearest box. A track that has
     not been seen for ``max_gap_s`` seconds is finished and reported if it was seen in at least
@@ -153,9 +166,10 @@ class PlateTracker:
         self.min_frames = min_frames
         self.keep_images = keep_images
         self._live: list[_Track] = []
+        self._previous: int | None = None  # index of the frame before
 
     def update(self, frame: Frame, reads: Sequence[PlateRead]) -> list[PlateEvent]:
-        """Add one frame's reads; return the plates that finished before this frame."""
+        """Add one frame's reads (pass every frame, those without reads too); return the plates finished before it."""
         finished = [t for t in self._live if frame.time_s - t.last.time_s > self.max_gap_s]
         self._live = [t for t in self._live if t not in finished]
         unmatched = list(range(len(reads)))
@@ -170,7 +184,10 @@ class PlateTracker:
                 break
             if ti in taken or i not in unmatched:
                 continue
-            self._live[ti].add(frame, reads[i], self.keep_images)
+            track = self._live[ti]
+            if track.last.index != self._previous and _other_plate(reads[i], track.leader()):
+                continue
+            track.add(frame, reads[i], self.keep_images)
             taken.add(ti)
             unmatched.remove(i)
         # Reads whose box overlaps no track join a track by text: the same text before one an edit away, then the
@@ -194,6 +211,7 @@ class PlateTracker:
             track = _Track(frame, frame, reads[i], reads[i], frame.index, frame.image if self.keep_images else None)
             track.vote(reads[i])
             self._live.append(track)
+        self._previous = frame.index
         return self._report(finished)
 
     def flush(self) -> list[PlateEvent]:
