@@ -278,6 +278,23 @@ def test_the_cli_warns_on_stderr_where_a_damaged_file_ends(tmp_path: Path, photo
     assert "warning" not in result.stdout
 
 
+def test_a_file_named_like_a_camera_index_is_read_as_the_file(tmp_path: Path, photo: np.ndarray,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    write_clip(tmp_path / "2024.avi", passing_car(photo, 4)).rename(tmp_path / "2024")
+    monkeypatch.chdir(tmp_path)
+    with VideoSource("2024", max_fps=None) as video:
+        assert not video.is_live and video.frame_count == 4
+
+
+def test_the_cli_warns_when_a_clip_is_too_short_for_min_frames(tmp_path: Path, photo: np.ndarray) -> None:
+    clip = write_clip(tmp_path / "one.avi", passing_car(photo, 1))
+    result = CliRunner().invoke(main, ["video", str(clip), "--ocr", "plateocr"])
+    assert result.exit_code == 0, result.output
+    assert "warning: only 1 frame(s) read" in result.stderr and "--min-frames 1" in result.stderr
+    result = CliRunner().invoke(main, ["video", str(clip), "--ocr", "plateocr", "--min-frames", "1"])
+    assert "warning" not in result.stderr and "1 plate(s)" in result.stderr
+
+
 def test_an_absent_camera_or_unreachable_stream_is_a_video_error() -> None:
     with pytest.raises(VideoError, match="cannot open stream or camera camera 97"):
         VideoSource(97)

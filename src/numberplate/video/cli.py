@@ -103,5 +103,8 @@ def video_command(
                            + (f"  stored as read {stored.id}" if stored else ""))
     except (NumberplateError, ValueError) as e:
         raise click.ClickException(str(e)) from e
+    if tracker.frames < min_frames:
+        click.echo(f"warning: only {tracker.frames} frame(s) read, and a plate is reported once seen in"
+                   f" --min-frames {min_frames}: use --min-frames 1 for a clip this short", err=True)
     click.echo(f"{count} plate(s)", err=True)
     sys.stdout.flush()

@@ -150,8 +150,8 @@ class VideoSource:
                                  + ("frames per second" if what == "max_fps" else "seconds"))
         self.name = name or describe(source)
         target: str | int = source if isinstance(source, int) else str(source)
-        if isinstance(target, str) and target.isdigit():
-            target = int(target)
+        if isinstance(target, str) and target.isdigit() and not Path(target).is_file():
+            target = int(target)  # a camera index, unless a file has that name (a recording called 2024)
         is_file = isinstance(target, str) and not target.startswith(STREAM_SCHEMES) and not target.startswith("/dev/")
         if is_file and Path(str(target)).is_dir():
             raise VideoError(f"{self.name} is a folder, not a video file: name one video file, stream or camera")

@@ -167,9 +167,11 @@ class PlateTracker:
         self.keep_images = keep_images
         self._live: list[_Track] = []
         self._previous: int | None = None  # index of the frame before
+        self.frames = 0  # frames passed to update() so far
 
     def update(self, frame: Frame, reads: Sequence[PlateRead]) -> list[PlateEvent]:
         """Add one frame's reads (pass every frame, those without reads too); return the plates finished before it."""
+        self.frames += 1
         finished = [t for t in self._live if frame.time_s - t.last.time_s > self.max_gap_s]
         self._live = [t for t in self._live if t not in finished]
         unmatched = list(range(len(reads)))
