@@ -146,6 +146,13 @@ def test_pagination(app: Flask, client: FlaskClient) -> None:
 
     html = client.get("/history?page=9").get_data(as_text=True)
     assert read_links(html) == []  # past the end: an empty page, not an error
+    # ... that says so, rather than that nothing was ever read, and links the last page, keeping the search.
+    assert "Nothing has been read yet" not in html
+    assert "There is no page 9: these reads fill 3 pages." in text_of(html)
+    assert '<a href="/history?page=3">Go to the last page</a>' in html
+    html = client.get("/history?plate=PG&mode=prefix&per_page=10&page=6").get_data(as_text=True)
+    assert "No read matches this search" not in html
+    assert '<a href="/history?plate=PG&amp;mode=prefix&amp;per_page=10&amp;page=5">Go to the last page</a>' in html
 
 
 @pytest.mark.parametrize(

@@ -31,6 +31,24 @@ def test_an_uploaded_filename_loses_control_and_bidi_characters(client: FlaskCli
     assert "\u202e" not in client.get(res.headers["Location"]).get_data(as_text=True)
 
 
+def test_right_to_left_names_are_isolated_from_the_text_around_them(
+    make_app: MakeApp, car_jpeg: bytes
+) -> None:
+    # Without isolation an Arabic file name takes the digits after it into its run: "200 × 100 pixels" showed
+    # as "100 × 200", and a camera id and a file name side by side swapped places.
+    app = make_app()
+    get_state(app).watchlist.add(PLATE_TEXT, "سيارة مسروقة", 1)
+    client = app.test_client()
+    res = upload(client, car_jpeg, "سيارة الأمن.jpg", camera_id="بوابة 3")
+    for page in (res.headers["Location"], "/history"):
+        html = client.get(page).get_data(as_text=True)
+        assert "<bdi>سيارة الأمن.jpg</bdi>" in html and "<bdi>بوابة 3</bdi>" in html, page
+    for page in (res.headers["Location"], "/watchlist"):  # the label of the entry the read matched
+        assert "<bdi>سيارة مسروقة</bdi>" in client.get(page).get_data(as_text=True), page
+    html = upload(make_app(store_reads=False).test_client(), car_jpeg, "سيارة.jpg").get_data(as_text=True)
+    assert html.count("<bdi>سيارة.jpg</bdi>") == 1
+
+
 def test_several_photos_give_a_summary_linking_each_read(client: FlaskClient, app: Flask, car_jpeg: bytes) -> None:
     res = upload_many(client, [(car_jpeg, "front.jpg"), (car_jpeg, "back.jpg")])
     assert res.status_code == 303
@@ -59,6 +77,22 @@ def test_a_bad_photo_among_several_is_reported_and_the_others_kept(
     assert get_state(app).reads.counts()["reads"] == 1
 
 
+def test_the_upload_script_is_told_where_to_go_and_the_reasons_wait_for_that_page(
+    client: FlaskClient, car_jpeg: bytes
+) -> None:
+    # upload.js posts by XMLHttpRequest, which follows a redirect itself: the page it fetched would take the
+    # flashed reasons out of the session before the browser opened it. It asks for JSON and gets the location.
+    form = {"csrf_token": form_token(client), "image": [(io.BytesIO(car_jpeg), "car.jpg"),
+                                                        (io.BytesIO(b"not a photo"), "notes.jpg")]}
+    res = client.post("/read", data=form, content_type="multipart/form-data",
+                      headers={"Accept": "application/json, text/html;q=0.5"})
+    assert res.status_code == 200
+    assert res.get_json() == {"location": "/reads/batch?ids=1"}
+    html = client.get("/reads/batch?ids=1").get_data(as_text=True)
+    assert "notes.jpg: notes.jpg is not an image" in html
+    assert "1 photo read" in html
+
+
 def test_many_bad_photos_are_summed_up(client: FlaskClient, car_jpeg: bytes) -> None:
     files = [(car_jpeg, "car.jpg")] + [(b"junk", f"junk{i}.txt") for i in range(8)]
     html = client.get(upload_many(client, files).headers["Location"]).get_data(as_text=True)
@@ -79,7 +113,7 @@ def test_several_photos_without_storing_are_shown_together(make_app: MakeApp, ca
     html = res.get_data(as_text=True)
     assert res.status_code == 200
     assert "2 photos read" in html
-    assert "one.jpg: 1 plate found" in html and "two.jpg: 1 plate found" in html
+    assert "<bdi>one.jpg</bdi>: 1 plate found" in html and "<bdi>two.jpg</bdi>: 1 plate found" in html
 
 
 @pytest.mark.parametrize("ids", ["", "a,b", "1,,x", ",".join(["1"] * 51), "%C2%B2", "1,99999999999999999999999",
@@ -133,7 +167,7 @@ def test_watchlist_alert_on_the_read_page(client: FlaskClient, app: Flask, car_j
     assert banner, html
     text = text_of(banner.group(0))
     assert "Watchlist alert" in text
-    assert f"{PLATE_TEXT} matches watchlist entry AB12CDF “stolen van” (1 character different)" in text
+    assert f"{PLATE_TEXT} matches watchlist entry AB12CDF “ stolen van ” (1 character different)" in text
     assert '<rect class="plate-box alert"' in html
 
 

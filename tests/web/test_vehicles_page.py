@@ -178,6 +178,22 @@ def test_import_without_a_file_is_400(client: FlaskClient) -> None:
     assert "No CSV file was uploaded." in res.get_data(as_text=True)
 
 
+def test_import_of_several_files_is_400_and_imports_none(client: FlaskClient, app: Flask) -> None:
+    # The form takes one file; a client that sends two must not have the second dropped without a word.
+    files = [(io.BytesIO(b"plate\nAB1\n"), "one.csv"), (io.BytesIO(b"plate\nAB2\n"), "two.csv")]
+    res = post_form(client, "/vehicles/import", {"csv": files}, content_type="multipart/form-data")
+    assert res.status_code == 400
+    assert "2 files were sent; import one CSV file at a time." in res.get_data(as_text=True)
+    assert get_state(app).vehicles.list() == []
+
+
+def test_an_imported_file_name_loses_bidi_characters(client: FlaskClient) -> None:
+    code, html = import_csv(client, "make\nFORD\n", "rlo\u202evsc.exe")
+    assert code == 422
+    assert "rlovsc.exe: the header must have a &#39;plate&#39; column" in html
+    assert "\u202e" not in html
+
+
 def test_registry_pages(client: FlaskClient, app: Flask) -> None:
     rows = "".join(f"P{i:03d},MAKE{i}\n" for i in range(120))
     import_csv(client, "plate,make\n" + rows)

@@ -77,7 +77,7 @@ def test_recent_alerts(client: FlaskClient, app: Flask, car_jpeg: bytes) -> None
     alerts = html.split('id="alerts-heading"', 1)[1]
     assert f'href="/reads/{hit}"' in alerts
     assert 'href="/reads/1"' not in alerts
-    assert f"{PLATE_TEXT}" in alerts and "matches AB12CDF “van”" in alerts
+    assert f"{PLATE_TEXT}" in alerts and "matches AB12CDF “<bdi>van</bdi>”" in alerts
 
 
 def test_deleting_an_id_beyond_64_bits_is_404(client: FlaskClient) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 import cv2
 import numpy as np
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, jsonify, redirect, render_template, request, url_for
 from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -19,7 +19,7 @@ from numberplate.imaging import encode_jpeg
 from numberplate.render import annotate
 from numberplate.store.reads import StoredRead
 from numberplate.types import PlateRead
-from numberplate.web.errors import WebError
+from numberplate.web.errors import WebError, wants_json
 from numberplate.web.params import as_bool, as_camera, as_country_hint, as_id, clean_filename
 from numberplate.web.service import (
     ReadOptions,
@@ -199,6 +199,13 @@ def _read_one(upload: FileStorage, options: ReadOptions) -> list[tuple[str, Read
     return [(name, read_upload(state, data, options))]
 
 
+def _go(location: str) -> BaseResponse:
+    """Send the browser to ``location`` after an upload: a 303, or for the form's script (which asks for JSON) the
+    location as JSON. The script's request would follow a redirect itself, and the page it fetched would take the
+    flashed messages out of the session before the browser opened that page."""
+    return jsonify(location=location) if wants_json() else redirect(location, 303)
+
+
 def _clock(seconds: float) -> str:
     minutes, rest = divmod(seconds, 60.0)
     return f"{int(minutes)}:{rest:04.1f}"
@@ -239,7 +246,7 @@ def read() -> BaseResponse:
     if not done:
         if not outcomes:  # videos only, and no plate passed in them
             flash(f"No plate was found in {', '.join(names)[:200]}.", "info")
-            return redirect(url_for("pages.index"), 303)
+            return _go(url_for("pages.index"))
         first = outcomes[0][2]
         assert first is not None
         raise first
@@ -253,15 +260,15 @@ def read() -> BaseResponse:
 
     stored = [outcome.stored for _, outcome in done if outcome.stored is not None]
     if len(outcomes) == 1:
-        return redirect(url_for("pages.read_page", read_id=stored[0].id), 303)
+        return _go(url_for("pages.read_page", read_id=stored[0].id))
     if len(stored) > MAX_BATCH:  # a long video: its reads are in the history
-        return redirect(url_for("history.index", source="video"), 303)
+        return _go(url_for("history.index", source="video"))
     failed = [(name, getattr(error, "message", None) or str(error)) for name, _, error in outcomes if error]
     for name, message in failed[:MAX_FLASHED]:  # the messages travel in the session cookie: keep it small
         flash(f"{name}: {message[:200]}", "error")
     if len(failed) > MAX_FLASHED:
         flash(f"{len(failed) - MAX_FLASHED} more photos could not be read either.", "error")
-    return redirect(url_for("pages.batch", ids=",".join(str(r.id) for r in stored)), 303)
+    return _go(url_for("pages.batch", ids=",".join(str(r.id) for r in stored)))
 
 
 def _batch_ids(raw: str) -> list[int]:

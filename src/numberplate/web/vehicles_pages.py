@@ -14,7 +14,7 @@ from numberplate.store.clock import normalize_plate
 from numberplate.store.models import Vehicle
 from numberplate.store.vehicles import CSV_COLUMNS, DETAIL_FIELDS, RegistryImportError, VehicleExistsError
 from numberplate.web.errors import WebError
-from numberplate.web.params import as_country, as_int, invalid
+from numberplate.web.params import as_country, as_int, clean_filename, invalid
 from numberplate.web.state import get_state
 from numberplate.web.views import private_page
 
@@ -118,7 +118,9 @@ def import_csv() -> BaseResponse:
     files = [f for f in request.files.getlist(CSV_FIELD) if f.filename]
     if not files:
         return _list_page("No CSV file was uploaded. Choose a .csv file and send it again.", 400)
-    name = files[0].filename or "CSV"
+    if len(files) > 1:
+        return _list_page(f"{len(files)} files were sent; import one CSV file at a time.", 400)
+    name = clean_filename(files[0].filename, "CSV")
     try:
         text = files[0].read().decode("utf-8-sig")
     except UnicodeDecodeError:

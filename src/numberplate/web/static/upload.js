@@ -92,6 +92,17 @@
     }
   }
 
+  function nextPage(xhr) {
+    if (!/json/.test(xhr.getResponseHeader("Content-Type") || "")) {
+      return null; // the result itself, as HTML
+    }
+    try {
+      return JSON.parse(xhr.responseText).location || null;
+    } catch (e) {
+      return null;
+    }
+  }
+
   form.addEventListener("submit", function (event) {
     event.preventDefault();
     var data = new FormData(form);
@@ -112,9 +123,10 @@
         fail(errorMessage(xhr));
         return;
       }
-      var landed = xhr.responseURL ? new URL(xhr.responseURL) : null;
-      if (landed && landed.pathname !== new URL(form.action).pathname) {
-        window.location.assign(xhr.responseURL); // the read (or summary) page the server redirected to
+      var next = nextPage(xhr);
+      if (next) {
+        window.location.assign(next); // the read (or summary) page; the server answers JSON, not a redirect,
+        // so that its flashed messages are still there for the page the browser opens now
       } else {
         document.open(); // the result itself (storing is off): show it as a form post would
         document.write(xhr.responseText);
