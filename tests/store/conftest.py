@@ -25,7 +25,7 @@ def empty_database(request: pytest.FixtureRequest, tmp_path: Path, revision: str
         database = Database(f"sqlite:///{tmp_path / 'test.db'}")
     else:
         database = Database(request.getfixturevalue("postgres_url"))
-        _drop_everything(database)
+        drop_everything(database)
     database.migrate(revision)
     return database
 
@@ -38,7 +38,7 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     database.close()
 
 
-def _drop_everything(database: Database) -> None:
+def drop_everything(database: Database) -> None:
     meta = MetaData()
     meta.reflect(database.engine)
     with database.engine.begin() as conn:

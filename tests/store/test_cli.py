@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import json
+import sqlite3
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from numberplate.cli import main
+from numberplate.store.clock import utcnow
+from numberplate.store.db import Database, default_url
+from numberplate.store.files import ImageFiles
+from numberplate.store.reads import ReadStore
+from numberplate.types import ImageResult
 
 
 @pytest.fixture
@@ -84,6 +91,48 @@ def test_writing_a_read_only_database_is_a_one_line_error(env: dict[str, str]) -
     assert run(read_only, "token", "list")[0] == 0
     err = one_line_error(read_only, "token", "create", "x")
     assert "attempt to write a readonly database" in err and "writable" in err
+
+
+def test_a_database_of_a_newer_release_is_a_one_line_error(env: dict[str, str]) -> None:
+    assert run(env, "db", "upgrade")[0] == 0
+    path = Path(env["NUMBERPLATE_INSTANCE_PATH"]) / "numberplate.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE alembic_version SET version_num = '0099'")
+    conn.close()
+    for command in (("db", "upgrade"), ("token", "list")):
+        err = one_line_error(env, *command)
+        assert "schema revision 0099" in err and "upgrade numberplate" in err
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0099",)]
+    conn.close()
+
+
+def test_hostile_token_ids_and_limits(env: dict[str, str]) -> None:
+    assert run(env, "token", "create", "camera")[0] == 0
+    assert "there is no token with id 99999999999999999999" in one_line_error(env, "token", "revoke",
+                                                                               "99999999999999999999")
+    code, _, err = run(env, "token", "create", "big", "--max-calls", "3000000000")  # PostgreSQL's INTEGER ends at 2**31
+    assert code == 2 and "Invalid value for '--max-calls'" in err and "1<=x<=1000000000" in err
+    assert run(env, "token", "create", "most", "--max-calls", "1000000000")[0] == 0
+    assert [t["name"] for t in json.loads(run(env, "token", "list", "--json")[1])] == ["camera", "most"]
+
+
+def test_purge_stops_with_a_one_line_error_at_a_file_it_cannot_remove(env: dict[str, str]) -> None:
+    instance = Path(env["NUMBERPLATE_INSTANCE_PATH"])
+    db = Database(default_url(instance))
+    db.migrate()
+    store = ReadStore(db, ImageFiles(instance / "images"))
+    old = [store.save(ImageResult(64, 48, (), 1.0), image_jpeg=bytes([i]), created_at=utcnow() - timedelta(days=40))
+           for i in range(2)]
+    blocked = store.files.path(old[0].image_sha256 or "")  # type: ignore[union-attr]
+    blocked.unlink()
+    blocked.mkdir()  # something this user cannot unlink (root may unlink any file)
+    err = one_line_error(env, "db", "purge", "--days", "30")
+    assert f"cannot remove the image file {blocked}" in err
+    assert store.counts()["reads"] == 1  # it stopped there: the other read and its file are still there
+    blocked.rmdir()
+    assert run(env, "db", "purge", "--days", "30")[1].startswith("deleted 1 read(s)")
+    db.close()
 
 
 @pytest.mark.parametrize(("name", "got"), [("", ""), ("  ", ""), ("n" * 101, ", got 101")])

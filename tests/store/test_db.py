@@ -2,24 +2,28 @@
 
 from __future__ import annotations
 
+import multiprocessing
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 
-from numberplate.errors import StoreError
+from numberplate.errors import NotFoundError, StoreError
 from numberplate.store.db import Database, alembic_config, default_url
 from numberplate.store.files import ImageFiles
 from numberplate.store.models import Base, Plate
 from numberplate.store.reads import ReadStore
 from numberplate.store.tokens import Tokens
+from numberplate.store.vehicles import VehicleRegistry
 from numberplate.store.watchlist import Watchlist
 from numberplate.types import BoundingBox, Detection, ImageResult, PlateRead, PlateText
-from tests.store.conftest import empty_database
+from tests.store.conftest import drop_everything, empty_database
+from tests.store.interleave import before_statement
 
 HEAD = ScriptDirectory.from_config(alembic_config()).get_current_head()
 
@@ -86,11 +90,17 @@ def test_upgrade_from_0001_keeps_every_row_and_then_never_reuses_ids(db_at_0001:
     db = db_at_0001
     reads, watchlist, tokens = ReadStore(db, ImageFiles(tmp_path / "images")), Watchlist(db), Tokens(db)
     token = tokens.create("camera")[1]
+    tokens.count_call(token, 60)  # usage rows, which the rebuilt api_tokens must not cascade-delete
+    registry = VehicleRegistry(db)
+    vehicle = registry.add({"plate": "AB12CDE", "make": "Ford"})
     watch = watchlist.add("AB12CDE", "stolen")
     saved = [reads.save(_result(t), image_jpeg=t.encode(), crops_jpeg=[b"crop"], token_id=token.id)
              for t in ("AB12CDE", "XY99ZZZ", "AB12CDF")]
 
     db.migrate()  # 0001 -> head: on SQLite every table with visible ids is rebuilt
+
+    assert tokens.usage(token) == (1, None)
+    assert registry.find("AB12CDE") == vehicle
 
     assert [reads.get(r.id) for r in saved] == saved  # plates, crops and watchlist hits included
     assert [w.to_dict() for w in watchlist.list()] == [watch.to_dict()]
@@ -153,3 +163,146 @@ def test_writing_to_a_read_only_database_is_a_store_error(tmp_path: Path) -> Non
     with pytest.raises(StoreError, match="readonly database; make the database file and its folder writable"):
         Tokens(db).create("x")
     assert not (tmp_path / "file:").exists()  # a URI is not a folder to create
+
+
+def _version(db: Database) -> str | None:
+    with db.engine.connect() as conn:
+        return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_at_start(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """A database of each kind at the test's ``start`` revision; None: a new one, without any table."""
+    start = request.getfixturevalue("start")
+    database = empty_database(request, tmp_path, start or "0001")
+    if start is None:
+        drop_everything(database)
+    yield database
+    database.close()
+
+
+def _start_worker(url: str, barrier: Any, errors: Any) -> None:
+    """One worker process's start: its own Database, migrated the moment every other worker's is."""
+    db = Database(url)
+    barrier.wait()
+    try:
+        db.migrate()
+    except Exception as e:
+        errors.put(f"{type(e).__name__}: {e}")
+    finally:
+        db.close()
+
+
+@pytest.mark.parametrize("start", [None, "0001"])
+def test_workers_migrating_one_database_at_once_all_succeed(db_at_start: Database, start: str | None) -> None:
+    """gunicorn run on its own (or two `numberplate serve`) starts every worker's create_app() at the same moment."""
+    db = db_at_start
+    token = Tokens(db).create("camera")[1] if start else None
+    db.close()  # nothing open may cross into the workers
+    context = multiprocessing.get_context("spawn")
+    barrier, errors = context.Barrier(4), context.Queue()
+    workers = [context.Process(target=_start_worker, args=(db.url, barrier, errors)) for _ in range(4)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(60)
+    failures = []
+    while not errors.empty():
+        failures.append(errors.get())
+    assert failures == [] and [w.exitcode for w in workers] == [0] * 4
+    assert _version(db) == HEAD
+    with db.engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+    assert [t.id for t in Tokens(db).list()] == ([token.id] if token else [])
+
+
+class Interrupted(Exception):
+    """Stands in for a process killed (or a server gone) in the middle of a migration."""
+
+
+@pytest.mark.parametrize(("start", "statement"), [
+    (None, "CREATE TABLE plates"),  # the first start, half-way through creating the tables
+    ("0001", "UPDATE alembic_version"),  # an upgrade, after every table was rebuilt, before the new version is kept
+])
+def test_a_migration_interrupted_midway_changes_nothing_and_can_be_run_again(
+        db_at_start: Database, tmp_path: Path, start: str | None, statement: str) -> None:
+    db = db_at_start
+    reads = ReadStore(db, ImageFiles(tmp_path / "images"))
+    saved = [reads.save(_result("AB12CDE"), image_jpeg=b"jpeg")] if start else []
+    tables = db.tables()
+
+    def interrupt() -> None:
+        raise Interrupted
+
+    with before_statement(db, statement, interrupt) as ran, pytest.raises(Interrupted):
+        db.migrate()
+    assert ran
+    assert db.tables() == tables  # no table made, none half-rebuilt
+    if start:
+        assert _version(db) == start
+    db.migrate()  # the next start finishes the job
+    assert _version(db) == HEAD
+    assert [reads.get(r.id) for r in saved] == saved
+
+
+def test_a_database_of_a_newer_release_is_refused_and_left_as_it_is(db: Database) -> None:
+    Tokens(db).create("camera")
+    with db.engine.begin() as conn:  # as a later release's migration would leave it
+        conn.execute(text("UPDATE alembic_version SET version_num = '0099'"))
+    with pytest.raises(StoreError, match=r"database .* has schema revision 0099, which this numberplate does not "
+                                         r"know \(its newest is 0002\).*upgrade numberplate"):
+        db.migrate()
+    assert _version(db) == "0099"
+    assert [t.name for t in Tokens(db).list()] == ["camera"]
+
+
+@pytest.mark.parametrize("name", ["sp ace ünï", "per%20cent", "what?mode=ro", "hash#x", "at@host:1"])
+def test_the_default_database_is_in_the_instance_folder_whatever_its_name(tmp_path: Path, name: str) -> None:
+    instance = tmp_path / name
+    db = Database(default_url(instance))
+    db.migrate()
+    Tokens(db).create("camera")
+    db.close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [name]  # not "per cent", nor a file named "what"
+    assert (instance / "numberplate.db").is_file()
+
+
+@pytest.mark.parametrize("row_id", [2**31, 2**63, 2**64, -(2**63) - 1])
+def test_an_id_beyond_the_id_columns_names_no_row(db: Database, row_id: int) -> None:
+    """The databases refuse to compare such an id (PostgreSQL from 2**31, SQLite from 2**63): no row has it."""
+    reads, watchlist = ReadStore(db), Watchlist(db)
+    calls = [lambda: Tokens(db).revoke(row_id), lambda: reads.get(row_id), lambda: reads.delete(row_id),
+             lambda: watchlist.get(row_id), lambda: watchlist.update(row_id, label="x"),
+             lambda: watchlist.delete(row_id)]
+    for call in calls:
+        with pytest.raises(NotFoundError, match=f"there is no (token|read|watchlist entry) with id {row_id}$"):
+            call()
+
+
+def test_a_full_disk_is_a_store_error_that_says_so(tmp_path: Path) -> None:
+    db = Database(default_url(tmp_path))
+    db.migrate()
+    with db.engine.connect() as conn:
+        pages = conn.exec_driver_sql("PRAGMA page_count").scalar()
+    db.engine.dispose()
+    # A file that may not grow by one page fails as a full disk does (SQLITE_FULL).
+    event.listen(db.engine, "connect", lambda conn, _: conn.execute(f"PRAGMA max_page_count={pages}"))
+    tokens = Tokens(db)
+    with pytest.raises(StoreError, match=r"database or disk is full; free some disk space"):
+        for _ in range(1000):
+            tokens.create("n" * 100)
+    db.close()
+
+
+def test_an_upgrade_that_an_earlier_release_left_half_done_is_finished(tmp_path: Path) -> None:
+    """Before migrations ran in one transaction, an SQLite upgrade stopped midway kept the first table's copy."""
+    db = Database(default_url(tmp_path))
+    db.migrate("0001")
+    token = Tokens(db).create("camera")[1]
+    with db.engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE _alembic_tmp_api_tokens (id INTEGER NOT NULL PRIMARY KEY)")
+    db.migrate()
+    assert _version(db) == HEAD
+    assert db.tables() == set(Base.metadata.tables) | {"alembic_version"}
+    assert [t.id for t in Tokens(db).list()] == [token.id]
+    db.close()

@@ -51,3 +51,13 @@ def test_unwritable_root_raises_store_error(tmp_path: Path) -> None:
     blocker.write_text("a file where the folder should be")
     with pytest.raises(StoreError, match="cannot write"):
         ImageFiles(blocker).put(b"x")
+
+
+@pytest.mark.parametrize(("method", "doing"), [("get", "read"), ("delete", "remove")])
+def test_a_file_that_cannot_be_read_or_removed_raises_store_error(files: ImageFiles, method: str, doing: str
+                                                                  ) -> None:
+    sha = files.put(b"x")
+    files.path(sha).unlink()
+    files.path(sha).mkdir()  # an OSError other than "not found", which even root gets
+    with pytest.raises(StoreError, match=rf"cannot {doing} the image file .*{sha}\.jpg: Is a directory"):
+        getattr(files, method)(sha)

@@ -14,6 +14,7 @@ from numberplate.config import Config, load_config
 from numberplate.errors import NumberplateError
 from numberplate.store.db import Database, default_url
 from numberplate.store.reads import ReadStore, retention_period
+from numberplate.store.tokens import MAX_CALLS
 
 if TYPE_CHECKING:
     from numberplate.lookup.base import VehicleLookup
@@ -92,7 +93,8 @@ def token_group() -> None:
 
 @token_group.command("create")
 @click.argument("name")
-@click.option("--max-calls", type=click.IntRange(1), help="calls allowed per calendar month (default: unlimited)")
+@click.option("--max-calls", type=click.IntRange(1, MAX_CALLS),
+              help="calls allowed per calendar month (default: unlimited)")
 @CONFIG_OPTION
 def token_create(name: str, max_calls: int | None, config_path: Path | None) -> None:
     """Create a token called NAME and print its secret (shown only this once)."""

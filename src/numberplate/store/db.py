@@ -8,8 +8,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, delete, event, inspect
-from sqlalchemy.engine import make_url
+from sqlalchemy import Connection, Engine, create_engine, delete, event, func, inspect, select
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DatabaseError, IntegrityError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
@@ -20,12 +20,16 @@ log = logging.getLogger(__name__)
 
 DEFAULT_DB_NAME = "numberplate.db"
 MIGRATIONS = Path(__file__).with_name("migrations")
+# Of the PostgreSQL advisory lock migrations hold; any number no other lock of the app uses.
+MIGRATION_LOCK_KEY = int.from_bytes(b"np-migr", "big")
+MIGRATION_WAIT_S = 600  # how long SQLite waits for another process's migration (rebuilding a large history)
 T = TypeVar("T")
 
 
 def default_url(instance_path: str | Path) -> str:
-    """The embedded default: an SQLite file in the instance folder."""
-    return f"sqlite:///{Path(instance_path).resolve() / DEFAULT_DB_NAME}"
+    """The embedded default: an SQLite file in the instance folder (whose name may hold ``%``, ``?`` or ``#``)."""
+    path = Path(instance_path).resolve() / DEFAULT_DB_NAME
+    return URL.create("sqlite", database=str(path)).render_as_string(hide_password=False)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -91,6 +95,8 @@ def _hint(reason: str) -> str:
         return "make the database file and its folder writable by the user numberplate runs as"
     if "locked" in text or "busy" in text:
         return "another process holds the database lock; try again in a moment"
+    if "disk is full" in text or "no space left" in text:
+        return "free some disk space where the database is, or move it (database_url) to a larger disk"
     if "unable to open" in text:
         return "check that the database's folder exists and that this user can read and write it"
     return "check that the database server is running and that database_url is right"
@@ -154,16 +160,34 @@ class Database:
                         # keys on, the drop would cascade-delete the rows that refer to the table. The pragma
                         # only takes effect outside a transaction, hence before begin().
                         connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+                        connection.exec_driver_sql(f"PRAGMA busy_timeout={MIGRATION_WAIT_S * 1000}")
                         connection.commit()
                     with connection.begin():
+                        _lock_migrations(connection)
                         cfg = alembic_config()
                         cfg.attributes["connection"] = connection
+                        self._refuse_unknown_revision(connection, cfg)
                         command.upgrade(cfg, revision)
                 finally:
                     if sqlite:
                         connection.invalidate()  # never pool this connection with its foreign keys off
         except DatabaseError as e:
             raise self.error(e, "cannot open or migrate") from e
+
+    def _refuse_unknown_revision(self, connection: Connection, cfg: Any) -> None:
+        """Raise when the schema is at a revision these migrations do not have (a newer release wrote it)."""
+        from alembic.migration import MigrationContext
+        from alembic.script import ScriptDirectory
+
+        script = ScriptDirectory.from_config(cfg)
+        known = {s.revision for s in script.walk_revisions()}
+        for current in MigrationContext.configure(connection).get_current_heads():
+            if current not in known:
+                raise StoreError(
+                    f"the database {self.safe_url} has schema revision {current}, which this numberplate does not "
+                    f"know (its newest is {script.get_current_head()}): a newer release wrote it; upgrade "
+                    "numberplate, or set database_url to another database"
+                )
 
     def tables(self) -> set[str]:
         """Names of the tables that exist.
@@ -192,10 +216,20 @@ def get_or_raise(session: Session, model: type[T], row_id: int, what: str) -> T:
     Raises:
         NotFoundError: there is none ("there is no {what} with id N").
     """
-    row = session.get(model, row_id)
+    row = session.get(model, row_id) if id_fits(session, row_id) else None
     if row is None:
         raise NotFoundError(not_found(what, row_id))
     return row
+
+
+def id_fits(session: Session, row_id: int) -> bool:
+    """Whether ``row_id`` fits the id columns (INTEGER: 32 bits on PostgreSQL, 64 on SQLite).
+
+    One that does not names no row, but the database refuses to compare it ("integer out of range", or
+    ``OverflowError`` from SQLite's driver): ask this before looking such an id up.
+    """
+    bits = 32 if session.get_bind().dialect.name == "postgresql" else 64
+    return -(2 ** (bits - 1)) <= row_id < 2 ** (bits - 1)
 
 
 def not_found(what: str, row_id: int) -> str:
@@ -211,6 +245,8 @@ def delete_or_raise(session: Session, model: type[Any], row_id: int, what: str) 
     Raises:
         NotFoundError: there is none (any more).
     """
+    if not id_fits(session, row_id):
+        raise NotFoundError(not_found(what, row_id))
     result = session.execute(delete(model).where(model.id == row_id))
     if not getattr(result, "rowcount", 0):
         raise NotFoundError(not_found(what, row_id))
@@ -231,6 +267,21 @@ def gone_is_not_found(message: str) -> Iterator[None]:
         yield
     except StaleDataError as e:
         raise NotFoundError(message) from e
+
+
+def _lock_migrations(connection: Connection) -> None:
+    """Hold, until ``connection``'s transaction ends, the lock that lets one process at a time migrate.
+
+    Workers starting at once would otherwise each see the old revision and each run its migrations. The lock is
+    taken before Alembic reads the revision, so a worker that waited sees the schema its peer left.
+    SQLite: the write lock, which also makes the whole migration one transaction (pysqlite begins a transaction
+    only at the first INSERT or UPDATE: each CREATE TABLE before it would be kept by a migration that fails).
+    PostgreSQL: a transaction-level advisory lock.
+    """
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    elif connection.dialect.name == "postgresql":
+        connection.execute(select(func.pg_advisory_xact_lock(MIGRATION_LOCK_KEY)))
 
 
 def alembic_config() -> Any:

@@ -69,14 +69,32 @@ class ImageFiles:
             raise StoreError(f"cannot write image file under {self.root}: {e.strerror or e}") from e
 
     def get(self, sha256: str) -> bytes | None:
-        """The blob's bytes, or None when it is not stored (or ``sha256`` is not a blob name at all)."""
+        """The blob's bytes, or None when it is not stored (or ``sha256`` is not a blob name at all).
+
+        Raises:
+            StoreError: the file is there but cannot be read.
+        """
         if not _SHA256.fullmatch(sha256):
             return None
+        path = self.path(sha256)
         try:
-            return self.path(sha256).read_bytes()
+            return path.read_bytes()
         except FileNotFoundError:
             return None
+        except OSError as e:
+            raise StoreError(f"cannot read the image file {path}: {e.strerror or e}") from e
 
     def delete(self, sha256: str) -> None:
-        """Remove a blob (no error when it is already gone)."""
-        self.path(sha256).unlink(missing_ok=True)
+        """Remove a blob (no error when it is already gone).
+
+        Raises:
+            StoreError: the file is there but cannot be removed (a read-only folder, a directory in its place).
+        """
+        path = self.path(sha256)
+        try:
+            path.unlink(missing_ok=True)
+        except OSError as e:
+            raise StoreError(
+                f"cannot remove the image file {path}: {e.strerror or e}; make {self.root} writable by the user "
+                "numberplate runs as"
+            ) from e

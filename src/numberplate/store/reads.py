@@ -18,7 +18,7 @@ from numberplate.errors import NotFoundError
 from numberplate.formats.distance import levenshtein
 from numberplate.imaging import encode_jpeg
 from numberplate.store.clock import as_utc, normalize_plate, utcnow
-from numberplate.store.db import Database, delete_or_raise, get_or_raise, not_found
+from numberplate.store.db import Database, delete_or_raise, get_or_raise, id_fits, not_found
 from numberplate.store.files import ImageFiles
 from numberplate.store.models import Plate, Read, WatchEntry
 from numberplate.types import ImageResult
@@ -402,6 +402,8 @@ class ReadStore:
             NotFoundError: there is no such read.
         """
         with self.db.session() as session:
+            if not id_fits(session, read_id):
+                raise NotFoundError(not_found("read", read_id))
             image = session.execute(select(Read.image_sha256).where(Read.id == read_id)).first()
             if image is None:
                 raise NotFoundError(not_found("read", read_id))

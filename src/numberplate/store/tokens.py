@@ -18,6 +18,7 @@ from numberplate.store.models import ApiToken, Usage
 
 TOKEN_PREFIX = "np_"
 MAX_NAME = 100  # the length of the name column
+MAX_CALLS = 1_000_000_000  # the largest monthly limit (the column is a 32-bit INTEGER on PostgreSQL)
 
 
 class TokenNameError(StoreError):

@@ -26,6 +26,9 @@ def _rebuild(autoincrement: bool) -> None:
         return
     # Database.migrate turns foreign keys off on SQLite, so dropping the old table cascades to no rows.
     for table in TABLES:
+        # Releases before migrations ran in one transaction could stop midway and keep a rebuild's empty copy;
+        # the table it copies is whole (the copy's rows, the drop and the rename were rolled back).
+        op.execute(f'DROP TABLE IF EXISTS _alembic_tmp_{table}')
         with op.batch_alter_table(table, recreate='always',
                                   table_kwargs={'sqlite_autoincrement': autoincrement}):
             pass
