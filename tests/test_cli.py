@@ -131,3 +131,25 @@ def test_table_rows_show_the_looked_up_vehicle_or_the_lookup_error() -> None:
     assert rows[0].endswith("40 ms  Opel Combo")
     assert rows[1].endswith("40 ms  (lookup: '96T8557' is not in the local vehicle registry)")
     assert rows[2].endswith("40 ms")
+
+
+@pytest.mark.parametrize("as_json", [True, False], ids=["json", "table"])
+def test_output_stdout_cannot_encode_is_escaped_and_the_rest_still_read(
+    as_json: bool, data_dir: Path, tmp_path: Path
+) -> None:
+    # On Windows a redirected stdout is cp1252: a Chinese file name (or plate) failed the whole run with a
+    # UnicodeEncodeError traceback, and the images after it were never read.
+    chinese, plain = tmp_path / "车牌.jpg", tmp_path / "plain.jpg"
+    for link in (chinese, plain):
+        link.symlink_to(data_dir / "detect/images/tunisia/112.jpg")
+    args = ["read", *(["--json"] if as_json else []), str(chinese), str(plain)]
+    result = CliRunner(charset="cp1252").invoke(main, args)
+    assert result.exit_code == 0, result.output
+    if as_json:
+        records = _lines(result.stdout)
+        assert [r["file"] for r in records] == [str(chinese), str(plain)]  # escaped in the JSON, not lost
+        assert [p["text"] for r in records for p in r["plates"]] == ["96T8557", "96T8557"]
+    else:
+        rows = result.stdout.splitlines()
+        assert rows[0].startswith(str(tmp_path / "\\u8f66\\u724c.jpg  96T8557"))
+        assert rows[1].startswith(f"{plain}  96T8557")

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import io
+import os
 import re
 import resource
 import struct
+import tracemalloc
 import warnings
 import zlib
 from collections.abc import Callable
@@ -308,6 +310,21 @@ def test_contiguous_rgb_uint8_array_is_not_copied() -> None:
     assert load_image(arr) is arr
 
 
+def test_upright_rgb_photo_is_decoded_without_a_full_size_copy(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Pillow holds RGB in 4 bytes a pixel: a no-op EXIF step and a no-op RGB conversion each copied the whole
+    # photo, so decoding an 8000x6000 JPEG peaked at 900 MB (the web app decodes on several threads at once).
+    data = encode(noise_image(), "JPEG")
+    pil = Image.open(io.BytesIO(data))
+
+    def no_copy(self: Image.Image) -> Image.Image:
+        raise AssertionError("the decoded image was copied")
+
+    monkeypatch.setattr(Image.Image, "copy", no_copy)
+    check_rgb(load_image(data), (240, 320))
+    check_rgb(load_image(pil), (240, 320))
+    assert pil.mode == "RGB" and pil.size == (320, 240)  # the caller's image is left as it was
+
+
 # --- bad inputs ---------------------------------------------------------------------------------------------
 
 
@@ -317,6 +334,33 @@ def test_missing_path(tmp_path: Path) -> None:
         load_image(path)
     with pytest.raises(FileNotFoundError, match="does not exist"):
         load_image(str(path))
+
+
+def test_huge_file_that_is_not_an_image_is_refused_without_reading_it(tmp_path: Path) -> None:
+    # The whole file was read into memory first: a mis-named video or disk image (or /dev/zero) took all the
+    # memory, and the CLI stopped on its MemoryError before the files after it.
+    path = tmp_path / "video.jpg"
+    with open(path, "wb") as fh:
+        fh.truncate(256 * 1024 * 1024)  # sparse: costs no disk
+    tracemalloc.start()
+    try:
+        with pytest.raises(ImageDecodeError, match=f"^{re.escape(str(path))} is not an image"):
+            load_image(path)
+        peak_mib = tracemalloc.get_traced_memory()[1] / 2**20
+    finally:
+        tracemalloc.stop()
+    assert peak_mib < 16
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="counts open files in /proc")
+def test_image_file_is_closed_after_decoding(tmp_path: Path) -> None:
+    path = tmp_path / "frames.gif"  # multi-frame: Pillow keeps the file of such an image open to seek frames
+    frames = [Image.new("RGB", (4, 4), RED), Image.new("RGB", (4, 4), BLUE)]
+    frames[0].save(path, save_all=True, append_images=frames[1:])
+    before = len(os.listdir("/proc/self/fd"))
+    decoded = [load_image(path) for _ in range(20)]
+    assert len(os.listdir("/proc/self/fd")) == before
+    assert all(image[0, 0].tolist() == list(RED) for image in decoded)
 
 
 def test_directory(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +12,7 @@ import pytest
 from PIL import Image
 
 from numberplate import Reader, load_config
-from numberplate.errors import ImageDecodeError, LookupNotFound
+from numberplate.errors import ImageDecodeError, LookupNotFound, UnsupportedImageError
 from numberplate.formats import UnknownCountryError
 from numberplate.types import BoundingBox, Detection, PlateRead, PlateText, VehicleInfo
 from tests.fakes import EchoRecognizer, FixedDetector
@@ -75,6 +76,28 @@ def test_a_reading_below_min_read_confidence_leaves_the_plate_without_text() -> 
     assert [r.text.text for r in keep_all.read(image) if r.text] == ["ABC1234"]
     sure = Reader(FixedDetector(), EchoRecognizer(confidence=0.08), config=load_config(env={}))
     assert [r.text.text for r in sure.read(image) if r.text] == ["ABC1234"]
+
+
+@pytest.mark.parametrize(("image", "got"), [
+    (np.zeros((100, 200, 3), np.float32), "float32 array of shape (100, 200, 3)"),  # a [0, 1] image: read no plate
+    (np.zeros((100, 200, 3), np.uint16), "uint16 array of shape (100, 200, 3)"),
+    (np.zeros((100, 200), np.uint8), "uint8 array of shape (100, 200)"),
+    (np.zeros((100, 200, 4), np.uint8), "uint8 array of shape (100, 200, 4)"),
+    (np.zeros((0, 200, 3), np.uint8), "uint8 array of shape (0, 200, 3)"),  # failed in cv2.resize
+    (Image.new("RGB", (200, 100)), "Image"),
+], ids=["float", "uint16", "grey", "rgba", "empty", "pil"])
+def test_read_array_refuses_what_is_not_a_decoded_rgb_image(image: object, got: str) -> None:
+    # A float or 16-bit array went to the detector as it was: the shipped one then found no plate, silently.
+    detector = FixedDetector()
+    reader = Reader(detector, EchoRecognizer(), config=load_config(env={}))
+    expected = (f"read_array takes a non-empty RGB uint8 (H, W, 3) array, got a {got}; "
+                "pass other images to read(), which converts them")
+    for method in (reader.read_array, reader.read_with_crops):
+        with pytest.raises(UnsupportedImageError, match=f"^{re.escape(expected)}$"):
+            method(image)  # type: ignore[arg-type]
+    assert detector.calls == 0
+    if got != "uint8 array of shape (0, 200, 3)":  # read() converts the others, as the message says
+        assert [r.text.text for r in reader.read(image) if r.text] == ["ABC1234"]  # type: ignore[arg-type]
 
 
 class _Countries:

@@ -74,6 +74,16 @@ def _unique_name(stem: str, used: set[str]) -> str:
     return name
 
 
+def _encodable(text: str, encoding: str) -> bool:
+    """Whether ``text`` can be written in ``encoding`` (a Windows cp1252 stdout has no Chinese plate or file name;
+    a file name with undecodable bytes holds surrogates that no encoding has)."""
+    try:
+        text.encode(encoding)
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _table_rows(name: str, record: dict[str, Any]) -> list[str]:
     if record["error"]:
         return [f"{name}  ERROR  {record['error']}"]
@@ -137,6 +147,7 @@ def read_command(
                                          param_hint=option) from e
 
     inputs = list(expand_inputs(paths))
+    encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
     failed = 0
     used_names: set[str] = set()
     with click.progressbar(inputs, label="reading", file=sys.stderr, show_pos=True) as bar:
@@ -165,11 +176,14 @@ def read_command(
             except (OSError, NumberplateError) as e:
                 failed += 1
                 record["error"] = str(e)
+            # What stdout cannot encode is escaped (JSON's own \u escapes), instead of failing the whole run.
             if as_json:
-                click.echo(json.dumps(record, ensure_ascii=False))
+                line = json.dumps(record, ensure_ascii=False)
+                click.echo(line if _encodable(line, encoding) else json.dumps(record))
             else:
                 for row in _table_rows(name, record):
-                    click.echo(row)
+                    click.echo(row if _encodable(row, encoding) else
+                               row.encode(encoding, "backslashreplace").decode(encoding))
     if failed:
         click.echo(f"{failed} of {len(inputs)} input(s) failed", err=True)
         sys.exit(1)

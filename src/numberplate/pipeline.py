@@ -11,7 +11,7 @@ import numpy as np
 
 from numberplate.config import Config, load_config
 from numberplate.detection.base import Detector
-from numberplate.errors import LookupError_
+from numberplate.errors import LookupError_, UnsupportedImageError
 from numberplate.formats.patterns import AUTO, is_auto, patterns_for
 from numberplate.imaging import ImageInput, load_image
 from numberplate.lookup.base import VehicleLookup
@@ -28,6 +28,15 @@ def _finite(detection: Detection) -> bool:
     values = [b.xmin, b.ymin, b.xmax, b.ymax, detection.confidence]
     values += [v for point in detection.corners or () for v in point]
     return all(math.isfinite(v) for v in values)
+
+
+def _check_decoded(image: object) -> None:
+    """Refuse what :meth:`Reader.read_array` cannot read: a detector fed a float or 16-bit array finds nothing."""
+    if not (isinstance(image, np.ndarray) and image.dtype == np.uint8 and image.ndim == 3 and image.shape[2] == 3
+            and image.size):
+        got = f"{image.dtype} array of shape {image.shape}" if isinstance(image, np.ndarray) else type(image).__name__
+        raise UnsupportedImageError(f"read_array takes a non-empty RGB uint8 (H, W, 3) array, got a {got}; "
+                                    "pass other images to read(), which converts them")
 
 
 def default_detector(config: Config) -> Detector:
@@ -100,7 +109,12 @@ class Reader:
         return [read for read, _ in self.read_with_crops(image, country)]
 
     def read_with_crops(self, image: np.ndarray, country: str | None = None) -> list[tuple[PlateRead, np.ndarray]]:
-        """Like :meth:`read_array`, with each plate's crop as the recogniser saw it (for display or storage)."""
+        """Like :meth:`read_array`, with each plate's crop as the recogniser saw it (for display or storage).
+
+        Raises:
+            UnsupportedImageError: ``image`` is not a non-empty RGB uint8 (H, W, 3) array.
+        """
+        _check_decoded(image)
         if country is not None and not isinstance(country, str):
             raise TypeError(f"country must be a country code such as 'gb' or 'us-ca', got {country!r}")
         # Without a country hint the reads are checked against every country's layouts (formats AUTO).
