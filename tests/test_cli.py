@@ -90,6 +90,30 @@ def test_empty_path_is_a_usage_error(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert "Invalid value for PATHS: an empty path was given" in result.output
 
 
+def test_hidden_files_and_system_folders_in_a_folder_are_passed_over(tmp_path: Path, data_dir: Path) -> None:
+    photo = data_dir / "detect/images/tunisia/112.jpg"
+    for rel in ("car.jpg", "._car.jpg", ".cache/car.jpg", "@eaDir/car.jpg/SYNOPHOTO_THUMB_S.jpg", "sub/car2.jpg"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).symlink_to(photo)
+    result = CliRunner().invoke(main, ["read", "--json", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert sorted(Path(r["file"]).relative_to(tmp_path).as_posix() for r in _lines(result.stdout)) == [
+        "car.jpg", "sub/car2.jpg"]
+    # Named on its own, a hidden file is read.
+    result = CliRunner().invoke(main, ["read", "--json", str(tmp_path / "._car.jpg")])
+    assert [r["plates"][0]["text"] for r in _lines(result.stdout)] == ["96T8557"]
+
+
+def test_a_file_name_with_a_newline_or_escape_stays_on_one_table_row(tmp_path: Path, data_dir: Path) -> None:
+    odd = tmp_path / "a\nb\x1b[31m.jpg"
+    odd.symlink_to(data_dir / "detect/images/tunisia/112.jpg")
+    result = CliRunner().invoke(main, ["read", str(odd)])
+    assert result.exit_code == 0, result.output
+    rows = [line for line in result.stdout.splitlines() if "96T8557" in line]
+    assert len(rows) == 1 and rows[0].startswith(str(tmp_path / "a\\nb\\x1b[31m.jpg"))
+    assert "\x1b" not in result.stdout
+
+
 def test_folder_without_images_is_reported(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     (tmp_path / "only" / "a.jpg").mkdir(parents=True)  # a folder named like an image is not one

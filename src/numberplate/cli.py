@@ -23,6 +23,8 @@ from numberplate.web.cli import serve
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".heic", ".heif", ".avif", ".bmp", ".tif", ".tiff",
                             ".gif"})
 GLOB_CHARS = frozenset("*?[")
+# Folders that file systems and NAS boxes fill with their own copies of the photos (thumbnails, resource forks).
+SYSTEM_FOLDERS = frozenset({"@eaDir", "__MACOSX", "$RECYCLE.BIN", "System Volume Information"})
 
 
 @click.group()
@@ -34,13 +36,16 @@ def main() -> None:
 def expand_inputs(items: tuple[str, ...]) -> Iterator[tuple[str, Path | None]]:
     """Yield ``(name as given, path)`` for files, folders (recursively, image files only) and globs.
 
-    A name that matches nothing (or a folder without image files) is yielded with ``path=None`` so the
-    caller can report it (:func:`missing_input`).
+    In a folder, hidden files and folders (``.name``: a Mac's ``._photo.jpg`` companions) and the folders that
+    systems fill with copies of the photos (:data:`SYSTEM_FOLDERS`: a Synology's ``@eaDir`` thumbnails) are
+    passed over; a file named on its own is always read. A name that matches nothing (or a folder without image
+    files) is yielded with ``path=None`` so the caller can report it (:func:`missing_input`).
     """
     for item in items:
         path = Path(item)
         if path.is_dir():
-            files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+            files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
+                           and not _hidden(p.relative_to(path)))
             if not files:
                 yield item, None
             for p in files:
@@ -56,6 +61,11 @@ def expand_inputs(items: tuple[str, ...]) -> Iterator[tuple[str, Path | None]]:
                 yield str(p), p
         else:
             yield item, None
+
+
+def _hidden(relative: Path) -> bool:
+    """Whether a path found in a folder is hidden or lies in a system folder (see :func:`expand_inputs`)."""
+    return any(part.startswith(".") or part in SYSTEM_FOLDERS for part in relative.parts)
 
 
 def missing_input(name: str) -> str:
@@ -85,6 +95,8 @@ def _encodable(text: str, encoding: str) -> bool:
 
 
 def _table_rows(name: str, record: dict[str, Any]) -> list[str]:
+    # A file name may hold a newline or a terminal escape: one row per plate, and nothing sent to the terminal.
+    name = "".join(c if c.isprintable() else repr(c)[1:-1] for c in name)
     if record["error"]:
         return [f"{name}  ERROR  {record['error']}"]
     if not record["plates"]:
