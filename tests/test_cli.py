@@ -114,6 +114,17 @@ def test_a_file_name_with_a_newline_or_escape_stays_on_one_table_row(tmp_path: P
     assert "\x1b" not in result.stdout
 
 
+def test_a_dash_reads_the_image_from_standard_input(tmp_path: Path, data_dir: Path) -> None:
+    photo = (data_dir / "detect/images/tunisia/112.jpg").read_bytes()
+    result = CliRunner().invoke(main, ["read", "--json", "-", "--annotate", str(tmp_path)], input=photo)
+    assert result.exit_code == 0, result.output
+    (record,) = _lines(result.stdout)
+    assert record["file"] == "-" and record["plates"][0]["text"] == "96T8557"
+    assert (tmp_path / "stdin.jpg").is_file()
+    result = CliRunner().invoke(main, ["read", "--json", "-"], input=b"")
+    assert result.exit_code == 1 and "is empty" in _lines(result.stdout)[0]["error"]
+
+
 def test_folder_without_images_is_reported(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     (tmp_path / "only" / "a.jpg").mkdir(parents=True)  # a folder named like an image is not one

@@ -23,6 +23,7 @@ from numberplate.web.cli import serve
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".heic", ".heif", ".avif", ".bmp", ".tif", ".tiff",
                             ".gif"})
 GLOB_CHARS = frozenset("*?[")
+STDIN = "-"  # as a path: the image's bytes on standard input (`cat car.jpg | numberplate read -`)
 # Folders that file systems and NAS boxes fill with their own copies of the photos (thumbnails, resource forks).
 SYSTEM_FOLDERS = frozenset({"@eaDir", "__MACOSX", "$RECYCLE.BIN", "System Volume Information"})
 
@@ -43,7 +44,9 @@ def expand_inputs(items: tuple[str, ...]) -> Iterator[tuple[str, Path | None]]:
     """
     for item in items:
         path = Path(item)
-        if path.is_dir():
+        if item == STDIN:
+            yield item, None  # read from standard input by the caller
+        elif path.is_dir():
             files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
                            and not _hidden(p.relative_to(path)))
             if not files:
@@ -136,7 +139,7 @@ def read_command(
     paths: tuple[str, ...], as_json: bool, annotate: Path | None, crops: Path | None, ocr: str | None,
     country: str | None, with_lookup: bool | None, config_path: Path | None,
 ) -> None:
-    """Find and read the plates in PATHS (files, folders searched recursively, or glob patterns)."""
+    """Find and read the plates in PATHS (files, folders searched recursively, glob patterns; - for stdin)."""
     from numberplate.config import load_config
     from numberplate.errors import ConfigError, ModelLoadError, NumberplateError
     from numberplate.imaging import encode_jpeg, load_image
@@ -168,9 +171,12 @@ def read_command(
                                       "plates": [], "error": None}
             t0 = time.perf_counter()
             try:
-                if path is None:
+                if name == STDIN:
+                    image = load_image(sys.stdin.buffer.read(), config.max_image_pixels)
+                elif path is None:
                     raise FileNotFoundError(missing_input(name))
-                image = load_image(path, config.max_image_pixels)
+                else:
+                    image = load_image(path, config.max_image_pixels)
                 pairs = reader.read_with_crops(image)
                 reads = [read for read, _ in pairs]
                 record.update(
@@ -179,7 +185,7 @@ def read_command(
                     plates=[r.to_dict() for r in reads],
                 )
                 if annotate or crops:
-                    stem = _unique_name(Path(name).stem, used_names)
+                    stem = _unique_name("stdin" if name == STDIN else Path(name).stem, used_names)
                     if annotate:
                         (annotate / f"{stem}.jpg").write_bytes(encode_jpeg(draw(image, reads)))
                     if crops:
