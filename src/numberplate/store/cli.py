@@ -1,11 +1,14 @@
-"""`numberplate token` (API tokens) and `numberplate db` (migrations, retention) commands."""
+"""`numberplate token` (API tokens) and `numberplate db` (migrations, retention, export) commands."""
 
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+import os
+import sys
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 
 import click
 
@@ -13,7 +16,8 @@ from numberplate.clitypes import reported
 from numberplate.config import Config, load_config
 from numberplate.errors import NumberplateError
 from numberplate.store.db import Database, default_url
-from numberplate.store.reads import ReadStore, retention_period
+from numberplate.store.export import EXPORT_FORMATS, WRITERS, ExportFormat, ExportRow, export_rows
+from numberplate.store.reads import SEARCH_MODES, ReadQuery, ReadStore, retention_period
 from numberplate.store.tokens import MAX_CALLS
 
 if TYPE_CHECKING:
@@ -145,7 +149,7 @@ def token_revoke(token_id: int, config_path: Path | None) -> None:
 
 @click.group("db")
 def db_group() -> None:
-    """The database of reads: migrate, purge old reads."""
+    """The database of reads: migrate, purge old reads, export them."""
 
 
 @db_group.command("upgrade")
@@ -169,3 +173,114 @@ def db_purge(days: int | None, config_path: Path | None) -> None:
     with reported(NumberplateError):
         deleted = store.purge(retention_period(days))
     click.echo(f"deleted {deleted} read(s) older than {days} day(s)")
+
+
+class UtcDateTime(click.ParamType):
+    """An ISO 8601 date or date-time (``2026-11-24``, ``2026-11-24T10:00:00Z``) as aware UTC; naive means UTC."""
+
+    name = "datetime"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> datetime:
+        if isinstance(value, datetime):
+            return value
+        text = str(value).strip()
+        try:
+            parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+            return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+        except ValueError:
+            self.fail(f"{text[:40]!r} is not an ISO 8601 date or time such as 2026-11-24T10:00:00Z", param, ctx)
+        except OverflowError:
+            self.fail(f"{text[:40]!r} is out of range: in UTC it must fall in the years 1 to 9999", param, ctx)
+
+
+def _camera_id(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """``--camera-id`` checked by the rule of every entry point."""
+    from numberplate.store.reads import check_camera_id
+
+    if value is None:
+        return None
+    try:
+        return check_camera_id(value)
+    except ValueError as e:
+        raise click.BadParameter(str(e)) from e
+
+
+def _counted(rows: Iterable[ExportRow], count: list[int]) -> Iterator[ExportRow]:
+    for row in rows:
+        count[0] += 1
+        yield row
+
+
+def _write(pieces: Iterable[str], stream: IO[bytes]) -> None:
+    for piece in pieces:
+        stream.write(piece.encode("utf-8"))
+    stream.flush()
+
+
+def _quiet_closed_stdout() -> None:
+    """Point stdout at /dev/null once its reader has gone (``| head``): Python's flush of stdout at exit would
+    otherwise fail again and print a warning (the fix the ``signal`` module's documentation gives)."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # not a real file (a test runner's capture)
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
+
+
+@db_group.command("export")
+@click.option("--format", "fmt", type=click.Choice(EXPORT_FORMATS), default="csv", show_default=True,
+              help="csv (UTF-8 with a byte order mark, for spreadsheets; text cells that would start a formula get "
+                   "a leading ') or jsonl (JSON Lines, one object per line)")
+@click.option("--out", type=click.Path(dir_okay=False, writable=True, path_type=Path),
+              help="write to this file (written whole or not at all) instead of standard output")
+@click.option("--plate", help="plate text; case, spaces and dashes are ignored")
+@click.option("--mode", type=click.Choice(SEARCH_MODES), default="exact", show_default=True,
+              help="how --plate matches")
+@click.option("--distance", type=click.IntRange(1, 2), default=1, show_default=True,
+              help="--mode fuzzy: characters off at most")
+@click.option("--since", type=UtcDateTime(), help="reads from this time on (ISO 8601; no time zone: UTC)")
+@click.option("--until", type=UtcDateTime(), help="reads before this time (a date alone: before that day began)")
+@click.option("--camera-id", callback=_camera_id, help="one camera's reads")
+@click.option("--source", type=click.Choice(("web", "api", "plate-recognizer", "cli", "video")),
+              help="how the reads came in")
+@click.option("--watchlist", "watchlist_only", is_flag=True, help="only reads with a watchlist alert")
+@CONFIG_OPTION
+def db_export(
+    fmt: ExportFormat, out: Path | None, plate: str | None, mode: str, distance: int, since: datetime | None,
+    until: datetime | None, camera_id: str | None, source: str | None, watchlist_only: bool,
+    config_path: Path | None,
+) -> None:
+    """Export the reads (newest first, one row per plate) matching the filters, as the API's
+    /api/v1/reads/export does; to standard output unless --out is given."""
+    if since and until and since >= until:
+        raise click.BadParameter("must be later than --since", param_hint="'--until'")
+    query = ReadQuery(plate=plate or None, mode=mode, distance=distance,  # type: ignore[arg-type]
+                      since=since, until=until, camera_id=camera_id, source=source, watchlist_only=watchlist_only)
+    db = open_database(_config(config_path))
+    count = [0]
+    pieces = WRITERS[fmt](_counted(export_rows(db, query), count), None)
+    with reported(NumberplateError, OSError):
+        if out is None:
+            try:
+                _write(pieces, sys.stdout.buffer)
+            except BrokenPipeError:
+                _quiet_closed_stdout()
+                sys.exit(1)
+            return
+        _write_file(pieces, out)
+    click.echo(f"exported {count[0]} row(s) to {out}", err=True)
+
+
+def _write_file(pieces: Iterable[str], out: Path) -> None:
+    """Write ``pieces`` to ``out`` through a temporary file beside it, so that ``out`` is never left half
+    written (a failed export keeps what was there)."""
+    part = out.with_name(f".{out.name}.part")
+    try:
+        with part.open("wb") as stream:
+            _write(pieces, stream)
+        part.replace(out)
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise

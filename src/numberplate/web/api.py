@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from itertools import chain
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request
 
 from numberplate.recognition import available_backends
-from numberplate.store.reads import SEARCH_MODES, ReadQuery
+from numberplate.store.clock import utcnow
+from numberplate.store.export import EXPORT_FORMATS, MEDIA_TYPES, ExportFormat, ExportRow, Links, export_text
+from numberplate.store.reads import SEARCH_MODES, ReadQuery, ReadStore
 from numberplate.types import PlateRead
 from numberplate.web.auth import require_token
 from numberplate.web.errors import WebError
@@ -213,6 +217,53 @@ def read_query(args: Any) -> ReadQuery:
 def list_reads() -> Response:
     """The history, newest first: plate (exact, prefix or fuzzy), dates, camera, source, pages."""
     return jsonify(get_state().reads.search(read_query(request.args)).to_dict())
+
+
+def export_format(args: Any) -> ExportFormat:
+    """The ``format`` parameter of an export: csv (the default) or jsonl; any other is a 422 naming them."""
+    return as_choice("format", args.get("format"), EXPORT_FORMATS, "csv")  # type: ignore[return-value]
+
+
+def export_response(store: ReadStore, query: ReadQuery, fmt: ExportFormat, links: Links) -> Response:
+    """The reads matching ``query`` as a CSV or JSON Lines download, streamed as it is read from the database.
+
+    The body is produced after the view has returned, outside the request context: it needs none (``links``
+    comes from :func:`export_links`). The first piece is read before the response starts, so that a database
+    that cannot be read is an error response rather than a download cut short.
+    """
+    pieces: Iterator[str] = export_text(store.db, query, fmt, links)
+    first = next(pieces, "")
+    body = (piece.encode("utf-8") for piece in chain((first,), pieces))
+    name = f"numberplate-reads-{utcnow().date().isoformat()}.{fmt}"
+    return Response(
+        body,
+        content_type=MEDIA_TYPES[fmt],
+        headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"},
+    )
+
+
+def export_links(read_endpoint: str, image_endpoint: str) -> Links:
+    """The URL paths of each exported read (``read_endpoint``), its photo and its crop (``image_endpoint``), built
+    with this request's URL adapter so that they can be built after the request context has gone."""
+    adapter = current_app.create_url_adapter(request)
+    assert adapter is not None  # there is one for every request
+
+    def links(row: ExportRow) -> dict[str, str | None]:
+        return {
+            "read_url": adapter.build(read_endpoint, {"read_id": row.read_id}),
+            "image_url": adapter.build(image_endpoint, {"sha256": row.image_sha256}) if row.image_sha256 else None,
+            "crop_url": adapter.build(image_endpoint, {"sha256": row.crop_sha256}) if row.crop_sha256 else None,
+        }
+
+    return links
+
+
+@bp.get("/reads/export")
+def export_reads() -> Response:
+    """Every read matching the search parameters (pages aside) as CSV or JSON Lines, one row per plate."""
+    query = read_query(request.args)
+    links = export_links("api.get_read", "api.image")
+    return export_response(get_state().reads, query, export_format(request.args), links)
 
 
 @bp.get("/reads/<id:read_id>")

@@ -9,7 +9,7 @@ from typing import Any
 from flask import Blueprint, Response, request
 
 from numberplate.store.reads import SEARCH_MODES, Page
-from numberplate.web.api import read_query
+from numberplate.web.api import export_format, export_links, export_response, read_query
 from numberplate.web.errors import WebError
 from numberplate.web.state import get_state
 from numberplate.web.views import private_page
@@ -18,6 +18,7 @@ bp = Blueprint("history", __name__)
 
 SOURCES = ("web", "api", "plate-recognizer", "cli", "video")
 FORM_FIELDS = ("plate", "mode", "distance", "since", "until", "camera_id", "source", "watchlist", "per_page")
+SEARCH_FIELDS = FORM_FIELDS[:-1]  # what an export of the search carries: every read, not one page
 
 
 def _query_args(args: Any) -> dict[str, str]:
@@ -48,5 +49,15 @@ def index() -> Response:
         error=error,
         modes=SEARCH_MODES,
         sources=SOURCES,
-        searched=any(form[name] for name in FORM_FIELDS if name != "per_page"),
+        searched=any(form[name] for name in SEARCH_FIELDS),
+        export_args={name: form[name] for name in SEARCH_FIELDS if form[name]},
     )
+
+
+@bp.get("/history/export")
+def export() -> Response:
+    """The reads the search finds, all pages, as a CSV or JSON Lines download (``format``); a bad parameter is
+    the same 422 as the search's."""
+    query = read_query(_query_args(request.args))
+    links = export_links("pages.read_page", "pages.image")
+    return export_response(get_state().reads, query, export_format(request.args), links)

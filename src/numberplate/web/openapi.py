@@ -7,6 +7,9 @@ from typing import Any
 from flask import Blueprint, Response, jsonify
 
 from numberplate import __version__
+from numberplate.store.export import COLUMNS, LINK_COLUMNS, VEHICLE_FIELDS
+
+EXPORT_COLUMNS = (*COLUMNS, *LINK_COLUMNS)
 
 bp = Blueprint("openapi", __name__)
 
@@ -108,6 +111,18 @@ SCHEMAS: dict[str, Any] = {
         items={"type": "array", "items": _ref("StoredRead")}, total={"type": "integer"},
         page={"type": "integer"}, per_page={"type": "integer"}, pages={"type": "integer"},
     ),
+    "ExportRow": _obj(
+        list(EXPORT_COLUMNS),
+        read_id={"type": "integer"}, created_at={"type": "string", "format": "date-time"},
+        plate_id={"type": ["integer", "null"], "description": "null: the read has no plates"},
+        plate=NULLABLE_STR, confidence={"type": ["number", "null"]}, detection_confidence={"type": ["number", "null"]},
+        country=NULLABLE_STR, **{f"box_{k}": {"type": ["integer", "null"]} for k in ("xmin", "ymin", "xmax", "ymax")},
+        camera_id=NULLABLE_STR, source={"type": "string"}, filename=NULLABLE_STR,
+        watchlist_label=NULLABLE_STR, watchlist_plate=NULLABLE_STR,
+        **{f"vehicle_{k}": {"type": ["integer", "null"]} if k == "year" else NULLABLE_STR for k in VEHICLE_FIELDS},
+        read_url={"type": "string", "description": "GET it with the token"},
+        image_url=NULLABLE_STR, crop_url=NULLABLE_STR,
+    ),
     "Watch": _obj(
         ["id", "plate", "label", "max_distance", "created_at"],
         id={"type": "integer"}, plate={"type": "string"}, label={"type": "string"},
@@ -179,6 +194,16 @@ def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any
 
 
 _ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
+_SEARCH = [
+    _query("plate", {"type": "string"}, "plate text (case and separators ignored)"),
+    _query("mode", {"enum": ["exact", "prefix", "fuzzy"]}, "how plate matches"),
+    _query("distance", {"type": "integer", "minimum": 1, "maximum": 2}, "fuzzy: characters off"),
+    _query("since", {"type": "string", "format": "date-time"}, "from this time (ISO 8601)"),
+    _query("until", {"type": "string", "format": "date-time"}, "before this time"),
+    _query("camera_id", {"type": "string"}, "one camera"),
+    _query("source", {"enum": ["web", "api", "plate-recognizer", "cli", "video"]}, "how the read came in"),
+    _query("watchlist", {"type": "boolean"}, "only reads with a watchlist alert"),
+]
 _READ_OPTIONS = {
     "country": {"type": "string", "description": "country hint, e.g. gb, br, us-ca; empty or auto: every country's "
                 "plate layouts are checked; a code without plate layouts is a 422 that lists the known codes"},
@@ -221,18 +246,37 @@ PATHS: dict[str, Any] = {
     "/api/v1/reads": {"get": {
         "summary": "Search the history, newest first",
         "parameters": [
-            _query("plate", {"type": "string"}, "plate text (case and separators ignored)"),
-            _query("mode", {"enum": ["exact", "prefix", "fuzzy"]}, "how plate matches"),
-            _query("distance", {"type": "integer", "minimum": 1, "maximum": 2}, "fuzzy: characters off"),
-            _query("since", {"type": "string", "format": "date-time"}, "from this time (ISO 8601)"),
-            _query("until", {"type": "string", "format": "date-time"}, "before this time"),
-            _query("camera_id", {"type": "string"}, "one camera"),
-            _query("source", {"enum": ["web", "api", "plate-recognizer", "cli", "video"]}, "how the read came in"),
-            _query("watchlist", {"type": "boolean"}, "only reads with a watchlist alert"),
+            *_SEARCH,
             _query("page", {"type": "integer", "minimum": 1}, "page number"),
             _query("per_page", {"type": "integer", "minimum": 1, "maximum": 100}, "reads per page"),
         ],
         "responses": _responses("200", "ReadPage", "401", "422", "429"),
+    }},
+    "/api/v1/reads/export": {"get": {
+        "summary": "Download every read the search finds, newest first, one row per plate (CSV or JSON Lines)",
+        "description": "The same filters as GET /api/v1/reads, every page (page and per_page are ignored). "
+                       "The body is streamed as it is read: a long export needs no memory for the whole. Reads "
+                       "saved after the export began are not in it. A read without plates is one row with empty "
+                       "plate columns. CSV: UTF-8 with a byte order mark, a header row; text cells starting "
+                       "with = + - @, a tab or a carriage return get a leading ' so that spreadsheets do not run "
+                       "them (numbers are never changed). JSON Lines: one object per row, the columns as keys.",
+        "parameters": [
+            _query("format", {"enum": ["csv", "jsonl"], "default": "csv"}, "file format; another: 422"),
+            *_SEARCH,
+        ],
+        "responses": {
+            "200": {
+                "description": "The rows, as an attachment named numberplate-reads-<UTC date>.<format>",
+                "headers": {"Content-Disposition": {"schema": {"type": "string"},
+                                                    "description": "attachment; filename=..."}},
+                "content": {
+                    "text/csv": {"schema": {"type": "string", "description": "the header row: "
+                                            + ",".join(EXPORT_COLUMNS)}},
+                    "application/x-ndjson": {"schema": _ref("ExportRow")},
+                },
+            },
+            **_responses("401", "Error", "422", "429"),
+        },
     }},
     "/api/v1/reads/{id}": {
         "get": {"summary": "One stored read", "parameters": [_ID],
