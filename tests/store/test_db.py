@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -11,15 +12,15 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import event, func, select, text
+from sqlalchemy import event, func, inspect, select, text
 
 from numberplate.errors import NotFoundError, StoreError
-from numberplate.store.db import Database, alembic_config, default_url
+from numberplate.store.db import MAX_ID, Database, alembic_config, default_url, id_fits
 from numberplate.store.files import ImageFiles
-from numberplate.store.models import Base, Plate
+from numberplate.store.models import Base, LookupCacheEntry, Plate, Usage, Vehicle
 from numberplate.store.reads import ReadStore
 from numberplate.store.tokens import Tokens
-from numberplate.store.vehicles import VehicleRegistry
+from numberplate.store.vehicles import LookupCache, VehicleRegistry
 from numberplate.store.watchlist import Watchlist
 from numberplate.types import BoundingBox, Detection, ImageResult, PlateRead, PlateText
 from tests.store.conftest import drop_everything, empty_database
@@ -41,7 +42,7 @@ def test_migrated_schema_has_no_difference_from_the_models(db: Database) -> None
 def test_migrate_is_idempotent(db: Database) -> None:
     db.migrate()
     with db.engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == HEAD == "0002"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == HEAD == "0004"
 
 
 def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path: Path) -> None:
@@ -250,7 +251,7 @@ def test_a_database_of_a_newer_release_is_refused_and_left_as_it_is(db: Database
     with db.engine.begin() as conn:  # as a later release's migration would leave it
         conn.execute(text("UPDATE alembic_version SET version_num = '0099'"))
     with pytest.raises(StoreError, match=r"database .* has schema revision 0099, which this numberplate does not "
-                                         r"know \(its newest is 0002\).*upgrade numberplate"):
+                                         r"know \(its newest is 0004\).*upgrade numberplate"):
         db.migrate()
     assert _version(db) == "0099"
     assert [t.name for t in Tokens(db).list()] == ["camera"]
@@ -267,9 +268,9 @@ def test_the_default_database_is_in_the_instance_folder_whatever_its_name(tmp_pa
     assert (instance / "numberplate.db").is_file()
 
 
-@pytest.mark.parametrize("row_id", [2**31, 2**63, 2**64, -(2**63) - 1])
+@pytest.mark.parametrize("row_id", [2**31, 2**63 - 1, 2**63, 2**64, -(2**63) - 1])
 def test_an_id_beyond_the_id_columns_names_no_row(db: Database, row_id: int) -> None:
-    """The databases refuse to compare such an id (PostgreSQL from 2**31, SQLite from 2**63): no row has it."""
+    """The databases refuse to compare an id beyond 64 bits (and no row has one); none has these others either."""
     reads, watchlist = ReadStore(db), Watchlist(db)
     calls = [lambda: Tokens(db).revoke(row_id), lambda: reads.get(row_id), lambda: reads.delete(row_id),
              lambda: watchlist.get(row_id), lambda: watchlist.update(row_id, label="x"),
@@ -306,3 +307,95 @@ def test_an_upgrade_that_an_earlier_release_left_half_done_is_finished(tmp_path:
     assert db.tables() == set(Base.metadata.tables) | {"alembic_version"}
     assert [t.id for t in Tokens(db).list()] == [token.id]
     db.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_at_0002(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """A database of each kind at revision 0002 (32-bit ids on PostgreSQL)."""
+    database = empty_database(request, tmp_path, "0002")
+    yield database
+    database.close()
+
+
+# Every id column and foreign key to one, by table.
+ID_COLUMNS = {
+    "api_tokens": {"id"}, "watchlist": {"id"}, "reads": {"id", "token_id"}, "plates": {"id", "read_id", "watch_id"},
+    "usage": {"id", "token_id"}, "vehicles": {"id"}, "lookup_cache": {"id"},
+}
+BIG = 2**31 + 10  # beyond any 32-bit id
+
+
+def _skip_ids_past(db: Database, table: str, last: int) -> None:
+    """Make ``table``'s next id ``last + 1``, as a long-running site's would be."""
+    with db.engine.begin() as conn:
+        if db.engine.dialect.name == "postgresql":
+            conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), {last})"))
+        else:
+            conn.execute(text("UPDATE sqlite_sequence SET seq = :last WHERE name = :table"),
+                         {"last": last, "table": table})
+
+
+def test_upgrade_from_0002_makes_every_id_64_bit_and_keeps_every_row(db_at_0002: Database, tmp_path: Path) -> None:
+    db = db_at_0002
+    reads, watchlist, tokens = ReadStore(db, ImageFiles(tmp_path / "images")), Watchlist(db), Tokens(db)
+    registry, cache = VehicleRegistry(db), LookupCache(db, timedelta(hours=1))
+    token = tokens.create("camera")[1]
+    tokens.count_call(token, 60)
+    vehicle = registry.add({"plate": "AB12CDE", "make": "Ford"})
+    cache.put("dvla", "AB12CDE", "gb", vehicle)
+    watchlist.add("AB12CDE", "stolen")
+    saved = [reads.save(_result(t), image_jpeg=t.encode(), crops_jpeg=[b"crop"], token_id=token.id)
+             for t in ("AB12CDE", "XY99ZZZ")]
+
+    def rows() -> dict[str, list[tuple[Any, ...]]]:
+        with db.session() as session:
+            return {model.__tablename__: [tuple(r) for r in session.execute(
+                select(*model.__table__.c).order_by(model.__table__.c.id))]
+                for model in (Usage, Vehicle, LookupCacheEntry, Plate)}
+
+    before = rows()
+    db.migrate()
+
+    assert rows() == before
+    assert [reads.get(r.id) for r in saved] == saved
+    tokens.count_call(token, 60)  # the kept usage row goes on counting
+    assert tokens.usage(token) == (2, None)
+    assert cache.get("dvla", "AB12CDE", "gb") == vehicle and registry.find("AB12CDE") == vehicle
+    with db.engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []  # foreign keys included
+        schema = inspect(conn)
+        for table, columns in ID_COLUMNS.items():
+            types = {c["name"]: str(c["type"]) for c in schema.get_columns(table) if c["name"] in columns}
+            expected = "BIGINT" if db.engine.dialect.name == "postgresql" else "INTEGER"  # SQLite's is 64-bit
+            assert types == dict.fromkeys(columns, expected), table
+            fks = {(tuple(fk["constrained_columns"]), fk["referred_table"]) for fk in schema.get_foreign_keys(table)}
+            assert {c for (c,), _ in fks} == columns - {"id"}, table
+        if db.engine.dialect.name == "postgresql":
+            sequences = conn.execute(text("SELECT sequencename, data_type::text, max_value FROM pg_sequences")).all()
+            assert sorted(sequences) == [(f"{t}_id_seq", "bigint", MAX_ID) for t in sorted(ID_COLUMNS)]
+        else:
+            assert conn.execute(text("PRAGMA foreign_key_check")).all() == []
+
+    # Sequences go on from where they were; ids are still never given again; ids beyond 32 bits work.
+    reads.delete(saved[-1].id)
+    after = reads.save(_result("NEW1"), image_jpeg=b"new")
+    assert after.id == saved[-1].id + 1 and after.plates[0].id == saved[-1].plates[0].id + 1
+    for table in ("reads", "plates", "watchlist", "api_tokens"):
+        _skip_ids_past(db, table, BIG)
+    big = reads.save(_result("AB12CDE"), image_jpeg=b"big", token_id=token.id)
+    assert big.id == BIG + 1 and big.plates[0].id == BIG + 1 and big.plates[0].watch is not None
+    assert reads.get(BIG + 1) == big
+    assert watchlist.add("ZZ1").id == BIG + 1
+    big_token = tokens.create("second")[1]
+    assert big_token.id == BIG + 1
+    tokens.count_call(big_token, 60)
+    assert tokens.revoke(BIG + 1).revoked
+    reads.delete(BIG + 1)
+    with pytest.raises(NotFoundError, match=f"there is no read with id {BIG + 1}$"):
+        reads.get(BIG + 1)
+
+
+def test_ids_fit_64_bits_on_every_database() -> None:
+    assert MAX_ID == 2**63 - 1
+    assert id_fits(2**31) and id_fits(MAX_ID) and id_fits(-(2**63))
+    assert not id_fits(MAX_ID + 1) and not id_fits(-(2**63) - 1)

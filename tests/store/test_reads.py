@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import threading
+import time
 from collections.abc import Sequence
 from datetime import timedelta
 
@@ -70,6 +72,9 @@ def test_plate_without_text_is_stored(store: ReadStore) -> None:
     ("plate", "mode", "distance", "expected"),
     [
         ("ab-12 cde", "exact", 1, {"AB12CDE"}),
+        ("ＡＢ１２ ＣＤＥ", "exact", 1, {"AB12CDE"}),  # full-width, as a CJK keyboard types it
+        ("ａｂ１２", "prefix", 1, {"AB12CDE", "AB12CDF", "AB12"}),
+        ("皖Ａ１２３４５", "exact", 1, {"皖A12345"}),
         ("AB12", "prefix", 1, {"AB12CDE", "AB12CDF", "AB12"}),
         ("AB12CDE", "fuzzy", 1, {"AB12CDE", "AB12CDF"}),
         ("AB12CDE", "fuzzy", 2, {"AB12CDE", "AB12CDF", "XB12CDF"}),
@@ -78,7 +83,7 @@ def test_plate_without_text_is_stored(store: ReadStore) -> None:
     ],
 )
 def test_search_by_plate(store: ReadStore, plate: str, mode: str, distance: int, expected: set[str]) -> None:
-    for text in ("AB12CDE", "AB12CDF", "XB12CDF", "AB12", "QQ99QQQ"):
+    for text in ("AB12CDE", "AB12CDF", "XB12CDF", "AB12", "QQ99QQQ", "皖A12345", "皖B12345"):
         store.save(result(text))
     page = store.search(ReadQuery(plate=plate, mode=mode, distance=distance))  # type: ignore[arg-type]
     found = {p.text for r in page.items for p in r.plates}
@@ -303,3 +308,75 @@ def test_two_purges_at_once_skip_what_the_other_deleted_and_count_their_own(
     assert others == [3] and sorted(calls) == sorted(r.id for r in old)
     assert store.counts() == {"reads": 1, "plates": 1} and store.get(new.id).plates[0].text == "NEW"
     assert [p for p in store.files.root.rglob("*") if p.is_file()] == []
+
+
+def _age(files: ImageFiles, sha: str, hours: float = 2) -> None:
+    """Make the file ``sha`` look written ``hours`` ago."""
+    then = time.time() - hours * 3600
+    os.utime(files.path(sha), (then, then))
+
+
+def test_purge_removes_old_files_no_read_refers_to(store: ReadStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    files = store.files
+    assert files is not None
+    kept = store.save(result("KEPT"), image_jpeg=b"kept photo", crops_jpeg=[b"kept crop"])
+    gone = store.save(result("GONE"), image_jpeg=b"gone photo", crops_jpeg=[b"gone crop"])
+
+    def unlink_fails(sha: str) -> bool:
+        raise StoreError("cannot remove the image file: read-only file system")
+
+    with monkeypatch.context() as m:  # the row goes, its files stay (a process killed just then leaves the same)
+        m.setattr(files, "delete", unlink_fails)
+        with pytest.raises(StoreError, match="read-only"):
+            store.delete(gone.id)
+    orphans = [gone.image_sha256 or "", gone.plates[0].crop_sha256 or ""]
+    fresh = files.put(b"written a moment ago")  # as a save that has not committed yet leaves it
+    for sha in (*orphans, kept.image_sha256 or "", kept.plates[0].crop_sha256 or ""):
+        _age(files, sha)
+    stale_tmp = files.path(fresh).with_name(f".{fresh}.0a1b2c3d.tmp")  # a write killed midway
+    live_tmp = files.path(fresh).with_name(f".{fresh}.ffff0000.tmp")
+    for path in (stale_tmp, live_tmp):
+        path.write_bytes(b"half")
+    os.utime(stale_tmp, (time.time() - 7200, time.time() - 7200))
+    strangers = [files.root / "README.txt", files.path(fresh).with_name("notes.jpg"),
+                 files.path(fresh).with_name(f"{'0' * 64}.jpg")]  # a blob's name in another blob's folder
+    for path in strangers:
+        path.write_bytes(b"not ours")
+        os.utime(path, (time.time() - 7200, time.time() - 7200))
+
+    assert store.purge(timedelta(days=30)) == 0  # no read is that old; the files are swept all the same
+    for sha in orphans:
+        assert files.get(sha) is None
+    assert not stale_tmp.exists()
+    assert live_tmp.exists() and files.get(fresh) == b"written a moment ago"
+    assert all(p.read_bytes() == b"not ours" for p in strangers)
+    assert store.get(kept.id) == kept
+    assert files.get(kept.image_sha256 or "") == b"kept photo" and files.get(kept.plates[0].crop_sha256 or "")
+    assert store.remove_orphaned_files() == 0
+    assert store.remove_orphaned_files(timedelta(0)) == 2  # with no grace, the fresh files go too
+    assert files.get(fresh) is None and not live_tmp.exists()
+
+
+def test_a_save_of_a_photo_swept_between_its_put_and_its_commit_keeps_its_file(
+    store: ReadStore, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A photo left over on disk (its read deleted, the unlink failed) is sent again: put finds it there, with
+    # its old time; another worker's sweep then removes it before this save commits.
+    files = store.files
+    assert files is not None
+    leftover = files.put(b"same photo")
+    _age(files, leftover)
+    other = ReadStore(db, files)
+    real_put = files.put
+    swept: list[int] = []
+
+    def put_then_another_worker_sweeps(data: bytes) -> str:
+        sha = real_put(data)
+        swept.append(other.remove_orphaned_files())
+        return sha
+
+    monkeypatch.setattr(files, "put", put_then_another_worker_sweeps)
+    saved = store.save(result("NEW"), image_jpeg=b"same photo")
+    assert swept == [1] and saved.image_sha256 == leftover
+    assert files.get(leftover) == b"same photo"  # written again under the lock before the commit
+    assert other.remove_orphaned_files(timedelta(0)) == 0

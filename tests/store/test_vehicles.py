@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy import event
 
 from numberplate.errors import NotFoundError
 from numberplate.store.db import Database
 from numberplate.store.vehicles import (
     MAX_LENGTHS,
+    ImportReport,
     LookupCache,
     RegistryImportError,
     VehicleExistsError,
@@ -40,6 +44,72 @@ def test_import_and_find(db: Database, tmp_path: Path) -> None:
         registry.find("AB12CDE", "fr")
     assert registry.import_csv(path).updated == 3  # importing again updates in place
     assert len(registry.list()) == 3
+
+
+def test_a_full_width_plate_finds_the_vehicle(db: Database) -> None:
+    registry = VehicleRegistry(db)
+    registry.upsert({"plate": "ＡＢ１２ ＣＤＥ", "country": "gb", "make": "Ford"})
+    assert registry.find("AB12CDE", "gb").make == "Ford"
+    assert registry.find("ａｂ１２ｃｄｅ", "gb").plate == "AB12CDE"
+    registry.delete("ＡＢ１２ＣＤＥ", "gb")
+    assert registry.list() == []
+
+
+@pytest.mark.parametrize("delimiter", [";", "\t", ","])
+def test_semicolon_and_tab_separated_files_are_imported(db: Database, tmp_path: Path, delimiter: str) -> None:
+    # Excel saves "CSV" with semicolons where the decimal mark is a comma (most of Europe).
+    text = CSV.replace(",", delimiter).replace("1.0", "1,0" if delimiter != "," else "1.0")
+    path = tmp_path / "vehicles.csv"
+    path.write_text(text)
+    registry = VehicleRegistry(db)
+    assert registry.import_csv(path) == ImportReport(3, 0)
+    ford = registry.find("AB12CDE", "gb")
+    assert (ford.make, ford.model, ford.engine_size) == ("Ford", "Focus", "1.0" if delimiter == "," else "1,0")
+    assert registry.find("ZZ999").colour == "Red"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("make;model\nFord;Focus\n", "'plate' column"),
+        ("plate;wheels\nAB1;4\n", "unknown column 'wheels'"),
+        ("plate;year\nAB1;2019\nAB2;old\n", "line 3: year 'old'"),
+        ("plate;make\nAB1;Ford;extra\n", "more fields"),
+    ],
+)
+def test_a_bad_semicolon_file_says_what_a_comma_one_would(db: Database, text: str, message: str) -> None:
+    with pytest.raises(RegistryImportError, match=message):
+        VehicleRegistry(db).import_csv(io.StringIO(text))
+
+
+def test_a_large_import_takes_a_few_statements_and_keeps_each_rows_meaning(db: Database) -> None:
+    registry = VehicleRegistry(db)
+    registry.upsert({"plate": "OLD1", "country": "gb", "make": "Old", "model": "Kept?"})
+    registry.upsert({"plate": "OLD1", "make": "Any country"})
+    rows = [f"P{i:05d},{'gb' if i % 2 else ''},Make{i},,{2000 + i % 20}" for i in range(2000)]
+    # A vehicle already there is replaced (details the row leaves empty too); of two rows with the same
+    # plate and country the last wins: the first of a new vehicle counts as added, every other one as updated.
+    rows += ["old 1,GB,New,,2020", "P00001,gb,Twice,,2001", "P00002,,Twice,,2002", "NEW1,,First,,2003",
+             "new-1,,Last,,2004"]
+    statements: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        report = registry.import_csv(io.StringIO("plate,country,make,model,year\n" + "\n".join(rows) + "\n"))
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert report == ImportReport(added=2001, updated=4)
+    assert len(statements) < 20, f"{len(statements)} statements"  # not one or two per row
+    assert len(registry.list(limit=5000)) == 2003
+    old = registry.find("OLD1", "gb")
+    assert (old.make, old.model, old.year) == ("New", None, 2020)
+    assert registry.find("OLD1", "fr").make == "Any country"  # another country's row is another vehicle
+    assert (registry.find("P00001", "gb").make, registry.find("P00002").make) == ("Twice", "Twice")
+    assert (registry.find("P00003", "gb").make, registry.find("P00003", "gb").year) == ("Make3", 2003)
+    assert (registry.find("NEW1").make, registry.find("NEW1").year) == ("Last", 2004)
 
 
 def test_country_specific_row_wins(db: Database) -> None:

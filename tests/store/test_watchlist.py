@@ -5,11 +5,32 @@ from __future__ import annotations
 import pytest
 
 from numberplate.errors import NotFoundError
+from numberplate.store.clock import normalize_plate
 from numberplate.store.db import Database
 from numberplate.store.models import WatchEntry
-from numberplate.store.reads import match_watchlist
+from numberplate.store.reads import ReadStore, match_watchlist
 from numberplate.store.watchlist import Watchlist, WatchlistError
+from numberplate.types import BoundingBox, Detection, ImageResult, PlateRead, PlateText
 from tests.store.interleave import before_statement
+
+
+@pytest.mark.parametrize(("typed", "stored"), [
+    ("ab 12 cde", "AB12CDE"), ("ＡＢ１２ ＣＤＥ", "AB12CDE"), ("ａｂ－１２", "AB12"), ("皖Ａ·１２３４５", "皖A12345"),
+    ("粤B 12345", "粤B12345"), ("Ⅻ ②", "XII2"),
+])
+def test_plates_are_normalised_with_compatibility_forms_folded(typed: str, stored: str) -> None:
+    assert normalize_plate(typed) == stored
+
+
+def test_a_full_width_entry_alerts_on_the_plate_it_names(db: Database) -> None:
+    wl = Watchlist(db)
+    entry = wl.add("ＡＢ１２ＣＤＥ", "typed on a CJK keyboard", 0)
+    assert entry.plate == "AB12CDE"
+    with pytest.raises(WatchlistError, match="already"):
+        wl.add("AB12CDE")
+    saved = ReadStore(db).save(ImageResult(64, 48, (PlateRead(
+        Detection(BoundingBox(1, 2, 30, 12), 0.9), PlateText("AB12CDE", 0.9)),), 1.0))
+    assert saved.plates[0].watch is not None and saved.plates[0].watch.id == entry.id
 
 
 def test_add_list_update_delete(db: Database) -> None:

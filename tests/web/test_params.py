@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from numberplate.web.params import clean_filename
+from numberplate.store import db
+from numberplate.web.errors import WebError
+from numberplate.web.params import MAX_ID, as_id, clean_filename
 
 
 @pytest.mark.parametrize(
@@ -28,3 +30,10 @@ def test_clean_filename_drops_controls_and_format_characters(raw: str, clean: st
 def test_clean_filename_falls_back_when_nothing_is_left(raw: str | None) -> None:
     assert clean_filename(raw) == "upload"
     assert clean_filename(raw, "video") == "video"
+
+
+def test_ids_go_as_far_as_the_stores_id_columns() -> None:
+    assert MAX_ID == db.MAX_ID == 2**63 - 1
+    assert as_id("id", str(db.MAX_ID)) == db.MAX_ID and db.id_fits(as_id("id", "2147483648"))
+    with pytest.raises(WebError, match=f"from 1 to {db.MAX_ID}"):
+        as_id("id", str(db.MAX_ID + 1))

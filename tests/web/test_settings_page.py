@@ -11,7 +11,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from numberplate.config import Config
-from numberplate.web import get_state
+from numberplate.store.tokens import MAX_CALLS
+from numberplate.web import get_state, settings_pages
 from numberplate.web.settings_pages import MASK, effective_settings, is_secret
 from tests.web.forms import form_token, post_form, text_of
 
@@ -93,6 +94,19 @@ def test_bad_token_form_is_422(client: FlaskClient, app: Flask, form: dict[str, 
     assert message in text_of(html).replace("&#39;", "'")
     assert 'id="new-token"' not in html
     assert get_state(app).tokens.list() == []
+
+
+def test_a_tokens_monthly_limit_goes_as_far_as_the_stores(
+    client: FlaskClient, app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    res = post_form(client, "/settings/tokens", {"name": "cam", "max_calls": str(MAX_CALLS + 1)})
+    assert res.status_code == 422
+    assert f"must be a whole number from 1 to {MAX_CALLS}" in text_of(res.get_data(as_text=True))
+    assert post_form(client, "/settings/tokens", {"name": "cam", "max_calls": str(MAX_CALLS)}).status_code == 201
+    monkeypatch.setattr(settings_pages, "MAX_CALLS", 10)  # the page asks the store, not a number of its own
+    res = post_form(client, "/settings/tokens", {"name": "cam", "max_calls": "11"})
+    assert res.status_code == 422 and "from 1 to 10" in text_of(res.get_data(as_text=True))
+    assert [t.max_calls for t in get_state(app).tokens.list()] == [MAX_CALLS]
 
 
 def test_token_forms_need_the_csrf_token(client: FlaskClient, app: Flask) -> None:

@@ -97,6 +97,19 @@ def test_saving_a_vehicle_deleted_meanwhile_is_404(client: FlaskClient, app: Fla
     assert get_state(app).vehicles.list() == []
 
 
+@pytest.mark.parametrize("country", ["GB", "gb", " Gb "])
+def test_edit_and_delete_find_the_vehicle_whatever_the_case_of_its_country(
+    client: FlaskClient, app: Flask, country: str
+) -> None:
+    get_state(app).vehicles.upsert({"plate": "AB12CDE", "country": "gb", "make": "Ford"})
+    res = client.get("/vehicles/edit", query_string={"plate": "ab12 cde", "country": country})
+    html = res.get_data(as_text=True)
+    assert res.status_code == 200
+    assert 'name="original_plate" value="AB12CDE"' in html and 'name="original_country" value="gb"' in html
+    assert post_form(client, "/vehicles/delete", {"plate": "AB12CDE", "country": country}).status_code == 303
+    assert get_state(app).vehicles.list() == []
+
+
 def test_edit_of_an_unknown_vehicle_is_404(client: FlaskClient) -> None:
     res = client.get("/vehicles/edit?plate=NOPE&country=")
     assert res.status_code == 404
@@ -142,6 +155,15 @@ def test_import_csv(client: FlaskClient, app: Flask) -> None:
     assert status == 303
     assert "update.csv: 0 vehicles added, 1 updated." in client.get("/vehicles").get_data(as_text=True)
     assert get_state(app).vehicles.find("AB12CDE", "gb").colour == "Red"
+
+
+def test_import_of_a_semicolon_separated_file(client: FlaskClient, app: Flask) -> None:
+    # Excel's "CSV" where the decimal mark is a comma; it used to say the header had no 'plate' column.
+    status, _ = import_csv(client, "\ufeffplate;country;make;engine_size\r\nAB12CDE;gb;Ford;1,6\r\n", "excel.csv")
+    assert status == 303
+    assert "excel.csv: 1 vehicle added, 0 updated." in client.get("/vehicles").get_data(as_text=True)
+    found = get_state(app).vehicles.find("AB12CDE", "gb")
+    assert (found.make, found.engine_size) == ("Ford", "1,6")
 
 
 @pytest.mark.parametrize(

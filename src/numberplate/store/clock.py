@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import UTC, datetime
 
 
@@ -16,5 +17,9 @@ def as_utc(value: datetime) -> datetime:
 
 
 def normalize_plate(text: str) -> str:
-    """Upper-case letters and digits only (any script): ``"ab-12 cde"`` -> ``"AB12CDE"``."""
-    return "".join(c for c in text.upper() if c.isalnum())
+    """Upper-case letters and digits only (any script): ``"ab-12 cde"`` -> ``"AB12CDE"``.
+
+    Compatibility forms are folded first (NFKC), so the full-width ``"ＡＢ１２"`` a CJK keyboard types is
+    ``"AB12"``; other scripts' letters stay as they are (``"皖A·12345"`` -> ``"皖A12345"``).
+    """
+    return "".join(c for c in unicodedata.normalize("NFKC", text).upper() if c.isalnum())

@@ -3,15 +3,26 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, create_engine, delete, event, func, inspect, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    bindparam,
+    create_engine,
+    delete,
+    event,
+    func,
+    inspect,
+    select,
+)
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DatabaseError, IntegrityError, NoSuchModuleError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import QueryableAttribute, Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from numberplate.errors import NotFoundError, StoreError
@@ -23,6 +34,9 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 # Of the PostgreSQL advisory lock migrations hold; any number no other lock of the app uses.
 MIGRATION_LOCK_KEY = int.from_bytes(b"np-migr", "big")
 MIGRATION_WAIT_S = 600  # how long SQLite waits for another process's migration (rebuilding a large history)
+# The id columns are signed 64-bit integers on every database (migration 0003); ids given out are positive.
+MAX_ID = 2**63 - 1
+MIN_ID = -(2**63)
 T = TypeVar("T")
 
 
@@ -216,20 +230,42 @@ def get_or_raise(session: Session, model: type[T], row_id: int, what: str) -> T:
     Raises:
         NotFoundError: there is none ("there is no {what} with id N").
     """
-    row = session.get(model, row_id) if id_fits(session, row_id) else None
+    row = session.get(model, row_id) if id_fits(row_id) else None
     if row is None:
         raise NotFoundError(not_found(what, row_id))
     return row
 
 
-def id_fits(session: Session, row_id: int) -> bool:
-    """Whether ``row_id`` fits the id columns (INTEGER: 32 bits on PostgreSQL, 64 on SQLite).
+def id_fits(row_id: int) -> bool:
+    """Whether ``row_id`` fits the id columns: signed 64-bit integers (BIGINT on PostgreSQL, INTEGER on SQLite).
 
-    One that does not names no row, but the database refuses to compare it ("integer out of range", or
+    One that does not names no row, but the database refuses to compare it ("bigint out of range", or
     ``OverflowError`` from SQLite's driver): ask this before looking such an id up.
     """
-    bits = 32 if session.get_bind().dialect.name == "postgresql" else 64
-    return -(2 ** (bits - 1)) <= row_id < 2 ** (bits - 1)
+    return MIN_ID <= row_id <= MAX_ID
+
+
+def batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """``items`` in lists of at most ``size`` (to keep each statement's ``IN (...)`` list short)."""
+    batch: list[T] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def one_of(column: QueryableAttribute[Any], values: Collection[str]) -> ColumnElement[bool]:
+    """``column IN (values)`` with the values written into the statement, for batches of letters and digits
+    (normalised plates, SHA-256 names) looked up one after another.
+
+    With bound values every batch is the same statement: psycopg prepares it after five runs and PostgreSQL then
+    plans it once for any values, a plan that compares every row of the table with every value (0.4 s a batch of
+    500 among 20,000 vehicles, instead of 5 ms).
+    """
+    return column.in_(bindparam(column.key, list(values), unique=True, literal_execute=True))
 
 
 def not_found(what: str, row_id: int) -> str:
@@ -245,7 +281,7 @@ def delete_or_raise(session: Session, model: type[Any], row_id: int, what: str) 
     Raises:
         NotFoundError: there is none (any more).
     """
-    if not id_fits(session, row_id):
+    if not id_fits(row_id):
         raise NotFoundError(not_found(what, row_id))
     result = session.execute(delete(model).where(model.id == row_id))
     if not getattr(result, "rowcount", 0):

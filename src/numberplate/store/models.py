@@ -5,7 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from numberplate.store.clock import utcnow
@@ -18,6 +29,10 @@ class Base(DeclarativeBase):
 # Tables whose ids clients see (in URLs and API answers): on SQLite, AUTOINCREMENT so that an id is never given
 # again after its row is deleted (a kept link must not show another read). PostgreSQL sequences never reuse ids.
 NEVER_REUSE_IDS = {"sqlite_autoincrement": True}
+# Ids and the foreign keys to them: 64-bit, as ids are never given again (a site saving 100 reads a second would
+# use up 32-bit ids in under a year). SQLite's INTEGER already is; it must stay the type's name there, since only
+# an INTEGER PRIMARY KEY is the rowid (and may be AUTOINCREMENT).
+ID = BigInteger().with_variant(Integer, "sqlite")
 
 
 class Read(Base):
@@ -26,7 +41,7 @@ class Read(Base):
     __tablename__ = "reads"
     __table_args__ = NEVER_REUSE_IDS
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
     source: Mapped[str] = mapped_column(String(32), default="web", index=True)  # web, api, plate-recognizer, cli, video
     camera_id: Mapped[str | None] = mapped_column(String(128), index=True)
@@ -36,7 +51,7 @@ class Read(Base):
     height: Mapped[int] = mapped_column(Integer)
     processing_ms: Mapped[float] = mapped_column(Float, default=0.0)
     country_hint: Mapped[str | None] = mapped_column(String(8))
-    token_id: Mapped[int | None] = mapped_column(ForeignKey("api_tokens.id", ondelete="SET NULL"))
+    token_id: Mapped[int | None] = mapped_column(ID, ForeignKey("api_tokens.id", ondelete="SET NULL"))
 
     plates: Mapped[list[Plate]] = relationship(
         back_populates="read", cascade="all, delete-orphan", order_by="Plate.position", lazy="selectin"
@@ -49,8 +64,8 @@ class Plate(Base):
     __tablename__ = "plates"
     __table_args__ = NEVER_REUSE_IDS
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    read_id: Mapped[int] = mapped_column(ForeignKey("reads.id", ondelete="CASCADE"), index=True)
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    read_id: Mapped[int] = mapped_column(ID, ForeignKey("reads.id", ondelete="CASCADE"), index=True)
     position: Mapped[int] = mapped_column(Integer, default=0)
     text: Mapped[str | None] = mapped_column(String(32))
     # Upper-case letters and digits only: what searches and the watchlist compare.
@@ -64,10 +79,10 @@ class Plate(Base):
     box_ymax: Mapped[int] = mapped_column(Integer)
     country: Mapped[str | None] = mapped_column(String(8))
     candidates: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
-    crop_sha256: Mapped[str | None] = mapped_column(String(64))
+    crop_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
     vehicle: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     lookup_error: Mapped[str | None] = mapped_column(Text)
-    watch_id: Mapped[int | None] = mapped_column(ForeignKey("watchlist.id", ondelete="SET NULL"), index=True)
+    watch_id: Mapped[int | None] = mapped_column(ID, ForeignKey("watchlist.id", ondelete="SET NULL"), index=True)
 
     read: Mapped[Read] = relationship(back_populates="plates")
     watch: Mapped[WatchEntry | None] = relationship(lazy="joined")
@@ -79,7 +94,7 @@ class WatchEntry(Base):
     __tablename__ = "watchlist"
     __table_args__ = NEVER_REUSE_IDS
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
     plate_norm: Mapped[str] = mapped_column(String(32), unique=True)
     label: Mapped[str] = mapped_column(String(200), default="")
     max_distance: Mapped[int] = mapped_column(Integer, default=1)
@@ -92,7 +107,7 @@ class ApiToken(Base):
     __tablename__ = "api_tokens"
     __table_args__ = NEVER_REUSE_IDS
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
     prefix: Mapped[str] = mapped_column(String(12))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
@@ -108,8 +123,8 @@ class Usage(Base):
     __tablename__ = "usage"
     __table_args__ = (UniqueConstraint("token_id", "window", name="uq_usage_token_window"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    token_id: Mapped[int] = mapped_column(ForeignKey("api_tokens.id", ondelete="CASCADE"))
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    token_id: Mapped[int] = mapped_column(ID, ForeignKey("api_tokens.id", ondelete="CASCADE"))
     window: Mapped[str] = mapped_column(String(20))  # "m:2026-11-24T20:53" or "M:2026-11"
     calls: Mapped[int] = mapped_column(Integer, default=0)
 
@@ -120,7 +135,7 @@ class Vehicle(Base):
     __tablename__ = "vehicles"
     __table_args__ = (UniqueConstraint("plate_norm", "country", name="uq_vehicles_plate_country"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
     plate_norm: Mapped[str] = mapped_column(String(32), index=True)
     country: Mapped[str] = mapped_column(String(8), default="")  # "" matches any country
     make: Mapped[str | None] = mapped_column(String(100))
@@ -147,7 +162,7 @@ class LookupCacheEntry(Base):
         Index("ix_lookup_cache_expires", "expires_at"),
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
     provider: Mapped[str] = mapped_column(String(50))
     country: Mapped[str] = mapped_column(String(8), default="")
     plate_norm: Mapped[str] = mapped_column(String(32))

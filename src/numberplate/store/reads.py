@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import re
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -18,7 +19,15 @@ from numberplate.errors import NotFoundError
 from numberplate.formats.distance import levenshtein
 from numberplate.imaging import encode_jpeg
 from numberplate.store.clock import as_utc, normalize_plate, utcnow
-from numberplate.store.db import Database, delete_or_raise, get_or_raise, id_fits, not_found
+from numberplate.store.db import (
+    Database,
+    batches,
+    delete_or_raise,
+    get_or_raise,
+    id_fits,
+    not_found,
+    one_of,
+)
 from numberplate.store.files import ImageFiles
 from numberplate.store.models import Plate, Read, WatchEntry
 from numberplate.types import ImageResult
@@ -31,6 +40,10 @@ CROP_JPEG_QUALITY = 92
 SearchMode = Literal["exact", "prefix", "fuzzy"]
 SEARCH_MODES: tuple[SearchMode, ...] = ("exact", "prefix", "fuzzy")
 MAX_PER_PAGE = 100
+ORPHAN_GRACE = timedelta(hours=1)
+"""How long a file no read refers to is left alone: far longer than a save takes from writing it to its commit."""
+SWEEP_BATCH = 500  # files whose use one query checks
+REMOVE_BATCH = 50  # files removed per transaction (on PostgreSQL it holds a lock per file until it ends)
 
 
 @dataclass(frozen=True)
@@ -260,6 +273,14 @@ def _match_and_hold(session: Session, norms: Sequence[str]) -> list[WatchEntry |
         entries = [e for e in entries if e.id in held or e.id not in wanted]
 
 
+def _used(session: Session, shas: Iterable[str]) -> set[str]:
+    """Those of ``shas`` that a committed read uses, as its photo or a plate's crop."""
+    wanted = list(shas)
+    in_reads = select(Read.image_sha256).where(one_of(Read.image_sha256, wanted))
+    in_plates = select(Plate.crop_sha256).where(one_of(Plate.crop_sha256, wanted))
+    return {sha for sha in session.scalars(in_reads.union(in_plates)) if sha}
+
+
 def match_watchlist(entries: Sequence[WatchEntry], plate_norm: str) -> WatchEntry | None:
     """The closest watchlist entry within its own ``max_distance`` of ``plate_norm`` (None: no alert)."""
     if not plate_norm:
@@ -402,7 +423,7 @@ class ReadStore:
             NotFoundError: there is no such read.
         """
         with self.db.session() as session:
-            if not id_fits(session, read_id):
+            if not id_fits(read_id):
                 raise NotFoundError(not_found("read", read_id))
             image = session.execute(select(Read.image_sha256).where(Read.id == read_id)).first()
             if image is None:
@@ -414,8 +435,8 @@ class ReadStore:
             delete_or_raise(session, Read, read_id, "read")
         self._remove_unused_files(shas)
 
-    def _remove_unused_files(self, shas: set[str]) -> None:
-        """Unlink the files of ``shas`` that no committed read uses.
+    def _remove_unused_files(self, shas: set[str]) -> int:
+        """Unlink the files of ``shas`` that no committed read uses; returns how many this call removed.
 
         Files are shared by content, so a read being saved (in another thread, process or host) may have found
         one of them already on disk a moment ago. Both sides take :func:`_lock_files`: here, the check that no
@@ -423,21 +444,47 @@ class ReadStore:
         gone, under the same lock before its commit. Either the save commits first and this check sees its row,
         or the unlink comes first and the save re-creates the file: a committed read never lacks its file.
         This runs after the delete's commit, so a process dying in between leaves a file over, never a row
-        without its file.
+        without its file; :meth:`remove_orphaned_files` removes such files later.
         """
         if not self.files or not shas:
-            return
+            return 0
+        removed = 0
         with self.db.session() as session:
             _lock_files(session, shas)
-            for sha in sorted(shas):
-                if not self._referenced(session, sha):
-                    self.files.delete(sha)
+            for sha in sorted(shas - _used(session, shas)):
+                if self.files.delete(sha):
+                    removed += 1
+        return removed
 
-    @staticmethod
-    def _referenced(session: Session, sha: str) -> bool:
-        in_reads = session.scalar(select(func.count()).select_from(Read).where(Read.image_sha256 == sha))
-        in_plates = session.scalar(select(func.count()).select_from(Plate).where(Plate.crop_sha256 == sha))
-        return bool(in_reads or in_plates)
+    def remove_orphaned_files(self, grace: timedelta = ORPHAN_GRACE) -> int:
+        """Remove the files in the images folder that no read refers to and that were written over ``grace`` ago,
+        and the temporary files of writes that never finished (as old).
+
+        Such files are left over when removing a deleted read's files fails (a read-only folder, a full disk)
+        or the process dies between the delete's commit and the unlink; nothing else would ever remove them.
+        A read being saved meanwhile keeps its files: those it wrote are younger than ``grace``, and one it found
+        already on disk (with an old time) is checked and removed under :func:`_lock_files`, which the save takes
+        too before its commit, writing the file again if it is gone.
+
+        Returns:
+            How many files were removed.
+
+        Raises:
+            StoreError: the images folder cannot be listed or a file in it cannot be removed; the database
+                cannot be read.
+        """
+        if not self.files:
+            return 0
+        cutoff = time.time() - grace.total_seconds()
+        removed = self.files.remove_temporaries(cutoff)
+        for batch in batches(self.files.stored_before(cutoff), SWEEP_BATCH):
+            with self.db.session() as session:  # most files are in use: drop those without taking any lock
+                unused = sorted(set(batch) - _used(session, batch))
+            for part in batches(unused, REMOVE_BATCH):
+                removed += self._remove_unused_files(set(part))
+        if removed:
+            log.info("removed %d image file(s) that no read refers to", removed)
+        return removed
 
     def search(self, query: ReadQuery) -> Page:
         """Reads matching ``query``, newest first, one page of them.
@@ -491,29 +538,37 @@ class ReadStore:
             ).all()
             return Page(tuple(_stored(r) for r in reads), total, page, per_page)
 
-    def purge(self, older_than: timedelta) -> int:
-        """Delete reads older than ``older_than`` (the retention setting) and their unused files.
+    def purge(self, older_than: timedelta, orphan_grace: timedelta = ORPHAN_GRACE) -> int:
+        """Delete reads older than ``older_than`` (the retention setting) and their unused files; then remove
+        the files that no read refers to (:meth:`remove_orphaned_files`, with ``orphan_grace``).
 
         Every worker process runs its own purge, and reads can be deleted through the API meanwhile: a read
         already gone is skipped.
 
         Returns:
             How many reads this call deleted.
+
+        Raises:
+            StoreError: the database cannot be used, or the images folder cannot be listed or changed.
         """
-        try:
-            cutoff = utcnow() - older_than
-        except OverflowError:  # a cutoff before the year 1: nothing is that old
-            return 0
-        with self.db.session() as session:
-            old = session.scalars(select(Read.id).where(Read.created_at < cutoff)).all()
         deleted = 0
-        for read_id in old:
+        for read_id in self._older_than(older_than):
             try:
                 self.delete(read_id)
             except NotFoundError:
                 continue  # deleted by another purge or an API call since it was listed
             deleted += 1
+        self.remove_orphaned_files(orphan_grace)
         return deleted
+
+    def _older_than(self, age: timedelta) -> Sequence[int]:
+        """The ids of the reads older than ``age``."""
+        try:
+            cutoff = utcnow() - age
+        except OverflowError:  # a cutoff before the year 1: nothing is that old
+            return []
+        with self.db.session() as session:
+            return session.scalars(select(Read.id).where(Read.created_at < cutoff)).all()
 
     def counts(self) -> dict[str, int]:
         """How many reads and plates are stored."""

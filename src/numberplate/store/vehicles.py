@@ -4,20 +4,21 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from numberplate.errors import NotFoundError, StoreError
 from numberplate.formats.patterns import COUNTRY_CODE_RE
 from numberplate.store.clock import as_utc, normalize_plate, utcnow
-from numberplate.store.db import Database, gone_is_not_found
+from numberplate.store.db import Database, batches, gone_is_not_found, one_of
 from numberplate.store.models import LookupCacheEntry, Vehicle
 from numberplate.types import VehicleInfo
 
@@ -28,6 +29,9 @@ DETAIL_FIELDS = (
 )
 CSV_COLUMNS = ("plate", "country", *DETAIL_FIELDS)
 _ALIASES = {"color": "colour", "registration": "plate", "reg": "plate", "registration_number": "plate"}
+# What spreadsheets separate CSV fields with: a comma, a semicolon (Excel where the decimal mark is a comma), a tab.
+DELIMITERS = (",", ";", "\t")
+LOOKUP_BATCH = 500  # plates looked up per query by an import
 MAX_PLATE = 16
 YEARS = range(1885, 2101)  # plausible model years
 MAX_DESCRIPTION = 500  # the one detail without a length in its column (Text)
@@ -97,6 +101,26 @@ def _csv_error(name: str, line: int, e: csv.Error) -> RegistryImportError:
     return RegistryImportError(f'{name} line {line}: {reason}; quote a whole field, with "" for a quote inside it')
 
 
+def _column(heading: str) -> str:
+    """The column a CSV header cell names (``"Color "`` -> ``"colour"``)."""
+    name = heading.strip().lower()
+    return _ALIASES.get(name, name)
+
+
+def _delimiter(header: str) -> str:
+    """Of :data:`DELIMITERS`, the one that splits the CSV header line ``header`` into the most known columns (the
+    comma when none does better)."""
+
+    def known(delimiter: str) -> int:
+        try:
+            cells = next(csv.reader([header], delimiter=delimiter, strict=True), [])
+        except csv.Error:  # a quote left open: the import itself says so, on line 1
+            return 0
+        return sum(_column(cell) in CSV_COLUMNS for cell in cells)
+
+    return max(DELIMITERS, key=known)  # the first of the best: the comma on a tie
+
+
 def _key(plate_norm: str, country: str) -> str:
     return f"{plate_norm} ({country})" if country else f"{plate_norm} (any country)"
 
@@ -160,7 +184,8 @@ class VehicleRegistry:
             raise VehicleExistsError(self._exists(values)) from e
 
     def update(self, plate: str, country: str, row: dict[str, Any]) -> VehicleInfo:
-        """Change the vehicle stored under ``plate`` and ``country`` to ``row`` (whose plate or country may differ).
+        """Change the vehicle stored under ``plate`` and ``country`` (in any case) to ``row`` (whose plate or country
+        may differ).
 
         A new plate or country renames the vehicle in place; it never replaces another vehicle.
 
@@ -170,6 +195,7 @@ class VehicleRegistry:
             VehicleExistsError: the new plate and country belong to another vehicle.
         """
         values = _clean_row(row, "vehicle")
+        country = country.strip().lower()
         missing = f"{_key(normalize_plate(plate) or plate[:20], country)} is not in the registry"
         try:
             with gone_is_not_found(missing), self.db.session() as session:
@@ -207,15 +233,15 @@ class VehicleRegistry:
         return False
 
     def delete(self, plate: str, country: str = "") -> None:
-        """Remove a vehicle.
+        """Remove a vehicle (``country`` in any case).
 
         Raises:
             NotFoundError: no such vehicle.
         """
         with self.db.session() as session:
-            result = session.execute(
-                delete(Vehicle).where(Vehicle.plate_norm == normalize_plate(plate), Vehicle.country == country)
-            )
+            result = session.execute(delete(Vehicle).where(
+                Vehicle.plate_norm == normalize_plate(plate), Vehicle.country == country.strip().lower()
+            ))
             if not getattr(result, "rowcount", 0):
                 raise NotFoundError(f"{plate!r} is not in the local vehicle registry")
 
@@ -226,8 +252,11 @@ class VehicleRegistry:
             return [(v.country, _info(v)) for v in rows]
 
     def import_csv(self, source: str | Path | Iterable[str]) -> ImportReport:
-        """Import vehicles from CSV (header row: ``plate`` and any of country, make, model, colour, ...).
+        """Import vehicles from CSV (header row: ``plate`` and any of country, make, model, colour, ...), its fields
+        separated by commas, semicolons or tabs (whichever the header is written with).
 
+        A row replaces the vehicle with its plate and country, or adds one; of rows with the same plate and
+        country the last is kept (the first counts as added when the vehicle is new, the others as updated).
         All rows go in one transaction: a bad line imports nothing.
 
         Raises:
@@ -242,13 +271,15 @@ class VehicleRegistry:
             name = str(source)
         else:
             lines, name = source, "CSV"
+        remaining = iter(lines)
+        first = next(remaining, "")
         # strict: a quote left open is an error, not a field that swallows the rest of the file.
-        reader = csv.DictReader(lines, strict=True)
+        reader = csv.DictReader(itertools.chain([first], remaining), delimiter=_delimiter(first), strict=True)
         try:
             fieldnames = reader.fieldnames or []
         except csv.Error as e:
             raise _csv_error(name, 1, e) from e
-        header = [(_ALIASES.get(h.strip().lower(), h.strip().lower())) for h in fieldnames]
+        header = [_column(h) for h in fieldnames]
         if "plate" not in header:
             raise RegistryImportError(
                 f"{name}: the header must have a 'plate' column; columns: {', '.join(CSV_COLUMNS)}"
@@ -257,22 +288,38 @@ class VehicleRegistry:
         if unknown:
             raise RegistryImportError(f"{name}: unknown column {unknown[0]!r}; columns: {', '.join(CSV_COLUMNS)}")
         reader.fieldnames = header
-        added = updated = 0
+        vehicles: dict[tuple[str, str], dict[str, Any]] = {}  # by plate and country: the last row of each
+        rows = 0
         start = reader.line_num + 1  # the line the next row starts on (a quoted field may span lines)
         try:
-            with self.db.session() as session:
-                for row in reader:
-                    if None in row:
-                        raise RegistryImportError(f"{name} line {reader.line_num}: more fields than header columns")
-                    if self._upsert(session, _clean_row(row, f"{name} line {reader.line_num}")):
-                        added += 1
-                    else:
-                        updated += 1
-                    session.flush()
-                    start = reader.line_num + 1
+            for row in reader:
+                if None in row:
+                    raise RegistryImportError(f"{name} line {reader.line_num}: more fields than header columns")
+                values = _clean_row(row, f"{name} line {reader.line_num}")
+                vehicles[values["plate_norm"], values["country"]] = values
+                rows += 1
+                start = reader.line_num + 1
         except csv.Error as e:
             raise _csv_error(name, start, e) from e
-        return ImportReport(added, updated)
+        with self.db.session() as session:
+            added = self._write_all(session, vehicles)
+        return ImportReport(added, rows - added)
+
+    @staticmethod
+    def _write_all(session: Session, vehicles: dict[tuple[str, str], dict[str, Any]]) -> int:
+        """Add or replace ``vehicles`` (by plate and country) with a few statements; returns how many were new."""
+        ids: dict[tuple[str, str], int] = {}
+        for plates in batches(sorted({plate for plate, _ in vehicles}), LOOKUP_BATCH):
+            query = select(Vehicle.id, Vehicle.plate_norm, Vehicle.country).where(one_of(Vehicle.plate_norm, plates))
+            ids.update({(plate, country): row_id for row_id, plate, country in session.execute(query)})
+        now = utcnow()
+        changed = [{**values, "id": ids[key], "updated_at": now} for key, values in vehicles.items() if key in ids]
+        new = [{**values, "updated_at": now} for key, values in vehicles.items() if key not in ids]
+        if changed:
+            session.execute(update(Vehicle), changed)  # by primary key
+        if new:
+            session.execute(insert(Vehicle), new)
+        return len(new)
 
 
 class LookupCache:

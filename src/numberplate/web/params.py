@@ -20,14 +20,13 @@ from numberplate.formats.patterns import (
     check_country,
     known_countries,
 )
+from numberplate.store.db import MAX_ID  # the largest record id the database's id columns hold
 from numberplate.store.reads import CAMERA_RULE, check_camera_id
 from numberplate.web.errors import WebError
 
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
-ID_RE = re.compile(r"[0-9]{1,19}")
-MAX_ID = 2**63 - 1
-"""The largest record id: the database's ids are signed 64-bit integers, so none is larger."""
+ID_RE = re.compile(rf"[0-9]{{1,{len(str(MAX_ID))}}}")
 _ASCII_SPACE = str.maketrans("", "", " \t\n\r\f\v")
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.exc import ArgumentError
 from werkzeug.wrappers import Response as BaseResponse
 
 from numberplate.config import Config
+from numberplate.store.tokens import MAX_CALLS
 from numberplate.web.errors import WebError
 from numberplate.web.params import as_int, invalid
 from numberplate.web.state import get_state
@@ -90,7 +91,7 @@ def create_token() -> BaseResponse:
             raise invalid("name", "is required: say who or what will use the token")
         if len(form["name"]) > MAX_TOKEN_NAME:
             raise invalid("name", f"must be at most {MAX_TOKEN_NAME} characters")
-        max_calls = as_int("max_calls", form["max_calls"], 0, 1, 1_000_000_000) if form["max_calls"] else None
+        max_calls = as_int("max_calls", form["max_calls"], 0, 1, MAX_CALLS) if form["max_calls"] else None
     except WebError as e:
         return _page(form, error=e.message, status=422)
     secret, info = get_state().tokens.create(form["name"], max_calls)

@@ -68,8 +68,8 @@ def new() -> BaseResponse:
 
 @bp.get("/vehicles/edit")
 def edit() -> BaseResponse:
-    """The form for one vehicle (``?plate=AB12CDE&country=gb``)."""
-    plate, country = request.args.get("plate", ""), request.args.get("country", "")
+    """The form for one vehicle (``?plate=AB12CDE&country=gb``; the country in any case, as stored: lower)."""
+    plate, country = request.args.get("plate", ""), request.args.get("country", "").strip().lower()
     form = _stored_vehicle(plate, country)
     if form is None:
         raise WebError(404, "not_found", f"{plate[:20]!r} ({country[:8] or 'no country'}) is not in the registry.")
