@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from datetime import timedelta
 from pathlib import Path
@@ -132,6 +133,24 @@ def test_purge_stops_with_a_one_line_error_at_a_file_it_cannot_remove(env: dict[
     assert store.counts()["reads"] == 1  # it stopped there: the other read and its file are still there
     blocked.rmdir()
     assert run(env, "db", "purge", "--days", "30")[1].startswith("deleted 1 read(s)")
+    db.close()
+
+
+def test_sweep_removes_only_old_files_that_no_read_refers_to(env: dict[str, str]) -> None:
+    instance = Path(env["NUMBERPLATE_INSTANCE_PATH"])
+    db = Database(default_url(instance))
+    db.migrate()
+    store = ReadStore(db, ImageFiles(instance / "images"))
+    kept = store.save(ImageResult(64, 48, (), 1.0), image_jpeg=b"kept")
+    orphan = store.files.path(store.files.put(b"orphan"))
+    fresh = store.files.path(store.files.put(b"fresh orphan"))
+    hours_ago = utcnow().timestamp() - 3 * 3600
+    for path in (orphan, store.files.path(kept.image_sha256 or "")):  # type: ignore[union-attr]
+        os.utime(path, (hours_ago, hours_ago))
+    code, out, err = run(env, "db", "sweep")
+    assert code == 0 and out.strip() == "removed 1 file(s) that no read refers to", err
+    assert not orphan.exists() and fresh.exists() and store.files.path(kept.image_sha256 or "").exists()  # type: ignore[union-attr]
+    assert run(env, "db", "sweep", "--grace-hours", "0")[0] == 2  # a usage error: 0 would race saves
     db.close()
 
 

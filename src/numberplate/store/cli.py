@@ -175,6 +175,21 @@ def db_purge(days: int | None, config_path: Path | None) -> None:
     click.echo(f"deleted {deleted} read(s) older than {days} day(s)")
 
 
+@db_group.command("sweep")
+@click.option("--grace-hours", type=click.FloatRange(0, 24 * 365, min_open=True), default=1.0, show_default=True,
+              help="leave files written less than this long ago (a read may be saving them)")
+@CONFIG_OPTION
+def db_sweep(grace_hours: float, config_path: Path | None) -> None:
+    """Remove the image files no read refers to (left when removing a deleted read's files failed).
+
+    `db purge` and the hourly retention do this too; this runs it alone, e.g. without a retention period.
+    """
+    store = open_read_store(_config(config_path))
+    with reported(NumberplateError):
+        removed = store.remove_orphaned_files(timedelta(hours=grace_hours))
+    click.echo(f"removed {removed} file(s) that no read refers to")
+
+
 class UtcDateTime(click.ParamType):
     """An ISO 8601 date or date-time (``2026-11-24``, ``2026-11-24T10:00:00Z``) as aware UTC; naive means UTC."""
 
