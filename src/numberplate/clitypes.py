@@ -21,6 +21,19 @@ class FiniteFloatRange(click.FloatRange):
         return number
 
 
+def checked_camera_id(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A ``--camera-id`` callback: the id checked by the rule of every entry point (so that the history can
+    filter by it); a bad one is a usage error saying what is allowed."""
+    from numberplate.store.reads import check_camera_id  # imported when used: the CLI starts without the store
+
+    if value is None:
+        return None
+    try:
+        return check_camera_id(value)
+    except ValueError as e:
+        raise click.BadParameter(str(e)) from e
+
+
 @contextmanager
 def reported(*errors: type[Exception]) -> Iterator[None]:
     """Turn ``errors`` (bad data, an unreadable checkpoint, a database that cannot be written...) into a one-line

@@ -154,6 +154,12 @@ def test_sweep_removes_only_old_files_that_no_read_refers_to(env: dict[str, str]
     db.close()
 
 
+@pytest.mark.parametrize("hours", ["nan", "inf", "-1"])
+def test_sweep_grace_that_is_not_a_number_of_hours_is_a_usage_error(env: dict[str, str], hours: str) -> None:
+    code, _, err = run(env, "db", "sweep", "--grace-hours", hours)
+    assert code == 2 and "Invalid value for '--grace-hours'" in err, err
+
+
 @pytest.mark.parametrize(("name", "got"), [("", ""), ("  ", ""), ("n" * 101, ", got 101")])
 def test_token_names_that_are_empty_or_too_long_are_usage_errors(env: dict[str, str], name: str, got: str) -> None:
     code, out, err = run(env, "token", "create", name)

@@ -351,6 +351,15 @@ def test_cli_writes_a_file_whole(env: dict[str, str], cli_store: ReadStore, tmp_
     assert sorted(p.name for p in tmp_path.iterdir()) == ["instance", "reads.jsonl"]  # no temporary file left
 
 
+def test_cli_an_out_file_that_cannot_be_written_is_named_in_one_line(env: dict[str, str], cli_store: ReadStore,
+                                                                     tmp_path: Path) -> None:
+    out = tmp_path / "no such folder" / "reads.csv"
+    res = invoke(env, "--out", str(out))
+    assert res.exit_code == 1 and res.stderr.count("\n") == 1, res.stderr
+    assert res.stderr.startswith(f"Error: cannot write the export to {out}: No such file or directory;"), res.stderr
+    assert ".part" not in res.stderr  # the temporary file is no concern of the user's
+
+
 @pytest.mark.parametrize(("args", "message"), [
     (("--format", "xml"), "'xml' is not one of 'csv', 'jsonl'"),
     (("--mode", "soundex"), "'soundex' is not one of 'exact', 'prefix', 'fuzzy'"),

@@ -12,12 +12,12 @@ from typing import IO, TYPE_CHECKING, Any
 
 import click
 
-from numberplate.clitypes import reported
+from numberplate.clitypes import FiniteFloatRange, checked_camera_id, reported
 from numberplate.config import Config, load_config
 from numberplate.errors import NumberplateError
 from numberplate.store.db import Database, default_url
 from numberplate.store.export import EXPORT_FORMATS, WRITERS, ExportFormat, ExportRow, export_rows
-from numberplate.store.reads import SEARCH_MODES, ReadQuery, ReadStore, retention_period
+from numberplate.store.reads import SEARCH_MODES, SOURCES, ReadQuery, ReadStore, retention_period
 from numberplate.store.tokens import MAX_CALLS
 
 if TYPE_CHECKING:
@@ -176,7 +176,7 @@ def db_purge(days: int | None, config_path: Path | None) -> None:
 
 
 @db_group.command("sweep")
-@click.option("--grace-hours", type=click.FloatRange(0, 24 * 365, min_open=True), default=1.0, show_default=True,
+@click.option("--grace-hours", type=FiniteFloatRange(0, 24 * 365, min_open=True), default=1.0, show_default=True,
               help="leave files written less than this long ago (a read may be saving them)")
 @CONFIG_OPTION
 def db_sweep(grace_hours: float, config_path: Path | None) -> None:
@@ -206,18 +206,6 @@ class UtcDateTime(click.ParamType):
             self.fail(f"{text[:40]!r} is not an ISO 8601 date or time such as 2026-11-24T10:00:00Z", param, ctx)
         except OverflowError:
             self.fail(f"{text[:40]!r} is out of range: in UTC it must fall in the years 1 to 9999", param, ctx)
-
-
-def _camera_id(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    """``--camera-id`` checked by the rule of every entry point."""
-    from numberplate.store.reads import check_camera_id
-
-    if value is None:
-        return None
-    try:
-        return check_camera_id(value)
-    except ValueError as e:
-        raise click.BadParameter(str(e)) from e
 
 
 def _counted(rows: Iterable[ExportRow], count: list[int]) -> Iterator[ExportRow]:
@@ -257,8 +245,8 @@ def _quiet_closed_stdout() -> None:
               help="--mode fuzzy: characters off at most")
 @click.option("--since", type=UtcDateTime(), help="reads from this time on (ISO 8601; no time zone: UTC)")
 @click.option("--until", type=UtcDateTime(), help="reads before this time (a date alone: before that day began)")
-@click.option("--camera-id", callback=_camera_id, help="one camera's reads")
-@click.option("--source", type=click.Choice(("web", "api", "plate-recognizer", "cli", "video")),
+@click.option("--camera-id", callback=checked_camera_id, help="one camera's reads")
+@click.option("--source", type=click.Choice(SOURCES),
               help="how the reads came in")
 @click.option("--watchlist", "watchlist_only", is_flag=True, help="only reads with a watchlist alert")
 @CONFIG_OPTION
@@ -276,7 +264,7 @@ def db_export(
     db = open_database(_config(config_path))
     count = [0]
     pieces = WRITERS[fmt](_counted(export_rows(db, query), count), None)
-    with reported(NumberplateError, OSError):
+    with reported(NumberplateError, OSError):  # OSError: standard output redirected to a full disk
         if out is None:
             try:
                 _write(pieces, sys.stdout.buffer)
@@ -290,12 +278,20 @@ def db_export(
 
 def _write_file(pieces: Iterable[str], out: Path) -> None:
     """Write ``pieces`` to ``out`` through a temporary file beside it, so that ``out`` is never left half
-    written (a failed export keeps what was there)."""
+    written (a failed export keeps what was there).
+
+    Raises:
+        click.ClickException: ``out`` cannot be written (no such folder, no permission, a full disk).
+    """
     part = out.with_name(f".{out.name}.part")
     try:
         with part.open("wb") as stream:
             _write(pieces, stream)
         part.replace(out)
-    except BaseException:
+    except BaseException as e:
         part.unlink(missing_ok=True)
+        if isinstance(e, OSError):  # about the temporary file, which the user never named
+            raise click.ClickException(f"cannot write the export to {out}: {e.strerror or e}; check that its "
+                                       "folder exists, that this user can write there and that the disk has room"
+                                       ) from e
         raise

@@ -6,17 +6,16 @@ import csv
 import io
 import json
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import Executable, false, func, or_, select
+from sqlalchemy import Executable, Row, and_, func, or_, select, true
 
-from numberplate.formats.distance import levenshtein
-from numberplate.store.clock import as_utc, normalize_plate
+from numberplate.store.clock import as_utc
 from numberplate.store.db import Database
 from numberplate.store.models import Plate, Read, WatchEntry
-from numberplate.store.reads import ReadQuery
+from numberplate.store.reads import ReadFilter, ReadQuery, read_filter
 
 ExportFormat = Literal["csv", "jsonl"]
 EXPORT_FORMATS: tuple[ExportFormat, ...] = ("csv", "jsonl")
@@ -90,21 +89,21 @@ class ExportRow:
 def export_rows(db: Database, query: ReadQuery, batch_reads: int = BATCH_READS) -> Iterator[ExportRow]:
     """Every read matching ``query`` (its page and per_page aside), newest first as on the history page, as rows.
 
-    The same reads as :meth:`ReadStore.search` over all its pages, fetched ``batch_reads`` reads at a time by
-    keyset pagination on (created_at, id), each batch in its own short transaction: no connection is held
-    between batches, however slowly the rows are consumed. Only reads that existed when the export began are
-    exported (``id`` at most the largest id then; ids only grow), so reads saved meanwhile are neither
-    exported nor able to shift the pages (on PostgreSQL, a save that took its id before the export began and
-    commits during it may be exported); a read deleted meanwhile is left out if its batch had not been fetched
-    yet, and every other read comes exactly once. A read and its plates come from one statement, so
-    they are always consistent with each other.
+    The same reads as :meth:`ReadStore.search` over all its pages (both select by :func:`read_filter`), fetched
+    ``batch_reads`` reads at a time by keyset pagination on (created_at, id), each batch in its own short
+    transaction: no connection is held between batches, however slowly the rows are consumed. Only reads that
+    existed when the export began are exported (``id`` at most the largest id then; ids only grow), so reads
+    saved meanwhile are neither exported nor able to shift the pages (on PostgreSQL, a save that took its id
+    before the export began and commits during it may be exported); a read deleted meanwhile is left out if its
+    batch had not been fetched yet, and every other read comes exactly once. A read and its plates come from one
+    statement, so they are always consistent with each other.
 
     Args:
         db: the database of reads.
         query: the filters of the history search.
         batch_reads: reads per query (at least 1).
     """
-    norm = normalize_plate(query.plate or "")
+    found = read_filter(query)
     with db.session() as session:
         newest = session.scalar(select(func.max(Read.id)))
     if newest is None:
@@ -113,10 +112,11 @@ def export_rows(db: Database, query: ReadQuery, batch_reads: int = BATCH_READS) 
     size = max(1, batch_reads)
     while True:
         with db.session() as session:
-            records = session.execute(_batch(query, norm, newest, after, size)).all()
+            records = session.execute(_batch(found, newest, after, size)).all()
         reads = _group(records)
         for plates in reads:
-            if _matches(query, norm, plates):
+            # The fuzzy search's edit distance, which SQL does not compute: one plate meeting every condition.
+            if not found.fuzzy or any(p.plate_hit and found.close_enough(p.plate_norm) for p in plates):
                 yield from _rows(plates)
         if len(reads) < size:
             return
@@ -124,39 +124,10 @@ def export_rows(db: Database, query: ReadQuery, batch_reads: int = BATCH_READS) 
         after = (last.created_at, last.read_id)
 
 
-def _filters(query: ReadQuery, norm: str) -> list[Any]:
-    """The WHERE clauses on reads of :meth:`ReadStore.search` (fuzzy plates: only its length window)."""
-    filters: list[Any] = []
-    if query.since:
-        filters.append(Read.created_at >= query.since)
-    if query.until:
-        filters.append(Read.created_at < query.until)
-    if query.camera_id:
-        filters.append(Read.camera_id == query.camera_id)
-    if query.source:
-        filters.append(Read.source == query.source)
-    plate_filters: list[Any] = []
-    if query.plate is not None and not norm:
-        plate_filters.append(false())  # "%" or "--" searches for a plate with no letters: none
-    elif query.plate is not None:
-        if query.mode == "exact":
-            plate_filters.append(Plate.plate_norm == norm)
-        elif query.mode == "prefix":
-            plate_filters.append(Plate.plate_norm.startswith(norm, autoescape=True))
-        else:
-            k = max(0, query.distance)
-            plate_filters.append(func.length(Plate.plate_norm).between(len(norm) - k, len(norm) + k))
-    if query.watchlist_only:
-        plate_filters.append(Plate.watch_id.is_not(None))
-    if plate_filters:
-        # One plate must meet them all, as in the search's join.
-        filters.append(select(Plate.id).where(Plate.read_id == Read.id, *plate_filters).exists())
-    return filters
-
-
-def _batch(query: ReadQuery, norm: str, newest: int, after: tuple[datetime, int] | None, size: int) -> Executable:
-    """One statement for the next ``size`` matching reads after ``after``, each with its plates (one row each)."""
-    filters = [Read.id <= newest, *_filters(query, norm)]
+def _batch(found: ReadFilter, newest: int, after: tuple[datetime, int] | None, size: int) -> Executable:
+    """One statement for the next ``size`` matching reads after ``after``, each with its plates (one row each;
+    ``plate_hit``: whether the plate meets the plate conditions of ``found``)."""
+    filters = [Read.id <= newest, *found.where]
     if after is not None:
         created, read_id = after
         # The first condition alone is a range of the created_at index, so each batch starts where the last ended
@@ -164,10 +135,11 @@ def _batch(query: ReadQuery, norm: str, newest: int, after: tuple[datetime, int]
         filters += [Read.created_at <= created, or_(Read.created_at < created, Read.id < read_id)]
     ids = select(Read.id).where(*filters).order_by(Read.created_at.desc(), Read.id.desc()).limit(size)
     return (
-        select(Read.id, Read.created_at, Read.source, Read.camera_id, Read.filename, Read.image_sha256,
-               Plate.id, Plate.text, Plate.plate_norm, Plate.confidence, Plate.detection_confidence, Plate.country,
-               Plate.box_xmin, Plate.box_ymin, Plate.box_xmax, Plate.box_ymax, Plate.crop_sha256, Plate.vehicle,
-               Plate.watch_id, WatchEntry.label, WatchEntry.plate_norm)
+        select(Read.id.label("read_id"), Read.created_at, Read.source, Read.camera_id, Read.filename,
+               Read.image_sha256, Plate.id.label("plate_id"), Plate.text, Plate.plate_norm, Plate.confidence,
+               Plate.detection_confidence, Plate.country, Plate.box_xmin, Plate.box_ymin, Plate.box_xmax,
+               Plate.box_ymax, Plate.crop_sha256, Plate.vehicle, WatchEntry.label.label("watch_label"),
+               WatchEntry.plate_norm.label("watch_plate"), and_(true(), *found.on_plates).label("plate_hit"))
         .select_from(Read)
         .outerjoin(Plate, Plate.read_id == Read.id)
         .outerjoin(WatchEntry, WatchEntry.id == Plate.watch_id)
@@ -176,38 +148,10 @@ def _batch(query: ReadQuery, norm: str, newest: int, after: tuple[datetime, int]
     )
 
 
-@dataclass(frozen=True)
-class _Record:
-    """One row of :func:`_batch`: a read with one of its plates (or with none)."""
-
-    read_id: int
-    created_at: datetime
-    source: str
-    camera_id: str | None
-    filename: str | None
-    image_sha256: str | None
-    plate_id: int | None
-    text: str | None
-    plate_norm: str | None
-    confidence: float | None
-    detection_confidence: float | None
-    country: str | None
-    xmin: int | None
-    ymin: int | None
-    xmax: int | None
-    ymax: int | None
-    crop_sha256: str | None
-    vehicle: dict[str, Any] | None
-    watch_id: int | None
-    watch_label: str | None
-    watch_plate: str | None
-
-
-def _group(records: Iterable[Any]) -> list[list[_Record]]:
-    """The records of a batch, one list per read, in order."""
-    reads: list[list[_Record]] = []
-    for values in records:
-        record = _Record(*values)
+def _group(records: Iterable[Row[Any]]) -> list[list[Row[Any]]]:
+    """The rows of a batch (:func:`_batch`), one list per read, in order."""
+    reads: list[list[Row[Any]]] = []
+    for record in records:
         if reads and reads[-1][0].read_id == record.read_id:
             reads[-1].append(record)
         else:
@@ -215,25 +159,15 @@ def _group(records: Iterable[Any]) -> list[list[_Record]]:
     return reads
 
 
-def _matches(query: ReadQuery, norm: str, plates: list[_Record]) -> bool:
-    """Whether a read the SQL filters let through matches: the fuzzy search's edit distance is computed here, the
-    same on SQLite and PostgreSQL, as the search does."""
-    if query.plate is None or query.mode != "fuzzy" or not norm:
-        return True
-    return any(
-        p.plate_id is not None and (p.watch_id is not None or not query.watchlist_only)
-        and levenshtein(p.plate_norm or "", norm, query.distance) <= query.distance
-        for p in plates
-    )
-
-
-def _rows(plates: list[_Record]) -> Iterator[ExportRow]:
+def _rows(plates: list[Row[Any]]) -> Iterator[ExportRow]:
+    """A read's rows of :func:`_batch` as export rows."""
     for p in plates:
+        read = ExportRow(p.read_id, p.created_at, p.source, p.camera_id, p.filename, p.image_sha256)
         if p.plate_id is None:
-            yield ExportRow(p.read_id, p.created_at, p.source, p.camera_id, p.filename, p.image_sha256)
+            yield read
             continue
-        yield ExportRow(
-            p.read_id, p.created_at, p.source, p.camera_id, p.filename, p.image_sha256,
+        yield replace(
+            read,
             plate_id=p.plate_id,
             plate=p.text,
             confidence=p.confidence,
@@ -247,10 +181,10 @@ def _rows(plates: list[_Record]) -> Iterator[ExportRow]:
         )
 
 
-def _box(p: _Record) -> tuple[int, int, int, int] | None:
-    if p.xmin is None or p.ymin is None or p.xmax is None or p.ymax is None:
+def _box(p: Row[Any]) -> tuple[int, int, int, int] | None:
+    if p.box_xmin is None or p.box_ymin is None or p.box_xmax is None or p.box_ymax is None:
         return None
-    return (p.xmin, p.ymin, p.xmax, p.ymax)
+    return (p.box_xmin, p.box_ymin, p.box_xmax, p.box_ymax)
 
 
 def guard_cell(value: Any) -> Any:

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 import numpy as np
-from sqlalchemy import false, func, select, text
+from sqlalchemy import ColumnElement, false, func, select, text
 from sqlalchemy.orm import Session
 
 from numberplate.errors import NotFoundError
@@ -39,6 +39,8 @@ CROP_JPEG_QUALITY = 92
 
 SearchMode = Literal["exact", "prefix", "fuzzy"]
 SEARCH_MODES: tuple[SearchMode, ...] = ("exact", "prefix", "fuzzy")
+SOURCES = ("web", "api", "plate-recognizer", "cli", "video")
+"""How a read came in (its ``source``): the web page, the API, the Plate Recognizer API, the CLI, a video."""
 MAX_PER_PAGE = 100
 ORPHAN_GRACE = timedelta(hours=1)
 """How long a file no read refers to is left alone: far longer than a save takes from writing it to its commit."""
@@ -219,6 +221,76 @@ def check_camera_id(text: str) -> str:
 def retention_period(days: int) -> timedelta:
     """``days`` as a timedelta, capped at the longest one Python has (about 2.7 million years)."""
     return timedelta(days=min(max(days, 0), timedelta.max.days))
+
+
+@dataclass(frozen=True)
+class ReadFilter:
+    """What a :class:`ReadQuery` selects, as SQL; see :func:`read_filter`."""
+
+    on_reads: tuple[ColumnElement[bool], ...]
+    """Conditions on the reads table alone (time, camera, source)."""
+    on_plates: tuple[ColumnElement[bool], ...]
+    """Conditions one and the same plate of the read must meet (its text, its watchlist alert)."""
+    plate_norm: str
+    """The normalised plate searched for ("" when none)."""
+    distance: int | None
+    """The fuzzy search's edit distance, which SQL does not compute (its length window is in ``on_plates``):
+    :meth:`close_enough` checks it; None for the other modes."""
+
+    @property
+    def where(self) -> tuple[ColumnElement[bool], ...]:
+        """Every condition as a WHERE clause on the reads table (the plate's as an EXISTS), less the fuzzy
+        search's edit distance."""
+        if not self.on_plates:
+            return self.on_reads
+        return (*self.on_reads, select(Plate.id).where(Plate.read_id == Read.id, *self.on_plates).exists())
+
+    @property
+    def fuzzy(self) -> bool:
+        """Whether a plate that meets :attr:`on_plates` must still pass :meth:`close_enough`."""
+        return self.distance is not None
+
+    def close_enough(self, plate_norm: str | None) -> bool:
+        """Whether a plate meeting :attr:`on_plates` is within the fuzzy search's edit distance (always, in the
+        other modes)."""
+        if self.distance is None:
+            return True
+        return levenshtein(plate_norm or "", self.plate_norm, self.distance) <= self.distance
+
+
+def read_filter(query: ReadQuery) -> ReadFilter:
+    """The filters of ``query`` (its page aside): the one definition of what the history search finds, used by
+    :meth:`ReadStore.search` and by the export.
+
+    Plate search compares normalised text (``ab-12 cde`` finds ``AB12CDE``): ``exact``, ``prefix``, or
+    ``fuzzy`` (at most ``query.distance`` insertions, deletions or substitutions); a plate text without letters
+    or digits (``%``, ``--``) finds nothing.
+    """
+    on_reads: list[ColumnElement[bool]] = []
+    if query.since:
+        on_reads.append(Read.created_at >= query.since)
+    if query.until:
+        on_reads.append(Read.created_at < query.until)
+    if query.camera_id:
+        on_reads.append(Read.camera_id == query.camera_id)
+    if query.source:
+        on_reads.append(Read.source == query.source)
+    on_plates: list[ColumnElement[bool]] = []
+    norm = normalize_plate(query.plate or "")
+    distance: int | None = None
+    if query.plate is not None and not norm:
+        on_plates.append(false())  # "%" or "--" searches for a plate with no letters: none
+    elif query.plate is not None:
+        if query.mode == "exact":
+            on_plates.append(Plate.plate_norm == norm)
+        elif query.mode == "prefix":
+            on_plates.append(Plate.plate_norm.startswith(norm, autoescape=True))
+        else:
+            distance = max(0, query.distance)
+            on_plates.append(func.length(Plate.plate_norm).between(len(norm) - distance, len(norm) + distance))
+    if query.watchlist_only:
+        on_plates.append(Plate.watch_id.is_not(None))
+    return ReadFilter(tuple(on_reads), tuple(on_plates), norm, distance)
 
 
 def _lock_files(session: Session, shas: Iterable[str]) -> None:
@@ -487,47 +559,19 @@ class ReadStore:
         return removed
 
     def search(self, query: ReadQuery) -> Page:
-        """Reads matching ``query``, newest first, one page of them.
-
-        Plate search compares normalised text (``ab-12 cde`` finds ``AB12CDE``): ``exact``, ``prefix``, or
-        ``fuzzy`` (at most ``query.distance`` insertions, deletions or substitutions).
-        """
+        """Reads matching ``query`` (see :func:`read_filter`), newest first, one page of them."""
         per_page = max(1, min(query.per_page, MAX_PER_PAGE))
         page = max(1, query.page)
+        found = read_filter(query)
         with self.db.session() as session:
-            filters: list[Any] = []
-            if query.since:
-                filters.append(Read.created_at >= query.since)
-            if query.until:
-                filters.append(Read.created_at < query.until)
-            if query.camera_id:
-                filters.append(Read.camera_id == query.camera_id)
-            if query.source:
-                filters.append(Read.source == query.source)
-            plate_filters: list[Any] = []
-            norm = normalize_plate(query.plate or "")
-            if query.plate is not None and not norm:
-                plate_filters.append(false())  # "%" or "--" searches for a plate with no letters: none
-            elif query.plate is not None:
-                if query.mode == "exact":
-                    plate_filters.append(Plate.plate_norm == norm)
-                elif query.mode == "prefix":
-                    plate_filters.append(Plate.plate_norm.startswith(norm, autoescape=True))
-                else:
-                    k = max(0, query.distance)
-                    plate_filters.append(func.length(Plate.plate_norm).between(len(norm) - k, len(norm) + k))
-            if query.watchlist_only:
-                plate_filters.append(Plate.watch_id.is_not(None))
-            ids = select(Read.id).where(*filters)
-            if plate_filters:
-                ids = ids.join(Plate, Plate.read_id == Read.id).where(*plate_filters)
-            if query.mode == "fuzzy" and norm:
+            ids = select(Read.id).where(*found.where)
+            if found.fuzzy:
                 # The length window narrows the rows; the edit distance itself is computed here, the same
                 # on SQLite and PostgreSQL.
-                rows = session.execute(ids.add_columns(Plate.plate_norm)).all()
-                matched = {rid for rid, p in rows if levenshtein(p, norm, query.distance) <= query.distance}
+                plates = select(Plate.read_id, Plate.plate_norm).join(Read, Plate.read_id == Read.id)
+                rows = session.execute(plates.where(*found.on_reads, *found.on_plates)).all()
+                matched = {rid for rid, p in rows if found.close_enough(p)}
                 ids = select(Read.id).where(Read.id.in_(matched))
-            ids = ids.distinct()
             total = session.scalar(select(func.count()).select_from(ids.subquery())) or 0
             reads = session.scalars(
                 select(Read)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from numberplate.clitypes import FiniteFloatRange
+from numberplate.clitypes import FiniteFloatRange, checked_camera_id
 from numberplate.video.source import RECONNECT_GIVE_UP_S, clock_text
 from numberplate.video.tracker import PlateEvent
 
@@ -18,18 +18,6 @@ def _vehicle(event: PlateEvent) -> str:
     if vehicle:
         return "  " + " ".join(str(v) for v in (vehicle.make, vehicle.model, vehicle.colour) if v)
     return f"  (lookup: {error})" if error else ""
-
-
-def _camera_id(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    """``--camera-id`` checked by the rule every web entry point uses (so the history can filter by it)."""
-    from numberplate.store.reads import check_camera_id
-
-    if value is None:
-        return None
-    try:
-        return check_camera_id(value)
-    except ValueError as e:
-        raise click.BadParameter(str(e)) from e
 
 
 @click.command("video")
@@ -54,7 +42,7 @@ def _camera_id(ctx: click.Context, param: click.Parameter, value: str | None) ->
 @click.option("--store", is_flag=True,
               help="keep each plate in the history (database of config) as a read of its best frame; "
                    "watchlist entries match it like any read")
-@click.option("--camera-id", callback=_camera_id,
+@click.option("--camera-id", callback=checked_camera_id,
               help="camera name stored with the reads (with --store): 1-128 letters, digits, spaces or _ . : @ / -")
 @click.option("--lookup/--no-lookup", "with_lookup", default=None,
               help="look up each plate's vehicle once (providers from config 'lookup'; default: lookup_on_read)")

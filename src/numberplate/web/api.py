@@ -11,7 +11,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from numberplate.recognition import available_backends
 from numberplate.store.clock import utcnow
 from numberplate.store.export import EXPORT_FORMATS, MEDIA_TYPES, ExportFormat, ExportRow, Links, export_text
-from numberplate.store.reads import SEARCH_MODES, ReadQuery, ReadStore
+from numberplate.store.reads import SEARCH_MODES, SOURCES, ReadQuery, ReadStore
 from numberplate.types import PlateRead
 from numberplate.web.auth import require_token
 from numberplate.web.errors import WebError
@@ -206,7 +206,7 @@ def read_query(args: Any) -> ReadQuery:
         since=since,
         until=until,
         camera_id=as_camera("camera_id", args.get("camera_id")),
-        source=as_choice("source", args.get("source"), ("web", "api", "plate-recognizer", "cli", "video"), None),
+        source=as_choice("source", args.get("source"), SOURCES, None),
         watchlist_only=as_bool("watchlist", args.get("watchlist"), False),
         page=as_int("page", args.get("page"), 1, 1, 1_000_000),
         per_page=as_int("per_page", args.get("per_page"), 20, 1, 100),

@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Blueprint, Response, request
 
-from numberplate.store.reads import SEARCH_MODES, Page
+from numberplate.store.reads import SEARCH_MODES, SOURCES, Page
 from numberplate.web.api import export_format, export_links, export_response, read_query
 from numberplate.web.errors import WebError
 from numberplate.web.state import get_state
@@ -16,7 +16,6 @@ from numberplate.web.views import private_page
 
 bp = Blueprint("history", __name__)
 
-SOURCES = ("web", "api", "plate-recognizer", "cli", "video")
 FORM_FIELDS = ("plate", "mode", "distance", "since", "until", "camera_id", "source", "watchlist", "per_page")
 SEARCH_FIELDS = FORM_FIELDS[:-1]  # what an export of the search carries: every read, not one page
 

@@ -8,6 +8,7 @@ from flask import Blueprint, Response, jsonify
 
 from numberplate import __version__
 from numberplate.store.export import COLUMNS, LINK_COLUMNS, VEHICLE_FIELDS
+from numberplate.store.reads import SEARCH_MODES, SOURCES
 
 EXPORT_COLUMNS = (*COLUMNS, *LINK_COLUMNS)
 
@@ -196,12 +197,12 @@ def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any
 _ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
 _SEARCH = [
     _query("plate", {"type": "string"}, "plate text (case and separators ignored)"),
-    _query("mode", {"enum": ["exact", "prefix", "fuzzy"]}, "how plate matches"),
+    _query("mode", {"enum": list(SEARCH_MODES)}, "how plate matches"),
     _query("distance", {"type": "integer", "minimum": 1, "maximum": 2}, "fuzzy: characters off"),
     _query("since", {"type": "string", "format": "date-time"}, "from this time (ISO 8601)"),
     _query("until", {"type": "string", "format": "date-time"}, "before this time"),
     _query("camera_id", {"type": "string"}, "one camera"),
-    _query("source", {"enum": ["web", "api", "plate-recognizer", "cli", "video"]}, "how the read came in"),
+    _query("source", {"enum": list(SOURCES)}, "how the read came in"),
     _query("watchlist", {"type": "boolean"}, "only reads with a watchlist alert"),
 ]
 _READ_OPTIONS = {
