@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,7 @@ from numberplate.train.common import (  # noqa: E402
     fold_input_quantization,
     load_init,
     pick_device,
+    plot_metrics,
     resumed_schedule,
 )
 
@@ -309,3 +311,13 @@ def test_the_exports_default_to_the_project_s_weight_bits() -> None:
     for name in ("export-detect", "export-ocr"):
         option = next(o for o in train_group.commands[name].params if o.name == "weight_bits")
         assert option.default == WEIGHT_BITS, name
+
+
+def test_plot_before_any_metric_is_measured_draws_no_empty_legend(tmp_path: Path) -> None:
+    # Metrics come every --eval-every epochs: the first epochs' plot has losses only.
+    metrics_csv = tmp_path / "metrics.csv"
+    metrics_csv.write_text("epoch,loss,ap50\n1,0.5,\n2,0.4,\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # matplotlib warns "No artists with labels found to put in legend"
+        plot_metrics(metrics_csv, tmp_path / "metrics.png", losses=("loss",), metrics=("ap50",))
+    assert (tmp_path / "metrics.png").stat().st_size > 0

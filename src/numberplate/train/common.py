@@ -232,14 +232,15 @@ def plot_metrics(csv_path: Path, png_path: Path, losses: Sequence[str], metrics:
         if all(r.get(key) for r in rows):
             a1.plot(ep, [float(r[key]) for r in rows], label=key)
     a1.set_xlabel("epoch")
-    a1.legend()
     for key in metrics:
         pts = [(int(r["epoch"]), float(r[key])) for r in rows if r.get(key)]
         if pts:
             a2.plot(*zip(*pts), marker="o", label=key)
     a2.set_xlabel("epoch")
     a2.set_ylim(0, 1)
-    a2.legend()
+    for axes in (a1, a2):
+        if axes.get_legend_handles_labels()[0]:  # no metric yet (eval every N epochs): no empty legend
+            axes.legend()
     fig.tight_layout()
     fig.savefig(png_path, dpi=80)
     plt.close(fig)
