@@ -67,7 +67,8 @@ def test_every_shipped_pattern_matches_its_own_example(pattern: Pattern) -> None
         ("nl", "12ABC3", True),
         ("nl", "1234567", False),
         ("pl", "WA12345", True),
-        ("pl", "WA-123AB", True),
+        ("pl", "WA-123AC", True),
+        ("pl", "WA-123AB", False),  # no B, D, I, O or Z after the county code
         ("ro", "B123ABC", True),
         ("ro", "CJ12ABC", True),
         ("ro", "C123ABC", False),  # only Bucharest has a one-letter code
@@ -111,6 +112,55 @@ def test_every_shipped_pattern_matches_its_own_example(pattern: Pattern) -> None
     ],
 )
 def test_match_per_country(country: str, text: str, fits: bool) -> None:
+    found = match(text, country)
+    assert (found is not None) is fits, (country, text, found)
+
+
+@pytest.mark.parametrize(
+    ("country", "text", "fits"),
+    [
+        # Poland: the vehicle part leaves out B, D, I, O and Z (they look like 8, 0, 1, 0, 2).
+        ("pl", "KR610JL", True),
+        ("pl", "WOR516K", True),
+        ("pl", "KR610JO", False),
+        ("pl", "WA1234Z", False),
+        ("pl", "WPI1IC2", False),
+        # Germany: the number runs from 1 to 9999, never with a leading 0; E and H suffixes.
+        ("de", "BAB1234", True),
+        ("de", "MXY99H", True),
+        ("de", "MAB0123", False),
+        ("de", "KX0E", False),
+        # Romania: no Q, and the letter group never starts with I or O; temporary red plates.
+        ("ro", "IF09DAA", True),
+        ("ro", "SB90TZI", True),
+        ("ro", "B01XEN", True),
+        ("ro", "CJ12OAB", False),
+        ("ro", "B123IAB", False),
+        ("ro", "CJ12AQB", False),
+        ("ro", "B089414", True),  # temporary: county code, then 0 and a non-zero digit
+        ("ro", "SB014882", True),
+        ("ro", "B189414", False),
+        ("ro", "B009414", False),
+        # US states' current passenger series.
+        ("us-al", "1A23BCD", True),  # county-coded since 2014
+        ("us-al", "10A1B23", True),
+        ("us-al", "10A12B3", True),
+        ("us-al", "1ABCDEF", False),
+        ("us-ar", "ABC12D", True),  # since 2021, after 999 ZZZ
+        ("us-ar", "123ABC", True),
+        ("us-ky", "ABC123", True),  # since 2020
+        ("us-ky", "123ABC", True),
+        ("us-tn", "ABC1234", True),  # since 2022
+        ("us-tn", "123ABCD", True),  # since 2022, In God We Trust
+        ("us-tn", "ABCD123", False),
+        ("us-ct", "1ABCD2", True),  # 2013-2015
+        ("us-ne", "RJL946", True),  # Douglas, Lancaster, Sarpy
+        ("us-mt", "404148A", True),  # county 4 (or 40), serial, letter
+        ("us-mt", "4048A", False),
+        ("us", "123ABCD", True),  # a country hint alone allows every state's layouts
+    ],
+)
+def test_current_formats_fit_and_impossible_ones_do_not(country: str, text: str, fits: bool) -> None:
     found = match(text, country)
     assert (found is not None) is fits, (country, text, found)
 

@@ -350,7 +350,9 @@ _FR_DEPTS = tuple(f"{d:02d}" for d in (13, 31, 33, 35, 44, 59, 67, 69, 75, 77, 7
 _IT_PROV = ("RM", "MI", "TO", "NA", "FI", "BO", "GE", "VE", "PA", "BA")
 
 EUROPE: tuple[Layout, ...] = (
-    _eu("de", "D", ("$ o @@ ###", "$ o @ ####", "$ o @@ ##", "$ o @ ###", "$ o @@ ####"),
+    # German numbers never start with 0; Polish series leave out B, D, I, O and Z; Romanian letters
+    # have no Q and never start with I or O (formats/data/de.json, pl.json, ro.json).
+    _eu("de", "D", ("$ o @@ !##", "$ o @ !###", "$ o @@ !#", "$ o @ !##", "$ o @@ !###"),
         regions=("B", "M", "HH", "K", "F", "S", "D", "DO", "E", "H", "HB", "N", "L", "DD", "KA", "MA", "BO",
                  "WI", "MS", "AC", "BN", "OB", "RE", "GE", "KI", "MZ", "FR", "UL", "A", "SB"), weight=1.5),
     # SIV (France) leaves out I, O and U; Italy I, O, Q and U (formats/data/fr.json, it.json).
@@ -363,9 +365,11 @@ EUROPE: tuple[Layout, ...] = (
         letters="BDFGHJKLNPRSTVXZ", schemes=(Scheme((247, 195, 0), BLACK, border=BLACK, weight=3.0),
                                               Scheme((240, 205, 40), (25, 25, 25)))),
     _eu("pl", "PL", ("$ #####", "$ ####@", "$ ###@@", "$@ ####", "$@ ###@@"),
-        regions=("WA", "WX", "KR", "PO", "GD", "WR", "LU", "SK", "EL", "DW", "SZ", "BI")),
+        regions=("WA", "WX", "KR", "PO", "GD", "WR", "LU", "SK", "EL", "DW", "SZ", "BI"),
+        letters="ACEFGHJKLMNPRSTUVWXY"),
     _eu("ro", "RO", ("$ ## @@@", "B ### @@@"),
-        regions=("B", "CJ", "IF", "TM", "IS", "BV", "CT", "AG", "PH", "DJ", "SB", "BH", "AR", "MM")),
+        regions=("B", "CJ", "IF", "TM", "IS", "BV", "CT", "AG", "PH", "DJ", "SB", "BH", "AR", "MM"),
+        letters="ABCDEFGHJKLMNPRSTUVWXYZ"),
     _eu("be", "B", ("#-@@@-###",), schemes=(Scheme(WHITE, (170, 20, 45), border=(170, 20, 45)),)),
     _eu("pt", "P", ("##-@@-##", "@@-##-@@", "##-##-@@"),
         right_band=Band("right", 0.07, EU_YELLOW, ("19", "20", "21", "22"), code_colour=BLACK, probability=0.4)),
