@@ -158,6 +158,41 @@ def test_match_per_country(country: str, text: str, fits: bool) -> None:
         ("us-mt", "404148A", True),  # county 4 (or 40), serial, letter
         ("us-mt", "4048A", False),
         ("us", "123ABCD", True),  # a country hint alone allows every state's layouts
+        # Belgium: 1-ABC-123 since 2010, ABC-123 before (and 123-ABC in 2008-2010).
+        ("be", "1-ABC-123", True),
+        ("be", "2-XKM-047", True),
+        ("be", "ABC-123", True),
+        ("be", "0-ABC-123", False),  # the series digit starts at 1
+        ("be", "1-AB-123", False),
+        ("be", "1-ABC-1234", False),
+        # Portugal: AA-00-AA since 2020, 00-AA-00, 00-00-AA and AA-00-00 before.
+        ("pt", "AA-12-BC", True),
+        ("pt", "45-ZR-18", True),
+        ("pt", "12-34-XZ", True),
+        ("pt", "LX-12-34", True),
+        ("pt", "12-34-56", False),
+        ("pt", "AB-CD-12", False),
+        ("pt", "A1-23-BC", False),
+        # Austria: district code, then 1-5 digits (never a leading 0) and 1-3 letters, 3 to 6 characters.
+        ("at", "W 12345 A", True),
+        ("at", "G 123 AB", True),
+        ("at", "L 1234 B", True),
+        ("at", "BN 12 ABC", True),
+        ("at", "GU 7 XY", True),
+        ("at", "X 123 AB", False),  # no district X
+        ("at", "VU 12 ABC", False),  # nor VU
+        ("at", "W 0123 A", False),
+        ("at", "W 1 A", False),  # fewer than 3 characters after the district code
+        ("at", "W 12345 AB", False),  # more than 6
+        ("at", "W AB 123", False),  # letters first: personalised plates, not listed
+        # Czechia: serial digit, region letter, a digit or a letter, four digits.
+        ("cz", "1A2 3456", True),
+        ("cz", "5T7 1234", True),
+        ("cz", "2AB 1234", True),
+        ("cz", "1D2 3456", False),  # no region D
+        ("cz", "0A2 3456", False),
+        ("cz", "1AO 3456", False),  # no O
+        ("cz", "1A2 345", False),
     ],
 )
 def test_current_formats_fit_and_impossible_ones_do_not(country: str, text: str, fits: bool) -> None:
@@ -176,6 +211,8 @@ def test_match_without_country_tries_every_country() -> None:
     assert matched("京A12345").country == "cn"
     assert match("HELLO WORLD") is None
     assert {p.country for p in match_all("ABC1234")} >= {"br", "us", "us-ny", "gb"}
+    # Belgium's current layout is California's: no single country for it without a hint.
+    assert {p.country for p in match_all("1ABC123")} >= {"be", "us", "us-ca"}
 
 
 def test_auto_is_every_country_at_once() -> None:
@@ -218,8 +255,8 @@ def test_unknown_country_error_lists_known_codes() -> None:
     with pytest.raises(UnknownCountryError) as info:
         patterns_for("xx")
     assert str(info.value) == (
-        "unknown country code 'xx'; known codes: ae, br, cn, de, eg, es, fr, gb, in, it, my, nl, pk, pl, ro, ru, sg,"
-        " tn, tr, ua, uk, us, za; regions as us-<region> (e.g. us-ak)"
+        "unknown country code 'xx'; known codes: ae, at, be, br, cn, cz, de, eg, es, fr, gb, in, it, my, nl, pk, pl,"
+        " pt, ro, ru, sg, tn, tr, ua, uk, us, za; regions as us-<region> (e.g. us-ak)"
     )
     assert isinstance(info.value, ConfigError)
     assert info.value.code == "xx"
@@ -236,7 +273,7 @@ def test_unknown_region_error_lists_the_country_regions() -> None:
 
 def test_check_country_gives_the_canonical_code_or_lists_the_known_ones() -> None:
     assert [check_country(c) for c in (" GB ", "us_CA", "uk", "Auto")] == ["gb", "us-ca", "uk", AUTO]
-    for code, listed in (("zz", "known codes: ae, br,"), ("us-zz", "known codes: us-ak,"), ("gb-1", "known codes: gb")):
+    for code, listed in (("zz", "known codes: ae, at,"), ("us-zz", "known codes: us-ak,"), ("gb-1", "known codes: gb")):
         with pytest.raises(UnknownCountryError, match=f"^unknown country code '{code}'; {listed}"):
             check_country(code)
 

@@ -71,8 +71,8 @@ from typing import Any, Literal
 from numberplate.errors import ConfigError
 
 CountryCode = Literal[
-    "ae", "br", "cn", "de", "eg", "es", "fr", "gb", "in", "it", "my", "nl", "pk", "pl", "ro", "ru", "sg", "tn", "tr",
-    "ua", "us", "za"
+    "ae", "at", "be", "br", "cn", "cz", "de", "eg", "es", "fr", "gb", "in", "it", "my", "nl", "pk", "pl", "pt", "ro",
+    "ru", "sg", "tn", "tr", "ua", "us", "za"
 ]
 """Countries with shipped pattern data (regions such as ``us-ca`` come on top)."""
 

@@ -370,11 +370,15 @@ EUROPE: tuple[Layout, ...] = (
     _eu("ro", "RO", ("$ ## @@@", "B ### @@@"),
         regions=("B", "CJ", "IF", "TM", "IS", "BV", "CT", "AG", "PH", "DJ", "SB", "BH", "AR", "MM"),
         letters="ABCDEFGHJKLMNPRSTUVWXYZ"),
-    _eu("be", "B", ("#-@@@-###",), schemes=(Scheme(WHITE, (170, 20, 45), border=(170, 20, 45)),)),
+    # Belgium's series digit (1 since 2010, 2 since 2021), Austria's and Czechia's numbers never start with 0
+    # (formats/data/be.json, at.json, cz.json).
+    _eu("be", "B", ("1-@@@-###", "2-@@@-###", "@@@-###"),
+        schemes=(Scheme(WHITE, (170, 20, 45), border=(170, 20, 45)),)),
     _eu("pt", "P", ("##-@@-##", "@@-##-@@", "##-##-@@"),
         right_band=Band("right", 0.07, EU_YELLOW, ("19", "20", "21", "22"), code_colour=BLACK, probability=0.4)),
-    _eu("at", "A", ("$ ###@@", "$ ##@@@", "$ ####@"), regions=("W", "G", "L", "S", "K", "I", "WU", "GU", "LL", "BN")),
-    _eu("cz", "CZ", ("#@# ####", "#@@ ####"), letters="ABCEHJKLMPSTUZ"),
+    _eu("at", "A", ("$ !##@@", "$ !#@@@", "$ !###@", "$ !####@"),
+        regions=("W", "G", "L", "S", "K", "I", "WU", "GU", "LL", "BN")),
+    _eu("cz", "CZ", ("!@# ####", "!@@ ####"), letters="ABCEHJKLMPSTUZ"),
 )
 
 _UK_LETTERS = "ABCDEFGHJKLMNOPRSTUVWXY"  # no I, Q or Z in UK series
