@@ -220,7 +220,8 @@ def test_other_ranges(changes: dict[str, Any], message: str) -> None:
         load_config(env={}, **changes)
 
 
-@pytest.mark.parametrize(("country", "known"), [("zz", "ae, at, be, br, cn"), ("us-zz", "us-ak, us-al"), ("gb-1", "gb")])
+@pytest.mark.parametrize(("country", "known"),
+                         [("zz", "ae, at, be, br, cn"), ("us-zz", "us-ak, us-al"), ("gb-1", "gb")])
 def test_unknown_country_is_refused_up_front(country: str, known: str) -> None:
     # Checked when the config is loaded, not when the first plate is read (a 500 / per-image error before).
     with pytest.raises(ConfigError, match=f"^config 'country': unknown country code '{country}'; known codes: {known}"):
