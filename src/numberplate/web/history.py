@@ -16,8 +16,9 @@ from numberplate.web.views import private_page
 
 bp = Blueprint("history", __name__)
 
-FORM_FIELDS = ("plate", "mode", "distance", "since", "until", "camera_id", "source", "watchlist", "per_page")
-SEARCH_FIELDS = FORM_FIELDS[:-1]  # what an export of the search carries: every read, not one page
+# What the search selects (an export of it carries these: every read, not one page), and the form besides.
+SEARCH_FIELDS = ("plate", "mode", "distance", "since", "until", "camera_id", "source", "watchlist")
+FORM_FIELDS = (*SEARCH_FIELDS, "per_page")
 
 
 def _query_args(args: Any) -> dict[str, str]:
