@@ -56,6 +56,16 @@ def test_a_crop_on_its_side_is_also_offered_turned_both_ways() -> None:
     assert cw[0, 0, 0] == 255 and ccw[-1, -1, 0] == 255
 
 
+def test_a_slanting_crop_on_its_side_is_also_offered_turned_and_levelled() -> None:
+    # A plate turned 70 degrees in its tall box (as val tunisia/320): a quarter turn leaves 20 of slant.
+    tall = cv2.rotate(plate(20.0), cv2.ROTATE_90_COUNTERCLOCKWISE)
+    views = orientations(tall)
+    assert len(views) == 5 and views[-1] is tall
+    cw, ccw, level_cw, level_ccw = views[:4]
+    assert abs(skew_angle(cw)) > 8 and abs(skew_angle(ccw)) > 8
+    assert abs(skew_angle(level_cw)) < 1.5 and abs(skew_angle(level_ccw)) < 1.5
+
+
 def test_corners_far_apart_give_a_crop_of_bounded_width() -> None:
     # Corners 10 million px apart and 1 px high used to ask OpenCV for a 122 GB warp.
     image = np.full((100, 200, 3), 128, np.uint8)
