@@ -92,3 +92,18 @@ def test_a_bug_in_a_provider_is_one_line_of_error(env: dict[str, str], monkeypat
     code, out, err = run(env, "lookup", "AB12CDE")
     assert code == 1 and out == ""
     assert err == "Error: the lookup failed unexpectedly (KeyError: 'make'); please report this as a bug\n"
+
+
+def test_answers_are_cached_as_for_reads(env: dict[str, str], answers: LocalServer) -> None:
+    answers.then(
+        Reply.json({"registrationNumber": "AB12CDE", "make": "FORD"}),
+        Reply.json({"errors": [{"status": "404", "title": "Vehicle Not Found"}]}, 404),
+    )
+    for _ in range(2):
+        code, out, _ = run(env, "lookup", "AB12CDE", "--provider", "dvla", "--json")
+        assert code == 0 and json.loads(out)["make"] == "FORD"
+        code, _, err = run(env, "lookup", "ZZ99ZZZ", "--provider", "dvla")
+        assert code == 1 and "LookupNotFound" in err
+    assert len(answers.requests) == 2  # each plate asked once; a paid provider is not charged twice
+    code, _, _ = run({**env, "NUMBERPLATE_LOOKUP_CACHE_HOURS": "0"}, "lookup", "AB12CDE", "--provider", "dvla")
+    assert code == 1 and len(answers.requests) == 3  # no cache: asked again (and {"ok": true} is no vehicle)

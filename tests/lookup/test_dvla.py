@@ -213,3 +213,32 @@ def test_non_finite_numbers_read_as_null(dvla_lookup: DvlaLookup, dvla_server: L
     assert info.engine_size is None
     assert info.raw["engineCapacity"] is None and info.raw["co2Emissions"] is None
     json.dumps(info.raw, allow_nan=False)
+
+
+def test_details_of_the_wrong_type_are_left_out(dvla_lookup: DvlaLookup, dvla_server: LocalServer) -> None:
+    payload = {
+        "registrationNumber": {"vrm": "AA19AAA"},
+        "make": "FORD",
+        "colour": True,
+        "fuelType": ["PETROL"],
+        "taxStatus": {},
+        "taxDueDate": "2026-01-01",
+        "motStatus": [],
+        "monthOfFirstRegistration": False,
+    }
+    dvla_server.then(Reply.json(payload))
+    info = dvla_lookup.lookup("AA19AAA")
+    assert (info.plate, info.make, info.colour, info.fuel) == ("AA19AAA", "FORD", None, None)
+    assert (info.tax_status, info.inspection_status, info.registration_date) == ("due 2026-01-01", None, None)
+
+
+def test_a_full_width_plate_is_asked_as_the_plate_it_means(dvla_lookup: DvlaLookup, dvla_server: LocalServer) -> None:
+    assert dvla_lookup.lookup("ＡＡ１９ ＡＡＡ").make == "FORD"  # typed on a CJK keyboard
+    assert dvla_server.requests[-1].json() == {"registrationNumber": "AA19AAA"}
+
+
+@pytest.mark.parametrize("key", ["ves-test\nkey", "ves-test-kéy", "ves\x00key"], ids=["newline", "accent", "nul"])
+def test_a_key_no_header_can_carry_is_a_config_error_that_hides_it(key: str) -> None:
+    with pytest.raises(ConfigError, match="dvla: the API key holds characters an HTTP header cannot carry") as e:
+        DvlaLookup(key)
+    assert key not in str(e.value) and "key\n" not in str(e.value)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import gzip
 import json
+import logging
 import random
 import socket
 import threading
@@ -30,6 +31,7 @@ from numberplate.lookup.http import (
     read_json,
     whole_number,
 )
+from numberplate.store.clock import normalize_plate
 from numberplate.types import VehicleInfo
 from tests.lookup.servers import FakeClock, LocalServer, MakeClient, Reply, Request, ok_app
 
@@ -436,6 +438,19 @@ def test_compact_plate() -> None:
     assert compact_plate(" ab-12 cde ") == "AB12CDE"
     assert compact_plate("ек 39-085") == "ЕК39085"
     assert compact_plate(" - ") == ""
+
+
+@pytest.mark.parametrize("typed", ["ＡＢ１２ ＣＤＥ", "AB①2CDE", "ab12ｃｄｅ"])
+def test_compact_plate_folds_as_the_cache_key_does(typed: str) -> None:
+    # The cache keys answers by normalize_plate: a provider asked another plate would poison that entry.
+    assert compact_plate(typed) == normalize_plate(typed) == "AB12CDE"
+
+
+def test_the_httpx_request_log_leaves_out_the_query(server: LocalServer, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO, logger="httpx"), HttpClient(name="test") as client:
+        client.request("GET", server.url + "/api/reg.asmx/Check", params={"username": "alice-secret"})
+    [record] = [r for r in caplog.records if r.name == "httpx"]
+    assert "/api/reg.asmx/Check" in record.getMessage() and "alice-secret" not in record.getMessage()
 
 
 def test_read_json_names_what_came_instead() -> None:

@@ -7,6 +7,7 @@ import logging
 import pytest
 
 from numberplate.errors import (
+    ConfigError,
     LookupAuthError,
     LookupBadPlate,
     LookupNotFound,
@@ -194,3 +195,15 @@ def test_deeply_nested_json_is_a_malformed_answer(rdw_lookup: RdwLookup, rdw_ser
     rdw_server.then(Reply(200, b"[" * 100_000 + b"]" * 100_000))
     with pytest.raises(LookupUnavailable, match="malformed"):
         rdw_lookup.lookup("6TJR64")
+
+
+def test_true_and_false_are_not_details(rdw_lookup: RdwLookup, rdw_server: LocalServer) -> None:
+    rdw_server.then(Reply.json([{"kenteken": True, "merk": "VOLVO", "eerste_kleur": False, "inrichting": True}]))
+    info = rdw_lookup.lookup("6TJR64")
+    assert (info.plate, info.make, info.colour, info.body) == ("6TJR64", "VOLVO", None, None)
+
+
+def test_an_app_token_no_header_can_carry_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="rdw: the app token holds characters") as e:
+        RdwLookup("rdw-token\r\nX-Evil: 1")
+    assert "rdw-token" not in str(e.value)

@@ -39,6 +39,7 @@ def json_lookup(regcheck_server: LocalServer, make_client: MakeClient) -> Regche
 def test_is_a_vehicle_lookup(xml_lookup: RegcheckLookup) -> None:
     assert isinstance(xml_lookup, VehicleLookup)
     assert xml_lookup.name == "regcheck"
+    assert "alice" not in repr(xml_lookup)  # the XML endpoint needs nothing but the username
 
 
 def test_uk_vehicle_from_the_xml_endpoint(xml_lookup: RegcheckLookup, regcheck_server: LocalServer) -> None:

@@ -180,3 +180,19 @@ def test_deeply_nested_json_is_a_malformed_answer(svv_lookup: VegvesenLookup, ve
     vegvesen_server.then(Reply(200, b'{"kjoretoydataListe": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"))
     with pytest.raises(LookupUnavailable, match="malformed"):
         svv_lookup.lookup("EK39085")
+
+
+@pytest.mark.parametrize("drivstoff", [5, True, 1.5])
+def test_fuels_that_are_not_a_list_are_left_out(
+    drivstoff: object, svv_lookup: VegvesenLookup, vegvesen_server: LocalServer
+) -> None:
+    engine = {"slagvolum": 1998, "drivstoff": drivstoff}
+    entry = {"godkjenning": {"tekniskGodkjenning": {"tekniskeData": {"motorOgDrivverk": {"motor": [engine]}}}}}
+    vegvesen_server.then(Reply.json({"kjoretoydataListe": [entry]}))
+    info = svv_lookup.lookup("EK39085")
+    assert (info.fuel, info.engine_size) == (None, "1998 cc")
+
+
+def test_a_key_no_header_can_carry_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="vegvesen: the API key holds characters"):
+        VegvesenLookup("svv-nøkkel")

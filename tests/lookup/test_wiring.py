@@ -4,6 +4,7 @@ and a failed lookup that never fails the plate read."""
 from __future__ import annotations
 
 import re
+import threading
 from datetime import timedelta
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import numpy as np
 import pytest
 
 from numberplate.config import Config
-from numberplate.errors import ConfigError, LookupBadPlate, LookupNotFound, LookupUnavailable
+from numberplate.errors import ConfigError, LookupBadPlate, LookupNotFound, LookupUnavailable, StoreError
 from numberplate.lookup import create_lookup
 from numberplate.lookup.cached import CachedLookup
 from numberplate.lookup.local import LocalRegistryLookup
@@ -98,6 +99,64 @@ def test_cache_answers_repeat_lookups_and_not_founds_but_not_errors(db: Database
     assert provider.calls == 4  # errors are retried, not cached
 
 
+class Together:
+    """A provider that answers only once ``n`` callers are inside it: they all missed the cache."""
+
+    name = "together"
+
+    def __init__(self, n: int) -> None:
+        self.barrier = threading.Barrier(n, timeout=10)
+
+    def lookup(self, plate: str, country: str | None = None) -> VehicleInfo:
+        self.barrier.wait()
+        if plate == "NOPE1":
+            raise LookupNotFound("together: no such plate")
+        return VehicleInfo(plate, self.name, make="Volvo")
+
+
+@pytest.mark.parametrize("plate", ["KNOWN1", "NOPE1"])
+def test_threads_looking_up_one_plate_at_once_all_get_the_answer(db: Database, plate: str) -> None:
+    n = 4
+    cached = CachedLookup(Together(n), LookupCache(db, timedelta(hours=1)))
+    outcomes: list[str] = []
+
+    def look() -> None:
+        try:
+            outcomes.append(cached.lookup(plate, "nl").make or "")
+        except Exception as e:  # the outcome under test: each thread's answer or error
+            outcomes.append(type(e).__name__)
+
+    threads = [threading.Thread(target=look) for _ in range(n)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert outcomes == (["Volvo"] if plate == "KNOWN1" else ["LookupNotFound"]) * n
+    assert cached.cache.get("together", plate, "nl") is not None  # and the answer is cached
+
+
+class BrokenCache(LookupCache):
+    """A cache whose database has gone away."""
+
+    def get(self, provider: str, plate: str, country: str | None) -> VehicleInfo | bool | None:
+        raise StoreError("cannot use the database sqlite:///gone.db: disk I/O error")
+
+    def put(self, provider: str, plate: str, country: str | None, vehicle: VehicleInfo | None) -> None:
+        raise StoreError("cannot use the database sqlite:///gone.db: disk I/O error")
+
+
+def test_a_cache_that_fails_does_not_lose_the_provider_s_answer(
+    db: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    provider = Counting()
+    cached = CachedLookup(provider, BrokenCache(db, timedelta(hours=1)))
+    assert cached.lookup("KNOWN1", "nl").make == "Volvo"
+    with pytest.raises(LookupNotFound, match="counting: no such plate"):
+        cached.lookup("NOPE1", "nl")
+    assert provider.calls == 2
+    assert "not cached" in caplog.text and "disk I/O error" in caplog.text
+
+
 def test_local_registry_lookup(registry: VehicleRegistry) -> None:
     local = LocalRegistryLookup(registry)
     assert local.lookup("ab12 cde", "gb").make == "Ford"
@@ -141,3 +200,18 @@ def test_each_http_provider_gets_its_own_limited_client(registry: VehicleRegistr
     clients = [p.client for p in (dvla, rdw)]  # type: ignore[union-attr]
     assert clients[0] is not clients[1]
     assert all(c.rate_per_second == 2.5 and c.timeout == 1.5 for c in clients)
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["driver-vehicle-licensing.api.gov.uk", "ftp://example.org", "http://", "not a url", "https://x.org/?key=1"],
+)
+def test_a_bad_provider_url_is_a_config_error_naming_the_setting(url: str, registry: VehicleRegistry) -> None:
+    config = Config().replace(lookup="gb=dvla", dvla_api_key="k", dvla_url=url)
+    with pytest.raises(ConfigError, match=r"config 'dvla_url' must be the provider's http:// or https:// root URL"):
+        create_lookup(config, registry=registry)
+
+
+def test_a_provider_url_with_spaces_around_it_is_used(registry: VehicleRegistry, dvla_server: LocalServer) -> None:
+    config = Config().replace(lookup="dvla", dvla_api_key="ves-test-key", dvla_url=f" {dvla_server.url}/ \n")
+    assert create_lookup(config, registry=registry).lookup("AA19AAA").make == "FORD"

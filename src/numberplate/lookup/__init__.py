@@ -22,8 +22,29 @@ def _transport(config: Config, name: str) -> dict[str, Any]:
     kwargs: dict[str, Any] = {"client": HttpClient(name=name, timeout=config.lookup_timeout, rate_per_second=rate)}
     base_url = getattr(config, f"{name}_url")
     if base_url:
-        kwargs["base_url"] = base_url
+        kwargs["base_url"] = _base_url(base_url, f"{name}_url")
     return kwargs
+
+
+def _base_url(value: str, setting: str) -> str:
+    """``value`` when it is a service root that paths can be added to: http(s), a host, no query or fragment.
+
+    Raises:
+        ConfigError: naming the setting, so that a typo fails at start-up rather than at every lookup.
+    """
+    import httpx
+
+    value = value.strip()
+    try:
+        url: httpx.URL | None = httpx.URL(value)
+    except httpx.InvalidURL:
+        url = None
+    if url is None or url.scheme not in ("http", "https") or not url.host or url.query or url.fragment:
+        raise ConfigError(
+            f"config {setting!r} must be the provider's http:// or https:// root URL without a query, "
+            f"such as https://api.example.org; got {value!r}"
+        )
+    return value
 
 
 def _need(value: str | None, setting: str, provider: str) -> str:

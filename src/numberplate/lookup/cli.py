@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -37,16 +38,17 @@ def lookup_group() -> None:
 @click.option("--json", "as_json", is_flag=True, help="JSON output, with the provider's raw payload")
 @CONFIG_OPTION
 def lookup_get(plate: str, country: str | None, provider: str | None, as_json: bool, config_path: Path | None) -> None:
-    """Look up the vehicle registered under PLATE."""
+    """Look up the vehicle registered under PLATE (answers are cached as for reads: lookup_cache_hours)."""
     from numberplate.lookup import create_lookup
-    from numberplate.store.vehicles import VehicleRegistry
+    from numberplate.store.vehicles import LookupCache, VehicleRegistry
 
     config = _config(config_path)
     db = open_database(config)
     try:
         if provider:
             config = config.replace(lookup=provider)
-        lookup = create_lookup(config, registry=VehicleRegistry(db))
+        cache = LookupCache(db, timedelta(hours=config.lookup_cache_hours))
+        lookup = create_lookup(config, registry=VehicleRegistry(db), cache=cache)
         vehicle = lookup.lookup(plate, country.lower() if country else None)
     except LookupError_ as e:
         raise click.ClickException(f"{type(e).__name__}: {e}") from e

@@ -19,6 +19,7 @@ from numberplate.lookup.http import (
     bounded,
     compact_plate,
     error_body,
+    header_safe,
     read_json,
     whole_number,
 )
@@ -54,7 +55,7 @@ class DvlaLookup(HttpProvider):
     ):
         if not api_key.strip():
             raise ConfigError("dvla: an API key is needed; apply for one at the DVLA developer portal")
-        self._api_key = api_key.strip()
+        self._api_key = header_safe(api_key.strip(), "dvla: the API key")
         super().__init__(base_url, client)
 
     def lookup(self, plate: str, country: str | None = None) -> VehicleInfo:
@@ -110,9 +111,9 @@ def _error_detail(response: httpx.Response) -> str:
 
 
 def _text(value: Any) -> str | None:
-    if value is None or (isinstance(value, str) and not value.strip()):
+    if value is None or isinstance(value, (dict, list, bool)):  # not a detail: never its repr
         return None
-    return str(value).strip()
+    return str(value).strip() or None
 
 
 def _with_date(status: Any, word: str, date: Any) -> str | None:

@@ -20,11 +20,25 @@ from typing import Any, Literal
 import httpcore
 import httpx
 
-from numberplate.errors import LookupRateLimited, LookupUnavailable
+from numberplate.errors import ConfigError, LookupRateLimited, LookupUnavailable
+from numberplate.store.clock import normalize_plate
 from numberplate.store.vehicles import MAX_LENGTHS, MAX_PLATE, YEARS
 from numberplate.types import VehicleInfo
 
 log = logging.getLogger(__name__)
+
+
+class _UrlWithoutQuery(logging.Filter):
+    """httpx logs every request's URL at INFO; its query may hold a credential (regcheck's ``username``) and
+    the plate, so the URL is logged without it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(a.copy_with(query=None) if isinstance(a, httpx.URL) else a for a in record.args)
+        return True
+
+
+logging.getLogger("httpx").addFilter(_UrlWithoutQuery())
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 """Statuses that are retried; every other status goes back to the provider to interpret."""
@@ -563,8 +577,26 @@ class HttpClient:
 
 
 def compact_plate(plate: str) -> str:
-    """A plate as registries key it: upper-case letters and digits of any script (``"ab-12 cde"`` -> ``"AB12CDE"``)."""
-    return "".join(c for c in plate.upper() if c.isalnum())
+    """A plate as registries key it: upper-case letters and digits of any script (``"ab-12 cde"`` -> ``"AB12CDE"``).
+
+    Compatibility forms are folded as in the cache's key (``"ＡＢ１２"`` -> ``"AB12"``), so that the plate asked
+    is the one whose answer is cached.
+    """
+    return normalize_plate(plate)
+
+
+def header_safe(value: str, what: str) -> str:
+    """``value`` when an HTTP header can carry it (printable ASCII).
+
+    Raises:
+        ConfigError: naming ``what`` but not the value (it is a credential).
+    """
+    if not (value.isascii() and value.isprintable()):
+        raise ConfigError(
+            f"{what} holds characters an HTTP header cannot carry (non-ASCII, a line break or another control "
+            "character); copy it again from the provider"
+        )
+    return value
 
 
 def _finite_float(text: str) -> float | None:

@@ -20,6 +20,7 @@ from numberplate.lookup.http import (
     bounded,
     compact_plate,
     error_body,
+    header_safe,
     read_json,
     whole_number,
 )
@@ -57,7 +58,7 @@ class RdwLookup(HttpProvider):
         client: HttpClient | None = None,
         fuel: bool = True,
     ):
-        self._app_token = app_token
+        self._app_token = header_safe(app_token, "rdw: the app token") if app_token else None
         super().__init__(base_url, client)
         self.fuel = fuel
 
@@ -127,7 +128,7 @@ def _error_message(response: httpx.Response) -> str:
 
 
 def _text(value: Any) -> str | None:
-    if value is None or isinstance(value, (dict, list)):
+    if value is None or isinstance(value, (dict, list, bool)):
         return None
     text = str(value).strip()
     return None if text.lower() in _UNKNOWN else text

@@ -110,7 +110,8 @@ class RegcheckLookup(HttpProvider):
         self.use_json = use_json
 
     def __repr__(self) -> str:
-        return f"RegcheckLookup(username={self._username!r}, base_url={self.base_url!r}, use_json={self.use_json})"
+        # Never the username: the XML endpoint takes it alone, so it is as secret as a key.
+        return f"RegcheckLookup(base_url={self.base_url!r}, use_json={self.use_json})"
 
     def lookup(self, plate: str, country: str | None = None) -> VehicleInfo:
         """The vehicle registered under ``plate`` in ``country`` (ISO 3166 code; None is the UK).

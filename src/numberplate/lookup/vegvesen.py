@@ -19,6 +19,7 @@ from numberplate.lookup.http import (
     bounded,
     compact_plate,
     error_body,
+    header_safe,
     read_json,
     whole_number,
 )
@@ -55,7 +56,7 @@ class VegvesenLookup(HttpProvider):
     ):
         if not api_key.strip():
             raise ConfigError("vegvesen: an API key is needed; apply for one at Statens vegvesen")
-        self._api_key = api_key.strip()
+        self._api_key = header_safe(api_key.strip(), "vegvesen: the API key")
         super().__init__(base_url, client)
 
     def lookup(self, plate: str, country: str | None = None) -> VehicleInfo:
@@ -153,7 +154,8 @@ def _vehicle(kjennemerke: str, entry: dict[str, Any]) -> VehicleInfo:
         if not isinstance(engine, dict):
             continue
         volume = volume or engine.get("slagvolum")
-        for fuel in engine.get("drivstoff") or []:
+        drivstoff = engine.get("drivstoff")
+        for fuel in drivstoff if isinstance(drivstoff, list) else []:
             name = _code(_get(fuel, "drivstoffKode"))
             if name and name not in fuels:
                 fuels.append(name)
