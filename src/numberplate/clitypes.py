@@ -12,12 +12,15 @@ import click
 
 class FiniteFloatRange(click.FloatRange):
     """``click.FloatRange`` that also refuses ``nan`` (which passes every range check: comparisons with it are
-    false) with a usage error, instead of letting it through to fail later or silently."""
+    false) and, where the range is open-ended, ``inf`` with a usage error, instead of letting them through to fail
+    later or silently (an infinite learning rate trains NaN weights)."""
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         number = super().convert(value, param, ctx)
         if isinstance(number, float) and math.isnan(number):
             self.fail(f"{value!r} is not a number", param, ctx)
+        if isinstance(number, float) and math.isinf(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
         return number
 
 

@@ -226,3 +226,26 @@ def test_a_classes_file_that_is_not_utf8_is_a_dataset_error(tmp_path: Path) -> N
         read_classes(tmp_path)
     (tmp_path / "classes.txt").write_bytes("\ufeffplate\ncar\n".encode())  # a BOM, as Notepad writes
     assert read_classes(tmp_path) == ["plate", "car"]
+
+
+def test_a_label_file_with_a_byte_order_mark_reads_its_first_line(tmp_path: Path) -> None:
+    # Its first class read '\ufeff0': "class must be a whole number".
+    path = tmp_path / "x.txt"
+    path.write_bytes("\ufeff0 0.5 0.5 0.2 0.1\r\n0 0.25 0.5 0.1 0.1\r\n".encode())
+    boxes = read_yolo_file(path, 100, 50, ["plate"])
+    assert [_coords(b.box) for b in boxes] == [pytest.approx((40, 22.5, 60, 27.5)), pytest.approx((20, 22.5, 30, 27.5))]
+
+
+def test_a_photo_turned_by_its_exif_orientation_has_its_turned_size(tmp_path: Path) -> None:
+    # YOLO tools, our training and the labels CSV checks see a phone photo turned upright: YOLO coordinates are
+    # fractions of that size. The stored size put plates at the wrong place and every box was dropped in training
+    # as "labelled for another image size".
+    exif = Image.Exif()
+    exif[0x0112] = 6  # turned a quarter clockwise
+    (tmp_path / "img").mkdir()
+    Image.new("RGB", (600, 400)).save(tmp_path / "img" / "x.jpg", exif=exif)
+    assert image_size(tmp_path / "img" / "x.jpg") == (400, 600)
+    (tmp_path / "lab").mkdir()
+    (tmp_path / "lab" / "x.txt").write_text("0 0.5 0.5 0.5 0.1\n")
+    [r] = read_yolo(tmp_path / "lab", tmp_path / "img")
+    assert (r.width, r.height) == (400, 600) and _coords(r.boxes[0].box) == pytest.approx((100, 270, 300, 330))

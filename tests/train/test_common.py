@@ -100,8 +100,8 @@ def test_load_init_names_an_unreadable_file(tmp_path: Path) -> None:
     ["export-detect", "{ck}", "--out", "{out}", "--float32"],
     ["export-ocr", "{ck}", "--out", "{out}", "--float32"],
     ["export-verifier", "{ck}", "--out", "{out}"],
-    ["detect", "--data", "{data}/detect/labels.csv", "--out", "{runs}", "--init", "{ck}", "--limit", "2"],
-    ["ocr", "--data", "{data}/ocr/labels.csv", "--out", "{runs}", "--init", "{ck}", "--limit", "2"],
+    ["detect", "--data", "{data}/detect/labels.csv", "--out", "{fresh}", "--init", "{ck}", "--limit", "2"],
+    ["ocr", "--data", "{data}/ocr/labels.csv", "--out", "{fresh}", "--init", "{ck}", "--limit", "2"],
     ["detect", "--data", "{data}/detect/labels.csv", "--out", "{runs}", "--resume", "--limit", "2"],
     ["ocr", "--data", "{data}/ocr/labels.csv", "--out", "{runs}", "--resume", "--limit", "2"],
     ["verifier", "--data", "{data}/detect/labels.csv", "--out", "{runs}", "--resume", "--limit", "2"],
@@ -117,7 +117,8 @@ def test_train_commands_name_an_unreadable_checkpoint_in_one_line(
     runs.mkdir()
     for junk in (tmp_path / "junk.pt", runs / "last.pt"):  # what --init / the exports read, and what --resume reads
         junk.write_bytes(b"not a checkpoint")
-    args = [a.format(ck=tmp_path / "junk.pt", out=tmp_path / "m.onnx", data=data_dir, runs=runs) for a in command]
+    args = [a.format(ck=tmp_path / "junk.pt", out=tmp_path / "m.onnx", data=data_dir, runs=runs,
+                     fresh=tmp_path / "fresh") for a in command]  # a new run (--init) in a folder of its own
     result = CliRunner().invoke(train_group, args)
     assert result.exit_code == 1, result.output
     assert "not a readable checkpoint" in result.output and "Traceback" not in result.output

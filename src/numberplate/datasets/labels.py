@@ -25,7 +25,7 @@ MAX_IMAGE_SIDE = 65_535
 # A box that reaches this far outside its image is clipped without a warning (rounding in another tool).
 CLIP_TOLERANCE_PX = 1.0
 # EXIF orientations that turn the picture a quarter: its width and height swap when it is decoded.
-_QUARTER_TURNS = frozenset({5, 6, 7, 8})
+QUARTER_TURNS = frozenset({5, 6, 7, 8})
 
 
 @dataclass(frozen=True)
@@ -138,7 +138,7 @@ def check_image(path: Path, where: str) -> tuple[int, int]:
             orientation = im.getexif().get(0x0112)
     except (OSError, UnidentifiedImageError, SyntaxError, ValueError) as e:
         raise DatasetError(f"{where}: {path} is not an image ({e}); fix the path or remove the row") from e
-    return (height, width) if orientation in _QUARTER_TURNS else (width, height)
+    return (height, width) if orientation in QUARTER_TURNS else (width, height)
 
 
 def parse_box(row: Mapping[str, str | None], where: str) -> BoundingBox:

@@ -12,6 +12,7 @@ from PIL import Image, UnidentifiedImageError
 
 from numberplate.datasets.labels import (
     DEFAULT_CLASS,
+    QUARTER_TURNS,
     LabelledBox,
     LabelledImage,
     clip_to_image,
@@ -97,7 +98,7 @@ def read_yolo_file(path: Path, width: int, height: int, classes: Sequence[str] =
 def _read_yolo_file(path: Path, width: int, height: int, classes: Sequence[str]) -> tuple[tuple[LabelledBox, ...], int]:
     """:func:`read_yolo_file` without its warning: the boxes, and how many of them were clipped."""
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = path.read_text(encoding="utf-8-sig").splitlines()  # a byte-order mark, as Windows tools write
     except (OSError, UnicodeDecodeError) as e:
         raise DatasetError(f"{path}: cannot read YOLO label file ({e})") from e
     boxes = []
@@ -132,16 +133,19 @@ def read_classes(labels_dir: Path) -> list[str]:
 
 
 def image_size(path: Path) -> tuple[int, int]:
-    """``(width, height)`` of an image, from its header only.
+    """``(width, height)`` of an image as it decodes (EXIF orientation applied, as YOLO tools and our training
+    read it), from its header only.
 
     Raises:
         DatasetError: the file is missing or not an image.
     """
     try:
         with Image.open(path) as im:
-            return im.size
-    except (OSError, UnidentifiedImageError) as e:
+            width, height = im.size
+            orientation = im.getexif().get(0x0112)
+    except (OSError, UnidentifiedImageError, SyntaxError, ValueError) as e:
         raise DatasetError(f"{path}: cannot read image size ({e})") from e
+    return (height, width) if orientation in QUARTER_TURNS else (width, height)
 
 
 class _ImageFinder:

@@ -49,7 +49,7 @@ _weight_bits_option = click.option(
 @click.option("--epochs", type=click.IntRange(1), default=120, show_default=True)
 @click.option("--batch", type=click.IntRange(1), default=32, show_default=True)
 @click.option("--size", type=click.IntRange(64), default=320, show_default=True, help="training crop size")
-@click.option("--lr", type=float, default=3e-3, show_default=True)
+@click.option("--lr", type=FiniteFloatRange(0, min_open=True), default=3e-3, show_default=True)
 @click.option("--workers", type=click.IntRange(0), default=1, show_default=True)
 @click.option("--threads", type=click.IntRange(1), default=2, show_default=True)
 @click.option("--eval-every", type=click.IntRange(0), default=3, show_default=True)
@@ -94,7 +94,7 @@ def train_detect(data: Path, out: Path, resume: bool, channels: str, **opts: obj
                                  param_hint="--channels")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     cfg = DetectTrainConfig(data=str(data), out=str(out), channels=widths, **opts)  # type: ignore[arg-type]
-    with reported(DatasetError, ValueError):
+    with reported(DatasetError, FileNotFoundError, ValueError):  # FileNotFoundError: an image that does not decode
         best = train(cfg, resume=resume)
     click.echo(f"best checkpoint: {best}")
 
@@ -152,9 +152,10 @@ def export_detect(
     weight_bits: int,
 ) -> None:
     """Export a detector checkpoint to ONNX (dynamic batch), verified against PyTorch; int8 by default."""
+    from numberplate.errors import DatasetError
     from numberplate.train.detect.export import calibration_batches, export_onnx
 
-    with reported(ValueError):
+    with reported(DatasetError, FileNotFoundError, ValueError):
         calibration = calibration_batches(data, calibration_images, side) if int8 else None
         diff = export_onnx(checkpoint, out, threshold=threshold, calibration=calibration, weight_bits=weight_bits)
     click.echo(f"wrote {out} (max |onnx - torch| = {diff:.2e}); its scores are the model's own until "
@@ -238,7 +239,7 @@ def export_verifier_cmd(checkpoint: Path, out: Path, threshold: float | None) ->
               help="share of real train crops per epoch; the rest are synthetic plates")
 @click.option("--multi-line-weight", type=FiniteFloatRange(0, min_open=True), default=1.0, show_default=True,
               help="factor on how often the synthetic two-line layouts (motorcycles, square plates) are drawn")
-@click.option("--lr", type=float, default=2e-3, show_default=True)
+@click.option("--lr", type=FiniteFloatRange(0, min_open=True), default=2e-3, show_default=True)
 @click.option("--consistency", type=FiniteFloatRange(0), default=0.0, show_default=True,
               help="train on two views of each plate (cut and degraded apart) and weigh by this the divergence of "
                    "their readings: reads that hang less on where the crop's edges fall")
@@ -259,7 +260,7 @@ def train_ocr(data: Path, out: Path, resume: bool, **opts: object) -> None:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     cfg = OcrTrainConfig(data=str(data), out=str(out), **opts)  # type: ignore[arg-type]
-    with reported(DatasetError, ValueError):
+    with reported(DatasetError, FileNotFoundError, ValueError):  # FileNotFoundError: an image that does not decode
         best = train(cfg, resume=resume)
     click.echo(f"best checkpoint: {best}")
 
@@ -297,6 +298,7 @@ def pseudo_label_command(data: Path, ocr_data: Path, out: Path, readers: tuple[s
                          any_layout: bool) -> None:
     """Cut the boxed plates of the detect train split and keep those every reader reads the same (OCR CSV)."""
     from numberplate.detection.platenet import PlateNetDetector
+    from numberplate.errors import NumberplateError
     from numberplate.evaluation.ocr import read_ocr_labels
     from numberplate.recognition import create_recognizer
     from numberplate.train.ocr.pseudo import Blindspot, Referee, pseudo_label
@@ -313,10 +315,12 @@ def pseudo_label_command(data: Path, ocr_data: Path, out: Path, readers: tuple[s
     if no_arabic and no_arabic not in readers:
         raise click.BadParameter(f"{no_arabic!r} is not one of the --reader backends", param_hint="--no-arabic")
     blindspot = Blindspot(readers.index(no_arabic)) if no_arabic else None
-    val_texts = {s.text for s in read_ocr_labels(ocr_data, split="val")}
-    stats = pseudo_label(data, out, [create_recognizer(r) for r in readers], min_confidence=min_confidence,
-                         exclude_texts=val_texts, limit=limit, referee=judge, blindspot=blindspot,
-                         known_layouts_only=not any_layout, detector=PlateNetDetector() if cut == "detector" else None)
+    with reported(NumberplateError, FileNotFoundError):
+        val_texts = {s.text for s in read_ocr_labels(ocr_data, split="val")}
+        stats = pseudo_label(data, out, [create_recognizer(r) for r in readers], min_confidence=min_confidence,
+                             exclude_texts=val_texts, limit=limit, referee=judge, blindspot=blindspot,
+                             known_layouts_only=not any_layout,
+                             detector=PlateNetDetector() if cut == "detector" else None)
     click.echo(stats.table())
     click.echo(f"wrote {out / 'labels.csv'}")
 
@@ -369,10 +373,11 @@ def soup_command(out: Path, parts: tuple[str, ...]) -> None:
 def export_ocr(checkpoint: Path, out: Path, int8: bool, data: Path, calibration_crops: int, weight_bits: int) -> None:
     """Export an OCR checkpoint to ONNX (dynamic batch, softmax in the graph), verified against PyTorch; int8
     convolutions by default."""
+    from numberplate.errors import DatasetError
     from numberplate.train.ocr.export import calibration_crops as sample_crops
     from numberplate.train.ocr.export import export_onnx, load_checkpoint
 
-    with reported(ValueError):
+    with reported(DatasetError, FileNotFoundError, ValueError):
         size = load_checkpoint(checkpoint)[0].input_size
         calibration = sample_crops(data, size, calibration_crops) if int8 else None
         diff = export_onnx(checkpoint, out, calibration=calibration, weight_bits=weight_bits)

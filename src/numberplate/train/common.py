@@ -8,7 +8,8 @@ import csv
 import logging
 import math
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, cast
 
@@ -131,6 +132,72 @@ def read_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dic
     if not isinstance(ck, dict) or not isinstance(ck.get("model"), dict):
         raise ValueError(f"{path}: not a training checkpoint of this project (no 'model' weights)")
     return ck
+
+
+def load_weights(model: torch.nn.Module, weights: dict[str, torch.Tensor], path: Path, what: str) -> None:
+    """Load ``weights`` (read from ``path``) into ``model`` exactly, or ValueError naming the file and ``what`` it
+    should be (an OCR checkpoint given to the detector export, a run trained with other size options)."""
+    try:
+        model.load_state_dict(weights)
+    except RuntimeError as e:
+        raise ValueError(f"{path}: its weights do not fit {what} (another model, or other size options)") from e
+
+
+def _shown(value: Any) -> str:
+    return ",".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
+
+
+def resume_checkpoint(path: Path, config: dict[str, Any], options: Sequence[str],
+                      map_location: str | torch.device = "cpu") -> dict[str, Any]:
+    """The ``last.pt`` a run of ``config`` resumes from, checked to be one: optimizer state and epoch, and the
+    same model ``options`` (size, head...) as the run's, so a resume never trains another model than it saved.
+
+    Raises:
+        ValueError: the file is not a readable checkpoint, not a resumable one (a best.pt or a soup), or was
+            trained with another value of one of ``options``; the message names the file and the option.
+    """
+    ck = read_checkpoint(path, map_location)
+    missing = [k for k in ("optimizer", "epoch") if k not in ck]
+    if missing:
+        raise ValueError(f"{path}: not a checkpoint to resume (no {' or '.join(missing)}: a best.pt or a soup?); "
+                         "pass it as --init instead, or start another --out")
+    saved = ck.get("config", {})
+    for key in options:
+        if key in saved and _shown(saved[key]) != _shown(config[key]):
+            raise ValueError(f"{path}: the run was trained with --{key.replace('_', '-')} {_shown(saved[key])}, not "
+                             f"{_shown(config[key])}; resume it with its own options, or start another --out")
+    return ck
+
+
+def refuse_other_run(last: Path, resume: bool) -> None:
+    """Refuse to start a new run where ``last`` (another run's ``last.pt``) is: it would overwrite that run's
+    checkpoints, and its ``best.pt`` would pass for the new run's until the new one beats it.
+
+    Raises:
+        ValueError: ``last`` exists and the run does not resume it.
+    """
+    if not resume and last.exists():
+        raise ValueError(f"{last.parent} holds a run already ({last}): pass --resume to continue it, or another "
+                         "--out (or remove the folder) to start a new one")
+
+
+def save_atomic(state: dict[str, Any], path: Path) -> None:
+    """``torch.save`` into a temporary sibling, then renamed over ``path``: a kill mid-save leaves the old file."""
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(state, tmp)
+    tmp.replace(path)
+
+
+@contextmanager
+def staged(out: Path) -> Iterator[Path]:
+    """A temporary sibling of ``out`` to write and check a file in; it replaces ``out`` only when the block ends
+    without an error (an export that fails its check, or is killed, leaves the old ``out`` as it was)."""
+    tmp = out.with_name(f".{out.stem}.tmp{out.suffix}")
+    try:
+        yield tmp
+        tmp.replace(out)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _fits_inside(small: torch.Tensor, big: torch.Tensor) -> bool:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import logging
 import math
 from collections import defaultdict
@@ -13,7 +12,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from numberplate.datasets.labels import default_root
+from numberplate.datasets.labels import (
+    BOX_COLUMNS,
+    LABELS_COLUMNS,
+    default_root,
+    parse_box,
+    parse_size,
+    read_csv_rows,
+)
 from numberplate.detection.postprocess import STRIDE
 from numberplate.train.synth.composite import paint_plates
 
@@ -43,23 +49,29 @@ def read_labels(csv_path: Path, split: str | None, sources: set[str] | None = No
     Each box keeps the image size its row states, so that :func:`load_scenes` can drop stale rows
     (the shared CSV has a few images listed twice with different sizes: the picture was replaced).
     Images that also appear in the ``val`` split are left out of every other split (no leak).
+
+    Raises:
+        DatasetError: the file cannot be read, lacks a column, or a kept row has a box that is partly filled,
+            not finite numbers or empty, or an image size that is not a positive whole number (naming the line).
     """
     grouped: dict[str, dict] = defaultdict(lambda: {"boxes": [], "sizes": [], "source": ""})
     val_images: set[str] = set()
-    with open(csv_path, newline="") as fh:
-        rows = list(csv.DictReader(fh))
+    rows = read_csv_rows(csv_path, LABELS_COLUMNS, "detect labels CSV")
     if split != "val":
-        val_images = {r["image"] for r in rows if r["split"] == "val"}
-    for row in rows:
+        val_images = {r["image"] for _, r in rows if r["split"] == "val"}
+    for line, row in rows:
         if split is not None and row["split"] != split:
             continue
         if (sources and row["source"] not in sources) or row["image"] in val_images:
             continue
         entry = grouped[row["image"]]
         entry["source"] = row["source"]
-        if row["xmin"]:
-            entry["boxes"].append([float(row[k]) for k in ("xmin", "ymin", "xmax", "ymax")])
-            entry["sizes"].append((int(row["width"]), int(row["height"])))
+        where = f"{csv_path}:{line}"
+        if any((row[c] or "").strip() for c in BOX_COLUMNS):  # else a background row
+            box = parse_box(row, where)
+            entry["boxes"].append([box.xmin, box.ymin, box.xmax, box.ymax])
+            size = parse_size(row["width"], "width", where), parse_size(row["height"], "height", where)
+            entry["sizes"].append(size)
     return dict(grouped)
 
 

@@ -17,7 +17,14 @@ from torch import nn
 from numberplate.datasets.labels import default_root
 from numberplate.detection.platenet import exact_int8, sha256_file
 from numberplate.detection.postprocess import letterbox
-from numberplate.train.common import WEIGHT_BITS, checkpoint_weights, quantize_int8, read_checkpoint
+from numberplate.train.common import (
+    WEIGHT_BITS,
+    checkpoint_weights,
+    load_weights,
+    quantize_int8,
+    read_checkpoint,
+    staged,
+)
 from numberplate.train.detect.data import read_labels
 from numberplate.train.detect.model import PlateNet
 
@@ -61,7 +68,7 @@ def load_checkpoint(path: Path) -> tuple[PlateNet, dict]:
     channels = tuple(cfg.get("channels", (16, 32, 64, 96, 128)))
     model = PlateNet(cfg.get("width", 48), channels, depth=cfg.get("depth", 1),
                      heat_head=cfg.get("tune", "all") == "heat")
-    model.load_state_dict(checkpoint_weights(ck))
+    load_weights(model, checkpoint_weights(ck), path, "a detector")
     return model.eval(), ck
 
 
@@ -94,8 +101,9 @@ def export_onnx(
     model, ck = load_checkpoint(checkpoint)
     wrapped = _Exported(model).eval()
     out.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        float_path = Path(tmp) / "float.onnx" if calibration is not None else out
+    # Written beside `out` and checked there: a model that fails its check never replaces the one in place.
+    with tempfile.TemporaryDirectory() as tmp, staged(out) as onnx_path, staged(out.with_suffix(".json")) as json_path:
+        float_path = Path(tmp) / "float.onnx" if calibration is not None else onnx_path
         dummy = torch.randint(0, 256, (1, 384, 640, 3), dtype=torch.uint8)
         torch.onnx.export(
             wrapped, (dummy,), str(float_path), input_names=["image"], output_names=["heat", "box"],
@@ -108,23 +116,23 @@ def export_onnx(
         probes = [rng.integers(0, 256, (2, 320, 480, 3), dtype=np.uint8), *(calibration or [])[:8]]
         diff = _compare(wrapped, float_path, probes, FLOAT_TOLERANCE)
         if calibration is not None:
-            quantize_int8(float_path, out, calibration, weight_bits=weight_bits, float_nodes=FLOAT_OUTPUTS)
-            diff = _compare(wrapped, out, (calibration or [])[:8], INT8_TOLERANCE)
-    meta = {
-        "name": "platenet",
-        "sha256": sha256_file(out),
-        "threshold": threshold,
-        "stride": 8,
-        "input": INPUT_FORMAT,
-        "precision": f"int8 ({weight_bits}-bit weights; output convolutions float)" if calibration is not None
-                     else "float32",
-        "epoch": int(ck.get("epoch", -1)) + 1,
-        "metrics": metrics or {},
-    }
-    if calibration is not None:
-        meta["calibration_images"] = len(calibration)
-        meta["weight_bits"] = weight_bits
-    out.with_suffix(".json").write_text(json.dumps(meta, indent=2) + "\n")
+            quantize_int8(float_path, onnx_path, calibration, weight_bits=weight_bits, float_nodes=FLOAT_OUTPUTS)
+            diff = _compare(wrapped, onnx_path, (calibration or [])[:8], INT8_TOLERANCE)
+        meta = {
+            "name": "platenet",
+            "sha256": sha256_file(onnx_path),
+            "threshold": threshold,
+            "stride": 8,
+            "input": INPUT_FORMAT,
+            "precision": f"int8 ({weight_bits}-bit weights; output convolutions float)" if calibration is not None
+                         else "float32",
+            "epoch": int(ck.get("epoch", -1)) + 1,
+            "metrics": metrics or {},
+        }
+        if calibration is not None:
+            meta["calibration_images"] = len(calibration)
+            meta["weight_bits"] = weight_bits
+        json_path.write_text(json.dumps(meta, indent=2) + "\n")
     return diff
 
 

@@ -22,10 +22,14 @@ from numberplate.train.common import (
     checkpoint_weights,
     epochs_within,
     load_init,
+    load_weights,
     pick_device,
     plot_metrics,
     read_checkpoint,
+    refuse_other_run,
+    resume_checkpoint,
     resumed_schedule,
+    save_atomic,
     warmup_cosine,
 )
 from numberplate.train.detect.data import DetectDataset, PlatePaint, Scene, load_scenes
@@ -141,6 +145,7 @@ def train(cfg: DetectTrainConfig, resume: bool = False) -> Path:
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     last, best = out / "last.pt", out / "best.pt"
+    refuse_other_run(last, resume)
     if cfg.tune not in ("all", "heat"):
         raise ValueError(f"tune must be 'all' or 'heat', got {cfg.tune!r}")
     heat_only = cfg.tune == "heat"
@@ -161,12 +166,12 @@ def train(cfg: DetectTrainConfig, resume: bool = False) -> Path:
     ema = ModelEMA(model)
     start_epoch, best_ap = 0, -1.0
     if resume and last.exists():
-        ck = read_checkpoint(last, device)
-        model.load_state_dict(ck["model"])
-        ema.ema.load_state_dict(ck["ema"])
-        ema.updates = ck["ema_updates"]
+        ck = resume_checkpoint(last, asdict(cfg), ("width", "channels", "depth", "tune"), device)
+        load_weights(model, ck["model"], last, "this detector")
+        load_weights(ema.ema, checkpoint_weights(ck), last, "this detector")
+        ema.updates = ck.get("ema_updates", 0)
         opt.load_state_dict(ck["optimizer"])
-        start_epoch, best_ap = ck["epoch"] + 1, ck["best_ap"]
+        start_epoch, best_ap = ck["epoch"] + 1, ck.get("best_ap", -1.0)
         log.info("resumed from %s at epoch %d", last, start_epoch)
 
     data = Path(cfg.data)
@@ -235,18 +240,17 @@ def train(cfg: DetectTrainConfig, resume: bool = False) -> Path:
                        **{f"ap50_{s}": m.ap50 for s, m in table.items() if s not in ("all", "negatives")})
             if allm.ap50 > best_ap:
                 best_ap = allm.ap50
-                torch.save({"model": ema.ema.state_dict(), "config": asdict(cfg), "epoch": epoch, "ap50": best_ap},
-                           best)
+                save_atomic({"model": ema.ema.state_dict(), "config": asdict(cfg), "epoch": epoch, "ap50": best_ap},
+                            best)
         state = {"model": model.state_dict(), "ema": ema.ema.state_dict(), "ema_updates": ema.updates,
                  "optimizer": opt.state_dict(), "epoch": epoch, "best_ap": best_ap,
                  "config": asdict(cfg) | {"epochs": epochs},
                  "epoch_seconds": (time.time() - run_start) / (epoch + 1 - start_epoch)}
-        torch.save(state, last.with_suffix(".tmp"))
-        last.with_suffix(".tmp").replace(last)  # atomic: a kill mid-save never corrupts last.pt
+        save_atomic(state, last)  # a kill mid-save never corrupts last.pt
         append_csv(metrics_path, row)
         log.info("epoch %d: %s", epoch + 1, {k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()})
         plot_metrics(metrics_path, out / "metrics.png", ("loss_heat", "loss_box"), ("ap50", "ap50_95", "recall"))
     if not best.exists():
         final = {"model": ema.ema.state_dict(), "config": asdict(cfg), "epoch": epochs - 1, "ap50": best_ap}
-        torch.save(final, best)
+        save_atomic(final, best)
     return best

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import logging
 import math
 from dataclasses import dataclass
@@ -12,6 +11,9 @@ import cv2
 import numpy as np
 from torch.utils.data import Dataset
 
+from numberplate.datasets.labels import read_csv_rows
+from numberplate.errors import DatasetError
+from numberplate.evaluation.ocr import OCR_LABELS_COLUMNS
 from numberplate.recognition.alphabet import MAX_SLOTS, encode, in_alphabet
 from numberplate.recognition.platenet_ocr import prepare
 from numberplate.train.synth import effects, render_crop
@@ -53,13 +55,16 @@ def load_crops(
 
     Raises:
         FileNotFoundError: an image cannot be decoded.
+        DatasetError: the file cannot be read, lacks a column, or a row of the split has no image or no text.
     """
     root = csv_path.parent.parent if csv_path.parent.name == "ocr" else csv_path.parent
-    with open(csv_path, newline="", encoding="utf-8") as fh:
-        rows = [r for r in csv.DictReader(fh) if r["split"] == split and (not sources or r["source"] in sources)]
+    rows = [(line, r) for line, r in read_csv_rows(csv_path, OCR_LABELS_COLUMNS, "OCR labels CSV")
+            if r["split"] == split and (not sources or r["source"] in sources)]
     out_h, out_w = size
     crops, skipped = [], 0
-    for row in rows[:limit]:
+    for line, row in rows[:limit]:
+        if not row["image"] or not row["text"]:
+            raise DatasetError(f"{csv_path}:{line}: every row needs an image and its text")
         if not in_alphabet(row["text"]):
             skipped += 1
             continue
@@ -71,7 +76,7 @@ def load_crops(
         if scale < 1.0:
             img = cv2.resize(img, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
         rgb = cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
-        crops.append(Crop(row["image"], row["text"], row["source"], row["country"], rgb))
+        crops.append(Crop(row["image"], row["text"], row["source"] or "", row["country"] or "", rgb))
     if skipped:
         log.warning("%s: skipped %d %s row(s) the OCR alphabet cannot represent", csv_path, skipped, split)
     return crops

@@ -23,7 +23,14 @@ from numberplate.detection.platenet import exact_int8, sha256_file
 from numberplate.evaluation.ocr import read_ocr_labels
 from numberplate.recognition.alphabet import ALPHABET, PAD
 from numberplate.recognition.platenet_ocr import prepare
-from numberplate.train.common import WEIGHT_BITS, checkpoint_weights, quantize_int8, read_checkpoint
+from numberplate.train.common import (
+    WEIGHT_BITS,
+    checkpoint_weights,
+    load_weights,
+    quantize_int8,
+    read_checkpoint,
+    staged,
+)
 from numberplate.train.ocr.model import PlateOCR
 from numberplate.train.ocr.train import build_model
 
@@ -49,7 +56,7 @@ def load_checkpoint(path: Path) -> tuple[PlateOCR, dict[str, Any]]:
     """Rebuild the model of a checkpoint (EMA weights when present)."""
     ck = read_checkpoint(path)
     model = build_model(ck.get("config", {}))
-    model.load_state_dict(checkpoint_weights(ck))
+    load_weights(model, checkpoint_weights(ck), path, "a plate OCR model")
     return model.eval(), ck
 
 
@@ -99,8 +106,9 @@ def export_onnx(
     wrapped = _Exported(model).eval()
     height, width = model.input_size
     out.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        float_path = Path(tmp) / "float.onnx" if calibration is not None else out
+    # Written beside `out` and checked there: a model that fails its check never replaces the one in place.
+    with tempfile.TemporaryDirectory() as tmp, staged(out) as onnx_path, staged(out.with_suffix(".json")) as json_path:
+        float_path = Path(tmp) / "float.onnx" if calibration is not None else onnx_path
         with warnings.catch_warnings():
             # The attention's sequence lengths (cells, slots) are fixed by the architecture: constants on purpose.
             warnings.filterwarnings("ignore", "Converting a tensor to a Python integer", torch.jit.TracerWarning)
@@ -114,29 +122,29 @@ def export_onnx(
         if diff > 1e-4:
             raise RuntimeError(f"ONNX export of {checkpoint} differs from PyTorch by {diff}")
         if calibration is not None:
-            quantize_int8(float_path, out, calibration, op_types=INT8_OPS, weight_bits=weight_bits)
-            diff = _check_int8(wrapped, out, calibration)
-    if metrics is None:
-        metrics = {k: round(v, 4) for k, v in ck.get("metrics", {}).items()
-                   if k.startswith(("val_", "exact")) and isinstance(v, float)}
-    meta = {
-        "name": "plateocr",
-        "precision": f"int8 convolutions ({weight_bits}-bit weights)" if calibration is not None else "float32",
-        "sha256": sha256_file(out),
-        "input_height": height,
-        "input_width": width,
-        "input": "RGB uint8 NHWC, the plate crop resized (stretched) to input_height x input_width",
-        "output": "probs: (batch, max_slots, len(alphabet)) softmax; text fills the first slots, pad the rest",
-        "alphabet": ALPHABET,
-        "pad": PAD,
-        "max_slots": model.max_slots,
-        "epoch": int(ck.get("epoch", -1)) + 1,
-        "metrics": metrics,
-    }
-    if calibration is not None:
-        meta["calibration_crops"] = sum(len(b) for b in calibration)
-        meta["weight_bits"] = weight_bits
-    out.with_suffix(".json").write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+            quantize_int8(float_path, onnx_path, calibration, op_types=INT8_OPS, weight_bits=weight_bits)
+            diff = _check_int8(wrapped, onnx_path, calibration)
+        if metrics is None:
+            metrics = {k: round(v, 4) for k, v in ck.get("metrics", {}).items()
+                       if k.startswith(("val_", "exact")) and isinstance(v, float)}
+        meta = {
+            "name": "plateocr",
+            "precision": f"int8 convolutions ({weight_bits}-bit weights)" if calibration is not None else "float32",
+            "sha256": sha256_file(onnx_path),
+            "input_height": height,
+            "input_width": width,
+            "input": "RGB uint8 NHWC, the plate crop resized (stretched) to input_height x input_width",
+            "output": "probs: (batch, max_slots, len(alphabet)) softmax; text fills the first slots, pad the rest",
+            "alphabet": ALPHABET,
+            "pad": PAD,
+            "max_slots": model.max_slots,
+            "epoch": int(ck.get("epoch", -1)) + 1,
+            "metrics": metrics,
+        }
+        if calibration is not None:
+            meta["calibration_crops"] = sum(len(b) for b in calibration)
+            meta["weight_bits"] = weight_bits
+        json_path.write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return diff
 
 

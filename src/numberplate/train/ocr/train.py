@@ -20,12 +20,16 @@ from numberplate.recognition.platenet_ocr import prepare, read_probs
 from numberplate.train.common import (
     ModelEMA,
     append_csv,
+    checkpoint_weights,
     epochs_within,
     load_init,
+    load_weights,
     pick_device,
     plot_metrics,
-    read_checkpoint,
+    refuse_other_run,
+    resume_checkpoint,
     resumed_schedule,
+    save_atomic,
     warmup_cosine,
 )
 from numberplate.train.ocr.data import Crop, OcrDataset, load_crops
@@ -127,6 +131,7 @@ def train(cfg: OcrTrainConfig, resume: bool = False) -> Path:
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     last, best = out / "last.pt", out / "best.pt"
+    refuse_other_run(last, resume)
     size = (cfg.height, cfg.width)
     device = pick_device(cfg.device)
     model = build_model(asdict(cfg))
@@ -139,12 +144,12 @@ def train(cfg: OcrTrainConfig, resume: bool = False) -> Path:
     ema = ModelEMA(model, cfg.ema_decay, ramp=300.0)
     start_epoch, best_exact = 0, -1.0
     if resume and last.exists():
-        ck = read_checkpoint(last, device)
-        model.load_state_dict(ck["model"])
-        ema.ema.load_state_dict(ck["ema"])
-        ema.updates = ck["ema_updates"]
+        ck = resume_checkpoint(last, asdict(cfg), ("height", "width", "head"), device)
+        load_weights(model, ck["model"], last, "this OCR model")
+        load_weights(ema.ema, checkpoint_weights(ck), last, "this OCR model")
+        ema.updates = ck.get("ema_updates", 0)
         opt.load_state_dict(ck["optimizer"])
-        start_epoch, best_exact = ck["epoch"] + 1, ck["best_exact"]
+        start_epoch, best_exact = ck["epoch"] + 1, ck.get("best_exact", -1.0)
         log.info("resumed from %s at epoch %d", last, start_epoch)
 
     data = Path(cfg.data)
@@ -208,20 +213,19 @@ def train(cfg: OcrTrainConfig, resume: bool = False) -> Path:
                                "val_char_acc": metrics.pop("char_acc"), **metrics}
         if row["val_exact"] > best_exact:
             best_exact = row["val_exact"]
-            torch.save({"model": ema.ema.state_dict(), "config": asdict(cfg), "epoch": epoch, "val_exact": best_exact,
-                        "metrics": row}, best)
+            save_atomic({"model": ema.ema.state_dict(), "config": asdict(cfg), "epoch": epoch,
+                         "val_exact": best_exact, "metrics": row}, best)
         state = {"model": model.state_dict(), "ema": ema.ema.state_dict(), "ema_updates": ema.updates,
                  "optimizer": opt.state_dict(), "epoch": epoch, "best_exact": best_exact,
                  "config": asdict(cfg) | {"epochs": epochs},
                  "epoch_seconds": (time.time() - run_start) / (epoch + 1 - start_epoch)}
-        torch.save(state, last.with_suffix(".tmp"))
-        last.with_suffix(".tmp").replace(last)  # atomic: a kill mid-save never corrupts last.pt
+        save_atomic(state, last)  # a kill mid-save never corrupts last.pt
         append_csv(metrics_path, row)
         log.info("epoch %d: %s", epoch + 1, {k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()})
         sources = sorted(k for k in row if k.startswith("exact_") and not k.startswith("exact_fmt_"))
         plot_metrics(metrics_path, out / "metrics.png", ("loss",), ("val_exact", "val_char_acc", *sources))
     if not best.exists():
         final = {"model": ema.ema.state_dict(), "config": asdict(cfg), "epoch": epochs - 1, "val_exact": best_exact}
-        torch.save(final, best)
+        save_atomic(final, best)
     return best
 

@@ -12,7 +12,7 @@ import torch
 
 from numberplate.detection.platenet import sha256_file
 from numberplate.detection.verify import CONTEXT, INPUT_SIZE
-from numberplate.train.common import read_checkpoint
+from numberplate.train.common import load_weights, read_checkpoint, staged
 from numberplate.train.verify.model import VerifierNet
 
 
@@ -32,37 +32,40 @@ def export_verifier(checkpoint: Path, out: Path, threshold: float | None = None,
     """
     ck = read_checkpoint(checkpoint)
     model = VerifierNet()
-    model.load_state_dict(ck["model"])
+    load_weights(model, ck["model"], checkpoint, "the verifier")
     model.eval()
     height, width = INPUT_SIZE
     out.parent.mkdir(parents=True, exist_ok=True)
-    torch.onnx.export(model, (torch.zeros(1, height, width, 3, dtype=torch.uint8),), str(out), input_names=["image"],
-                      output_names=["logit"], opset_version=17,
-                      dynamic_axes={"image": {0: "batch"}, "logit": {0: "batch"}}, dynamo=False)
-    x = torch.randint(0, 256, (5, height, width, 3), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
-    with torch.no_grad():
-        ref = model(x).numpy()
-    (got,) = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"]).run(None, {"image": x.numpy()})
-    diff = float(np.abs(ref - got).max())
-    if diff > 1e-3:
-        raise RuntimeError(f"ONNX export of {checkpoint} differs from PyTorch by {diff}")
-    metrics = ck.get("metrics", {})
-    cfg = ck.get("config", {})
-    meta = {
-        "name": "plate-verifier",
-        "sha256": sha256_file(out),
-        "input_height": height,
-        "input_width": width,
-        "context": CONTEXT,
-        "input": "RGB uint8 NHWC: the detection's box grown to `context` times its size about its centre, "
-                 "resized (stretched) to input_height x input_width, grey (114) outside the image",
-        "output": "logit: (batch,) plate logit; p = sigmoid(logit)",
-        "weight": cfg.get("weight", 0.3),
-        "threshold": threshold if threshold is not None else metrics.get("verified_threshold"),
-        "score": "detector score * p ** weight",
-        "epoch": int(ck.get("epoch", -1)) + 1,
-        "held_out": {k: round(v, 4) for k, v in metrics.items() if isinstance(v, float) and k != "lr"},
-        **(extra or {}),
-    }
-    out.with_suffix(".json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    # Written beside `out` and checked there: a model that fails its check never replaces the one in place.
+    with staged(out) as onnx_path, staged(out.with_suffix(".json")) as json_path:
+        torch.onnx.export(model, (torch.zeros(1, height, width, 3, dtype=torch.uint8),), str(onnx_path),
+                          input_names=["image"], output_names=["logit"], opset_version=17,
+                          dynamic_axes={"image": {0: "batch"}, "logit": {0: "batch"}}, dynamo=False)
+        x = torch.randint(0, 256, (5, height, width, 3), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+        with torch.no_grad():
+            ref = model(x).numpy()
+        session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+        (got,) = session.run(None, {"image": x.numpy()})
+        diff = float(np.abs(ref - got).max())
+        if diff > 1e-3:
+            raise RuntimeError(f"ONNX export of {checkpoint} differs from PyTorch by {diff}")
+        metrics = ck.get("metrics", {})
+        cfg = ck.get("config", {})
+        meta = {
+            "name": "plate-verifier",
+            "sha256": sha256_file(onnx_path),
+            "input_height": height,
+            "input_width": width,
+            "context": CONTEXT,
+            "input": "RGB uint8 NHWC: the detection's box grown to `context` times its size about its centre, "
+                     "resized (stretched) to input_height x input_width, grey (114) outside the image",
+            "output": "logit: (batch,) plate logit; p = sigmoid(logit)",
+            "weight": cfg.get("weight", 0.3),
+            "threshold": threshold if threshold is not None else metrics.get("verified_threshold"),
+            "score": "detector score * p ** weight",
+            "epoch": int(ck.get("epoch", -1)) + 1,
+            "held_out": {k: round(v, 4) for k, v in metrics.items() if isinstance(v, float) and k != "lr"},
+            **(extra or {}),
+        }
+        json_path.write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
     return diff

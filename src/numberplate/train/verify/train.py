@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from dataclasses import asdict, dataclass
@@ -18,9 +19,12 @@ from numberplate.evaluation.detection import ImageResult, average_precision, thr
 from numberplate.train.common import (
     append_csv,
     epochs_within,
+    load_weights,
     plot_metrics,
-    read_checkpoint,
+    refuse_other_run,
+    resume_checkpoint,
     resumed_schedule,
+    save_atomic,
     warmup_cosine,
 )
 from numberplate.train.verify.data import DETECTED, Repaint, Windows, collect_windows, cut, invert_plate
@@ -31,6 +35,9 @@ log = logging.getLogger(__name__)
 PAINT_SEED = 7331  # not eval detect --synthetic-plates' seed: those plates are never trained on
 HELD_OUT_EVERY = 7  # every 7th train scene is held out: the operating threshold is chosen on them
 SWEEP = np.round(np.arange(0.30, 0.801, 0.025), 3).tolist()
+# The options that decide which windows are cut: a cache cut with other values is cut again.
+WINDOW_OPTIONS = ("data", "detector", "candidate_threshold", "synthetic_plates", "square_plates", "dark_plates",
+                  "limit", "seed")
 
 
 @dataclass
@@ -88,10 +95,15 @@ def predict(model: VerifierNet, windows: Windows, batch: int = 256) -> np.ndarra
 
 
 def load_windows(cfg: VerifierTrainConfig, cache: Path) -> Windows:
-    """The train windows, cut once and cached in ``cache`` (a resumed run reads them back)."""
+    """The train windows, cut once and cached in ``cache`` (a resumed run reads them back; a cache cut with other
+    :data:`WINDOW_OPTIONS` is cut again)."""
+    settings = json.dumps({k: getattr(cfg, k) for k in WINDOW_OPTIONS}, sort_keys=True)
     if cache.exists():
         z = np.load(cache, allow_pickle=True)
-        return Windows(z["images"], z["labels"], z["kind"], z["scene"], z["boxes"], z["scores"], list(z["scenes"]))
+        if "settings" in z and str(z["settings"]) == settings:
+            return Windows(z["images"], z["labels"], z["kind"], z["scene"], z["boxes"], z["scores"],
+                           list(z["scenes"]))
+        log.info("%s was cut with other options: cutting the windows again", cache)
     from numberplate.detection.platenet import PlateNetDetector
     from numberplate.recognition import create_recognizer
     from numberplate.train.detect.data import iter_scenes, read_labels
@@ -121,7 +133,7 @@ def load_windows(cfg: VerifierTrainConfig, cache: Path) -> Windows:
     scenes_table[:] = windows.scenes
     tmp = cache.with_suffix(".tmp.npz")
     np.savez(tmp, images=windows.images, labels=windows.labels, kind=windows.kind, scene=windows.scene,
-             boxes=windows.boxes, scores=windows.scores, scenes=scenes_table)
+             boxes=windows.boxes, scores=windows.scores, scenes=scenes_table, settings=np.array(settings))
     tmp.replace(cache)
     return windows
 
@@ -133,6 +145,8 @@ def train(cfg: VerifierTrainConfig, resume: bool = False) -> Path:
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     last = out / "last.pt"
+    refuse_other_run(last, resume)
+    ck = resume_checkpoint(last, asdict(cfg), ()) if resume and last.exists() else None  # checked before any work
     t0 = time.time()
     windows = load_windows(cfg, out / "windows.npz")
     scene_ids = np.arange(len(windows.scenes))
@@ -147,9 +161,8 @@ def train(cfg: VerifierTrainConfig, resume: bool = False) -> Path:
     model = VerifierNet()
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     start_epoch, epochs = 0, cfg.epochs
-    if resume and last.exists():
-        ck = read_checkpoint(last)
-        model.load_state_dict(ck["model"])
+    if ck is not None:
+        load_weights(model, ck["model"], last, "the verifier")
         opt.load_state_dict(ck["optimizer"])
         start_epoch = ck["epoch"] + 1
         epochs = resumed_schedule(ck, cfg.epochs, cfg.minutes, start_epoch)
@@ -192,8 +205,7 @@ def train(cfg: VerifierTrainConfig, resume: bool = False) -> Path:
         state = {"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": epoch,
                  "config": asdict(cfg) | {"epochs": epochs}, "metrics": row,
                  "epoch_seconds": (time.time() - run_start) / (epoch + 1 - start_epoch)}
-        torch.save(state, last.with_suffix(".tmp"))
-        last.with_suffix(".tmp").replace(last)  # atomic: a kill mid-save never corrupts last.pt
+        save_atomic(state, last)  # a kill mid-save never corrupts last.pt
         append_csv(out / "metrics.csv", row)
         log.info("epoch %d: %s", epoch + 1, {k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()})
         plot_metrics(out / "metrics.csv", out / "metrics.png", ("loss",),
