@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import threading
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -211,3 +213,31 @@ def test_read_with_lookup_prints_the_local_registry_vehicle(env: dict[str, str],
     assert (plate["vehicle"]["make"], plate["vehicle"]["model"]) == ("Vauxhall", "Corsa")
     code, out, _ = run(env, "read", photo, "--json")
     assert json.loads(out)["plates"][0]["vehicle"] is None
+
+
+def test_sweep_waits_for_a_sweep_another_process_is_running(env: dict[str, str]) -> None:
+    instance = Path(env["NUMBERPLATE_INSTANCE_PATH"])
+    db = Database(default_url(instance))
+    db.migrate()
+    files = ImageFiles(instance / "images")
+    orphan = files.path(files.put(b"orphan"))
+    hours_ago = utcnow().timestamp() - 3 * 3600
+    os.utime(orphan, (hours_ago, hours_ago))
+    held, still_there = threading.Event(), []
+
+    def a_worker_sweeping() -> None:
+        with ImageFiles(instance / "images").sweep_lock() as lock:
+            assert lock is not None
+            held.set()
+            time.sleep(0.5)
+            still_there.append(orphan.exists())
+
+    worker = threading.Thread(target=a_worker_sweeping)
+    worker.start()
+    assert held.wait(10)
+    code, out, err = run(env, "db", "sweep")
+    worker.join()
+    assert still_there == [True]  # not swept while the other held the lock ...
+    assert code == 0 and out.strip() == "removed 1 file(s) that no read refers to", err  # ... but right after
+    assert not orphan.exists()
+    db.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -61,3 +62,18 @@ def test_a_file_that_cannot_be_read_or_removed_raises_store_error(files: ImageFi
     files.path(sha).mkdir()  # an OSError other than "not found", which even root gets
     with pytest.raises(StoreError, match=rf"cannot {doing} the image file .*{sha}\.jpg: Is a directory"):
         getattr(files, method)(sha)
+
+
+def test_one_walk_lists_old_blobs_and_temporaries_and_only_temporaries_are_removed_as_such(files: ImageFiles
+                                                                                           ) -> None:
+    sha = files.put(b"x")
+    tmp = files.path(sha).with_name(f".{sha}.0a1b2c3d.tmp")
+    tmp.write_bytes(b"half")
+    (files.root / "README.txt").write_bytes(b"not ours")
+    old = sorted(files.written_before(time.time() + 60), key=lambda f: f.path.name)
+    assert [(f.path, f.sha256) for f in old] == [(tmp, None), (files.path(sha), sha)]
+    assert list(files.written_before(time.time() - 60)) == []  # both written just now
+    with pytest.raises(StoreError, match="not an unfinished image file"):
+        files.remove_temporary(old[1])
+    assert files.remove_temporary(old[0]) and not files.remove_temporary(old[0])
+    assert not tmp.exists() and files.get(sha) == b"x"

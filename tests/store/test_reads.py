@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import pytest
 
 from numberplate.errors import NotFoundError, StoreError
+from numberplate.store import files as files_module
 from numberplate.store import reads as reads_module
 from numberplate.store.clock import utcnow
 from numberplate.store.db import Database
@@ -20,6 +24,9 @@ from numberplate.store.reads import ReadQuery, ReadStore, StoredRead, retention_
 from numberplate.store.watchlist import Watchlist
 from numberplate.types import BoundingBox, Candidate, Detection, ImageResult, PlateRead, PlateText, VehicleInfo
 from tests.store.interleave import before_statement
+
+if TYPE_CHECKING:
+    from numberplate.store.files import OldFile
 
 
 def result(*texts: str | None) -> ImageResult:
@@ -380,3 +387,99 @@ def test_a_save_of_a_photo_swept_between_its_put_and_its_commit_keeps_its_file(
     assert swept == [1] and saved.image_sha256 == leftover
     assert files.get(leftover) == b"same photo"  # written again under the lock before the commit
     assert other.remove_orphaned_files(timedelta(0)) == 0
+
+
+def _orphans(files: ImageFiles, *contents: bytes) -> list[str]:
+    """Files no read refers to, written two hours ago; the first one's folder also gets a killed write's
+    temporary file."""
+    shas = [files.put(data) for data in contents]
+    for sha in shas:
+        _age(files, sha)
+    stale = files.path(shas[0]).with_name(f".{shas[0]}.0a1b2c3d.tmp")
+    stale.write_bytes(b"half")
+    os.utime(stale, (time.time() - 7200, time.time() - 7200))
+    return shas
+
+
+def test_a_sweep_lists_each_folder_once(store: ReadStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    files = store.files
+    assert files is not None
+    kept = store.save(result("KEPT"), image_jpeg=b"kept photo")
+    _age(files, kept.image_sha256 or "")
+    shas = _orphans(files, b"one", b"two", b"three")
+    listed: list[str] = []
+    real_scandir = os.scandir
+
+    def scandir(path: str | os.PathLike[str]) -> object:
+        listed.append(os.fspath(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(files_module.os, "scandir", scandir)
+    assert store.remove_orphaned_files() == 4  # three blobs and a temporary file
+    assert listed and sorted(listed) == sorted(set(listed))  # one walk: no folder listed twice
+    assert {str(files.path(sha).parent) for sha in shas} <= set(listed)
+    assert [files.get(sha) for sha in shas] == [None] * 3 and files.get(kept.image_sha256 or "") == b"kept photo"
+    assert [p.name for p in files.root.rglob("*.tmp")] == []
+
+
+def test_only_one_worker_sweeps_at_a_time(store: ReadStore, db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    files = store.files
+    assert files is not None
+    shas = _orphans(files, b"one", b"two")
+    other = ReadStore(db, ImageFiles(files.root))  # another worker process, with its own ImageFiles
+    real_walk = files.written_before
+    others: list[int] = []
+
+    def walk_while_another_worker_sweeps(cutoff: float) -> Iterator[OldFile]:
+        for i, old in enumerate(real_walk(cutoff)):
+            if i == 0:
+                others.append(other.remove_orphaned_files())
+                others.append(other.purge(timedelta(days=30), sweep_every=None))
+            yield old
+
+    monkeypatch.setattr(files, "written_before", walk_while_another_worker_sweeps)
+    assert store.remove_orphaned_files() == 3
+    assert others == [0, 0] and [files.get(sha) for sha in shas] == [None, None]
+    again = _orphans(other.files, b"three")  # type: ignore[arg-type]
+    assert other.remove_orphaned_files() == 2  # the lock went with the sweep that held it
+    assert other.files.get(again[0]) is None  # type: ignore[union-attr]
+
+
+HOLD_LOCK = """
+import sys, time
+from numberplate.store.files import ImageFiles
+with ImageFiles(sys.argv[1]).sweep_lock() as lock:
+    assert lock is not None
+    print("held", flush=True)
+    time.sleep(600)
+"""
+
+
+def test_a_sweep_killed_midway_does_not_block_the_next(store: ReadStore) -> None:
+    files = store.files
+    assert files is not None
+    shas = _orphans(files, b"one")
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(files.root)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        assert store.remove_orphaned_files() == 0 and files.get(shas[0]) == b"one"  # left to the other process
+    finally:
+        holder.kill()  # SIGKILL: no clean-up of its own
+        holder.wait(10)
+    assert store.remove_orphaned_files() == 2 and files.get(shas[0]) is None
+
+
+def test_the_hourly_purges_of_many_workers_sweep_once(store: ReadStore, db: Database) -> None:
+    files = store.files
+    assert files is not None
+    workers = [store, ReadStore(db, ImageFiles(files.root)), ReadStore(db, ImageFiles(files.root))]
+    first = _orphans(files, b"one")
+    assert workers[0].purge(timedelta(days=30)) == 0 and files.get(first[0]) is None
+    later = _orphans(files, b"two")
+    for worker in workers[1:]:  # swept moments ago: the other workers' purges leave the folder alone
+        worker.purge(timedelta(days=30))
+    assert files.get(later[0]) == b"two"
+    workers[2].purge(timedelta(days=30), sweep_every=timedelta(0))
+    assert files.get(later[0]) is None
+    last = _orphans(files, b"three")
+    assert workers[1].remove_orphaned_files() == 2 and files.get(last[0]) is None  # asked for, it always sweeps

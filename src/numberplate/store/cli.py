@@ -171,7 +171,7 @@ def db_purge(days: int | None, config_path: Path | None) -> None:
         raise click.ClickException("no retention period: pass --days N or set retention_days")
     store = open_read_store(config)
     with reported(NumberplateError):
-        deleted = store.purge(retention_period(days))
+        deleted = store.purge(retention_period(days), sweep_every=None)
     click.echo(f"deleted {deleted} read(s) older than {days} day(s)")
 
 
@@ -182,11 +182,12 @@ def db_purge(days: int | None, config_path: Path | None) -> None:
 def db_sweep(grace_hours: float, config_path: Path | None) -> None:
     """Remove the image files no read refers to (left when removing a deleted read's files failed).
 
-    `db purge` and the hourly retention do this too; this runs it alone, e.g. without a retention period.
+    `db purge` and the hourly retention do this too; this runs it alone, e.g. without a retention period. A sweep
+    another process is running (a web worker's) is waited for, then this one runs.
     """
     store = open_read_store(_config(config_path))
     with reported(NumberplateError):
-        removed = store.remove_orphaned_files(timedelta(hours=grace_hours))
+        removed = store.remove_orphaned_files(timedelta(hours=grace_hours), wait=True)
     click.echo(f"removed {removed} file(s) that no read refers to")
 
 

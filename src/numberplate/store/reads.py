@@ -6,7 +6,7 @@ import logging
 import math
 import re
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -44,6 +44,9 @@ SOURCES = ("web", "api", "plate-recognizer", "cli", "video")
 MAX_PER_PAGE = 100
 ORPHAN_GRACE = timedelta(hours=1)
 """How long a file no read refers to is left alone: far longer than a save takes from writing it to its commit."""
+SWEEP_EVERY = timedelta(minutes=50)
+"""How often the purges sweep the images folder: each worker's hourly retention purge would; the first of them
+each hour does, and spares the others the walk of the folder."""
 SWEEP_BATCH = 500  # files whose use one query checks
 REMOVE_BATCH = 50  # files removed per transaction (on PostgreSQL it holds a lock per file until it ends)
 
@@ -528,9 +531,10 @@ class ReadStore:
                     removed += 1
         return removed
 
-    def remove_orphaned_files(self, grace: timedelta = ORPHAN_GRACE) -> int:
+    def remove_orphaned_files(self, grace: timedelta = ORPHAN_GRACE, *, wait: bool = False,
+                              every: timedelta | None = None) -> int:
         """Remove the files in the images folder that no read refers to and that were written over ``grace`` ago,
-        and the temporary files of writes that never finished (as old).
+        and the temporary files of writes that never finished (as old), in one walk of the folder.
 
         Such files are left over when removing a deleted read's files fails (a read-only folder, a full disk)
         or the process dies between the delete's commit and the unlink; nothing else would ever remove them.
@@ -538,8 +542,17 @@ class ReadStore:
         already on disk (with an old time) is checked and removed under :func:`_lock_files`, which the save takes
         too before its commit, writing the file again if it is gone.
 
+        One process at a time sweeps a folder (:meth:`ImageFiles.sweep_lock`): every worker's hourly purge calls
+        this, and the walk of a large folder is long.
+
+        Args:
+            grace: leave files written less than this long ago.
+            wait: when another process is sweeping, wait for it to finish and then sweep, instead of leaving the
+                sweep to it (returning 0).
+            every: sweep only when no sweep finished less than this long ago (None: whenever called).
+
         Returns:
-            How many files were removed.
+            How many files this call removed.
 
         Raises:
             StoreError: the images folder cannot be listed or a file in it cannot be removed; the database
@@ -547,15 +560,37 @@ class ReadStore:
         """
         if not self.files:
             return 0
-        cutoff = time.time() - grace.total_seconds()
-        removed = self.files.remove_temporaries(cutoff)
-        for batch in batches(self.files.stored_before(cutoff), SWEEP_BATCH):
+        with self.files.sweep_lock(wait) as lock:
+            if lock is None:
+                log.debug("another process is sweeping %s; leaving it to that one", self.files.root)
+                return 0
+            last = lock.last_finished
+            if every is not None and last is not None and 0 <= time.time() - last < every.total_seconds():
+                log.debug("%s was swept %.0f s ago; not again yet", self.files.root, time.time() - last)
+                return 0
+            removed = self._sweep(self.files, time.time() - grace.total_seconds())
+            lock.finished()
+        if removed:
+            log.info("removed %d image file(s) that no read refers to", removed)
+        return removed
+
+    def _sweep(self, files: ImageFiles, cutoff: float) -> int:
+        """Remove the unused files and the temporary files written before ``cutoff``; returns how many."""
+        removed = 0
+
+        def blobs() -> Iterator[str]:
+            nonlocal removed
+            for old in files.written_before(cutoff):
+                if old.sha256 is None:
+                    removed += files.remove_temporary(old)
+                else:
+                    yield old.sha256
+
+        for batch in batches(blobs(), SWEEP_BATCH):
             with self.db.session() as session:  # most files are in use: drop those without taking any lock
                 unused = sorted(set(batch) - _used(session, batch))
             for part in batches(unused, REMOVE_BATCH):
                 removed += self._remove_unused_files(set(part))
-        if removed:
-            log.info("removed %d image file(s) that no read refers to", removed)
         return removed
 
     def search(self, query: ReadQuery) -> Page:
@@ -582,9 +617,11 @@ class ReadStore:
             ).all()
             return Page(tuple(_stored(r) for r in reads), total, page, per_page)
 
-    def purge(self, older_than: timedelta, orphan_grace: timedelta = ORPHAN_GRACE) -> int:
+    def purge(self, older_than: timedelta, orphan_grace: timedelta = ORPHAN_GRACE,
+              sweep_every: timedelta | None = SWEEP_EVERY) -> int:
         """Delete reads older than ``older_than`` (the retention setting) and their unused files; then remove
-        the files that no read refers to (:meth:`remove_orphaned_files`, with ``orphan_grace``).
+        the files that no read refers to (:meth:`remove_orphaned_files`, with ``orphan_grace``), unless another
+        process is doing so or did less than ``sweep_every`` ago (None: unless another is doing so).
 
         Every worker process runs its own purge, and reads can be deleted through the API meanwhile: a read
         already gone is skipped.
@@ -602,7 +639,7 @@ class ReadStore:
             except NotFoundError:
                 continue  # deleted by another purge or an API call since it was listed
             deleted += 1
-        self.remove_orphaned_files(orphan_grace)
+        self.remove_orphaned_files(orphan_grace, every=sweep_every)
         return deleted
 
     def _older_than(self, age: timedelta) -> Sequence[int]:
