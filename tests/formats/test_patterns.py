@@ -64,7 +64,7 @@ def test_every_shipped_pattern_matches_its_own_example(pattern: Pattern) -> None
         ("it", "AB123CU", False),
         ("es", "1234BCD", True),
         ("es", "1234BCA", False),  # vowels are never used
-        ("nl", "12ABC3", True),
+        ("nl", "12BDF3", True),
         ("nl", "1234567", False),
         ("pl", "WA12345", True),
         ("pl", "WA-123AC", True),
@@ -99,7 +99,7 @@ def test_every_shipped_pattern_matches_its_own_example(pattern: Pattern) -> None
         ("sg", "SBA1234A", True),
         ("sg", "SBA1234", False),  # the check letter
         ("za", "CA123456", True),
-        ("za", "BC12DEGP", True),
+        ("za", "BC12DFGP", True),
         ("za", "BC12DEXX", False),
         ("eg", "1234صنق", True),
         ("eg", "١٢٣٤صنق", True),  # Arabic-Indic digits
@@ -193,6 +193,83 @@ def test_match_per_country(country: str, text: str, fits: bool) -> None:
         ("cz", "0A2 3456", False),
         ("cz", "1AO 3456", False),  # no O
         ("cz", "1A2 345", False),
+        # United Kingdom: Northern Ireland (county code with I or Z) and Q plates; the 1963-2001 letter
+        # groups have no I, Q or Z, and their numbers no leading 0.
+        ("gb", "AIB 1234", True),
+        ("gb", "BUI 1234", True),
+        ("gb", "LAZ 1234", True),
+        ("gb", "Q123 ABC", True),
+        ("gb", "A123 BQD", False),
+        ("gb", "A012 BCD", False),
+        ("gb", "ABZ 12D", False),
+        # Netherlands: since sidecode 4 (1978) only B D F G H J K L M N P R S T V X Z.
+        ("nl", "GV-542-D", True),
+        ("nl", "1-KBB-00", True),
+        ("nl", "87-GZK-9", True),
+        ("nl", "87-GAK-9", False),  # a vowel
+        ("nl", "GC-542-D", False),  # C
+        ("nl", "1-QBB-00", False),  # Q
+        # France: FNI (before 2009) numbers never start with 0, at most six characters before the departement.
+        ("fr", "6000 RG 55", True),
+        ("fr", "123 ABC 2B", True),
+        ("fr", "12 AB 974", True),
+        ("fr", "0123 AB 75", False),
+        ("fr", "1234 ABC 75", False),
+        ("fr", "12 AB 981", False),
+        # Spain: type letter before the national format; provincial series with a real province code.
+        ("es", "C1234BCD", True),
+        ("es", "R1234BCD", True),
+        ("es", "GC-1234-AB", True),
+        ("es", "M-123456", True),
+        ("es", "Q1234BCD", False),
+        ("es", "XY-1234-AB", False),  # no province XY
+        ("es", "K-1234-AB", False),
+        # Italy: motorcycles since 1999.
+        ("it", "AB12345", True),
+        ("it", "AU12345", False),
+        # Russia: taxis, transit, trailers, motorcycles and tractors, police; three-digit regions start 1, 2, 7, 9.
+        ("ru", "AB12377", True),
+        ("ru", "MX548T77", True),
+        ("ru", "AB123477", True),
+        ("ru", "1234AB77", True),
+        ("ru", "A123477", True),
+        ("ru", "A123BC577", False),
+        ("ru", "AD12377", False),
+        # Ukraine: the 1995-2004 format.
+        ("ua", "12345KA", True),
+        ("ua", "12345KD", False),
+        # Turkey: province codes 01-81, no Q, W or X.
+        ("tr", "06ABC12", True),
+        ("tr", "81A12345", True),
+        ("tr", "00A1234", False),
+        ("tr", "82A1234", False),
+        ("tr", "34AW123", False),
+        # India: real state codes; BH series letters without I or O.
+        ("in", "KL65K7111", True),
+        ("in", "TN57BZ7443", True),
+        ("in", "XY12AB1234", False),
+        ("in", "22BH1234AO", False),
+        # South Africa: provincial series letters have no vowels or Q; Northern Province plates.
+        ("za", "BCD123N", True),
+        ("za", "BC12DEGP", False),
+        ("za", "ABC123MP", False),
+        # United Arab Emirates: Abu Dhabi and Sharjah (category number, number); no leading 0.
+        ("ae", "5 12345", True),
+        ("ae", "I 7000", True),
+        ("ae", "I 07000", False),
+        # Malaysia: a real state letter, numbers 1-9999; Singapore numbers 1-9999.
+        ("my", "WMY9051", True),
+        ("my", "EAB1234", False),
+        ("my", "WA0123", False),
+        ("sg", "SBA0123A", False),
+        # China: new-energy series beyond D and F.
+        ("cn", "粤BA12345", True),
+        ("cn", "粤BL12345", False),
+        # Tunisia: series and serial numbers never start with 0.
+        ("tn", "104T489", True),
+        ("tn", "123456N", True),
+        ("tn", "012T3456", False),
+        ("tn", "123T0456", False),
     ],
 )
 def test_current_formats_fit_and_impossible_ones_do_not(country: str, text: str, fits: bool) -> None:
@@ -225,9 +302,17 @@ def test_auto_is_every_country_at_once() -> None:
 
 def test_match_prefers_the_heaviest_pattern() -> None:
     # A812CDE is a valid 1983-2001 prefix plate but not a current-format one.
-    assert matched("A812CDE", "gb").source == "[A-HJ-NPR-TV-Y]#{1,3}@@@"
+    assert matched("A812CDE", "gb").source == "[A-HJ-NPR-TV-Y][1-9]#{0,2}[A-HJ-PR-Y]{3}"
     assert matched("AB12CDE", "gb").weight == 1.0
     assert matched("ABC1234", "gb").source == "@{1,3}#{1,4}"
+
+
+def test_northern_ireland_and_q_plates_have_their_own_layouts() -> None:
+    # Northern Ireland's current plates used to fit only the dateless catch-all (weight 0.02).
+    for plate in ("AIB1234", "BUI1234", "LAZ1234"):
+        assert matched(plate, "gb").description.startswith("Northern Ireland"), plate
+    assert matched("ABC1234", "gb").description.startswith("dateless")
+    assert matched("Q123ABC", "gb").description.startswith("Q plates")
 
 
 def test_region_codes_resolve_to_state_patterns_then_fall_back_to_the_country() -> None:
