@@ -53,6 +53,11 @@ def test_every_shipped_pattern_matches_its_own_example(pattern: Pattern) -> None
         ("gb", "AB12CDE", True),
         ("gb", "ab12 cde", True),
         ("gb", "AI12CDE", False),  # no I on current plates
+        ("gb", "TA12CDE", False),  # no region has T, U, J or Z as its memory tag's letter
+        ("gb", "ZA12CDE", False),
+        ("gb", "AZ12CDE", False),  # nor Z as the office letter
+        ("gb", "YG60OZC", True),
+        ("gb", "XA12CDE", True),  # personal export
         ("gb", "AB12CD", False),
         ("de", "MAB1234", True),
         ("de", "BXY123E", True),

@@ -6,7 +6,7 @@
 
     >>> from numberplate.formats import match, postprocess_text
     >>> match("AB12CDE", "gb").source
-    '[A-HJ-PR-Z]{2}##[A-HJ-PR-Z]{3}'
+    '[A-HK-PR-SV-Y][A-HJ-PR-Y]##[A-HJ-PR-Z]{3}'
     >>> postprocess_text("0BC1234", 0.9, "br").text
     'OBC1234'
 """

@@ -382,9 +382,11 @@ EUROPE: tuple[Layout, ...] = (
 )
 
 _UK_LETTERS = "ABCDEFGHJKLMNOPRSTUVWXY"  # no I, Q or Z in UK series
+_UK_REGIONS = tuple("ABCDEFGHKLMNOPRSVWXY")  # a current plate's first letter (its region; X: personal export)
 
 UK: tuple[Layout, ...] = (
-    Layout(name="uk", country="gb", size_mm=(520, 111), patterns=("@@## @@@",), letters=_UK_LETTERS,
+    Layout(name="uk", country="gb", size_mm=(520, 111), patterns=("$@## @@@",), letters=_UK_LETTERS,
+           regions=_UK_REGIONS,
            lines=(LineSpec(y=0.5, height=0.7, x0=0.1, x1=0.95, condense=(0.75, 0.9)),),
            schemes=(Scheme((252, 208, 0), BLACK, weight=1.2), Scheme((255, 196, 20), BLACK, border=BLACK),
                     Scheme(WHITE, BLACK), Scheme((250, 250, 250), BLACK, border=BLACK)),
