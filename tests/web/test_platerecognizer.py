@@ -9,12 +9,17 @@ import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+import numpy as np
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from numberplate.config import Config
+from numberplate.pipeline import Reader
 from numberplate.store.reads import ReadQuery
-from numberplate.web import get_state
+from numberplate.types import Candidate, PlateText
+from numberplate.web import create_app, get_state
+from tests.web.conftest import FakeDetector
 from tests.web.openapi_check import check
 
 
@@ -108,7 +113,7 @@ def test_monthly_max_calls_show_in_usage(make_app: Callable[..., Flask], car_jpe
         r = client.get("/v1/statistics/", headers=headers)
         body = check(r, "/v1/statistics/", "get")
         assert r.status_code == 200 and body["usage"]["calls"] == 1 and body["total_calls"] == 1
-    assert client.get("/v1/statistics/", headers={"Authorization": "Token np_wrong"}).status_code == 401
+    assert client.get("/v1/statistics/", headers={"Authorization": "Token np_wrong"}).status_code == 403
 
 
 def test_statistics_is_not_rate_limited(make_app: Callable[..., Flask], car_jpeg: bytes) -> None:
@@ -130,10 +135,13 @@ def test_statistics_is_not_rate_limited(make_app: Callable[..., Flask], car_jpeg
         ({"data": {"upload_url": "http://example.com/car.jpg"}}, 400, "upload_url_not_supported"),
         ({"data": {"upload": base64.b64encode(b"not an image").decode()}}, 400, "image_not_decodable"),
         ({"data": b"\x00", "content_type": "application/octet-stream"}, 415, "unsupported_media_type"),
-        ({"data": {"upload": "aGk=", "regions": "Great Britain"}}, 422, "invalid_parameter"),
-        ({"data": {"upload": "aGk=", "config": "{not json"}}, 422, "invalid_parameter"),
-        ({"data": {"upload": "aGk=", "config": '{"threshold_d": 2}'}}, 422, "invalid_parameter"),
-        ({"data": {"upload": "aGk=", "timestamp": "noon"}}, 422, "invalid_parameter"),
+        # A bad parameter is 400, as Django REST framework's validation errors are there (not our API's 422).
+        ({"data": {"upload": "aGk=", "regions": "Great Britain"}}, 400, "invalid_parameter"),
+        ({"data": {"upload": "aGk=", "config": "{not json"}}, 400, "invalid_parameter"),
+        ({"data": {"upload": "aGk=", "config": '{"threshold_d": 2}'}}, 400, "invalid_parameter"),
+        ({"data": {"upload": "aGk=", "timestamp": "noon"}}, 400, "invalid_parameter"),
+        ({"data": {"upload": "aGk=", "mmc": "maybe"}}, 400, "invalid_parameter"),
+        ({"data": {"upload": "aGk=", "config": '{"detection_mode": "vehicle"}'}}, 400, "unsupported_config"),
     ],
 )
 def test_bad_requests_answer_with_detail_and_error(client: FlaskClient, auth: dict[str, str],
@@ -144,12 +152,17 @@ def test_bad_requests_answer_with_detail_and_error(client: FlaskClient, auth: di
     assert get_state().reads.counts()["reads"] == 0
 
 
-def test_missing_and_wrong_tokens_get_401(client: FlaskClient, car_jpeg: bytes) -> None:
+def test_missing_and_wrong_tokens_get_403_as_theirs_do(client: FlaskClient, car_jpeg: bytes) -> None:
+    # Plate Recognizer answers a bad token with 403 {"detail": "Invalid token.", "status_code": 403}.
     for headers in ({}, {"Authorization": "Token nope"}):
         r = client.post("/v1/plate-reader/", data={"upload": (io.BytesIO(car_jpeg), "a.jpg")}, headers=headers,
                         content_type="multipart/form-data")
         body = check(r, "/v1/plate-reader/", "post")
-        assert r.status_code == 401 and body["detail"] and r.headers["WWW-Authenticate"].startswith("Token")
+        assert r.status_code == 403 and body["status_code"] == 403 and body["detail"]
+        assert "WWW-Authenticate" not in r.headers
+        stats = client.get("/v1/statistics/", headers=headers)
+        assert stats.status_code == 403 and check(stats, "/v1/statistics/", "get")["detail"]
+    assert get_state().reads.counts()["reads"] == 0
 
 
 def test_too_large_upload_gets_413(make_app: Callable[..., Flask]) -> None:
@@ -167,35 +180,49 @@ def test_too_many_form_fields_get_a_413_saying_so(client: FlaskClient, auth: dic
     assert "more than 1000 parts" in r.get_json()["detail"]
 
 
-@pytest.mark.parametrize("regions", ["zz", "us-zz", "gb-1", ["gb", "zz"]])
-@pytest.mark.parametrize("boxes", [None, ()], ids=["plate", "no plate"])
-def test_unknown_regions_are_422_in_the_detail_format(make_app: Callable[..., Flask], car_jpeg: bytes,
-                                                      regions: str | list[str], boxes: tuple[()] | None) -> None:
-    app = make_app() if boxes is None else make_app(boxes=boxes)
+@pytest.mark.parametrize(("regions", "hint"), [
+    (["mx", "us-ca"], "us-ca"),  # the example of their API reference: mx has no layouts here
+    ("mx,us-ca", "us-ca"),  # the comma form
+    (["nz", "gb,fr"], "gb"),
+    ("br-sp", "br"),  # a subdivision unknown here stands for its country
+    ("us-zz", "us"),
+    ("gb-1", "gb"),
+    (["th-37"], None),  # nothing known: read as without regions
+    ("zz", None),
+    ("None", None),
+])
+def test_regions_without_layouts_here_are_skipped_as_theirs_are(make_app: Callable[..., Flask], car_jpeg: bytes,
+                                                                 regions: str | list[str], hint: str | None) -> None:
+    # Plate Recognizer skips the regions it does not know and reads anyway; refusing them would stop every call
+    # of a client set up with a region that has no layouts here.
+    app = make_app()
     headers = {"Authorization": f"Token {get_state(app).tokens.create('t')[0]}"}
     client = app.test_client()
+    calls = get_state(app).get_reader().recognizer.calls  # type: ignore[attr-defined]
     form = {"upload": (io.BytesIO(car_jpeg), "a.jpg"), "regions": regions}
     for r in (client.post("/v1/plate-reader/", data=form, headers=headers, content_type="multipart/form-data"),
               client.post("/v1/plate-reader/", json={"upload": base64.b64encode(car_jpeg).decode(),
                                                      "regions": regions}, headers=headers)):
         body = check(r, "/v1/plate-reader/", "post")
-        assert r.status_code == 422 and body["error"]["code"] == "invalid_parameter"
-        detail = body["detail"]
-        assert detail.startswith("parameter 'regions': unknown country code") and "known codes" in detail
-    assert get_state(app).reads.counts()["reads"] == 0
+        assert r.status_code == 201 and body["results"][0]["plate"] == "ab12cde"
+        assert calls[-1][1] == (hint or "auto")
+    assert get_state(app).reads.counts()["reads"] == 2
 
 
 def test_regions_must_be_a_code_or_a_list_of_codes(client: FlaskClient, auth: dict[str, str],
                                                    car_jpeg: bytes) -> None:
-    r = client.post("/v1/plate-reader/", json={"upload": base64.b64encode(car_jpeg).decode(), "regions": 5},
-                    headers=auth)
-    assert r.status_code == 422 and check(r, "/v1/plate-reader/", "post")["detail"].startswith("parameter 'regions'")
+    for regions in (5, ["gb", 5], "Great Britain", ["gb", "Great Britain"]):
+        r = client.post("/v1/plate-reader/", json={"upload": base64.b64encode(car_jpeg).decode(), "regions": regions},
+                        headers=auth)
+        body = check(r, "/v1/plate-reader/", "post")
+        assert r.status_code == 400 and body["detail"].startswith("parameter 'regions'")
+    assert get_state().reads.counts()["reads"] == 0
 
 
 @pytest.mark.parametrize(("kwargs", "status", "code", "detail"), [
-    ({"data": {"upload": "aGk=", "timestamp": "9999-12-31T23:59:59-05:00"}}, 422, "invalid_parameter",
+    ({"data": {"upload": "aGk=", "timestamp": "9999-12-31T23:59:59-05:00"}}, 400, "invalid_parameter",
      "parameter 'timestamp': '9999-12-31T23:59:59-05:00' is out of range"),
-    ({"data": {"upload": "aGk=", "camera_id": "<script>"}}, 422, "invalid_parameter", "parameter 'camera_id': "),
+    ({"data": {"upload": "aGk=", "camera_id": "<script>"}}, 400, "invalid_parameter", "parameter 'camera_id': "),
     ({"data": "[" * 100_000 + "]" * 100_000, "content_type": "application/json"}, 400, "bad_json",
      "the request body nests too deeply"),
 ])
@@ -250,3 +277,58 @@ def test_a_server_fault_answers_in_the_detail_format(client: FlaskClient, auth: 
     body = r.get_json()
     assert r.status_code == 500 and body["status_code"] == 500 and body["error"]["code"] == "internal_error"
     assert body["detail"] and "/var/secret" not in r.get_data(as_text=True)
+
+
+def test_their_clients_urls_without_the_trailing_slash_answer(client: FlaskClient, auth: dict[str, str],
+                                                             car_jpeg: bytes) -> None:
+    # frigate_plate_recognizer's default is https://api.platerecognizer.com/v1/plate-reader, without the slash;
+    # a redirect would make some clients drop the upload or the token.
+    r = client.post("/v1/plate-reader", data={"upload": (io.BytesIO(car_jpeg), "a.jpg")}, headers=auth,
+                    content_type="multipart/form-data")
+    assert r.status_code == 201 and check(r, "/v1/plate-reader/", "post")["results"][0]["plate"] == "ab12cde"
+    stats = client.get("/v1/statistics", headers=auth)
+    assert stats.status_code == 200 and check(stats, "/v1/statistics/", "get")["usage"]["calls"] == 1
+
+
+def test_the_answer_has_the_image_size_and_usage_even_without_a_token(make_app: Callable[..., Flask],
+                                                                      car_jpeg: bytes) -> None:
+    # Home Assistant's integration reads usage.max_calls - usage.calls from the answer of any server but theirs.
+    client = make_app(api_auth=False).test_client()
+    r = client.post("/v1/plate-reader/", data={"upload": (io.BytesIO(car_jpeg), "a.jpg")},
+                    content_type="multipart/form-data")
+    body = check(r, "/v1/plate-reader/", "post")
+    assert r.status_code == 201 and (body["image_width"], body["image_height"]) == (600, 450)
+    assert body["usage"] == {"calls": 0, "max_calls": 1_000_000_000}
+    box = body["results"][0]["box"]
+    assert all(isinstance(v, int) for v in box.values()) and 0 <= box["xmin"] < box["xmax"] <= 600
+
+
+@pytest.mark.parametrize("mmc", ["true", "True", "1"])
+def test_mmc_gives_the_keys_their_clients_read_empty(client: FlaskClient, auth: dict[str, str], car_jpeg: bytes,
+                                                     mmc: str) -> None:
+    # requests sends mmc=True as "True"; Home Assistant then reads each result's "orientation".
+    data = {"upload": (io.BytesIO(car_jpeg), "a.jpg"), "mmc": mmc}
+    result = client.post("/v1/plate-reader/", data=data, headers=auth,
+                         content_type="multipart/form-data").get_json()["results"][0]
+    assert (result["model_make"], result["color"], result["orientation"]) == ([], [], [])
+    plain = client.post("/v1/plate-reader/", data={"upload": (io.BytesIO(car_jpeg), "a.jpg"), "mmc": "False"},
+                        headers=auth, content_type="multipart/form-data").get_json()["results"][0]
+    assert not {"model_make", "color", "orientation"} & set(plain)
+
+
+def test_the_first_candidate_is_the_plate(make_config: Callable[..., Config], car_jpeg: bytes) -> None:
+    class Disagreeing:
+        name = "disagreeing"
+
+        def read(self, crop: np.ndarray, country: str | None = None) -> PlateText | None:
+            return PlateText("AB12CDE", 0.9, candidates=(Candidate("A812CDE", 0.06), Candidate("AB12CDE", 0.9)),
+                             country="gb")
+
+    config = make_config()
+    app = create_app(config, reader=Reader(detector=FakeDetector(), recognizer=Disagreeing(), config=config))
+    secret = get_state(app).tokens.create("t")[0]
+    r = app.test_client().post("/v1/plate-reader/", data={"upload": (io.BytesIO(car_jpeg), "a.jpg")},
+                               headers={"Authorization": f"Token {secret}"}, content_type="multipart/form-data")
+    result = check(r, "/v1/plate-reader/", "post")["results"][0]
+    assert result["candidates"] == [{"score": 0.9, "plate": "ab12cde"}, {"score": 0.06, "plate": "a812cde"}]
+    assert result["score"] == 0.9 and result["plate"] == "ab12cde"

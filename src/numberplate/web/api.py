@@ -11,7 +11,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from numberplate.recognition import available_backends
 from numberplate.store.clock import utcnow
 from numberplate.store.export import EXPORT_FORMATS, MEDIA_TYPES, ExportFormat, ExportRow, Links, export_text
-from numberplate.store.reads import SEARCH_MODES, SOURCES, ReadQuery, ReadStore
+from numberplate.store.reads import MAX_PER_PAGE, SEARCH_MODES, SOURCES, ReadQuery, ReadStore
 from numberplate.types import PlateRead
 from numberplate.web.auth import require_token
 from numberplate.web.errors import WebError
@@ -23,6 +23,8 @@ from numberplate.web.params import (
     as_datetime,
     as_float,
     as_int,
+    as_string,
+    check_names,
     clean_filename,
     decode_base64,
     invalid,
@@ -45,12 +47,21 @@ bp = Blueprint("api", __name__, url_prefix=URL_PREFIX)
 
 IMAGE_FIELD = "image"
 VIDEO_FIELD = "video"
+READ_OPTIONS = ("country", "ocr", "lookup", "store", "camera_id")
+SEARCH_PARAMETERS = ("plate", "mode", "distance", "since", "until", "camera_id", "source", "watchlist")
+PAGE_PARAMETERS = ("page", "per_page")
+QUERY_PARAMETERS: dict[str, tuple[str, ...]] = {
+    "api.list_reads": (*SEARCH_PARAMETERS, *PAGE_PARAMETERS),
+    "api.export_reads": ("format", *SEARCH_PARAMETERS, *PAGE_PARAMETERS),  # pages: checked, then ignored
+}
+"""The query parameters of each endpoint; the others take none (their options go in the body)."""
 
 
 @bp.before_request
 def _authenticate() -> None:
-    if request.endpoint != "api.health":
+    if request.endpoint != "api.health":  # a liveness probe answers whatever it is sent
         require_token()
+        check_names(request.args, QUERY_PARAMETERS.get(request.endpoint or "", ()), "query parameter")
 
 
 def _image_from_request() -> tuple[bytes, str, dict[str, Any]]:
@@ -60,6 +71,8 @@ def _image_from_request() -> tuple[bytes, str, dict[str, Any]]:
         files = [f for f in request.files.getlist(IMAGE_FIELD) if f.filename]
         if not files:
             raise WebError(400, "missing_image", f"send the photo as the multipart file field {IMAGE_FIELD!r}")
+        check_names(request.form, READ_OPTIONS, "field")
+        check_names(request.files, (IMAGE_FIELD,), "file field")
         upload = files[0]
         return upload.read(), clean_filename(upload.filename), request.form.to_dict()
     if mimetype == "application/json":
@@ -71,7 +84,8 @@ def _image_from_request() -> tuple[bytes, str, dict[str, Any]]:
             data = decode_base64(encoded)
         except ValueError as e:
             raise WebError(400, "bad_base64", f"the JSON field {IMAGE_FIELD!r} is not valid base64") from e
-        return data, clean_filename(str(body.get("filename") or "")), body
+        check_names(body, (IMAGE_FIELD, "filename", *READ_OPTIONS), "field")
+        return data, clean_filename(as_string("filename", body.get("filename"))), body
     raise WebError(
         415, "unsupported_media_type",
         f"send multipart/form-data (file field {IMAGE_FIELD!r}) or application/json (base64 {IMAGE_FIELD!r}), "
@@ -135,6 +149,8 @@ def read_video() -> tuple[Response, int]:
     if not files:
         raise WebError(400, "missing_video", f"send the video as the multipart file field {VIDEO_FIELD!r}")
     form = request.form
+    check_names(form, ("fps", *READ_OPTIONS), "field")
+    check_names(request.files, (VIDEO_FIELD,), "file field")
     fps = as_float("fps", form.get("fps"), DEFAULT_VIDEO_FPS, 0.1, 10.0)
     name = clean_filename(files[0].filename, "video")
     options = _read_options(form, "video", name)
@@ -190,6 +206,10 @@ def _token_id() -> int | None:
     return token.id if token else None
 
 
+MAX_PAGE = 1_000_000
+MAX_PLATE_QUERY = 32
+
+
 def read_query(args: Any) -> ReadQuery:
     """A history query from request parameters (each bad one is a 422)."""
     mode = as_choice("mode", args.get("mode"), SEARCH_MODES, "exact") or "exact"
@@ -197,8 +217,8 @@ def read_query(args: Any) -> ReadQuery:
     if since and until and since >= until:
         raise invalid("until", "must be later than 'since'")
     plate = args.get("plate")
-    if plate is not None and len(plate) > 32:
-        raise invalid("plate", "must be at most 32 characters")
+    if plate is not None and len(plate) > MAX_PLATE_QUERY:
+        raise invalid("plate", f"must be at most {MAX_PLATE_QUERY} characters")
     return ReadQuery(
         plate=plate or None,
         mode=mode,  # type: ignore[arg-type]
@@ -208,8 +228,8 @@ def read_query(args: Any) -> ReadQuery:
         camera_id=as_camera("camera_id", args.get("camera_id")),
         source=as_choice("source", args.get("source"), SOURCES, None),
         watchlist_only=as_bool("watchlist", args.get("watchlist"), False),
-        page=as_int("page", args.get("page"), 1, 1, 1_000_000),
-        per_page=as_int("per_page", args.get("per_page"), 20, 1, 100),
+        page=as_int("page", args.get("page"), 1, 1, MAX_PAGE),
+        per_page=as_int("per_page", args.get("per_page"), 20, 1, MAX_PER_PAGE),
     )
 
 
@@ -300,25 +320,35 @@ def _watch_fields(body: dict[str, Any], partial: bool) -> dict[str, Any]:
     allowed = WATCH_EDITABLE if partial else WATCH_FIELDS
     if partial and "plate" in body:
         raise invalid("plate", "cannot be changed: delete this entry and add the new plate")
-    unknown = sorted(str(k)[:40] for k in body if k not in allowed)
-    if unknown:
-        raise WebError(422, "invalid_parameter", f"unknown field{'s' if len(unknown) > 1 else ''} "
-                       f"{', '.join(map(repr, unknown[:5]))}; the fields are {', '.join(allowed)}")
+    check_names(body, allowed, "field")
     fields: dict[str, Any] = {}
     if "label" in body or not partial:
         label = body.get("label", "")
         if not isinstance(label, str):
             raise invalid("label", "must be a string")
         fields["label"] = label
-    if "max_distance" in body or not partial:
-        fields["max_distance"] = as_int("max_distance", body.get("max_distance"), 1, 0, 2)
+    if "max_distance" in body:
+        distance = body["max_distance"]
+        if isinstance(distance, bool) or not isinstance(distance, int):  # null would quietly mean the default
+            raise invalid("max_distance", f"must be a whole number from 0 to 2, got {str(distance)[:20]!r}")
+        fields["max_distance"] = as_int("max_distance", distance, 1, 0, 2)
+    elif not partial:
+        fields["max_distance"] = 1
     return fields
+
+
+def _json_body() -> dict[str, Any]:
+    """The JSON object a watchlist request sends; another content type is a 415."""
+    if request.mimetype != "application/json":
+        raise WebError(415, "unsupported_media_type",
+                       f"send a JSON object (application/json), not {request.mimetype or 'no content type'}")
+    return json_object()
 
 
 @bp.post("/watchlist")
 def add_watch() -> tuple[Response, int]:
     """Put a plate on the watchlist: ``{"plate": ..., "label": ..., "max_distance": 0-2}``."""
-    body = json_object() if request.is_json else request.form.to_dict()
+    body = _json_body()
     plate = body.get("plate")
     if plate is None or plate == "":
         raise invalid("plate", "is required: the plate to watch for")
@@ -339,7 +369,7 @@ def get_watch(watch_id: int) -> Response:
 @bp.patch("/watchlist/<id:watch_id>")
 def update_watch(watch_id: int) -> Response:
     """Change an entry's label or max_distance (the plate cannot change: delete the entry and add the new one)."""
-    return jsonify(get_state().watchlist.update(watch_id, **_watch_fields(json_object(), partial=True)).to_dict())
+    return jsonify(get_state().watchlist.update(watch_id, **_watch_fields(_json_body(), partial=True)).to_dict())
 
 
 @bp.delete("/watchlist/<id:watch_id>")

@@ -73,6 +73,7 @@ ERROR_STATUS: tuple[tuple[type[NumberplateError], int, str], ...] = (
 # Blueprints that always answer errors in JSON, whatever the Accept header says.
 JSON_BLUEPRINTS = frozenset({"api", "platerecognizer"})
 JSON_PREFIXES = ("/api/", "/v1/")  # unmatched URLs there have no blueprint but are API calls
+JSON_PATHS = frozenset({"/metrics"})  # in the OpenAPI document too: its errors are the documented JSON body
 
 SERVER_FAULT_MESSAGE = "Something went wrong on the server; the server log says what. Please try again later."
 
@@ -85,7 +86,8 @@ def wants_json() -> bool:
 
 def error_response(status: int, code: str, message: str) -> Response:
     """A JSON error body or the HTML error page, whichever the client accepts, with ``status``."""
-    if request.blueprint in JSON_BLUEPRINTS or request.path.startswith(JSON_PREFIXES) or wants_json():
+    if (request.blueprint in JSON_BLUEPRINTS or request.path.startswith(JSON_PREFIXES) or request.path in JSON_PATHS
+            or wants_json()):
         response = jsonify(error={"code": code, "message": message})
     else:
         # Upload errors show the form again so the user can retry straight away.

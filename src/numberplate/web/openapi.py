@@ -8,7 +8,8 @@ from flask import Blueprint, Response, jsonify
 
 from numberplate import __version__
 from numberplate.store.export import COLUMNS, LINK_COLUMNS, VEHICLE_FIELDS
-from numberplate.store.reads import SEARCH_MODES, SOURCES
+from numberplate.store.reads import CAMERA_RULE, MAX_PER_PAGE, SEARCH_MODES, SOURCES
+from numberplate.web.api import MAX_PAGE, MAX_PLATE_QUERY
 
 EXPORT_COLUMNS = (*COLUMNS, *LINK_COLUMNS)
 
@@ -156,10 +157,11 @@ SCHEMAS: dict[str, Any] = {
         vehicle=_obj(["score", "type", "box"], score={"type": "number"}, type={"type": "string"}, box=_ref("Box")),
     ),
     "PlateReaderResponse": _obj(
-        ["processing_time", "results", "filename", "version", "camera_id", "timestamp"],
+        ["processing_time", "results", "filename", "version", "camera_id", "timestamp", "image_width",
+         "image_height", "usage"],
         processing_time={"type": "number"}, results={"type": "array", "items": _ref("PlateReaderResult")},
         filename={"type": "string"}, version={"type": "integer"}, camera_id=NULLABLE_STR,
-        timestamp={"type": "string"},
+        timestamp={"type": "string"}, image_width={"type": "integer"}, image_height={"type": "integer"},
         usage=_obj(["calls", "max_calls"], calls={"type": "integer"}, max_calls={"type": "integer"}),
     ),
     "Statistics": _obj(
@@ -173,37 +175,50 @@ SCHEMAS: dict[str, Any] = {
 _ERRORS = {
     "400": "Malformed request (no image, bad base64 or JSON)",
     "401": "Missing, unknown or revoked token",
+    "403": "Missing, unknown or revoked token (the Plate Recognizer drop-in answers 403, as their API does)",
     "404": "No such record",
     "413": "Upload or image too large",
+    "503": "The storage or a model is not available right now (the server log says why)",
     "415": "Unsupported content type or image format, or a video sent to the photo endpoint (or the reverse)",
-    "422": "A parameter has an invalid value (an unknown country code: the message lists the known ones)",
-    "429": "Rate limit reached (see Retry-After)",
+    "422": "A parameter has an invalid value (an unknown country code: the message lists the known ones), or is "
+           "unknown to the operation, or is given more than once",
+    "429": "Rate limit reached: the calls a minute (see Retry-After) or the token's calls this month",
 }
+
+
+def _errors(*codes: str) -> dict[str, Any]:
+    return {code: {"description": _ERRORS[code], "content": {"application/json": {"schema": _ref("Error")}}}
+            for code in codes}
 
 
 def _responses(ok: str, schema: str | None, *errors: str) -> dict[str, Any]:
     out: dict[str, Any] = {ok: {"description": "Success"}}
     if schema:
         out[ok]["content"] = {"application/json": {"schema": _ref(schema)}}
-    for code in errors:
-        out[code] = {"description": _ERRORS[code], "content": {"application/json": {"schema": _ref("Error")}}}
-    return out
+    return {**out, **_errors(*errors)}
 
 
 def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
     return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
 
 
+CAMERA_ID = {"type": "string", "minLength": 1, "maxLength": 128, "description": f"camera id: {CAMERA_RULE}"}
 _ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
 _SEARCH = [
-    _query("plate", {"type": "string"}, "plate text (case and separators ignored)"),
+    _query("plate", {"type": "string", "maxLength": MAX_PLATE_QUERY}, "plate text (case and separators ignored)"),
     _query("mode", {"enum": list(SEARCH_MODES)}, "how plate matches"),
     _query("distance", {"type": "integer", "minimum": 1, "maximum": 2}, "fuzzy: characters off"),
-    _query("since", {"type": "string", "format": "date-time"}, "from this time (ISO 8601)"),
-    _query("until", {"type": "string", "format": "date-time"}, "before this time"),
-    _query("camera_id", {"type": "string"}, "one camera"),
+    _query("since", {"type": "string", "format": "date-time"},
+           "from this time (ISO 8601, UTC unless it says; a bare date is its midnight)"),
+    _query("until", {"type": "string", "format": "date-time"},
+           "before this time (a bare date: before its midnight); later than since"),
+    _query("camera_id", CAMERA_ID, "one camera"),
     _query("source", {"enum": list(SOURCES)}, "how the read came in"),
     _query("watchlist", {"type": "boolean"}, "only reads with a watchlist alert"),
+]
+_PAGES = [
+    _query("page", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE}, "page number"),
+    _query("per_page", {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE}, "reads per page"),
 ]
 _READ_OPTIONS = {
     "country": {"type": "string", "description": "country hint, e.g. gb, br, us-ca; empty or auto: every country's "
@@ -212,58 +227,64 @@ _READ_OPTIONS = {
             "the plates it is unsure of), plateocr, rapidocr or tesseract"},
     "lookup": {"type": "boolean", "description": "look up each plate's vehicle"},
     "store": {"type": "boolean", "description": "keep the read in the history (default true)"},
-    "camera_id": {"type": "string"},
+    "camera_id": CAMERA_ID,
 }
 
 PATHS: dict[str, Any] = {
     "/api/v1/read": {"post": {
         "summary": "Read every plate in an image",
+        "description": "A field the operation does not take, or one given twice, is a 422, as is any query "
+                       "parameter: the options go in the body.",
         "requestBody": {"required": True, "content": {
             "multipart/form-data": {"schema": {"type": "object", "required": ["image"], "properties": {
-                "image": {"type": "string", "format": "binary"}, **_READ_OPTIONS}}},
+                "image": {"type": "string", "format": "binary"}, **_READ_OPTIONS}, "additionalProperties": False}},
             "application/json": {"schema": {"type": "object", "required": ["image"], "properties": {
                 "image": {"type": "string", "contentEncoding": "base64"}, "filename": {"type": "string"},
-                **_READ_OPTIONS}}},
+                **_READ_OPTIONS}, "additionalProperties": False}},
         }},
         "responses": {"200": {"description": "Read, not stored",
                               "content": {"application/json": {"schema": _ref("ReadResult")}}},
-                      **_responses("201", "ReadResult", "400", "401", "413", "415", "422", "429")},
+                      **_responses("201", "ReadResult", "400", "401", "413", "415", "422", "429", "503")},
     }},
     "/api/v1/read-video": {"post": {
         "summary": "Read the plates passing in a video: each plate once, its text voted over the frames",
         "description": "Each plate is stored as a read of its best frame (source 'video'). The answer comes "
-                       "when the whole video is read; limits: max_video_mb, max_video_seconds.",
+                       "when the whole video is read; limits: max_video_mb, max_video_seconds. A field the "
+                       "operation does not take, or one given twice, is a 422, as is any query parameter.",
         "requestBody": {"required": True, "content": {
             "multipart/form-data": {"schema": {"type": "object", "required": ["video"], "properties": {
                 "video": {"type": "string", "format": "binary"},
                 "fps": {"type": "number", "minimum": 0.1, "maximum": 10, "description": "frames read per second "
                         "(default 2)"},
-                **_READ_OPTIONS}}},
+                **_READ_OPTIONS}, "additionalProperties": False}},
         }},
         "responses": {"200": {"description": "Read, not stored",
                               "content": {"application/json": {"schema": _ref("VideoResult")}}},
-                      **_responses("201", "VideoResult", "400", "401", "413", "415", "422", "429")},
+                      **_responses("201", "VideoResult", "400", "401", "413", "415", "422", "429", "503")},
     }},
     "/api/v1/reads": {"get": {
         "summary": "Search the history, newest first",
+        "description": "A parameter not listed here, or one given twice, is a 422.",
         "parameters": [
             *_SEARCH,
-            _query("page", {"type": "integer", "minimum": 1}, "page number"),
-            _query("per_page", {"type": "integer", "minimum": 1, "maximum": 100}, "reads per page"),
+            *_PAGES,
         ],
-        "responses": _responses("200", "ReadPage", "401", "422", "429"),
+        "responses": _responses("200", "ReadPage", "401", "422", "429", "503"),
     }},
     "/api/v1/reads/export": {"get": {
         "summary": "Download every read the search finds, newest first, one row per plate (CSV or JSON Lines)",
-        "description": "The same filters as GET /api/v1/reads, every page (page and per_page are ignored). "
+        "description": "The same filters as GET /api/v1/reads, every page (page and per_page are checked as there, "
+                       "so that a search's URL can be reused, but do not limit the export). "
                        "The body is streamed as it is read: a long export needs no memory for the whole. Reads "
                        "saved after the export began are not in it. A read without plates is one row with empty "
                        "plate columns. CSV: UTF-8 with a byte order mark, a header row; text cells starting "
                        "with = + - @, a tab or a carriage return get a leading ' so that spreadsheets do not run "
-                       "them (numbers are never changed). JSON Lines: one object per row, the columns as keys.",
+                       "them (numbers are never changed). JSON Lines: one object per row, the columns as keys. "
+                       "A parameter not listed here, or one given twice, is a 422.",
         "parameters": [
             _query("format", {"enum": ["csv", "jsonl"], "default": "csv"}, "file format; another: 422"),
             *_SEARCH,
+            *_PAGES,
         ],
         "responses": {
             "200": {
@@ -276,57 +297,64 @@ PATHS: dict[str, Any] = {
                     "application/x-ndjson": {"schema": _ref("ExportRow")},
                 },
             },
-            **_responses("401", "Error", "422", "429"),
+            **_errors("401", "422", "429", "503"),
         },
     }},
     "/api/v1/reads/{id}": {
         "get": {"summary": "One stored read", "parameters": [_ID],
-                "responses": _responses("200", "StoredRead", "401", "404", "429")},
+                "responses": _responses("200", "StoredRead", "401", "404", "422", "429", "503")},
         "delete": {"summary": "Delete a read with its image and crops", "parameters": [_ID],
-                   "responses": _responses("204", None, "401", "404", "429")},
+                   "responses": _responses("204", None, "401", "404", "422", "429", "503")},
     },
     "/api/v1/images/{sha256}": {"get": {
         "summary": "A stored photo or crop",
         "parameters": [{"name": "sha256", "in": "path", "required": True, "schema": {"type": "string"}}],
         "responses": {"200": {"description": "JPEG", "content": {"image/jpeg": {}}},
-                      **_responses("404", "Error", "401")},
+                      **_errors("401", "404", "422", "429", "503")},
     }},
     "/api/v1/watchlist": {
-        "get": {"summary": "Every watchlist entry", "responses": _responses("200", "WatchList", "401", "429")},
+        "get": {"summary": "Every watchlist entry",
+                "responses": _responses("200", "WatchList", "401", "422", "429", "503")},
         "post": {"summary": "Add a plate to the watchlist",
                  "requestBody": {"required": True,
                                  "content": {"application/json": {"schema": _ref("WatchInput")}}},
-                 "responses": _responses("201", "Watch", "400", "401", "422", "429")},
+                 "responses": _responses("201", "Watch", "400", "401", "413", "415", "422", "429", "503")},
     },
     "/api/v1/watchlist/{id}": {
-        "get": {"summary": "One entry", "parameters": [_ID], "responses": _responses("200", "Watch", "401", "404")},
+        "get": {"summary": "One entry", "parameters": [_ID],
+                "responses": _responses("200", "Watch", "401", "404", "422", "429", "503")},
         "patch": {"summary": "Change label or max_distance", "parameters": [_ID],
                   "requestBody": {"required": True,
                                   "content": {"application/json": {"schema": _ref("WatchUpdate")}}},
-                  "responses": _responses("200", "Watch", "400", "401", "404", "422")},
+                  "responses": _responses("200", "Watch", "400", "401", "404", "413", "415", "422", "429",
+                                          "503")},
         "delete": {"summary": "Remove an entry", "parameters": [_ID],
-                   "responses": _responses("204", None, "401", "404")},
+                   "responses": _responses("204", None, "401", "404", "422", "429", "503")},
     },
-    "/api/v1/health": {"get": {"summary": "Liveness, no token needed",
-                               "responses": _responses("200", "Health")}},
-    "/metrics": {"get": {"summary": "Prometheus metrics",
+    "/api/v1/health": {"get": {"summary": "Liveness, no token needed", "security": [],
+                               "responses": _responses("200", "Health", "503")}},
+    "/metrics": {"get": {"summary": "Prometheus metrics, no token needed", "security": [],
                          "responses": {"200": {"description": "text format 0.0.4",
-                                               "content": {"text/plain": {}}}}}},
+                                               "content": {"text/plain": {}}},
+                                       **_errors("503")}}},
     "/v1/plate-reader/": {"post": {
         "summary": "Plate Recognizer Snapshot compatible read",
         "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
             "type": "object", "required": ["upload"], "properties": {
                 "upload": {"type": "string", "format": "binary"},
                 "regions": {"type": "array", "items": {"type": "string"},
-                            "description": "country hints with plate layouts, e.g. gb, us-ca (others: 422)"},
+                            "description": "country hints, e.g. gb, us-ca (repeated or comma-separated); codes "
+                                           "without plate layouts here are skipped"},
                 "camera_id": {"type": "string"},
+                "mmc": {"type": "boolean", "description": "adds empty model_make, color, orientation lists"},
                 "timestamp": {"type": "string", "format": "date-time",
                               "description": "when the photo was taken; more than a day ahead of the server: 400"},
-                "config": {"type": "string", "description": "JSON: threshold_d, threshold_o, region"}}}}}},
-        "responses": _responses("201", "PlateReaderResponse", "400", "401", "413", "415", "422", "429"),
+                "config": {"type": "string", "description": "JSON: threshold_d, threshold_o, region "
+                                                            "(detection_mode vehicle: 400)"}}}}}},
+        "responses": _responses("201", "PlateReaderResponse", "400", "403", "413", "415", "429", "503"),
     }},
     "/v1/statistics/": {"get": {"summary": "This month's calls of the token",
-                                "responses": _responses("200", "Statistics", "401")}},
+                                "responses": _responses("200", "Statistics", "403", "503")}},
 }
 
 

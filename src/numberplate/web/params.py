@@ -6,6 +6,7 @@ import base64
 import math
 import re
 import unicodedata
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,6 +28,8 @@ from numberplate.web.errors import WebError
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
 ID_RE = re.compile(rf"[0-9]{{1,{len(str(MAX_ID))}}}")
+INT_RE = re.compile(r"[+-]?[0-9]{1,20}")  # ASCII digits only: int() would also take "1_000" and "\uff11" (full-width 1)
+FLOAT_RE = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?|[+-]?(nan|inf|infinity)", re.IGNORECASE)
 _ASCII_SPACE = str.maketrans("", "", " \t\n\r\f\v")
 
 
@@ -81,10 +84,8 @@ def as_int(name: str, value: Any, default: int, low: int, high: int) -> int:
     """A whole number in ``[low, high]``; missing or empty: ``default``."""
     if value is None or value == "":
         return default
-    try:
-        number = int(str(value).strip()) if not isinstance(value, bool) else None
-    except ValueError:
-        number = None
+    text = str(value).strip()
+    number = int(text) if not isinstance(value, bool) and INT_RE.fullmatch(text) else None
     if number is None or not low <= number <= high:
         raise invalid(name, f"must be a whole number from {low} to {high}, got {str(value)[:20]!r}")
     return number
@@ -102,10 +103,9 @@ def as_float(name: str, value: Any, default: float, low: float, high: float) -> 
     """A number in ``[low, high]``; missing or empty: ``default``."""
     if value is None or value == "":
         return default
-    try:
-        number = float(str(value).strip()) if not isinstance(value, bool) else math.nan
-    except ValueError:
-        number = math.nan
+    text = str(value).strip()
+    # ASCII only: float() would also take "1_0" and "\uff11" (full-width 1).
+    number = float(text) if not isinstance(value, bool) and FLOAT_RE.fullmatch(text) else math.nan
     if not low <= number <= high:  # NaN fails every comparison
         raise invalid(name, f"must be a number from {low:g} to {high:g}, got {str(value)[:20]!r}")
     return number
@@ -157,9 +157,11 @@ def as_country_hint(name: str, value: Any) -> str | None:
 
 
 def as_camera(name: str, value: Any) -> str | None:
-    """A camera id (:func:`check_camera_id`); missing or empty: None."""
+    """A camera id (:func:`check_camera_id`), a string; missing or empty: None."""
     if value is None or value == "":
         return None
+    if not isinstance(value, str):  # a JSON number or boolean would be stored as "5" or "True"
+        raise invalid(name, f"must be a string: {CAMERA_RULE}")
     try:
         return check_camera_id(str(value))
     except ValueError as e:
@@ -174,6 +176,37 @@ def as_choice(name: str, value: Any, choices: tuple[str, ...] | list[str], defau
     if text not in choices:
         raise invalid(name, f"must be one of {', '.join(choices)}, got {text[:20]!r}")
     return text
+
+
+def as_string(name: str, value: Any) -> str | None:
+    """A text field of a JSON body: a string, or None when missing or null."""
+    if value is None or isinstance(value, str):
+        return value
+    raise invalid(name, f"must be a string, got {type(value).__name__}")
+
+
+def check_names(values: Mapping[str, Any], allowed: Iterable[str], kind: str = "parameter") -> None:
+    """Refuse (422 ``invalid_parameter``) a parameter an endpoint does not take, or one sent more than once.
+
+    A misspelt option (``contry=gb``) would otherwise be ignored without a word, and of a repeated one
+    (``page=1&page=2``) only the first would count.
+
+    Args:
+        values: the parameters: a Werkzeug ``MultiDict`` (query string, form) or a JSON object.
+        allowed: the names the endpoint takes.
+        kind: what to call them in the message: parameter, field, ...
+    """
+    names = tuple(allowed)
+    unknown = sorted(str(k)[:40] for k in values if k not in names)
+    if unknown:
+        takes = f"the {kind}s are {', '.join(names)}" if names else f"it takes no {kind}s"
+        raise WebError(422, "invalid_parameter", f"unknown {kind}{'s' if len(unknown) > 1 else ''} "
+                       f"{', '.join(map(repr, unknown[:5]))}; {takes}")
+    getlist = getattr(values, "getlist", None)
+    for name in names:
+        count = len(getlist(name)) if getlist else 0
+        if count > 1:
+            raise invalid(name, f"is given {count} times; send it once")
 
 
 def json_object() -> dict[str, Any]:
