@@ -9,13 +9,14 @@ from typing import Any
 
 import pytest
 
-from numberplate.config import Config, load_config
+from numberplate.config import Config, load_config, parse_webhook_urls
 from numberplate.errors import ConfigError
 
 # The error lists every setting, sorted; these are a few of them in that order.
 SETTINGS = ", ".join(sorted(f.name for f in dataclasses.fields(Config)))
 assert "detector_side, dvla_api_key" in SETTINGS
-assert SETTINGS.endswith("vegvesen_url, verifier_model, verify_detections, workers")
+assert SETTINGS.endswith("vegvesen_url, verifier_model, verify_detections, webhook_events, webhook_max_attempts, "
+                         "webhook_secret, webhook_timeout, webhook_urls, workers")
 
 
 def write(tmp_path: Path, text: str, name: str = "numberplate.toml") -> Path:
@@ -326,3 +327,89 @@ def test_replace_validates(changes: dict[str, Any], message: str) -> None:
 def test_directly_built_config_is_validated_by_load_config() -> None:
     with raises("config 'port' must be of type int, got '80'"):
         load_config(env={}, base=Config(port="80"))  # type: ignore[arg-type]
+
+
+# --- webhooks ------------------------------------------------------------------------------------------------
+
+
+def test_webhook_defaults_are_off_alerts_10_s_and_10_attempts() -> None:
+    cfg = load_config(env={})
+    assert (cfg.webhook_urls, cfg.webhook_events, cfg.webhook_secret) == ("", "alerts", None)
+    assert (cfg.webhook_timeout, cfg.webhook_max_attempts) == (10.0, 10)
+
+
+def test_webhook_settings_from_the_environment() -> None:
+    cfg = load_config(env={"NUMBERPLATE_WEBHOOK_URLS": "https://a.example/hook, http://10.0.0.5:1880/anpr",
+                           "NUMBERPLATE_WEBHOOK_EVENTS": "reads", "NUMBERPLATE_WEBHOOK_SECRET": "k3y",
+                           "NUMBERPLATE_WEBHOOK_TIMEOUT": "2.5", "NUMBERPLATE_WEBHOOK_MAX_ATTEMPTS": "3"})
+    assert parse_webhook_urls(cfg.webhook_urls) == ("https://a.example/hook", "http://10.0.0.5:1880/anpr")
+    assert (cfg.webhook_events, cfg.webhook_secret, cfg.webhook_timeout, cfg.webhook_max_attempts) == (
+        "reads", "k3y", 2.5, 3)
+
+
+def test_the_webhook_secret_is_not_in_the_configs_repr() -> None:
+    assert "k3y-very-secret" not in repr(load_config(env={}, webhook_secret="k3y-very-secret"))
+
+
+URL_FIX = "; give comma-separated http(s) URLs, or nothing for no webhooks"
+
+
+@pytest.mark.parametrize(
+    ("urls", "message"),
+    [
+        ("ftp://files.example/x", "config 'webhook_urls': 'ftp://files.example/x' is not an http:// or https:// URL "
+         "with a host, e.g. https://hooks.example.org/numberplate" + URL_FIX),
+        ("hooks.example.org/x", "config 'webhook_urls': 'hooks.example.org/x' is not an http:// or https:// URL "
+         "with a host, e.g. https://hooks.example.org/numberplate" + URL_FIX),
+        ("https://", "config 'webhook_urls': 'https://' is not an http:// or https:// URL with a host, e.g. "
+         "https://hooks.example.org/numberplate" + URL_FIX),
+        ("http://a.example:99999/x", "config 'webhook_urls': 'http://a.example:99999/x' is not a valid URL (Port "
+         "out of range 0-65535)" + URL_FIX),
+        ("http://a.example/x y", "config 'webhook_urls': 'http://a.example/x y' holds spaces, control or non-ASCII "
+         "characters; percent-encode them" + URL_FIX),
+        ("http://a.example/x#top", "config 'webhook_urls': 'http://a.example/x#top' has a #fragment, which is never "
+         "sent; leave it out" + URL_FIX),
+        ("http://a.example/x,http://a.example/x", "config 'webhook_urls': 'http://a.example/x' is listed twice"
+         + URL_FIX),
+        ("https://bob:hunter2@a.example/x, ftp://bob:hunter2@b.example/", "config 'webhook_urls': "
+         "'ftp://bob:***@b.example/' is not an http:// or https:// URL with a host, e.g. "
+         "https://hooks.example.org/numberplate" + URL_FIX),
+    ],
+)
+def test_bad_webhook_urls_name_the_setting_and_the_url(urls: str, message: str) -> None:
+    with raises(message):
+        load_config(env={"NUMBERPLATE_WEBHOOK_URLS": urls})
+
+
+def test_an_over_long_webhook_url_is_refused() -> None:
+    with pytest.raises(ConfigError, match=r"^config 'webhook_urls': https://a\.example/xxx.* is longer than 2048 "):
+        load_config(env={}, webhook_urls="https://a.example/" + "x" * 2100)
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"webhook_events": "alert"}, "config 'webhook_events' must be 'alerts' (reads with a watchlist alert) or "
+         "'reads' (every stored read), got 'alert'"),
+        ({"webhook_timeout": 0}, "config 'webhook_timeout' must be a number of seconds above 0, up to 300, got 0"),
+        ({"webhook_timeout": 301}, "config 'webhook_timeout' must be a number of seconds above 0, up to 300, "
+         "got 301"),
+        ({"webhook_timeout": "soon"}, "setting 'webhook_timeout' must be a finite number, got 'soon'"),
+        ({"webhook_max_attempts": 0}, "config 'webhook_max_attempts' must be 1 to 100, got 0"),
+        ({"webhook_max_attempts": "2.5"}, "setting 'webhook_max_attempts' must be a whole number, got '2.5'"),
+    ],
+)
+def test_bad_webhook_settings(changes: dict[str, Any], message: str) -> None:
+    with raises(message):
+        load_config(env={}, **changes)
+
+
+def test_a_bad_webhook_setting_in_the_environment_names_the_variable() -> None:
+    with raises("environment variable NUMBERPLATE_WEBHOOK_MAX_ATTEMPTS must be a whole number, got 'ten'"):
+        load_config(env={"NUMBERPLATE_WEBHOOK_MAX_ATTEMPTS": "ten"})
+
+
+def test_a_blank_webhook_secret_is_unset_from_text_and_refused_in_a_built_config() -> None:
+    assert load_config(env={"NUMBERPLATE_WEBHOOK_SECRET": "  "}).webhook_secret is None
+    with raises("config 'webhook_secret' must not be blank; leave it unset for unsigned webhooks"):
+        load_config(env={}, base=dataclasses.replace(Config(), webhook_secret="  "))

@@ -15,6 +15,7 @@ import click
 from numberplate.datasets.cli import data_group
 from numberplate.evaluation.cli import eval_group
 from numberplate.lookup.cli import lookup_group
+from numberplate.notify.cli import webhooks_group
 from numberplate.store.cli import db_group, open_reader, token_group
 from numberplate.train.cli import train_group
 from numberplate.video.cli import video_command
@@ -215,3 +216,4 @@ main.add_command(token_group)
 main.add_command(db_group)
 main.add_command(lookup_group)
 main.add_command(video_command)
+main.add_command(webhooks_group)

@@ -9,10 +9,11 @@ import os
 import tomllib
 import types
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any, get_args, get_type_hints
+from urllib.parse import urlsplit
 
 from numberplate.errors import ConfigError
 
@@ -26,6 +27,10 @@ MAX_CACHE_HOURS = 24.0 * 365 * 100  # a century
 MAX_LOOKUP_TIMEOUT = 3_600.0
 MAX_THREADS = 1_024
 MAX_DETECTOR_SIDE = 4_096  # as `eval detect --side`: larger sides ask for gigabytes of activations
+MAX_WEBHOOK_TIMEOUT = 300.0  # a deliverer's lease on a delivery outlasts its request by far more than this
+MAX_WEBHOOK_ATTEMPTS = 100
+MAX_WEBHOOK_URL = 2_048  # the outbox's url column
+WEBHOOK_EVENTS = ("alerts", "reads")
 
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
@@ -84,6 +89,11 @@ class Config:
     admin_password: str | None = None  # when set, the pages ask for it (the API always uses tokens)
     secret_key: str | None = None
     intra_op_threads: int = 0
+    webhook_urls: str = ""  # comma-separated http(s) URLs that get a POST per stored read or alert; "": off
+    webhook_events: str = "alerts"  # "alerts": reads with a watchlist alert; "reads": every stored read
+    webhook_secret: str | None = field(default=None, repr=False)  # signs every POST (HMAC-SHA256) when set
+    webhook_timeout: float = 10.0  # seconds for one POST, from connecting to the answer's headers
+    webhook_max_attempts: int = 10  # tries of a delivery before it is marked failed
 
     def replace(self, **changes: Any) -> Config:
         """A copy with some fields changed; values are coerced and validated like keyword arguments.
@@ -213,6 +223,69 @@ def _validate(cfg: Config) -> None:
             patterns_for(cfg.country)  # "auto", a country or a region code the plate formats know
         except UnknownCountryError as e:
             raise ConfigError(f"config 'country': {e}") from e
+    _validate_webhooks(cfg)
+
+
+def parse_webhook_urls(text: str) -> tuple[str, ...]:
+    """The URLs of a ``webhook_urls`` setting: comma-separated absolute http(s) URLs, spaces around them removed.
+
+    Raises:
+        ValueError: one is not such a URL, or is listed twice; the message names it (less any password).
+    """
+    urls: list[str] = []
+    for part in text.split(","):
+        url = part.strip()
+        if not url:
+            continue
+        shown = _url_for_message(url)
+        if len(url) > MAX_WEBHOOK_URL:
+            raise ValueError(f"{shown[:60]}... is longer than {MAX_WEBHOOK_URL} characters")
+        if not (url.isascii() and url.isprintable()) or " " in url:
+            raise ValueError(f"{shown!r} holds spaces, control or non-ASCII characters; percent-encode them")
+        try:
+            parts = urlsplit(url)
+            port = parts.port  # raises on a port that is not a number from 0 to 65535
+        except ValueError as e:
+            raise ValueError(f"{shown!r} is not a valid URL ({e})") from e
+        if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"{shown!r} is not an http:// or https:// URL with a host, e.g. "
+                             "https://hooks.example.org/numberplate")
+        if port == 0:
+            raise ValueError(f"{shown!r} names port 0")
+        if parts.fragment:
+            raise ValueError(f"{shown!r} has a #fragment, which is never sent; leave it out")
+        if url in urls:
+            raise ValueError(f"{shown!r} is listed twice")
+        urls.append(url)
+    return tuple(urls)
+
+
+def _url_for_message(url: str) -> str:
+    """``url`` without the password it may carry (``https://user:secret@host/`` -> ``https://user:***@host/``)."""
+    scheme, sep, rest = url.partition("://")
+    userinfo, at, host = rest.partition("@")
+    if not (sep and at) or ":" not in userinfo or "/" in userinfo:
+        return url
+    return f"{scheme}://{userinfo.split(':', 1)[0]}:***@{host}"
+
+
+def _validate_webhooks(cfg: Config) -> None:
+    try:
+        parse_webhook_urls(cfg.webhook_urls)
+    except ValueError as e:
+        raise ConfigError(f"config 'webhook_urls': {e}; give comma-separated http(s) URLs, or nothing for no "
+                          "webhooks") from e
+    if cfg.webhook_events not in WEBHOOK_EVENTS:
+        raise ConfigError(f"config 'webhook_events' must be 'alerts' (reads with a watchlist alert) or 'reads' "
+                          f"(every stored read), got {cfg.webhook_events!r}")
+    if cfg.webhook_secret is not None and not cfg.webhook_secret.strip():
+        raise ConfigError("config 'webhook_secret' must not be blank; leave it unset for unsigned webhooks")
+    if not 0.0 < cfg.webhook_timeout <= MAX_WEBHOOK_TIMEOUT:
+        raise ConfigError(f"config 'webhook_timeout' must be a number of seconds above 0, up to "
+                          f"{MAX_WEBHOOK_TIMEOUT:g}, got {cfg.webhook_timeout:g}")
+    if not 1 <= cfg.webhook_max_attempts <= MAX_WEBHOOK_ATTEMPTS:
+        raise ConfigError(f"config 'webhook_max_attempts' must be 1 to {MAX_WEBHOOK_ATTEMPTS}, "
+                          f"got {cfg.webhook_max_attempts}")
 
 
 def _decoder_pixel_limit() -> int | None:

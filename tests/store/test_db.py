@@ -42,7 +42,7 @@ def test_migrated_schema_has_no_difference_from_the_models(db: Database) -> None
 def test_migrate_is_idempotent(db: Database) -> None:
     db.migrate()
     with db.engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == HEAD == "0005"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == HEAD == "0006"
 
 
 def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path: Path) -> None:
@@ -251,7 +251,7 @@ def test_a_database_of_a_newer_release_is_refused_and_left_as_it_is(db: Database
     with db.engine.begin() as conn:  # as a later release's migration would leave it
         conn.execute(text("UPDATE alembic_version SET version_num = '0099'"))
     with pytest.raises(StoreError, match=r"database .* has schema revision 0099, which this numberplate does not "
-                                         r"know \(its newest is 0005\).*upgrade numberplate"):
+                                         r"know \(its newest is 0006\).*upgrade numberplate"):
         db.migrate()
     assert _version(db) == "0099"
     assert [t.name for t in Tokens(db).list()] == ["camera"]
@@ -321,6 +321,7 @@ def db_at_0002(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Datab
 ID_COLUMNS = {
     "api_tokens": {"id"}, "watchlist": {"id"}, "reads": {"id", "token_id"}, "plates": {"id", "read_id", "watch_id"},
     "usage": {"id", "token_id"}, "vehicles": {"id"}, "lookup_cache": {"id"},
+    "webhook_deliveries": {"id", "read_id"},  # 0006, made 64-bit from the start
 }
 BIG = 2**31 + 10  # beyond any 32-bit id
 

@@ -105,7 +105,7 @@ def test_plates_stored_unfolded_are_folded_and_found_and_only_they_are_written(d
     with written_rows(db, "plates") as written:
         db.migrate()
 
-    assert _version(db) == "0005"
+    assert _version(db) == "0006"
     assert _found(reads, "AB12") == {full_width, ascii_read}
     assert _found(reads, "XII2") == _found(reads, "TEL9") == _found(reads, "粤B12") == _found(reads, "皖A12345") == {
         others}
@@ -201,7 +201,7 @@ def test_the_fold_is_one_transaction_that_an_interruption_undoes(db_at_0004: Dat
     assert sorted(w.plate for w in Watchlist(db).list()) == ["AB12", "ＡＢ12"]
     assert [v.plate for _, v in VehicleRegistry(db).list()] == ["ＡＢ12"]
     db.migrate()
-    assert _version(db) == "0005" and set(_norms(db).values()) == {"AB12"}
+    assert _version(db) == "0006" and set(_norms(db).values()) == {"AB12"}
     assert [w.plate for w in Watchlist(db).list()] == ["AB12"]
 
 
@@ -222,7 +222,7 @@ def test_downgrade_keeps_the_folded_plates_and_a_second_upgrade_writes_nothing(d
     assert _version(db) == "0004" and _norms(db) == folded
     with written_rows(db, "plates") as written, written_rows(db, "watchlist") as listed:
         db.migrate()
-    assert _version(db) == "0005" and written == listed == [] and _norms(db) == folded
+    assert _version(db) == "0006" and written == listed == [] and _norms(db) == folded
     assert _found(reads, "AB12") == {read_id}
 
 

@@ -38,7 +38,8 @@ def test_settings_show_the_configuration_without_secrets(make_app: MakeApp) -> N
 @pytest.mark.parametrize(
     ("name", "secret"),
     [("secret_key", True), ("admin_password", True), ("dvla_api_key", True), ("regcheck_password", True),
-     ("rdw_app_token", True), ("regcheck_username", False), ("max_upload_mb", False), ("api_auth", False)],
+     ("rdw_app_token", True), ("webhook_secret", True), ("webhook_urls", True),  # a receiver's URL may be its key
+     ("regcheck_username", False), ("max_upload_mb", False), ("api_auth", False), ("webhook_events", False)],
 )
 def test_which_settings_are_secret(name: str, secret: bool) -> None:
     assert is_secret(name) is secret

@@ -75,12 +75,12 @@ def _ssl_context() -> ssl.SSLContext:
 
 
 # When the try now running must be over (time.monotonic()); None outside a try. Per thread, as each call is.
-_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar("numberplate_lookup_deadline", default=None)
+TRY_DEADLINE: contextvars.ContextVar[float | None] = contextvars.ContextVar("numberplate_lookup_deadline", default=None)
 
 
 def _left(timeout: float | None, error: type[Exception]) -> float | None:
     """``timeout`` shortened to the time left before the deadline; ``error`` when it has passed."""
-    deadline = _deadline.get()
+    deadline = TRY_DEADLINE.get()
     if deadline is None:
         return timeout
     left = deadline - time.monotonic()
@@ -144,7 +144,7 @@ class _DeadlineBackend(httpcore.NetworkBackend):
         self._backend.sleep(seconds)
 
 
-def _deadline_transport() -> httpx.HTTPTransport:
+def deadline_transport() -> httpx.HTTPTransport:
     """httpx's default transport on the deadline backend."""
     transport = httpx.HTTPTransport(verify=_ssl_context())
     if not isinstance(getattr(transport, "_pool", None), httpcore.ConnectionPool):
@@ -286,7 +286,7 @@ class HttpClient:
         self._client = httpx.Client(
             timeout=self.timeout,
             verify=_ssl_context(),
-            transport=transport or _deadline_transport(),
+            transport=transport or deadline_transport(),
             headers={"User-Agent": "numberplate", **(headers or {})},
             # A redirect would carry the provider's key header (x-api-key, SVV-Authorization, X-App-Token)
             # to whatever host it names, resend a POST body and allow https -> http: none is followed.
@@ -396,7 +396,7 @@ class HttpClient:
         for attempt in range(tries):
             self._take_token(label)
             status, retry_after, cause = None, None, None
-            token = _deadline.set(time.monotonic() + self.timeout)
+            token = TRY_DEADLINE.set(time.monotonic() + self.timeout)
             try:
                 response = self._fetch(label, method, url, **kwargs)
             except httpx.TimeoutException as e:
@@ -418,7 +418,7 @@ class HttpClient:
                 if retry_after is not None and retry_after > self.max_retry_after and status in (429, 503):
                     raise self._too_long(label, status, retry_after)
             finally:
-                _deadline.reset(token)
+                TRY_DEADLINE.reset(token)
             if attempt + 1 < tries:
                 if retry_after is not None and status in (429, 503):
                     delay = retry_after
@@ -440,7 +440,7 @@ class HttpClient:
     def _fetch(self, label: str, method: str, url: str, **kwargs: Any) -> httpx.Response:
         """One try: the response with its whole body, read in chunks so that neither the deadline nor the
         size limit waits for the end of a slow or endless answer."""
-        deadline, limit = _deadline.get(), self.max_body_bytes
+        deadline, limit = TRY_DEADLINE.get(), self.max_body_bytes
         with self._client.stream(method, url, **kwargs) as streamed:
             announced = streamed.headers.get("Content-Length", "").strip()
             too_big = announced.isascii() and announced.isdigit() and (len(announced) > 18 or int(announced) > limit)

@@ -44,14 +44,17 @@ def open_database(config: Config) -> Database:
 
 
 def open_read_store(config: Config) -> ReadStore:
-    """The configured history of reads (database migrated, images in the instance folder).
+    """The configured history of reads (database migrated, images in the instance folder); each save also queues
+    the webhooks of ``webhook_urls`` (sent by `numberplate webhooks deliver` or the web server's workers).
 
     Raises:
         click.ClickException: the database cannot be opened or migrated.
     """
+    from numberplate.notify.outbox import outbox_for
     from numberplate.store.files import ImageFiles
 
-    return ReadStore(open_database(config), ImageFiles(Path(config.instance_path).resolve() / "images"))
+    return ReadStore(open_database(config), ImageFiles(Path(config.instance_path).resolve() / "images"),
+                     outbox_for(config))
 
 
 def open_lookup(config: Config) -> VehicleLookup:

@@ -1,4 +1,5 @@
-"""The database tables: reads and their plates, the watchlist, API tokens and usage, the local vehicle registry."""
+"""The database tables: reads and their plates, the watchlist, API tokens and usage, the local vehicle registry,
+the webhook outbox."""
 
 from __future__ import annotations
 
@@ -170,3 +171,31 @@ class LookupCacheEntry(Base):
     payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     fetched_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class WebhookDelivery(Base):
+    """One webhook POST owed to one URL for one stored read: the outbox, written in the read's own transaction.
+
+    ``status`` is ``pending`` until a 2xx answer (``delivered``) or the last attempt (``failed``). A deliverer
+    claims a due row by setting ``lease_until`` / ``lease_owner`` with a compare-and-set UPDATE; the row goes
+    with its read (ON DELETE CASCADE): a read deleted before its delivery is not announced.
+    """
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    uid: Mapped[str] = mapped_column(String(32), unique=True)  # X-Numberplate-Delivery, the same on every retry
+    read_id: Mapped[int] = mapped_column(ID, ForeignKey("reads.id", ondelete="CASCADE"), index=True)
+    event: Mapped[str] = mapped_column(String(16))  # "read" or "alert"
+    url: Mapped[str] = mapped_column(String(2048))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)  # the read as the API returned it when it was stored
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending, delivered, failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    lease_owner: Mapped[str | None] = mapped_column(String(32))
+    last_status: Mapped[int | None] = mapped_column(Integer)  # the HTTP status of the last answer
+    last_error: Mapped[str | None] = mapped_column(Text)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)

@@ -9,7 +9,7 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import numpy as np
 from sqlalchemy import ColumnElement, false, func, select, text
@@ -368,17 +368,28 @@ def match_watchlist(entries: Sequence[WatchEntry], plate_norm: str) -> WatchEntr
     return best[1] if best else None
 
 
+class ReadOutbox(Protocol):
+    """What a stored read must cause later (a webhook), recorded in the transaction that stores the read."""
+
+    def enqueue(self, session: Session, read: StoredRead) -> object:
+        """Add the rows owed for ``read`` to ``session``, whose commit stores the read and them together."""
+        ...
+
+
 class ReadStore:
     """The history of reads in a database, with images and crops in an :class:`ImageFiles`.
 
     Args:
         db: the database (migrated).
         files: where image and crop bytes go; None stores metadata only.
+        outbox: what each save also queues in its own transaction (the webhooks of ``numberplate.notify``); None:
+            nothing. A public attribute: the web server sets it on its app's store.
     """
 
-    def __init__(self, db: Database, files: ImageFiles | None = None):
+    def __init__(self, db: Database, files: ImageFiles | None = None, outbox: ReadOutbox | None = None):
         self.db = db
         self.files = files
+        self.outbox = outbox
 
     def save_images(
         self, result: ImageResult, image: np.ndarray, crops: Sequence[np.ndarray], **meta: Any
@@ -406,6 +417,9 @@ class ReadStore:
         created_at: datetime | None = None,
     ) -> StoredRead:
         """Store a read; files are written before the row is committed, so a stored row never lacks its files.
+
+        The :attr:`outbox`'s rows (webhook deliveries) are written in the read's own transaction: both are stored,
+        or neither.
 
         If the read cannot be committed, its files that no committed read uses are removed again (under the
         same lock as a delete's, so a file another save is about to commit is written again by that save).
@@ -465,7 +479,10 @@ class ReadStore:
                     )
                 session.add(read)
                 session.flush()
-                return _stored(read)
+                stored = _stored(read)
+                if self.outbox is not None:
+                    self.outbox.enqueue(session, stored)
+                return stored
         except BaseException:
             self._remove_after_failed_save(written)
             raise

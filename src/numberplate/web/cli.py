@@ -9,12 +9,16 @@ import socket
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from flask import Flask
 
 from numberplate.config import Config, load_config
 from numberplate.errors import NumberplateError
+
+if TYPE_CHECKING:
+    from numberplate.notify.deliver import DeliveryThread
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +55,7 @@ def serve(
         raise click.ClickException(str(e)) from e
     if config.workers == 1:
         start_retention(app)
+        start_webhooks(app)
         _serve_one(app, config)
         return
     from numberplate.web.workers import run_workers
@@ -65,6 +70,7 @@ def serve(
     def worker_app() -> Flask:
         worker = create_app(config)
         start_retention(worker)
+        start_webhooks(worker)
         return worker
 
     run_workers(config, worker_app,
@@ -136,6 +142,24 @@ def start_retention(app: Flask) -> threading.Thread | None:
     thread = threading.Thread(target=loop, name="numberplate-retention", daemon=True)
     thread.start()
     return thread
+
+
+def start_webhooks(app: Flask) -> DeliveryThread | None:
+    """With ``webhook_urls`` set, queue a webhook delivery with each read the app stores (in the read's own
+    transaction) and send the queued ones from a daemon thread of this process (numberplate.notify).
+
+    Every worker runs its own deliverer; they share the database's queue, each delivery sent by one of them. A
+    receiver that is slow, down or failing delays only that thread, never a request, and never stops it.
+    """
+    from numberplate.notify.deliver import WebhookDeliverer, start_delivery_thread
+    from numberplate.notify.outbox import WebhookOutbox
+    from numberplate.web import get_state
+
+    state = get_state(app)
+    outbox = state.reads.outbox  # the app's store queues the deliveries (web.state); this thread sends them
+    if not isinstance(outbox, WebhookOutbox):
+        return None
+    return start_delivery_thread(WebhookDeliverer.for_config(state.db, state.config), outbox.queued)
 
 
 def serve_config(

@@ -21,7 +21,7 @@ from numberplate.web.views import private_page
 
 bp = Blueprint("settings", __name__)
 
-SECRET_FIELD_RE = re.compile(r"secret_key|admin_password|.*_api_key|.*_password|.*_token")
+SECRET_FIELD_RE = re.compile(r"secret_key|admin_password|.*_api_key|.*_password|.*_token|.*_secret|webhook_urls")
 MASK = "•••••••• (set)"
 MAX_TOKEN_NAME = 100
 DEFAULT_FORM = {"name": "", "max_calls": ""}

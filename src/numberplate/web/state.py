@@ -50,7 +50,10 @@ class NumberplateState:
         instance = Path(config.instance_path).resolve()
         self.db = Database(config.database_url or default_url(instance))
         self.files = ImageFiles(instance / "images")
-        self.reads = ReadStore(self.db, self.files)
+        from numberplate.notify.outbox import outbox_for
+
+        # Every read the app stores queues its webhooks (if any) in its own transaction, however the app is run.
+        self.reads = ReadStore(self.db, self.files, outbox_for(config))
         self.watchlist = Watchlist(self.db)
         self.tokens = Tokens(self.db)
         self.vehicles = VehicleRegistry(self.db)
