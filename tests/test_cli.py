@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import jsonschema
@@ -123,6 +127,48 @@ def test_a_dash_reads_the_image_from_standard_input(tmp_path: Path, data_dir: Pa
     assert (tmp_path / "stdin.jpg").is_file()
     result = CliRunner().invoke(main, ["read", "--json", "-"], input=b"")
     assert result.exit_code == 1 and "is empty" in _lines(result.stdout)[0]["error"]
+
+
+def test_no_progress_line_on_stderr_that_is_not_a_terminal(data_dir: Path) -> None:
+    # The progress bar is for a terminal: piped or logged, stderr got a stray "reading" line per run.
+    result = CliRunner().invoke(main, ["read", "--json", str(data_dir / "detect/images/tunisia/112.jpg")])
+    assert result.exit_code == 0, result.output
+    assert _lines(result.stdout)[0]["plates"][0]["text"] == "96T8557"
+    assert result.stderr == ""
+
+
+def _terminal_screen_lines(tmp_path: Path, *args: str) -> list[str]:
+    """`numberplate read ARGS` with stdout and stderr on one pseudo-terminal: the lines as a screen shows them
+    (what follows each line's last carriage return, less the terminal escapes)."""
+    main_fd, child_fd = os.openpty()
+    env = {**os.environ, "NUMBERPLATE_INSTANCE_PATH": str(tmp_path / "instance")}
+    with subprocess.Popen([sys.executable, "-m", "numberplate", "read", *args], stdin=subprocess.DEVNULL,
+                          stdout=child_fd, stderr=child_fd, env=env) as proc:
+        os.close(child_fd)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(main_fd, 4096)
+            except OSError:  # EIO: the child has closed the terminal
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        os.close(main_fd)
+        assert proc.wait(timeout=120) == 0
+    text = b"".join(chunks).decode()
+    return [re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", line.rstrip("\r").rsplit("\r", 1)[-1])
+            for line in text.split("\n")]
+
+
+@pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a pseudo-terminal")
+def test_on_a_terminal_rows_are_not_written_onto_the_progress_bar(data_dir: Path, tmp_path: Path) -> None:
+    # Both on a terminal, each row was appended to the bar's line: "reading  [---]  0/2photo.jpg  96T8557 ...".
+    photo = str(data_dir / "detect/images/tunisia/112.jpg")
+    lines = _terminal_screen_lines(tmp_path, photo, photo)
+    rows = [line for line in lines if "96T8557" in line]
+    assert len(rows) == 2 and all(row.startswith(f"{photo}  96T8557") for row in rows), lines
+    assert any(line.startswith("reading") and "2/2" in line for line in lines), lines  # the bar is still shown
 
 
 def test_folder_without_images_is_reported(tmp_path: Path) -> None:

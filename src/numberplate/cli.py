@@ -13,12 +13,13 @@ from typing import Any
 import click
 
 from numberplate.datasets.cli import data_group
+from numberplate.detection.zones import Zone, zoned_reader
 from numberplate.evaluation.cli import eval_group
 from numberplate.lookup.cli import lookup_group
 from numberplate.notify.cli import webhooks_group
 from numberplate.store.cli import db_group, open_reader, token_group
 from numberplate.train.cli import train_group
-from numberplate.video.cli import video_command
+from numberplate.video.cli import ZONE_HELP, ZoneType, checked_zones, video_command
 from numberplate.web.cli import serve
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".heic", ".heif", ".avif", ".bmp", ".tif", ".tiff",
@@ -134,11 +135,13 @@ def _vehicle_cell(plate: dict[str, Any]) -> str:
 @click.option("--country", help="country hint, ISO 3166 alpha-2 (e.g. us, gb, br); default: every country's layouts")
 @click.option("--lookup/--no-lookup", "with_lookup", default=None,
               help="look up each plate's vehicle (providers from config 'lookup'; default: lookup_on_read)")
+@click.option("--zone", "zones", type=ZoneType(), multiple=True, callback=checked_zones,
+              help=ZONE_HELP.replace("frame", "image"))
 @click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="TOML config file")
 def read_command(
     paths: tuple[str, ...], as_json: bool, annotate: Path | None, crops: Path | None, ocr: str | None,
-    country: str | None, with_lookup: bool | None, config_path: Path | None,
+    country: str | None, with_lookup: bool | None, zones: tuple[Zone, ...], config_path: Path | None,
 ) -> None:
     """Find and read the plates in PATHS (files, folders searched recursively, glob patterns; - for stdin)."""
     from numberplate.config import load_config
@@ -151,7 +154,7 @@ def read_command(
         raise click.BadParameter("an empty path was given", param_hint="PATHS")
     try:
         config = load_config(config_path, ocr=ocr, country=country.lower() if country else None)
-        reader = open_reader(config, with_lookup)
+        reader = zoned_reader(open_reader(config, with_lookup), zones)  # plates outside are neither read nor looked up
     except (ConfigError, ModelLoadError, NumberplateError) as e:
         raise click.ClickException(str(e)) from e
     for option, folder in (("--annotate", annotate), ("--crops", crops)):
@@ -166,7 +169,11 @@ def read_command(
     encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
     failed = 0
     used_names: set[str] = set()
-    with click.progressbar(inputs, label="reading", file=sys.stderr, show_pos=True) as bar:
+    # A bar only on a terminal: elsewhere click would still write its label, a stray "reading" line in logs.
+    bar_shown = sys.stderr.isatty()
+    # With the rows on the same terminal, each row first wipes the bar's line (it is drawn again below the row).
+    wipe_bar = bar_shown and sys.stdout.isatty()
+    with click.progressbar(inputs, label="reading", file=sys.stderr, show_pos=True, hidden=not bar_shown) as bar:
         for name, path in bar:
             record: dict[str, Any] = {"file": name, "width": None, "height": None, "processing_time_ms": None,
                                       "plates": [], "error": None}
@@ -195,6 +202,8 @@ def read_command(
             except (OSError, NumberplateError) as e:
                 failed += 1
                 record["error"] = str(e)
+            if wipe_bar:
+                click.echo("\r\x1b[2K", file=sys.stderr, nl=False)
             # What stdout cannot encode is escaped (JSON's own \u escapes), instead of failing the whole run.
             if as_json:
                 line = json.dumps(record, ensure_ascii=False)

@@ -8,6 +8,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from numberplate.types import BoundingBox, Detection
+
 SIZE = (640, 360)  # width, height
 
 
@@ -23,6 +25,34 @@ def passing_car(photo: np.ndarray, frames: int, shift: int = 0) -> list[np.ndarr
         canvas[: small.shape[0], x:x + small.shape[1]] = small
         out.append(canvas)
     return out
+
+
+def crossing_car(photo: np.ndarray, frames: int) -> list[np.ndarray]:
+    """``frames`` RGB frames of ``photo`` (scaled to a third of the frame's width) crossing it from the left edge
+    to the right edge, at the same height: its plate passes through every part of the frame's width."""
+    h, w = photo.shape[:2]
+    small = cv2.resize(photo, (SIZE[0] // 3, round(h * SIZE[0] / 3 / w)))
+    out = []
+    for i in range(frames):
+        canvas = np.full((SIZE[1], SIZE[0], 3), 90, np.uint8)
+        x = round(i * (SIZE[0] - small.shape[1]) / (frames - 1))
+        canvas[100:100 + small.shape[0], x:x + small.shape[1]] = small
+        out.append(canvas)
+    return out
+
+
+class CarFinder:
+    """A fake plate detector for the clips above: a plate box in the middle of wherever the frame is not the
+    plain grey road (the car), whatever the picture shows."""
+
+    def detect(self, image: np.ndarray) -> list[Detection]:
+        ys, xs = np.nonzero(np.abs(image.astype(np.int16) - 90).max(axis=2) > 40)
+        if len(xs) < 100:
+            return []
+        x0, x1, y0, y1 = xs.min(), xs.max(), ys.min(), ys.max()
+        cx, cy, w, h = (x0 + x1) / 2, (y0 + y1) / 2, (x1 - x0) * 0.4, (y1 - y0) * 0.15
+        box = BoundingBox(float(cx - w / 2), float(cy - h / 2), float(cx + w / 2), float(cy + h / 2))
+        return [Detection(box, 0.9)]
 
 
 def empty(frames: int) -> list[np.ndarray]:

@@ -154,10 +154,11 @@ def valid_call(world: World, path: str, method: str, variant: str = "") -> Call:
             return Call(method, path, {"json": {"image": b64, "country": "gb", "store": False, "filename": "c.jpg"}})
         store = "false" if variant == "200" else "true"
         return Call(method, path, multipart(image=jpeg, country="gb", ocr="", lookup="false", store=store,
-                                            camera_id="gate 1"))
+                                            camera_id="gate 1", zone=["0,0 1,0 1,1 0,1", "0,0 0.1,0 0,0.1"]))
     if key == ("/api/v1/read-video", "post"):
         store = "false" if variant == "200" else "true"
-        return Call(method, path, multipart(video=(world.clip, "clip.avi"), fps="5", store=store))
+        return Call(method, path, multipart(video=(world.clip, "clip.avi"), fps="5", store=store,
+                                            zone="0.2,0.2 0.8,0.2 0.8,0.9 0.2,0.9"))
     if key == ("/api/v1/reads", "get"):
         return Call(method, path, {"query_string": {"plate": "AB12", "mode": "prefix", "since": "2000-01-01",
                                                     "watchlist": "false", "page": "1", "per_page": "5"}})
@@ -471,6 +472,9 @@ BAD_BY_NAME: dict[str, list[Any]] = {
     "config": ["abc", "[]", '{"threshold_d": 2}', '{"threshold_o": "x"}', '{"threshold_d": NaN}'],
     "plate": ["", "   ", "x" * 5000],  # the watchlist's plate is required; the search's longer than 32 (by schema)
     "label": ["x" * 5000],
+    # Detection zones: too few or too many points, values outside 0-1 or not numbers, crossing, no area.
+    "zone": ["0,0 1,0", "0,0 1,0 nan,1", "0,0 1,0 1,inf", "0,0 1.5,0 1,1", "0,0 1,1 1,0 0,1", "0,0 0.5,0.5 1,1",
+             " ".join(["0.5,0.5"] * 65), "x" * 5000, "0,0;1,0;1,1", "\uff10,0 1,0 1,1", ["0,0 1,0 1,1"] * 17],
 }
 VALID_BY_NAME = {"country": "gb", "ocr": "plateocr", "lookup": "false", "store": "false", "camera_id": "gate",
                  "fps": "2", "plate": "AB12", "mode": "exact", "distance": "1", "since": "2020-01-01",
@@ -510,6 +514,7 @@ JSON_BAD_TYPES: dict[str, list[Any]] = {
     "string": [5, True, ["x"], {"a": "b"}],
     "integer": ["1", 1.5, True, None, [1], {"n": 1}, 10**30],
     "boolean": [[], {}, "maybe", 1.5, [True]],
+    "array": [5, True, {"a": "b"}, [5], [None], "0,0 1,0 1,1"],
 }
 # Numbers JSON itself has no way to write, as Python's json module reads them.
 JSON_BAD_NUMBERS = ["NaN", "Infinity", "-Infinity", "1e400"]

@@ -9,12 +9,13 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from numberplate.detection.zones import Zone, ZoneError, parse_zone, parse_zones, zoned_reader
 from numberplate.types import ImageResult
 from numberplate.video.source import RECONNECT_GIVE_UP_S, Frame, VideoSource
 from numberplate.video.tracker import PlateEvent, PlateTracker
@@ -34,6 +35,7 @@ def read_video(
     max_seconds: float | None = None,
     reconnect_give_up_s: float | None = RECONNECT_GIVE_UP_S,
     on_warning: Callable[[str], None] | None = None,
+    zones: Sequence[Zone] = (),
 ) -> Iterator[PlateEvent]:
     """Read a video file, stream or camera; yield each plate once, when it has left the picture.
 
@@ -50,6 +52,7 @@ def read_video(
             reconnect included, ends the read with :class:`VideoError`; ``None``: keep trying.
         on_warning: called with each message about damage found in a file (frames missing, an early
             end: see :attr:`VideoSource.warnings`); default: logged as a warning.
+        zones: only plates whose box centre lies in one of these count (:func:`parse_zone`); none: all.
 
     Raises:
         VideoError: the source cannot be opened or decoded, or a stream is gone.
@@ -58,7 +61,8 @@ def read_video(
     if max_seconds is not None and not max_seconds > 0:
         raise ValueError(f"max_seconds={max_seconds} must be positive")
     tracker = tracker or PlateTracker()
-    frames_reader = reader.without_lookup()  # the vehicle is looked up once per plate, not once per frame
+    # The vehicle is looked up once per plate, not once per frame; plates outside the zones are not read.
+    frames_reader = zoned_reader(reader.without_lookup(), zones)
     video = VideoSource(source, fps, max_seconds=max_seconds, reconnect_give_up_s=reconnect_give_up_s,
                         on_warning=on_warning)
     with video:
@@ -121,5 +125,6 @@ def store_event(
 
 
 __all__ = [
-    "Frame", "PlateEvent", "PlateTracker", "VideoSource", "event_frame", "look_up_event", "read_video", "store_event",
+    "Frame", "PlateEvent", "PlateTracker", "VideoSource", "Zone", "ZoneError", "event_frame", "look_up_event",
+    "parse_zone", "parse_zones", "read_video", "store_event", "zoned_reader",
 ]

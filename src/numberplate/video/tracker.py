@@ -12,6 +12,7 @@ import numpy as np
 
 from numberplate.formats.distance import levenshtein
 from numberplate.types import BoundingBox, Candidate, PlateRead, PlateText
+from numberplate.video.motion import Motion, travel
 from numberplate.video.source import Frame
 
 # Characters two texts must differ in, besides those one of them lacks (a plate read in part), to be two plates.
@@ -26,6 +27,11 @@ class PlateEvent:
     frame contributes its reading's candidates with their confidences); ``candidates`` ranks the
     other texts the same way. ``best`` is the single most confident frame's read, at ``best_frame``
     (after :func:`numberplate.video.look_up_event`: with the voted text and the vehicle).
+
+    ``direction`` and ``motion`` say how the plate's box moved over its frames (see
+    :func:`numberplate.video.motion.travel`): the angle of its centre's motion in degrees (0 = towards the
+    right of the picture, 90 = up, counter-clockwise; None when it barely moved), and ``approaching``,
+    ``leaving``, ``crossing`` or ``stationary`` (None for a plate seen in one frame).
     """
 
     text: str | None
@@ -39,6 +45,8 @@ class PlateEvent:
     best: PlateRead
     best_frame: int
     best_image: np.ndarray | None = field(default=None, compare=False, repr=False)  # RGB, with keep_images
+    direction: float | None = None
+    motion: Motion | None = None
 
     def as_read(self) -> PlateRead:
         """The best frame's read carrying the voted text, confidence and candidates (e.g. to store it)."""
@@ -61,6 +69,8 @@ class PlateEvent:
             "last_frame": self.last_frame,
             "frames": self.frames,
             "best_frame": self.best_frame,
+            "direction": round(self.direction, 1) % 360.0 if self.direction is not None else None,
+            "motion": self.motion,
             "best": self.best.to_dict(),
             "vehicle": self.best.vehicle.to_dict() if self.best.vehicle else None,
             "lookup_error": self.best.lookup_error,
@@ -78,10 +88,18 @@ class _Track:
     frames: int = 1
     votes: dict[str, float] = field(default_factory=lambda: defaultdict(float))
     voters: int = 0
+    times: list[float] = field(default_factory=list)  # of each frame the plate was seen in, with its box
+    boxes: list[BoundingBox] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.times.append(self.first.time_s)
+        self.boxes.append(self.read.detection.box)
 
     def add(self, frame: Frame, read: PlateRead, keep_image: bool) -> None:
         self.last, self.read = frame, read
         self.frames += 1
+        self.times.append(frame.time_s)
+        self.boxes.append(read.detection.box)
         self.vote(read)
         if _score(read) > _score(self.best):
             self.best, self.best_frame = read, frame.index
@@ -102,6 +120,7 @@ class _Track:
         ranked = sorted(self.votes.items(), key=lambda kv: -kv[1])
         voters = max(self.voters, 1)
         candidates = tuple(Candidate(text, min(1.0, score / voters)) for text, score in ranked[:5])
+        moved = travel(self.times, self.boxes)
         return PlateEvent(
             text=candidates[0].text if candidates else None,
             confidence=candidates[0].confidence if candidates else 0.0,
@@ -114,6 +133,8 @@ class _Track:
             best=self.best,
             best_frame=self.best_frame,
             best_image=self.best_image,
+            direction=moved.direction,
+            motion=moved.motion,
         )
 
 

@@ -24,6 +24,7 @@ from numberplate.web.params import (
     as_float,
     as_int,
     as_string,
+    as_zones,
     check_names,
     clean_filename,
     decode_base64,
@@ -47,7 +48,8 @@ bp = Blueprint("api", __name__, url_prefix=URL_PREFIX)
 
 IMAGE_FIELD = "image"
 VIDEO_FIELD = "video"
-READ_OPTIONS = ("country", "ocr", "lookup", "store", "camera_id")
+READ_OPTIONS = ("country", "ocr", "lookup", "store", "camera_id", "zone")
+REPEATABLE = ("zone",)  # options that may be given more than once
 SEARCH_PARAMETERS = ("plate", "mode", "distance", "since", "until", "camera_id", "source", "watchlist")
 PAGE_PARAMETERS = ("page", "per_page")
 QUERY_PARAMETERS: dict[str, tuple[str, ...]] = {
@@ -71,10 +73,10 @@ def _image_from_request() -> tuple[bytes, str, dict[str, Any]]:
         files = [f for f in request.files.getlist(IMAGE_FIELD) if f.filename]
         if not files:
             raise WebError(400, "missing_image", f"send the photo as the multipart file field {IMAGE_FIELD!r}")
-        check_names(request.form, READ_OPTIONS, "field")
+        check_names(request.form, READ_OPTIONS, "field", REPEATABLE)
         check_names(request.files, (IMAGE_FIELD,), "file field")
         upload = files[0]
-        return upload.read(), clean_filename(upload.filename), request.form.to_dict()
+        return upload.read(), clean_filename(upload.filename), request.form  # a MultiDict: zone repeats
     if mimetype == "application/json":
         body = json_object()
         encoded = body.get(IMAGE_FIELD)
@@ -121,7 +123,7 @@ def read_json(outcome: ReadOutcome) -> dict[str, Any]:
 
 @bp.post("/read")
 def read() -> tuple[Response, int]:
-    """Read every plate in one image; options: country, ocr, lookup, store, camera_id."""
+    """Read every plate in one image; options: country, ocr, lookup, store, camera_id, zone (repeatable)."""
     state = get_state()
     data, name, form = _image_from_request()
     if not data:
@@ -139,7 +141,8 @@ DEFAULT_VIDEO_FPS = 2.0
 
 @bp.post("/read-video")
 def read_video() -> tuple[Response, int]:
-    """Read the plates passing in one uploaded video; options: fps, country, ocr, lookup, store, camera_id."""
+    """Read the plates passing in one uploaded video; options: fps, country, ocr, lookup, store, camera_id, zone
+    (repeatable)."""
     state = get_state()
     if request.mimetype != "multipart/form-data":
         raise WebError(415, "unsupported_media_type",
@@ -149,7 +152,7 @@ def read_video() -> tuple[Response, int]:
     if not files:
         raise WebError(400, "missing_video", f"send the video as the multipart file field {VIDEO_FIELD!r}")
     form = request.form
-    check_names(form, ("fps", *READ_OPTIONS), "field")
+    check_names(form, ("fps", *READ_OPTIONS), "field", REPEATABLE)
     check_names(request.files, (VIDEO_FIELD,), "file field")
     fps = as_float("fps", form.get("fps"), DEFAULT_VIDEO_FPS, 0.1, 10.0)
     name = clean_filename(files[0].filename, "video")
@@ -186,7 +189,9 @@ def video_json(outcome: VideoOutcome, fps: float) -> dict[str, Any]:
 
 
 def _read_options(form: Any, source: str, name: str) -> ReadOptions:
-    """The read options of a request (each bad one is a 422): country, ocr, lookup, store, camera_id."""
+    """The read options of a request (each bad one is a 422): country, ocr, lookup, store, camera_id, zone."""
+    getlist = getattr(form, "getlist", None)  # a form's repeated field; a JSON body's list
+    zones = getlist("zone") if getlist else form.get("zone")
     return ReadOptions(
         country=as_country_hint("country", form.get("country")),
         ocr=as_choice("ocr", form.get("ocr"), available_backends(), None),
@@ -196,6 +201,7 @@ def _read_options(form: Any, source: str, name: str) -> ReadOptions:
         camera_id=as_camera("camera_id", form.get("camera_id")),
         filename=name[:255],
         token_id=_token_id(),
+        zones=as_zones("zone", zones),
     )
 
 

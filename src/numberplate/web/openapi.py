@@ -7,8 +7,10 @@ from typing import Any
 from flask import Blueprint, Response, jsonify
 
 from numberplate import __version__
+from numberplate.detection.zones import MAX_ZONE_POINTS, MAX_ZONES
 from numberplate.store.export import COLUMNS, LINK_COLUMNS, VEHICLE_FIELDS
 from numberplate.store.reads import CAMERA_RULE, MAX_PER_PAGE, SEARCH_MODES, SOURCES
+from numberplate.video.motion import GROWTH, MIN_TRAVEL, MOTIONS
 from numberplate.web.api import MAX_PAGE, MAX_PLATE_QUERY
 
 EXPORT_COLUMNS = (*COLUMNS, *LINK_COLUMNS)
@@ -74,10 +76,17 @@ SCHEMAS: dict[str, Any] = {
     ),
     "VideoPlate": _obj(
         ["text", "confidence", "candidates", "first_seen_s", "last_seen_s", "first_frame", "last_frame", "frames",
-         "best_frame", "best", "read_id", "crop", "watchlist"],
+         "best_frame", "direction", "motion", "best", "read_id", "crop", "watchlist"],
         text=NULLABLE_STR, confidence={"type": "number"}, candidates={"type": "array", "items": _ref("Candidate")},
         first_seen_s={"type": "number"}, last_seen_s={"type": "number"}, first_frame={"type": "integer"},
         last_frame={"type": "integer"}, frames={"type": "integer"}, best_frame={"type": "integer"},
+        direction={"type": ["number", "null"], "minimum": 0, "exclusiveMaximum": 360,
+                   "description": "degrees the plate's box centre moved towards: 0 right, 90 up, 180 left, 270 down "
+                                  f"(counter-clockwise); null when it moved less than {MIN_TRAVEL:g} plate widths"},
+        motion={"enum": [*MOTIONS, None],
+                "description": f"approaching / leaving: its box grew / shrank by a factor of {GROWTH:g} over the "
+                               f"track; else crossing (moved {MIN_TRAVEL:g} plate widths or more) or stationary; "
+                               "null: seen in one frame"},
         best={"type": "object", "description": "the best frame's own read of the plate"},
         read_id={"type": ["integer", "null"]}, crop=NULLABLE_STR, watchlist=_ref("WatchHit"),
         vehicle=_ref("Vehicle"), lookup_error=NULLABLE_STR,
@@ -228,6 +237,11 @@ _READ_OPTIONS = {
     "lookup": {"type": "boolean", "description": "look up each plate's vehicle"},
     "store": {"type": "boolean", "description": "keep the read in the history (default true)"},
     "camera_id": CAMERA_ID,
+    "zone": {"type": "array", "maxItems": MAX_ZONES, "items": {"type": "string"},
+             "description": "detection zone: only plates whose box centre lies in this polygon are read, given as "
+                            f"3 to {MAX_ZONE_POINTS} points 'x,y x,y x,y ...' in fractions (0-1) of the image's width "
+                            "and height (x right, y down), not crossing itself; repeat the field (in JSON: a list) "
+                            f"for up to {MAX_ZONES} zones; a plate in any counts"},
 }
 
 PATHS: dict[str, Any] = {

@@ -14,6 +14,7 @@ from flask import request
 from werkzeug.exceptions import NotFound
 from werkzeug.routing import IntegerConverter
 
+from numberplate.detection.zones import Zone, ZoneError, parse_zones
 from numberplate.formats.patterns import (
     AUTO,
     COUNTRY_CODE_RE,
@@ -185,7 +186,21 @@ def as_string(name: str, value: Any) -> str | None:
     raise invalid(name, f"must be a string, got {type(value).__name__}")
 
 
-def check_names(values: Mapping[str, Any], allowed: Iterable[str], kind: str = "parameter") -> None:
+def as_zones(name: str, values: Any) -> tuple[Zone, ...]:
+    """Detection zones: a list of polygon texts ``"x,y x,y x,y ..."`` in fractions of the image (a repeated form
+    field, or a JSON array of strings); missing, null or empty: none (every plate counts)."""
+    if values is None:
+        return ()
+    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+        raise invalid(name, "must be a list of polygons, each a string of points such as \"0,0.5 1,0.5 1,1 0,1\"")
+    try:
+        return parse_zones(v for v in values if v.strip())
+    except ZoneError as e:
+        raise invalid(name, str(e)) from e
+
+
+def check_names(values: Mapping[str, Any], allowed: Iterable[str], kind: str = "parameter",
+                repeatable: Iterable[str] = ()) -> None:
     """Refuse (422 ``invalid_parameter``) a parameter an endpoint does not take, or one sent more than once.
 
     A misspelt option (``contry=gb``) would otherwise be ignored without a word, and of a repeated one
@@ -195,6 +210,7 @@ def check_names(values: Mapping[str, Any], allowed: Iterable[str], kind: str = "
         values: the parameters: a Werkzeug ``MultiDict`` (query string, form) or a JSON object.
         allowed: the names the endpoint takes.
         kind: what to call them in the message: parameter, field, ...
+        repeatable: the names that may be given more than once (a list, such as ``zone``).
     """
     names = tuple(allowed)
     unknown = sorted(str(k)[:40] for k in values if k not in names)
@@ -204,6 +220,8 @@ def check_names(values: Mapping[str, Any], allowed: Iterable[str], kind: str = "
                        f"{', '.join(map(repr, unknown[:5]))}; {takes}")
     getlist = getattr(values, "getlist", None)
     for name in names:
+        if name in repeatable:
+            continue
         count = len(getlist(name)) if getlist else 0
         if count > 1:
             raise invalid(name, f"is given {count} times; send it once")

@@ -12,6 +12,7 @@ from typing import IO, Literal
 import numpy as np
 from flask import Response
 
+from numberplate.detection.zones import Zone, zoned_reader
 from numberplate.errors import ImageError
 from numberplate.imaging import load_image
 from numberplate.store.reads import StoredRead
@@ -47,6 +48,7 @@ class ReadOptions:
     filename: str | None = None
     token_id: int | None = None
     created_at: datetime | None = None
+    zones: tuple[Zone, ...] = ()  # only plates whose box centre lies in one count; none: every plate
 
 
 @dataclass(frozen=True)
@@ -99,7 +101,7 @@ def decode_upload(state: NumberplateState, data: bytes, name: str) -> np.ndarray
 def read_upload(state: NumberplateState, data: bytes, options: ReadOptions) -> ReadOutcome:
     """Decode, read every plate, and (unless ``options.store`` is off) save the read with its image and crops."""
     image = decode_upload(state, data, options.filename or "the upload")
-    reader = state.reader_for(options.ocr, options.lookup)
+    reader = zoned_reader(state.reader_for(options.ocr, options.lookup), options.zones)
     t0 = time.perf_counter()
     pairs = reader.read_with_crops(image, options.country)
     elapsed = (time.perf_counter() - t0) * 1000.0
@@ -168,7 +170,8 @@ def read_video_upload(state: NumberplateState, stream: IO[bytes], fps: float, op
                 raise WebError(413, "video_too_long", f"the video lasts {video.duration_s:.1f} s; "
                                f"the limit is {limit:g} s (max_video_seconds)")
             reader = state.reader_for(options.ocr, options.lookup)
-            frames_reader = reader.without_lookup()  # the vehicle is looked up once per plate
+            # The vehicle is looked up once per plate; plates outside the zones are not read.
+            frames_reader = zoned_reader(reader.without_lookup(), options.zones)
             tracker = PlateTracker(keep_images=True)
             events: list[PlateEvent] = []
             frames = 0
