@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import random
 import threading
 import time
@@ -15,8 +16,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from numberplate.notify.deliver import BACKOFF_S, WebhookDeliverer, backoff, start_delivery_thread
+from numberplate.notify.deliver import BACKOFF_S, BATCH, WebhookDeliverer, backoff, start_delivery_thread
 from numberplate.notify.outbox import Deliveries, WebhookOutbox
+from numberplate.notify.webhooks import WebhookSender
 from numberplate.store.db import Database
 from numberplate.store.models import WebhookDelivery
 from numberplate.store.reads import ReadStore
@@ -278,3 +280,48 @@ def test_the_delivery_thread_sends_a_new_alert_at_once_and_survives_database_err
     finally:
         running.stop(5)
     assert calls["rounds"] >= 2 and not running.thread.is_alive()
+
+
+def test_a_failing_urls_backlog_larger_than_a_batch_does_not_hold_up_the_others(
+        sqlite_db: Database, receiver: LocalServer) -> None:
+    with LocalServer(lambda _r: Reply(500)) as failing:
+        backlog = store_with(sqlite_db, [failing.url])
+        for _ in range(BATCH + 5):  # queued first: the oldest due deliveries are all the failing URL's
+            save_alert(backlog)
+        save_alert(store_with(sqlite_db, [receiver.url]))
+        sender, skip = deliverer(sqlite_db), set[str]()
+        while sender.deliver_due(skip).attempted:  # as `webhooks deliver --once`
+            pass
+    assert len(posted(failing)) == 1 and len(posted(receiver)) == 1
+    assert Deliveries(sqlite_db).counts()["delivered"] == 1
+
+
+def test_the_delivery_thread_goes_on_to_other_urls_after_a_failing_one_without_waiting_a_poll(
+        sqlite_db: Database, receiver: LocalServer) -> None:
+    with LocalServer(lambda _r: Reply(500)) as failing:
+        backlog = store_with(sqlite_db, [failing.url])
+        for _ in range(BATCH + 5):
+            save_alert(backlog)
+        save_alert(store_with(sqlite_db, [receiver.url]))
+        sender, stop, wake = deliverer(sqlite_db), threading.Event(), threading.Event()
+        thread = threading.Thread(target=sender.run, args=(stop, wake, 60.0))  # no poll within the test
+        thread.start()
+        try:
+            deadline = time.monotonic() + 5
+            while not posted(receiver) and time.monotonic() < deadline:
+                time.sleep(0.01)
+        finally:
+            stop.set()
+            wake.set()
+            thread.join(5)
+    assert len(posted(receiver)) == 1 and len(posted(failing)) == 1
+
+
+def test_the_httpx_request_log_leaves_out_a_webhook_urls_password_and_query(
+        receiver: LocalServer, caplog: pytest.LogCaptureFixture) -> None:
+    url = receiver.url.replace("http://", "http://hook:p4ssw0rd@") + "/anpr?key=k3y"
+    with caplog.at_level(logging.INFO, logger="httpx"), WebhookSender(2.0) as sender:
+        assert sender.post(url, b"{}", {}).delivered
+    [record] = [r for r in caplog.records if r.name == "httpx"]
+    message = record.getMessage()
+    assert "/anpr" in message and "p4ssw0rd" not in message and "k3y" not in message

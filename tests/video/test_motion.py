@@ -9,7 +9,7 @@ import pytest
 
 from numberplate.types import BoundingBox, Candidate, Detection, PlateRead, PlateText
 from numberplate.video import Frame, PlateTracker
-from numberplate.video.motion import GROWTH, MIN_TRAVEL, Travel, travel
+from numberplate.video.motion import GROWTH, MAX_POINTS, MIN_TRAVEL, Travel, travel
 
 FPS = 5.0
 
@@ -139,3 +139,16 @@ def test_a_direction_just_under_a_full_turn_is_written_below_360() -> None:
     (event,) = tracker.flush()
     assert event.direction is not None and event.direction > 359.9
     assert event.to_dict()["direction"] == 0.0
+
+
+def test_a_plate_in_view_for_hours_keeps_a_bounded_sample_of_its_boxes_and_still_its_travel() -> None:
+    tracker = PlateTracker(min_frames=1)
+    image = np.zeros((2, 2, 3), np.uint8)
+    n = 20 * MAX_POINTS + 7  # a long stay, ending between two kept frames
+    for i in range(n):  # slowly right across the picture
+        x = 100 + 0.1 * i
+        tracker.update(Frame(i, i / FPS, image), [read_at(BoundingBox(x, 200, x + 80, 220))])
+    (track,) = tracker._live
+    assert len(track.times) <= 2 * MAX_POINTS + 1 and len(track.boxes) == len(track.times)
+    (event,) = tracker.flush()
+    assert event.frames == n and event.motion == "crossing" and event.direction == pytest.approx(0.0)

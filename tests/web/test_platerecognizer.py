@@ -209,6 +209,16 @@ def test_regions_without_layouts_here_are_skipped_as_theirs_are(make_app: Callab
     assert get_state(app).reads.counts()["reads"] == 2
 
 
+def test_the_unknown_regions_warned_about_are_remembered_up_to_a_bound() -> None:
+    # Any of millions of well-formed codes may come in: remembering each one for good would grow without end.
+    from numberplate.web.platerecognizer import SKIPPED_REGIONS_REMEMBERED, _region, _skipped
+
+    _skipped.cache_clear()
+    for n in range(SKIPPED_REGIONS_REMEMBERED * 3):
+        assert _region(f"th-{n % 1000:03d}" if n < 1000 else f"zz-{n % 1000:03d}") is None
+    assert _skipped.cache_info().currsize <= SKIPPED_REGIONS_REMEMBERED
+
+
 def test_regions_must_be_a_code_or_a_list_of_codes(client: FlaskClient, auth: dict[str, str],
                                                    car_jpeg: bytes) -> None:
     for regions in (5, ["gb", 5], "Great Britain", ["gb", "Great Britain"]):

@@ -25,7 +25,9 @@ MAX_ZONE_POINTS = 64
 MAX_ZONES = 16
 MAX_ZONE_TEXT = 2048  # characters of one zone: 64 points of "0.123456,0.123456 " fit
 ZONE_SYNTAX = "points 'x,y x,y x,y ...' (3 to 64), each x and y a fraction of the frame's width and height, 0 to 1"
-_NUMBER_RE = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")  # ASCII decimals: no nan, inf, "1_0"
+DECIMAL_RE = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
+"""A number in ASCII decimals (the API's and the zones'): float() would also take "nan", "inf", "1_0" and full-width
+digits."""
 _MIN_AREA = 1e-6  # of the frame: a zone smaller than a thousandth of its width by a thousandth of its height
 
 
@@ -138,7 +140,7 @@ def _point(token: str, shown: str) -> tuple[float, float]:
         raise ZoneError(f"zone {shown}: {token[:20]!r} is not a point x,y; {ZONE_SYNTAX}")
     values = []
     for part in parts:
-        value = float(part) if _NUMBER_RE.fullmatch(part) else math.nan
+        value = float(part) if DECIMAL_RE.fullmatch(part) else math.nan
         if not 0.0 <= value <= 1.0:  # NaN fails too
             raise ZoneError(f"zone {shown}: {part[:20]!r} is not a number from 0 to 1; {ZONE_SYNTAX}")
         values.append(value)

@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from numberplate.errors import LookupError_, NumberplateError
-from numberplate.store.cli import CONFIG_OPTION, _config, open_database
+from numberplate.store.cli import CONFIG_OPTION, cli_config, open_database
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ def lookup_get(plate: str, country: str | None, provider: str | None, as_json: b
     from numberplate.lookup import create_lookup
     from numberplate.store.vehicles import LookupCache, VehicleRegistry
 
-    config = _config(config_path)
+    config = cli_config(config_path)
     db = open_database(config)
     try:
         if provider:
@@ -86,7 +86,7 @@ def lookup_import(csv_path: Path, config_path: Path | None) -> None:
     """Import vehicles into the local registry from CSV (columns: plate, country, make, model, colour, ...)."""
     from numberplate.store.vehicles import VehicleRegistry
 
-    registry = VehicleRegistry(open_database(_config(config_path)))
+    registry = VehicleRegistry(open_database(cli_config(config_path)))
     try:
         report = registry.import_csv(csv_path)
     except NumberplateError as e:

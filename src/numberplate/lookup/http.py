@@ -28,17 +28,19 @@ from numberplate.types import VehicleInfo
 log = logging.getLogger(__name__)
 
 
-class _UrlWithoutQuery(logging.Filter):
+class _UrlWithoutCredentials(logging.Filter):
     """httpx logs every request's URL at INFO; its query may hold a credential (regcheck's ``username``) and
-    the plate, so the URL is logged without it."""
+    the plate, and its user info a password (a webhook URL's ``https://user:pass@host/``), so the URL is logged
+    without either."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, tuple):
-            record.args = tuple(a.copy_with(query=None) if isinstance(a, httpx.URL) else a for a in record.args)
+            record.args = tuple(a.copy_with(query=None, userinfo=b"") if isinstance(a, httpx.URL) else a
+                                for a in record.args)
         return True
 
 
-logging.getLogger("httpx").addFilter(_UrlWithoutQuery())
+logging.getLogger("httpx").addFilter(_UrlWithoutCredentials())
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 """Statuses that are retried; every other status goes back to the provider to interpret."""

@@ -11,16 +11,9 @@ from pathlib import Path
 import click
 
 from numberplate.clitypes import reported
-from numberplate.config import Config, load_config, parse_webhook_urls
+from numberplate.config import parse_webhook_urls
 from numberplate.errors import NumberplateError
-from numberplate.store.cli import CONFIG_OPTION, open_database
-
-
-def _config(config_path: Path | None) -> Config:
-    try:
-        return load_config(config_path)
-    except NumberplateError as e:
-        raise click.ClickException(str(e)) from e
+from numberplate.store.cli import CONFIG_OPTION, cli_config, open_database
 
 
 @click.group("webhooks")
@@ -42,7 +35,7 @@ def webhooks_deliver(once: bool, config_path: Path | None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per POST; failures are logged by the deliverer
-    config = _config(config_path)
+    config = cli_config(config_path)
     if not parse_webhook_urls(config.webhook_urls):
         click.echo("note: webhook_urls is not set, so no new read is queued; delivering what is queued", err=True)
     deliverer = WebhookDeliverer.for_config(open_database(config), config)
@@ -74,7 +67,7 @@ def webhooks_status(limit: int, as_json: bool, config_path: Path | None) -> None
     """Pending, delivered and failed deliveries, and the last errors."""
     from numberplate.notify.outbox import Deliveries
 
-    deliveries = Deliveries(open_database(_config(config_path)))
+    deliveries = Deliveries(open_database(cli_config(config_path)))
     with reported(NumberplateError):
         counts = deliveries.counts()
         errors = deliveries.recent_errors(limit) if limit else []
@@ -97,7 +90,7 @@ def webhooks_retry(ids: tuple[int, ...], config_path: Path | None) -> None:
     from numberplate.notify.outbox import Deliveries
 
     with reported(NumberplateError):
-        n = Deliveries(open_database(_config(config_path))).retry_failed(ids)
+        n = Deliveries(open_database(cli_config(config_path))).retry_failed(ids)
     click.echo(f"queued {n} failed deliver{'y' if n == 1 else 'ies'} again")
 
 
@@ -109,7 +102,7 @@ def webhooks_test(config_path: Path | None) -> None:
     from numberplate.notify.webhooks import WebhookSender, body, headers, shown_url
     from numberplate.store.clock import utcnow
 
-    config = _config(config_path)
+    config = cli_config(config_path)
     urls = parse_webhook_urls(config.webhook_urls)
     if not urls:
         raise click.ClickException("no webhook_urls are set; set NUMBERPLATE_WEBHOOK_URLS or webhook_urls in the "

@@ -133,22 +133,23 @@ class WebhookDeliverer:
         receiver that hangs costs one timeout a round, not one per queued delivery.
 
         Args:
-            skip_urls: URLs not to try; those failing now are added (pass the same set to several rounds to try
-                each URL at most until it fails once).
+            skip_urls: URLs not to try (nor list: their backlog never fills the batch); those failing now are
+                added (pass the same set to several rounds to try each URL at most until it fails once).
 
         Raises:
             StoreError: the database cannot be used.
         """
         skip = skip_urls if skip_urls is not None else set()
         now = self._clock()
+        query = (select(WebhookDelivery.id, WebhookDelivery.url)
+                 .where(WebhookDelivery.status == PENDING, WebhookDelivery.next_attempt_at <= now,
+                        or_(WebhookDelivery.lease_until.is_(None), WebhookDelivery.lease_until < now))
+                 .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
+                 .limit(BATCH))
+        if skip:  # left out of the listing, so a failing URL's backlog cannot fill the batch of the others
+            query = query.where(WebhookDelivery.url.not_in(sorted(skip)))
         with self.db.session() as session:
-            due = session.execute(
-                select(WebhookDelivery.id, WebhookDelivery.url)
-                .where(WebhookDelivery.status == PENDING, WebhookDelivery.next_attempt_at <= now,
-                       or_(WebhookDelivery.lease_until.is_(None), WebhookDelivery.lease_until < now))
-                .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
-                .limit(BATCH)
-            ).all()
+            due = session.execute(query).all()
         done = Round()
         for row_id, url in due:
             if url in skip:
@@ -236,25 +237,29 @@ class WebhookDeliverer:
 
     def run(self, stop: threading.Event, wake: threading.Event | None = None, poll: float = POLL_S) -> None:
         """Deliver until ``stop`` is set: due deliveries at once, then every ``poll`` seconds or when ``wake``
-        is set (a read queued in this process); old rows are purged hourly. Errors are logged, never raised."""
+        is set (a read queued in this process); old rows are purged hourly. Errors are logged, never raised.
+
+        Rounds follow one another at once while they attempt something; a URL that failed sits out the rounds
+        that follow until one attempts nothing (then the deliverer waits), so it costs one timeout a wait."""
         wake = wake or threading.Event()
         next_purge = time.monotonic()
+        skip: set[str] = set()
         while not stop.is_set():
             wake.clear()
-            full = False
+            busy = False
             try:
                 if time.monotonic() >= next_purge:
                     next_purge = time.monotonic() + PURGE_EVERY_S
                     removed = self.deliveries.purge()
                     if removed:
                         log.info("removed %d old webhook deliveries", removed)
-                done = self.deliver_due()
-                full = done.attempted >= BATCH and not (done.retrying or done.failed)
+                busy = self.deliver_due(skip).attempted > 0
             except NumberplateError as e:
                 log.warning("webhook delivery failed, trying again in %g s: %s", poll, e)
             except Exception:  # this thread must outlive any error
                 log.exception("webhook delivery failed, trying again in %g s", poll)
-            if not full:
+            if not busy:
+                skip.clear()
                 wake.wait(poll)
 
 

@@ -16,25 +16,12 @@ from urllib.parse import urlsplit
 import httpx
 
 # The lookup providers' transport: every socket operation of a try ends by its deadline, so a receiver that
-# trickles its answer (headers included) a byte at a time is cut off at ``timeout`` too.
-from numberplate.lookup.http import TRY_DEADLINE, deadline_transport
+# trickles its answer (headers included) a byte at a time is cut off at ``timeout`` too. Importing it also installs
+# its filter of httpx's request log, which leaves out a URL's password and query.
+from numberplate.lookup.http import TRY_DEADLINE, deadline_transport, parse_retry_after
 from numberplate.store.clock import as_utc
 
 log = logging.getLogger(__name__)
-
-
-class _UrlWithoutCredentials(logging.Filter):
-    """httpx logs every request's URL at INFO: a webhook URL's password (``https://user:pass@host/``) is left out
-    (its query, too, by the lookup providers' filter)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple):
-            record.args = tuple(a.copy_with(userinfo=b"") if isinstance(a, httpx.URL) and a.userinfo else a
-                                for a in record.args)
-        return True
-
-
-logging.getLogger("httpx").addFilter(_UrlWithoutCredentials())
 
 Event = Literal["read", "alert", "test"]
 WebhookEvents = Literal["alerts", "reads"]
@@ -177,8 +164,6 @@ class WebhookSender:
                 return Answer(status, _redirect_error(response))
             retry_after = None
             if status in (429, 503):
-                from numberplate.lookup.http import parse_retry_after
-
                 retry_after = parse_retry_after(response.headers.get("Retry-After"))
             text = _start_of_body(response)
             return Answer(status, f"HTTP {status}" + (f": {text}" if text else ""), retry_after)

@@ -66,7 +66,7 @@ def crop_plate(
 
 def orientations(crop: np.ndarray) -> list[np.ndarray]:
     """The ways to read a crop: itself, and for a crop on its side (taller than ``SIDEWAYS_ASPECT``
-    times its width) also turned a quarter clockwise and anticlockwise (first), each of the two also
+    times its width) also turned a quarter clockwise (first) and anticlockwise, each of the two also
     levelled from its own edges where it is still skewed.
 
     A plate on its side is seldom at exactly a quarter turn: its tall box is the upright box around a

@@ -86,7 +86,9 @@ def open_reader(config: Config, with_lookup: bool | None = None) -> Reader:
     return Reader(config=config, lookup=open_lookup(config) if wanted else None)
 
 
-def _config(config_path: Path | None) -> Config:
+def cli_config(config_path: Path | None) -> Config:
+    """The config of a command's ``--config`` option (defaults < file < environment); a bad one is a one-line
+    ClickException."""
     try:
         return load_config(config_path)
     except NumberplateError as e:
@@ -112,7 +114,7 @@ def token_create(name: str, max_calls: int | None, config_path: Path | None) -> 
     except TokenNameError as e:
         raise click.BadParameter(str(e), param_hint="'NAME'") from e
     with reported(NumberplateError):
-        secret, info = Tokens(open_database(_config(config_path))).create(name, max_calls)
+        secret, info = Tokens(open_database(cli_config(config_path))).create(name, max_calls)
     click.echo(secret)
     click.echo(f"token {info.id} ({info.name}) created; send it as 'Authorization: Token <secret>'", err=True)
 
@@ -125,7 +127,7 @@ def token_list(as_json: bool, config_path: Path | None) -> None:
     from numberplate.store.tokens import Tokens
 
     with reported(NumberplateError):
-        tokens = Tokens(open_database(_config(config_path))).list()
+        tokens = Tokens(open_database(cli_config(config_path))).list()
     if as_json:
         click.echo(json.dumps([t.to_dict() for t in tokens]))
         return
@@ -146,7 +148,7 @@ def token_revoke(token_id: int, config_path: Path | None) -> None:
     from numberplate.store.tokens import Tokens
 
     with reported(NumberplateError):
-        info = Tokens(open_database(_config(config_path))).revoke(token_id)
+        info = Tokens(open_database(cli_config(config_path))).revoke(token_id)
     click.echo(f"token {info.id} ({info.name}) revoked")
 
 
@@ -159,7 +161,7 @@ def db_group() -> None:
 @CONFIG_OPTION
 def db_upgrade(config_path: Path | None) -> None:
     """Create or migrate the database schema to the current version."""
-    db = open_database(_config(config_path))
+    db = open_database(cli_config(config_path))
     click.echo(f"database {db.safe_url} is up to date")
 
 
@@ -168,7 +170,7 @@ def db_upgrade(config_path: Path | None) -> None:
 @CONFIG_OPTION
 def db_purge(days: int | None, config_path: Path | None) -> None:
     """Delete reads (and their images) older than the retention period."""
-    config = _config(config_path)
+    config = cli_config(config_path)
     days = days or config.retention_days
     if not days:
         raise click.ClickException("no retention period: pass --days N or set retention_days")
@@ -188,7 +190,7 @@ def db_sweep(grace_hours: float, config_path: Path | None) -> None:
     `db purge` and the hourly retention do this too; this runs it alone, e.g. without a retention period. A sweep
     another process is running (a web worker's) is waited for, then this one runs.
     """
-    store = open_read_store(_config(config_path))
+    store = open_read_store(cli_config(config_path))
     with reported(NumberplateError):
         removed = store.remove_orphaned_files(timedelta(hours=grace_hours), wait=True)
     click.echo(f"removed {removed} file(s) that no read refers to")
@@ -265,7 +267,7 @@ def db_export(
         raise click.BadParameter("must be later than --since", param_hint="'--until'")
     query = ReadQuery(plate=plate or None, mode=mode, distance=distance,  # type: ignore[arg-type]
                       since=since, until=until, camera_id=camera_id, source=source, watchlist_only=watchlist_only)
-    db = open_database(_config(config_path))
+    db = open_database(cli_config(config_path))
     count = [0]
     pieces = WRITERS[fmt](_counted(export_rows(db, query), count), None)
     with reported(NumberplateError, OSError):  # OSError: standard output redirected to a full disk

@@ -12,7 +12,7 @@ import numpy as np
 
 from numberplate.formats.distance import levenshtein
 from numberplate.types import BoundingBox, Candidate, PlateRead, PlateText
-from numberplate.video.motion import Motion, travel
+from numberplate.video.motion import MAX_POINTS, Motion, travel
 from numberplate.video.source import Frame
 
 # Characters two texts must differ in, besides those one of them lacks (a plate read in part), to be two plates.
@@ -88,8 +88,11 @@ class _Track:
     frames: int = 1
     votes: dict[str, float] = field(default_factory=lambda: defaultdict(float))
     voters: int = 0
-    times: list[float] = field(default_factory=list)  # of each frame the plate was seen in, with its box
+    # The time and box of every ``stride``-th frame the plate was seen in (for its travel): a plate that stays in
+    # view for hours (a parked car on a stream) keeps at most 2 * MAX_POINTS of them, evenly spaced.
+    times: list[float] = field(default_factory=list)
     boxes: list[BoundingBox] = field(default_factory=list)
+    stride: int = 1
 
     def __post_init__(self) -> None:
         self.times.append(self.first.time_s)
@@ -98,8 +101,11 @@ class _Track:
     def add(self, frame: Frame, read: PlateRead, keep_image: bool) -> None:
         self.last, self.read = frame, read
         self.frames += 1
-        self.times.append(frame.time_s)
-        self.boxes.append(read.detection.box)
+        if (self.frames - 1) % self.stride == 0:
+            self.times.append(frame.time_s)
+            self.boxes.append(read.detection.box)
+            if len(self.times) > 2 * MAX_POINTS:  # an odd count: the halves keep the first and the last
+                self.times, self.boxes, self.stride = self.times[::2], self.boxes[::2], self.stride * 2
         self.vote(read)
         if _score(read) > _score(self.best):
             self.best, self.best_frame = read, frame.index
@@ -120,7 +126,10 @@ class _Track:
         ranked = sorted(self.votes.items(), key=lambda kv: -kv[1])
         voters = max(self.voters, 1)
         candidates = tuple(Candidate(text, min(1.0, score / voters)) for text, score in ranked[:5])
-        moved = travel(self.times, self.boxes)
+        times, boxes = self.times, self.boxes
+        if (self.frames - 1) % self.stride:  # the last frame was not kept: it ends the track all the same
+            times, boxes = [*times, self.last.time_s], [*boxes, self.read.detection.box]
+        moved = travel(times, boxes)
         return PlateEvent(
             text=candidates[0].text if candidates else None,
             confidence=candidates[0].confidence if candidates else 0.0,

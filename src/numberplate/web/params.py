@@ -14,7 +14,7 @@ from flask import request
 from werkzeug.exceptions import NotFound
 from werkzeug.routing import IntegerConverter
 
-from numberplate.detection.zones import Zone, ZoneError, parse_zones
+from numberplate.detection.zones import DECIMAL_RE, Zone, ZoneError, parse_zones
 from numberplate.formats.patterns import (
     AUTO,
     COUNTRY_CODE_RE,
@@ -30,7 +30,6 @@ _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
 ID_RE = re.compile(rf"[0-9]{{1,{len(str(MAX_ID))}}}")
 INT_RE = re.compile(r"[+-]?[0-9]{1,20}")  # ASCII digits only: int() would also take "1_000" and "\uff11" (full-width 1)
-FLOAT_RE = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?|[+-]?(nan|inf|infinity)", re.IGNORECASE)
 _ASCII_SPACE = str.maketrans("", "", " \t\n\r\f\v")
 
 
@@ -105,8 +104,7 @@ def as_float(name: str, value: Any, default: float, low: float, high: float) -> 
     if value is None or value == "":
         return default
     text = str(value).strip()
-    # ASCII only: float() would also take "1_0" and "\uff11" (full-width 1).
-    number = float(text) if not isinstance(value, bool) and FLOAT_RE.fullmatch(text) else math.nan
+    number = float(text) if not isinstance(value, bool) and DECIMAL_RE.fullmatch(text) else math.nan
     if not low <= number <= high:  # NaN fails every comparison
         raise invalid(name, f"must be a number from {low:g} to {high:g}, got {str(value)[:20]!r}")
     return number

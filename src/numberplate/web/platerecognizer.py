@@ -159,7 +159,12 @@ def _region(text: str) -> str | None:
     return None
 
 
-@functools.cache  # once a process per code: a camera sends the same regions with every photo
+SKIPPED_REGIONS_REMEMBERED = 256
+"""Region codes without layouts warned about once (a camera sends the same regions with every photo); a bound, as
+clients may send any of millions of well-formed codes."""
+
+
+@functools.lru_cache(maxsize=SKIPPED_REGIONS_REMEMBERED)  # a warning once a process per code
 def _skipped(code: str) -> None:
     log.warning("Plate Recognizer drop-in: no plate layouts for region %r; photos are read without it", code)
 
