@@ -89,7 +89,7 @@ def test_agreed_look_alike_misreads_are_repaired_to_the_layout_and_the_rest_drop
     ("PKI6XZT", "PK16XZT"),  # the UK's bare 1
     ("ABIICDE", "AB11CDE"),  # two bare ones
     ("HEMI6T8", None),  # a vanity plate: no UK layout with the I turned into a 1
-    ("LE134799", None),  # no I to turn; other look-alike repairs are not made
+    ("QX134799", None),  # no I to turn; other look-alike repairs are not made (LE134799 is now Spanish, León)
     ("ZZZZZZZZZ", None),
 ])
 def test_repair_layout_turns_bare_ones_read_as_i_into_a_uk_layout(read: str, fixed: str | None) -> None:
