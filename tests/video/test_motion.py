@@ -91,6 +91,22 @@ def test_one_noisy_frame_does_not_change_the_verdict() -> None:
     assert travel(*track([(300, 200)] * 8, growing)).motion == "approaching"
 
 
+def test_a_car_that_drives_up_and_then_waits_at_the_gate_approached() -> None:
+    # 2 s towards the camera (its plate twice as tall, 180 px down the picture), then 6 s standing at the barrier:
+    # most pairs of frames are both standing, so the Theil-Sen slopes alone are 0.
+    heights = [20.0 * 2 ** (i / 9) for i in range(10)] + [40.0] * 30
+    centres = line((300, 150), (0, 20), 10) + [(300.0, 330.0)] * 30
+    waited = travel(*track(centres, heights))
+    assert waited.motion == "approaching" and 1.6 < waited.growth <= 2.0
+    assert waited.direction == pytest.approx(270.0)
+    # ... and one that stood, then drove off: it left.
+    left = travel(*track(centres[::-1], heights[::-1]))
+    assert left.motion == "leaving" and left.direction == pytest.approx(90.0)
+    # A car that stood long and moved a little (under MIN_TRAVEL, under GROWTH) still stands.
+    nudged = travel(*track([(300.0, 200.0)] * 30 + line((300, 200), (3, 0), 5), [20.0] * 30 + [22.0] * 5))
+    assert (nudged.motion, nudged.direction) == ("stationary", None)
+
+
 def test_a_plate_seen_once_has_no_motion() -> None:
     assert travel(*track([(300, 200)])) == Travel(None, None)
     with pytest.raises(ValueError, match="2 boxes for 1 times"):
