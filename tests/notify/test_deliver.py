@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from numberplate.notify.deliver import BACKOFF_S, BATCH, WebhookDeliverer, backoff, start_delivery_thread
 from numberplate.notify.outbox import Deliveries, WebhookOutbox
-from numberplate.notify.webhooks import WebhookSender
+from numberplate.notify.webhooks import WebhookSender, send_test_events
 from numberplate.store.db import Database
 from numberplate.store.models import WebhookDelivery
 from numberplate.store.reads import ReadStore
@@ -325,3 +325,18 @@ def test_the_httpx_request_log_leaves_out_a_webhook_urls_password_and_query(
     [record] = [r for r in caplog.records if r.name == "httpx"]
     message = record.getMessage()
     assert "/anpr" in message and "p4ssw0rd" not in message and "k3y" not in message
+
+
+def test_test_events_go_to_every_receiver_at_once_and_come_back_in_order(receiver: LocalServer) -> None:
+    with LocalServer(lambda _r: Reply(204, delay=3)) as hangs:
+        urls = [f"{hangs.url}/a", f"{receiver.url}/b", f"{hangs.url}/c", f"{hangs.url}/d"]
+        start = time.monotonic()
+        answers = list(send_test_events(urls, SECRET, 0.4))
+        elapsed = time.monotonic() - start
+    assert [url for url, _answer in answers] == urls
+    assert [answer.status for _url, answer in answers] == [None, 204, None, None]
+    assert answers[0][1].error == "no answer within 0.4 s (webhook_timeout)"
+    assert elapsed < 1.0  # one after the other, the three that hang would take 1.2 s
+    (request,) = posted(receiver)
+    assert request.json()["event"] == "test" and request.headers["x-numberplate-signature"].startswith("sha256=")
+    assert list(send_test_events([], SECRET, 0.4)) == []

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import threading
-import uuid
 from pathlib import Path
 
 import click
@@ -99,8 +98,7 @@ def webhooks_retry(ids: tuple[int, ...], config_path: Path | None) -> None:
 def webhooks_test(config_path: Path | None) -> None:
     """POST a test event (`"event": "test"`, `"read": null`) to each of the webhook_urls now, signed as the
     real ones, and print each answer; exit status 1 when any was not a 2xx."""
-    from numberplate.notify.webhooks import WebhookSender, body, headers, shown_url
-    from numberplate.store.clock import utcnow
+    from numberplate.notify.webhooks import send_test_events, shown_url
 
     config = cli_config(config_path)
     urls = parse_webhook_urls(config.webhook_urls)
@@ -108,15 +106,9 @@ def webhooks_test(config_path: Path | None) -> None:
         raise click.ClickException("no webhook_urls are set; set NUMBERPLATE_WEBHOOK_URLS or webhook_urls in the "
                                    "config file")
     failed = 0
-    with WebhookSender(config.webhook_timeout) as sender:
-        for url in urls:
-            now = utcnow()
-            delivery_id = uuid.uuid4().hex
-            payload = body("test", delivery_id, now, None)
-            answer = sender.post(url, payload, headers("test", delivery_id, payload, config.webhook_secret,
-                                                       now.timestamp()))
-            outcome = f"HTTP {answer.status}" if answer.delivered else f"FAILED  {answer.error}"
-            click.echo(f"{shown_url(url)}  {outcome}  {answer.elapsed_ms:.0f} ms")
-            failed += not answer.delivered
+    for url, answer in send_test_events(urls, config.webhook_secret, config.webhook_timeout):
+        outcome = f"HTTP {answer.status}" if answer.delivered else f"FAILED  {answer.error}"
+        click.echo(f"{shown_url(url)}  {outcome}  {answer.elapsed_ms:.0f} ms")
+        failed += not answer.delivered
     if failed:
         raise SystemExit(1)

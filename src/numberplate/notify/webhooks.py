@@ -7,7 +7,9 @@ import hmac
 import json
 import logging
 import time
-from collections.abc import Mapping
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -19,7 +21,7 @@ import httpx
 # trickles its answer (headers included) a byte at a time is cut off at ``timeout`` too. Importing it also installs
 # its filter of httpx's request log, which leaves out a URL's password and query.
 from numberplate.lookup.http import TRY_DEADLINE, deadline_transport, parse_retry_after
-from numberplate.store.clock import as_utc
+from numberplate.store.clock import as_utc, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +32,8 @@ WebhookEvents = Literal["alerts", "reads"]
 ERROR_BODY_CHARS = 200
 """How much of a failed answer's body is kept as the delivery's error (the rest is never read)."""
 ERROR_BODY_BYTES = 4096
+MAX_TEST_THREADS = 8
+"""How many receivers :func:`send_test_events` waits on at once."""
 
 
 def user_agent() -> str:
@@ -167,6 +171,37 @@ class WebhookSender:
                 retry_after = parse_retry_after(response.headers.get("Retry-After"))
             text = _start_of_body(response)
             return Answer(status, f"HTTP {status}" + (f": {text}" if text else ""), retry_after)
+
+
+def send_test_events(urls: Sequence[str], secret: str | None, timeout: float,
+                     transport: httpx.BaseTransport | None = None) -> Iterator[tuple[str, Answer]]:
+    """POST a test event (``"event": "test"``, ``"read": null``), signed as the real ones, to each of ``urls``.
+
+    Up to :data:`MAX_TEST_THREADS` POSTs go out together, so that many receivers take one ``timeout`` at most, not
+    one each; the answers are yielded in the order of ``urls`` (what ``numberplate webhooks test`` prints, and the
+    settings page flashes).
+
+    Args:
+        urls: the receivers (``webhook_urls``).
+        secret: signs the POSTs when set (``webhook_secret``).
+        timeout: seconds each POST may take.
+        transport: an httpx transport (tests); None for the deadline-keeping default.
+
+    Yields:
+        Each URL with its receiver's answer; nothing a receiver or the network does raises.
+    """
+    if not urls:
+        return
+    with WebhookSender(timeout, transport) as sender, \
+            ThreadPoolExecutor(min(len(urls), MAX_TEST_THREADS), thread_name_prefix="numberplate-webhook-test") as pool:
+        yield from zip(urls, pool.map(lambda url: _send_test(sender, url, secret), urls), strict=True)
+
+
+def _send_test(sender: WebhookSender, url: str, secret: str | None) -> Answer:
+    now = utcnow()
+    delivery_id = uuid.uuid4().hex
+    payload = body("test", delivery_id, now, None)
+    return sender.post(url, payload, headers("test", delivery_id, payload, secret, now.timestamp()))
 
 
 def _start_of_body(response: httpx.Response) -> str:

@@ -1,4 +1,4 @@
-"""The settings page (effective configuration with secrets masked, API tokens) and the API how-to page."""
+"""The settings page (effective configuration with secrets masked, API tokens, webhooks) and the API how-to page."""
 
 from __future__ import annotations
 
@@ -12,7 +12,11 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from werkzeug.wrappers import Response as BaseResponse
 
-from numberplate.config import Config
+from numberplate.config import Config, parse_webhook_urls
+from numberplate.errors import StoreError
+from numberplate.notify.outbox import Deliveries, DeliveryInfo
+from numberplate.notify.webhooks import send_test_events, shown_url
+from numberplate.store.db import Database
 from numberplate.store.tokens import MAX_CALLS
 from numberplate.web.errors import WebError
 from numberplate.web.params import as_int, invalid
@@ -25,6 +29,12 @@ SECRET_FIELD_RE = re.compile(r"secret_key|admin_password|.*_api_key|.*_password|
 MASK = "•••••••• (set)"
 MAX_TOKEN_NAME = 100
 DEFAULT_FORM = {"name": "", "max_calls": ""}
+RECENT_ERRORS = 10  # webhook deliveries whose last attempt failed, shown on the page
+TEST_TIMEOUT_S = 5.0
+"""The longest the page's "Send a test event" waits for each receiver (less when ``webhook_timeout`` is)."""
+MAX_FLASHED = 5  # test answers flashed one by one: the messages travel in the session cookie
+WEBHOOKS_OFF = ("Webhooks are off: no webhook_urls are set. Set NUMBERPLATE_WEBHOOK_URLS (or webhook_urls in the "
+                "config file) to comma-separated http(s) URLs and restart the server.")
 
 
 @dataclass(frozen=True)
@@ -62,6 +72,43 @@ def effective_settings(config: Config) -> list[Setting]:
     ]
 
 
+@dataclass(frozen=True)
+class WebhooksSection:
+    """What the settings page shows of the webhooks: the receivers, never their credentials or the secret."""
+
+    urls: tuple[str, ...]
+    """The receivers without password or query (:func:`~numberplate.notify.webhooks.shown_url`); empty: off."""
+    events: str
+    signed: bool
+    timeout: float
+    max_attempts: int
+    counts: dict[str, int] | None
+    """Pending, delivered and failed deliveries; None when the database could not say."""
+    errors: list[DeliveryInfo]
+
+
+def webhooks_section(config: Config, db: Database) -> WebhooksSection:
+    """The webhooks as the settings page shows them; when the database cannot say how the deliveries stand, the
+    settings without them and a flashed error (the rest of the page still works)."""
+    deliveries = Deliveries(db)
+    counts: dict[str, int] | None = None
+    errors: list[DeliveryInfo] = []
+    try:
+        counts = deliveries.counts()
+        errors = deliveries.recent_errors(RECENT_ERRORS)
+    except StoreError as e:
+        flash(f"The webhook deliveries cannot be shown: {e}", "error")
+    return WebhooksSection(
+        urls=tuple(shown_url(url) for url in parse_webhook_urls(config.webhook_urls)),
+        events=config.webhook_events,
+        signed=bool(config.webhook_secret),
+        timeout=config.webhook_timeout,
+        max_attempts=config.webhook_max_attempts,
+        counts=counts,
+        errors=errors,
+    )
+
+
 def _page(form: dict[str, str], *, error: str | None = None, status: int = 200, new_token: str | None = None,
           new_name: str | None = None) -> BaseResponse:
     state = get_state()
@@ -69,12 +116,13 @@ def _page(form: dict[str, str], *, error: str | None = None, status: int = 200, 
     return private_page(
         "settings.html", status=status, settings=effective_settings(state.config), tokens=tokens,
         counts=state.reads.counts(), form=form, error=error, new_token=new_token, new_name=new_name,
+        webhooks=webhooks_section(state.config, state.db),
     )
 
 
 @bp.get("/settings")
 def index() -> BaseResponse:
-    """The effective configuration and the API tokens."""
+    """The effective configuration, the API tokens and the webhooks."""
     return _page(DEFAULT_FORM)
 
 
@@ -104,6 +152,45 @@ def revoke_token(token_id: int) -> BaseResponse:
     info = get_state().tokens.revoke(token_id)
     flash(f"The token {info.name!r} ({info.prefix}…) is revoked.", "info")
     return redirect(url_for("settings.index"), 303)
+
+
+@bp.post("/settings/webhooks/retry")
+def retry_webhooks() -> BaseResponse:
+    """Queue the failed webhook deliveries again, due now, with a fresh count of attempts (``webhooks retry``)."""
+    try:
+        n = Deliveries(get_state().db).retry_failed()
+    except StoreError as e:
+        flash(f"The failed deliveries could not be queued again: {e}", "error")
+    else:
+        flash(f"{n} failed deliver{'y was' if n == 1 else 'ies were'} queued again." if n else
+              "No delivery had failed: nothing was queued again.", "info")
+    return redirect(url_for("settings.index", _anchor="webhooks"), 303)
+
+
+@bp.post("/settings/webhooks/test")
+def test_webhooks() -> BaseResponse:
+    """POST a test event to each of the webhook_urls now and flash each answer (``webhooks test``).
+
+    Each receiver gets :data:`TEST_TIMEOUT_S` at most, and they are asked together, so that a receiver that is
+    down or hangs holds the page up for seconds, not minutes.
+    """
+    config = get_state().config
+    urls = parse_webhook_urls(config.webhook_urls)
+    if not urls:
+        flash(WEBHOOKS_OFF, "error")
+        return redirect(url_for("settings.index", _anchor="webhooks"), 303)
+    answers = list(send_test_events(urls, config.webhook_secret, min(config.webhook_timeout, TEST_TIMEOUT_S)))
+    for url, answer in answers[:MAX_FLASHED]:
+        if answer.delivered:
+            flash(f"Test event to {shown_url(url)}: HTTP {answer.status} in {answer.elapsed_ms:.0f} ms.", "info")
+        else:
+            flash(f"Test event to {shown_url(url)} failed: {answer.error} ({answer.elapsed_ms:.0f} ms).", "error")
+    if len(answers) > MAX_FLASHED:
+        rest = answers[MAX_FLASHED:]
+        failed = sum(not answer.delivered for _url, answer in rest)
+        flash(f"{len(rest)} more receivers: {len(rest) - failed} answered with a 2xx, {failed} failed; "
+              "`numberplate webhooks test` prints every answer.", "error" if failed else "info")
+    return redirect(url_for("settings.index", _anchor="webhooks"), 303)
 
 
 @bp.get("/api-docs")
