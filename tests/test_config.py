@@ -10,13 +10,14 @@ from typing import Any
 import pytest
 
 from numberplate.config import Config, load_config, parse_webhook_urls
+from numberplate.detection.zones import MAX_ZONES, CameraZones, parse_zone
 from numberplate.errors import ConfigError
 
 # The error lists every setting, sorted; these are a few of them in that order.
 SETTINGS = ", ".join(sorted(f.name for f in dataclasses.fields(Config)))
 assert "detector_side, dvla_api_key" in SETTINGS
 assert SETTINGS.endswith("vegvesen_url, verifier_model, verify_detections, webhook_events, webhook_max_attempts, "
-                         "webhook_secret, webhook_timeout, webhook_urls, workers")
+                         "webhook_secret, webhook_timeout, webhook_urls, workers, zones")
 
 
 def write(tmp_path: Path, text: str, name: str = "numberplate.toml") -> Path:
@@ -413,3 +414,136 @@ def test_a_blank_webhook_secret_is_unset_from_text_and_refused_in_a_built_config
     assert load_config(env={"NUMBERPLATE_WEBHOOK_SECRET": "  "}).webhook_secret is None
     with raises("config 'webhook_secret' must not be blank; leave it unset for unsigned webhooks"):
         load_config(env={}, base=dataclasses.replace(Config(), webhook_secret="  "))
+
+
+# --- detection zones per camera -----------------------------------------------------------------------------
+
+GATE = "0.1,0.5 0.9,0.5 0.9,1 0.1,1"
+LEFT = "0,0.6 0.5,0.6 0.5,1 0,1"
+RIGHT = "0.6,0.6 1,0.6 1,1 0.6,1"
+ZONES_FORMS = ('a table of camera ids, each with a list of zones ([zones] in a file, e.g. gate = ["0.1,0.5 0.9,0.5 '
+               '0.9,1 0.1,1"]; NUMBERPLATE_ZONES as a JSON object, e.g. {"gate": ["0.1,0.5 0.9,0.5 0.9,1 0.1,1"]})')
+
+
+def test_no_camera_has_zones_by_default() -> None:
+    zones = load_config(env={}).zones
+    assert zones == CameraZones() and len(zones) == 0 and zones.zones_for("gate") == ()
+
+
+def test_zones_per_camera_from_a_file(tmp_path: Path) -> None:
+    path = write(tmp_path, f'port = 9000\n\n[zones]\ngate = ["{GATE}"]\n"street 2" = ["{LEFT}", "{RIGHT}"]\n')
+    cfg = load_config(path, env={})
+    assert cfg.port == 9000 and list(cfg.zones) == ["gate", "street 2"]
+    assert cfg.zones["gate"] == (parse_zone(GATE),)
+    assert cfg.zones["street 2"] == (parse_zone(LEFT), parse_zone(RIGHT))
+    # In a file with a [numberplate] table they are its sub-table; one beside the table is refused.
+    nested = write(tmp_path, f'[numberplate]\nport = 9001\n\n[numberplate.zones]\ngate = ["{GATE}"]\n', "nested.toml")
+    assert load_config(nested, env={}).zones == CameraZones({"gate": [parse_zone(GATE)]})
+    beside = write(tmp_path, f'[numberplate]\nport = 9001\n\n[zones]\ngate = ["{GATE}"]\n', "beside.toml")
+    with raises(f"config file {beside}: setting 'zones' is outside the [numberplate] table; move it into the table"):
+        load_config(beside, env={})
+
+
+def test_zones_from_the_environment_replace_the_files(tmp_path: Path) -> None:
+    path = write(tmp_path, f'[zones]\ngate = ["{GATE}"]\n')
+    cfg = load_config(path, env={"NUMBERPLATE_ZONES": f'{{"street": ["{LEFT}", "{RIGHT}"]}}'})
+    assert list(cfg.zones) == ["street"] and len(cfg.zones["street"]) == 2
+    assert load_config(path, env={"NUMBERPLATE_ZONES": "  "}).zones == CameraZones()  # blank: no camera has zones
+    assert load_config(path, env={"NUMBERPLATE_ZONES": "{}"}).zones == CameraZones()
+
+
+def test_zones_as_arguments_and_their_text_round_trip() -> None:
+    cfg = Config().replace(zones={" gate ": [GATE]})  # a read's camera_id comes without surrounding spaces too
+    assert list(cfg.zones) == ["gate"]
+    # Their text (shown on the settings page) is the environment's form, and reads back as the same zones.
+    assert str(cfg.zones) == f'{{"gate": ["{GATE}"]}}'
+    assert load_config(env={"NUMBERPLATE_ZONES": str(cfg.zones)}) == cfg
+    assert load_config(env={}, base=cfg) == cfg and hash(cfg) == hash(load_config(env={}, base=cfg))
+
+
+def test_a_readings_zone_overrides_its_cameras() -> None:
+    zones = Config().replace(zones={"gate": [GATE]}).zones
+    own = (parse_zone(RIGHT),)
+    assert zones.zones_for("gate") == (parse_zone(GATE),)
+    assert zones.zones_for("gate", own) == own
+    assert zones.zones_for("street") == () and zones.zones_for(None) == () and zones.zones_for("street", own) == own
+    assert zones.zones_for("Gate") == ()  # camera ids are compared as the history compares them: exactly
+
+
+@pytest.mark.parametrize(
+    ("zones", "message"),
+    [
+        ({"gate": ["0,0 1,0"]}, "setting 'zones': camera 'gate', zone 1: zone '0,0 1,0' has 2 point(s); it needs "
+         "points 'x,y x,y x,y ...' (3 to 64), each x and y a fraction (0 to 1) of the width and height of the image "
+         "(of a video, its frames)"),
+        ({"gate": [GATE, "0,0 1,1 1,0 0,1"]}, "setting 'zones': camera 'gate', zone 2: zone '0,0 1,1 1,0 0,1' "
+         "crosses itself: list the corners in order around the area (clockwise or anticlockwise)"),
+        ({"gate": [GATE, "0,0 1.5,0 1,1"]}, "setting 'zones': camera 'gate', zone 2: zone '0,0 1.5,0 1,1': '1.5' is "
+         "not a number from 0 to 1; points 'x,y x,y x,y ...' (3 to 64), each x and y a fraction (0 to 1) of the "
+         "width and height of the image (of a video, its frames)"),
+        ({"gate": 5}, "setting 'zones': camera 'gate' must have a list of zones, each a string of points "
+         "'x,y x,y x,y ...', e.g. gate = [\"0.1,0.5 0.9,0.5 0.9,1 0.1,1\"]; got 5"),
+        ({"gate": GATE}, "setting 'zones': camera 'gate' must have a list of zones, each a string of points "
+         f"'x,y x,y x,y ...', e.g. gate = [\"0.1,0.5 0.9,0.5 0.9,1 0.1,1\"]; got '{GATE}'"),
+        ({"gate": [GATE, 5]}, "setting 'zones': camera 'gate' must have a list of zones, each a string of points "
+         f"'x,y x,y x,y ...', e.g. gate = [\"0.1,0.5 0.9,0.5 0.9,1 0.1,1\"]; got ['{GATE}', 5]"),
+        ({5: [GATE]}, "setting 'zones': camera id 5 must be a string"),
+        ({"": [GATE]}, "setting 'zones': camera id '': must be 1-128 letters, digits, spaces or _ . : @ / -"),
+        ({"gate<1>": [GATE]}, "setting 'zones': camera id 'gate<1>': must be 1-128 letters, digits, spaces or "
+         "_ . : @ / -"),
+        ({"c" * 129: [GATE]}, f"setting 'zones': camera id '{'c' * 40}': must be 1-128 letters, digits, spaces or "
+         "_ . : @ / -"),
+        ({"gate": [GATE], "gate ": [GATE]}, "setting 'zones': camera 'gate' is listed twice"),
+        ({"gate": [GATE] * (MAX_ZONES + 1)}, f"setting 'zones': camera 'gate' has {MAX_ZONES + 1} zones; give 1 to "
+         f"{MAX_ZONES} (a camera left out reads the whole frame)"),
+        ({"gate": []}, f"setting 'zones': camera 'gate' has 0 zones; give 1 to {MAX_ZONES} (a camera left out reads "
+         "the whole frame)"),
+        ([GATE], f"setting 'zones' must be {ZONES_FORMS}; got ['{GATE}']"),
+    ],
+)
+def test_bad_zones_name_the_camera_and_the_zone(zones: Any, message: str) -> None:
+    with raises(message):
+        load_config(env={}, zones=zones)
+
+
+def test_bad_zones_in_a_file_name_the_file(tmp_path: Path) -> None:
+    path = write(tmp_path, f'[zones]\ngate = ["{GATE}"]\nstreet = ["{LEFT}", "0,0 1,0 nan,1"]\n')
+    with pytest.raises(ConfigError, match=re.escape(f"config file {path}: setting 'zones': camera 'street', zone 2: "
+                                                    "zone '0,0 1,0 nan,1': 'nan' is not a number from 0 to 1;")):
+        load_config(path, env={})
+    table = write(tmp_path, f'[zones.gate]\npoints = "{GATE}"\n', "table.toml")
+    with raises(f"config file {table}: setting 'zones': camera 'gate' must have a list of zones, each a string of "
+                f"points 'x,y x,y x,y ...', e.g. gate = [\"0.1,0.5 0.9,0.5 0.9,1 0.1,1\"]; got {{'points': '{GATE}'}}"):
+        load_config(table, env={})
+    flat = write(tmp_path, f'zones = "{GATE}"\n', "flat.toml")
+    with pytest.raises(ConfigError, match=re.escape(f"config file {flat}: setting 'zones' is not valid JSON")):
+        load_config(flat, env={})
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("{gate: 1}", "environment variable NUMBERPLATE_ZONES is not valid JSON (Expecting property name enclosed "
+         f"in double quotes: line 1 column 2 (char 1)); it must be {ZONES_FORMS}"),
+        (f'["{GATE}"]', f"environment variable NUMBERPLATE_ZONES must be {ZONES_FORMS}; got ['{GATE}']"),
+        ('{"gate": "0,0 1,0 1,1"}', "environment variable NUMBERPLATE_ZONES: camera 'gate' must have a list of zones, "
+         "each a string of points 'x,y x,y x,y ...', e.g. gate = [\"0.1,0.5 0.9,0.5 0.9,1 0.1,1\"]; "
+         "got '0,0 1,0 1,1'"),
+        ('{"gate\\u0000": ["0,0 1,0 1,1"]}', "environment variable NUMBERPLATE_ZONES: camera id 'gate\\x00': must be "
+         "1-128 letters, digits, spaces or _ . : @ / -"),
+    ],
+)
+def test_bad_zones_in_the_environment_name_the_variable(text: str, message: str) -> None:
+    with raises(message):
+        load_config(env={"NUMBERPLATE_ZONES": text})
+
+
+def test_zones_built_in_python_are_checked_too() -> None:
+    zone = parse_zone(GATE)
+    with raises("config 'zones': camera id ' gate' must be 1-128 letters, digits, spaces or _ . : @ / -, without "
+                "surrounding spaces"):
+        load_config(env={}, base=dataclasses.replace(Config(), zones=CameraZones({" gate": [zone]})))
+    with raises("config 'zones': camera 'gate' must have 1 to 16 zones (parse_zone), got ()"):
+        load_config(env={}, base=dataclasses.replace(Config(), zones=CameraZones({"gate": []})))
+    with raises("config 'zones' must be of type CameraZones, got {'gate': ['0.1,0.5 0.9,0.5 0.9,1 0.1,1']}"):
+        load_config(env={}, base=dataclasses.replace(Config(), zones={"gate": [GATE]}))  # type: ignore[arg-type]

@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from numberplate.clitypes import checked_camera_id
 from numberplate.datasets.cli import data_group
 from numberplate.detection.zones import Zone, zoned_reader
 from numberplate.evaluation.cli import eval_group
@@ -19,7 +20,7 @@ from numberplate.lookup.cli import lookup_group
 from numberplate.notify.cli import webhooks_group
 from numberplate.store.cli import db_group, open_reader, token_group
 from numberplate.train.cli import train_group
-from numberplate.video.cli import ZONE_HELP, ZoneType, checked_zones, video_command
+from numberplate.video.cli import CAMERA_ZONES_HELP, ZONE_HELP, ZoneType, checked_zones, video_command
 from numberplate.web.cli import serve
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".heic", ".heif", ".avif", ".bmp", ".tif", ".tiff",
@@ -137,11 +138,14 @@ def _vehicle_cell(plate: dict[str, Any]) -> str:
               help="look up each plate's vehicle (providers from config 'lookup'; default: lookup_on_read)")
 @click.option("--zone", "zones", type=ZoneType(), multiple=True, callback=checked_zones,
               help=ZONE_HELP.replace("frame", "image"))
+@click.option("--camera-id", callback=checked_camera_id,
+              help=f"the fixed camera that took the photos: {CAMERA_ZONES_HELP}")
 @click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="TOML config file")
 def read_command(
     paths: tuple[str, ...], as_json: bool, annotate: Path | None, crops: Path | None, ocr: str | None,
-    country: str | None, with_lookup: bool | None, zones: tuple[Zone, ...], config_path: Path | None,
+    country: str | None, with_lookup: bool | None, zones: tuple[Zone, ...], camera_id: str | None,
+    config_path: Path | None,
 ) -> None:
     """Find and read the plates in PATHS (files, folders searched recursively, glob patterns; - for stdin)."""
     from numberplate.config import load_config
@@ -154,9 +158,13 @@ def read_command(
         raise click.BadParameter("an empty path was given", param_hint="PATHS")
     try:
         config = load_config(config_path, ocr=ocr, country=country.lower() if country else None)
+        zones = config.zones.zones_for(camera_id, zones)
         reader = zoned_reader(open_reader(config, with_lookup), zones)  # plates outside are neither read nor looked up
     except (ConfigError, ModelLoadError, NumberplateError) as e:
         raise click.ClickException(str(e)) from e
+    if camera_id is not None and not zones:
+        # --camera-id does nothing else here: a misspelt id would silently read the whole photos.
+        click.echo(f"warning: camera {camera_id!r} has no zones in config 'zones'; every plate counts", err=True)
     for option, folder in (("--annotate", annotate), ("--crops", crops)):
         if folder:
             try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 import math
 import os
 import tomllib
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any, get_args, get_type_hints
 from urllib.parse import urlsplit
 
+from numberplate.detection.zones import MAX_ZONES, CameraZones, Zone, ZoneError, parse_zone
 from numberplate.errors import ConfigError
 
 ENV_PREFIX = "NUMBERPLATE_"
@@ -31,6 +33,9 @@ MAX_WEBHOOK_TIMEOUT = 300.0  # a deliverer's lease on a delivery outlasts its re
 MAX_WEBHOOK_ATTEMPTS = 100
 MAX_WEBHOOK_URL = 2_048  # the outbox's url column
 WEBHOOK_EVENTS = ("alerts", "reads")
+ZONES_EXAMPLE = 'gate = ["0.1,0.5 0.9,0.5 0.9,1 0.1,1"]'
+ZONES_FORMS = ("a table of camera ids, each with a list of zones ([zones] in a file, e.g. " + ZONES_EXAMPLE
+               + "; NUMBERPLATE_ZONES as a JSON object, e.g. {\"gate\": [\"0.1,0.5 0.9,0.5 0.9,1 0.1,1\"]})")
 
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
@@ -94,6 +99,9 @@ class Config:
     webhook_secret: str | None = field(default=None, repr=False)  # signs every POST (HMAC-SHA256) when set
     webhook_timeout: float = 10.0  # seconds for one POST, from connecting to the answer's headers
     webhook_max_attempts: int = 10  # tries of a delivery before it is marked failed
+    # Detection zones of fixed cameras by camera id ([zones] table: gate = ["x,y x,y x,y ..."]): a read or video with
+    # that camera_id and no zone of its own counts only the plates whose box centre lies in one of them.
+    zones: CameraZones = field(default_factory=CameraZones)
 
     def replace(self, **changes: Any) -> Config:
         """A copy with some fields changed; values are coerced and validated like keyword arguments.
@@ -132,6 +140,8 @@ def _coerce(label: str, value: Any, kind: type, optional: bool) -> Any:
 
     ``label`` names where the value came from, e.g. "environment variable NUMBERPLATE_PORT".
     """
+    if kind is CameraZones:
+        return _camera_zones(label, value)
     if optional and (value is None or (isinstance(value, str) and value.strip().lower() in _NONE)):
         return None
     if kind is bool:
@@ -224,6 +234,74 @@ def _validate(cfg: Config) -> None:
         except UnknownCountryError as e:
             raise ConfigError(f"config 'country': {e}") from e
     _validate_webhooks(cfg)
+    _validate_zones(cfg.zones)
+
+
+def _camera_zones(label: str, value: Any) -> CameraZones:
+    """The ``zones`` setting from a TOML table, a JSON object (the environment's text) or a mapping: camera id ->
+    list of zone texts; each camera id and zone checked, the messages naming them."""
+    if isinstance(value, CameraZones):
+        return value
+    if isinstance(value, str):
+        if not value.strip():
+            return CameraZones()
+        try:
+            value = json.loads(value)
+        except (json.JSONDecodeError, RecursionError) as e:
+            raise ConfigError(f"{label} is not valid JSON ({e}); it must be {ZONES_FORMS}") from e
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{label} must be {ZONES_FORMS}; got {_short(value)}")
+    from numberplate.store.reads import check_camera_id  # imported when used: the store is not light
+
+    cameras: dict[str, tuple[Zone, ...]] = {}
+    for key, texts in value.items():
+        if not isinstance(key, str):
+            raise ConfigError(f"{label}: camera id {_short(key)} must be a string")
+        try:
+            camera = check_camera_id(key)  # as a read's camera_id comes: surrounding spaces removed
+        except ValueError as e:
+            raise ConfigError(f"{label}: {e}") from e
+        if camera in cameras:
+            raise ConfigError(f"{label}: camera {camera!r} is listed twice")
+        if not isinstance(texts, (list, tuple)) or not all(isinstance(t, str) for t in texts):
+            raise ConfigError(f"{label}: camera {camera!r} must have a list of zones, each a string of points "
+                              f"'x,y x,y x,y ...', e.g. {ZONES_EXAMPLE}; got {_short(texts)}")
+        if not 1 <= len(texts) <= MAX_ZONES:
+            raise ConfigError(f"{label}: camera {camera!r} has {len(texts)} zones; give 1 to {MAX_ZONES} (a camera "
+                              "left out reads the whole frame)")
+        zones = []
+        for i, text in enumerate(texts, 1):
+            try:
+                zones.append(parse_zone(text))
+            except ZoneError as e:
+                raise ConfigError(f"{label}: camera {camera!r}, zone {i}: {e}") from e
+        cameras[camera] = tuple(zones)
+    return CameraZones(cameras)
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _validate_zones(zones: CameraZones) -> None:
+    """Each camera id follows the camera_id rule, as a read gives it (no surrounding spaces), with 1 to
+    :data:`MAX_ZONES` zones (a CameraZones may be built without :func:`_camera_zones`)."""
+    if not zones:
+        return
+    from numberplate.store.reads import CAMERA_RULE, check_camera_id
+
+    for camera, camera_zones in zones.items():
+        try:
+            ok = isinstance(camera, str) and check_camera_id(camera) == camera
+        except ValueError:
+            ok = False
+        if not ok:
+            raise ConfigError(f"config 'zones': camera id {_short(camera)} {CAMERA_RULE}, without surrounding "
+                              "spaces")
+        if not 1 <= len(camera_zones) <= MAX_ZONES or not all(isinstance(z, Zone) for z in camera_zones):
+            raise ConfigError(f"config 'zones': camera {camera!r} must have 1 to {MAX_ZONES} zones (parse_zone), "
+                              f"got {_short(camera_zones)}")
 
 
 def parse_webhook_urls(text: str) -> tuple[str, ...]:

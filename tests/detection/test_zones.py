@@ -79,6 +79,19 @@ def test_an_invalid_zone_is_refused_saying_why(text: str, message: str) -> None:
     assert message in str(e.value)
 
 
+def test_a_zones_text_has_no_negative_zero() -> None:
+    zone = parse_zone("-0,0 1,-0.0 1,1 -0e0,1")
+    assert zone.to_text() == "0,0 1,0 1,1 0,1" and all(str(v) == "0.0" for p in zone.points for v in p if v == 0)
+    assert Zone(((-0.0, 0.0), (1.0, -0.0), (1.0, 1.0))).to_text() == "0,0 1,0 1,1"  # built without parse_zone
+
+
+def test_the_syntax_in_a_zones_message_fits_photos_and_videos() -> None:
+    with pytest.raises(ZoneError) as e:
+        parse_zone("0,0 1,0")
+    assert "a fraction (0 to 1) of the width and height of the image (of a video, its frames)" in str(e.value)
+    assert "frame's" not in str(e.value)
+
+
 def test_too_many_zones_are_refused() -> None:
     with pytest.raises(ZoneError, match=f"{MAX_ZONES + 1} zones given; at most {MAX_ZONES}"):
         parse_zones([RIGHT_HALF] * (MAX_ZONES + 1))
@@ -223,6 +236,65 @@ def test_the_read_command_reads_only_the_plates_in_its_zones(tmp_path: Path, dat
     assert boxes("--zone", "0.9,0.9 1,0.9 1,1") == []
     result = CliRunner().invoke(main, ["read", str(photo), "--zone", "0,0 2,0 1,1"])
     assert result.exit_code == 2 and "Invalid value for '--zone'" in result.output
+    assert "of the width and height of the image" in result.output  # as the option's help says: not "frame"
+
+
+# A camera's zones from the config (`zones`), used when a read comes with its camera id and no zone of its own.
+
+
+@pytest.fixture
+def gate_config(tmp_path: Path) -> Path:
+    """A config where camera "gate" has the right half as its zone and "street" none."""
+    path = tmp_path / "cameras.toml"
+    path.write_text(f'[zones]\ngate = ["{RIGHT_HALF}"]\n')
+    return path
+
+
+def test_the_read_command_uses_its_cameras_zones_unless_given_one(tmp_path: Path, gate_config: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    reader = Reader(detector=FixedBoxes(BoundingBox(10, 10, 50, 30), BoundingBox(500, 200, 600, 230)),
+                    recognizer=FakeRecognizer(), config=Config(ocr="plateocr"))
+    monkeypatch.setattr("numberplate.cli.open_reader", lambda config, lookup=None: reader)
+    photo = tmp_path / "gate.jpg"
+    photo.write_bytes(encode_jpeg(np.full((360, 640, 3), 90, np.uint8)))
+
+    def run(*args: str) -> tuple[list[int], str]:
+        result = CliRunner().invoke(main, ["read", str(photo), "--json", "--config", str(gate_config), *args])
+        assert result.exit_code == 0, result.output
+        return [p["box"]["xmin"] for p in json.loads(result.stdout)["plates"]], result.stderr
+
+    assert run()[0] == [10, 500]  # no camera: every plate
+    assert run("--camera-id", "gate") == ([500], "")  # the camera's zone
+    assert run("--camera-id", "gate", "--zone", LEFT_STRIP)[0] == [10]  # an explicit zone overrides it
+    assert run("--zone", LEFT_STRIP)[0] == [10]
+    plates, warning = run("--camera-id", "street")  # a camera without zones reads every plate, and says so
+    assert plates == [10, 500] and "camera 'street' has no zones in config 'zones'; every plate counts" in warning
+    result = CliRunner().invoke(main, ["read", str(photo), "--camera-id", "gate<1>"])
+    assert result.exit_code == 2 and "Invalid value for '--camera-id'" in result.output
+
+
+def test_the_video_command_uses_its_cameras_zones_unless_given_one(crossing: Path, gate_config: Path,
+                                                                   cli_reader: None) -> None:
+    def run(*args: str) -> list[tuple[int, int]]:
+        result = CliRunner().invoke(main, ["video", str(crossing), "--all-frames", "--json", "--config",
+                                           str(gate_config), *args])
+        assert result.exit_code == 0, result.output
+        return [(r["first_frame"], r["frames"]) for r in map(json.loads, result.stdout.splitlines())]
+
+    assert run("--camera-id", "gate") == [(6, 6)]  # the right half only
+    assert run("--camera-id", "gate", "--zone", LEFT_STRIP) == []  # an explicit zone overrides the camera's
+    assert run("--camera-id", "street") == [(0, 12)]  # a camera without zones: the whole frame
+    assert run() == [(0, 12)]
+
+
+def test_a_bad_zones_setting_stops_the_commands_naming_the_camera(tmp_path: Path, crossing: Path) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text('[zones]\ngate = ["0,0 1,0"]\n')
+    for args in (["read", str(crossing)], ["video", str(crossing)]):
+        result = CliRunner().invoke(main, [*args, "--config", str(path)])
+        assert result.exit_code == 1, result.output
+        assert f"config file {path}: setting 'zones': camera 'gate', zone 1: zone '0,0 1,0' has 2 point(s)" in \
+            result.output
 
 
 def test_zones_are_frozen_values() -> None:

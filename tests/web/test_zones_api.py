@@ -37,8 +37,9 @@ def crossing(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> bytes:
 
 @pytest.fixture
 def car_app(make_config: Callable[..., Any]) -> Flask:
-    """An app whose detector finds the crossing car's plate wherever the car is."""
-    config = make_config()
+    """An app whose detector finds the crossing car's plate wherever the car is; camera "gate" has the right half
+    as its zone (config ``zones``)."""
+    config = make_config(zones={"gate": [RIGHT_HALF]})
     app = create_app(config, reader=Reader(detector=CarFinder(), recognizer=FakeRecognizer(), config=config))
     app.config["TESTING"] = True
     return app
@@ -92,6 +93,69 @@ def test_a_photo_reads_only_the_plates_in_its_zones(make_app: Callable[..., Flas
     body = {"image": base64.b64encode(car_jpeg).decode(), "store": False, "zone": [BOTTOM_RIGHT]}
     r = client.post(READ, json=body, headers=auth)
     assert [p["box"]["xmin"] for p in check(r, READ, "post")["plates"]] == [round(0.35 * width)]
+
+
+def test_a_videos_camera_zones_apply_unless_it_gives_a_zone(car_app: Flask, crossing: bytes) -> None:
+    client, auth = car_app.test_client(), auth_for(car_app)
+
+    def plates(**fields: Any) -> list[tuple[int, int]]:
+        body = check(post_video(client, crossing, auth, store="false", **fields), VIDEO, "post")
+        return [(p["first_frame"], p["frames"]) for p in body["plates"]]
+
+    assert plates(camera_id="gate") == [(6, 6)]  # the camera's zone: the right half
+    assert plates(camera_id=" gate ") == [(6, 6)]  # the camera id as it is stored, spaces removed
+    assert plates(camera_id="gate", zone=LEFT_STRIP) == []  # the request's own zone overrides the camera's
+    assert plates(camera_id="gate", zone="") == [(6, 6)]  # an empty zone is no zone
+    assert plates(camera_id="street") == plates() == [(0, 12)]  # a camera without zones: the whole frame
+    r = post_video(client, crossing, auth, camera_id="gate")
+    (stored_plate,) = check(r, VIDEO, "post")["plates"]
+    assert r.status_code == 201 and stored_plate["first_frame"] == 6
+    assert get_state(car_app).reads.get(stored_plate["read_id"]).camera_id == "gate"
+
+
+def test_a_photos_camera_zones_apply_unless_it_gives_a_zone(make_app: Callable[..., Flask], car_jpeg: bytes) -> None:
+    left_box = (0.05, 0.1, 0.25, 0.2)
+    app = make_app(boxes=(CENTRE_BOX, left_box), zones={"gate": [BOTTOM_RIGHT], "yard": [LEFT_STRIP]})
+    client, auth = app.test_client(), auth_for(app)
+    width = load_image(car_jpeg).shape[1]
+    centre, left = round(0.35 * width), round(0.05 * width)
+
+    def as_form(**fields: Any) -> list[int]:
+        form = {"image": (io.BytesIO(car_jpeg), "car.jpg"), "store": "false", **fields}
+        body = check(client.post(READ, data=form, headers=auth, content_type="multipart/form-data"), READ, "post")
+        return sorted(p["box"]["xmin"] for p in body["plates"])
+
+    def as_json(**fields: Any) -> list[int]:
+        body = {"image": base64.b64encode(car_jpeg).decode(), "store": False, **fields}
+        r = client.post(READ, json=body, headers=auth)
+        return sorted(p["box"]["xmin"] for p in check(r, READ, "post")["plates"])
+
+    for read in (as_form, as_json):
+        assert read(camera_id="gate") == [centre], read
+        assert read(camera_id="yard") == [], read  # its zone holds neither plate's centre
+        assert read(camera_id="gate", zone=["0,0 0.3,0 0.3,0.3 0,0.3"]) == [left], read  # the request's zone wins
+        assert read(camera_id="street") == read() == [left, centre], read  # no zones for this camera: every plate
+    assert as_json(camera_id="gate", zone=[]) == as_json(camera_id="gate", zone=None) == [centre]
+
+
+def test_the_plate_recognizer_drop_in_uses_its_cameras_zones(make_app: Callable[..., Flask], car_jpeg: bytes) -> None:
+    app = make_app(zones={"yard": [LEFT_STRIP]})
+    client, auth = app.test_client(), auth_for(app)
+
+    def results(**fields: Any) -> int:
+        data = {"upload": (io.BytesIO(car_jpeg), "a.jpg"), **fields}
+        r = client.post("/v1/plate-reader/", data=data, headers=auth, content_type="multipart/form-data")
+        return len(check(r, "/v1/plate-reader/", "post")["results"])
+
+    assert results(camera_id="yard") == 0 and results(camera_id="street") == results() == 1
+
+
+def test_the_settings_page_shows_the_cameras_zones(make_app: Callable[..., Flask]) -> None:
+    from numberplate.web.settings_pages import effective_settings
+
+    app = make_app(zones={"gate": [RIGHT_HALF]})
+    (shown,) = [s.value for s in effective_settings(get_state(app).config) if s.name == "zones"]
+    assert shown == f'{{"gate": ["{RIGHT_HALF}"]}}'
 
 
 BAD_ZONES: list[tuple[Any, str]] = [

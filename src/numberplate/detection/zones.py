@@ -7,11 +7,12 @@
 
 from __future__ import annotations
 
+import json
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -24,7 +25,8 @@ if TYPE_CHECKING:
 MAX_ZONE_POINTS = 64
 MAX_ZONES = 16
 MAX_ZONE_TEXT = 2048  # characters of one zone: 64 points of "0.123456,0.123456 " fit
-ZONE_SYNTAX = "points 'x,y x,y x,y ...' (3 to 64), each x and y a fraction of the frame's width and height, 0 to 1"
+ZONE_SYNTAX = ("points 'x,y x,y x,y ...' (3 to 64), each x and y a fraction (0 to 1) of the width and height of "
+               "the image (of a video, its frames)")
 DECIMAL_RE = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
 """A number in ASCII decimals (the API's and the zones'): float() would also take "nan", "inf", "1_0" and full-width
 digits."""
@@ -61,7 +63,7 @@ class Zone:
 
     def to_text(self) -> str:
         """The zone as :func:`parse_zone` reads it."""
-        return " ".join(f"{x:g},{y:g}" for x, y in self.points)
+        return " ".join(f"{x + 0.0:g},{y + 0.0:g}" for x, y in self.points)  # + 0.0: -0.0 is written 0
 
 
 def parse_zone(text: str) -> Zone:
@@ -100,6 +102,57 @@ def parse_zones(texts: Iterable[str]) -> tuple[Zone, ...]:
     if len(texts) > MAX_ZONES:
         raise ZoneError(f"{len(texts)} zones given; at most {MAX_ZONES}")
     return tuple(parse_zone(t) for t in texts)
+
+
+class CameraZones(Mapping[str, tuple[Zone, ...]]):
+    """The detection zones of fixed cameras (the ``zones`` setting): camera id -> its zones; immutable and hashable.
+
+    A read that comes with one of these camera ids and no zones of its own counts only the plates in the
+    camera's zones (:meth:`zones_for`). Build one from config text with ``load_config`` (which checks the camera
+    ids and the zones) or from parsed zones: ``CameraZones({"gate": parse_zones([...])})``.
+    """
+
+    __slots__ = ("_cameras",)
+
+    def __init__(self, cameras: Mapping[str, Iterable[Zone]] | None = None):
+        self._cameras: dict[str, tuple[Zone, ...]] = {
+            camera: tuple(zones) for camera, zones in (cameras or {}).items()
+        }
+
+    def zones_for(self, camera_id: str | None, zones: Sequence[Zone] = ()) -> tuple[Zone, ...]:
+        """The zones a read counts plates in: ``zones`` given with the read when there are any (they override the
+        camera's), else the zones of ``camera_id``; none (every plate counts) for a camera without zones."""
+        if zones:
+            return tuple(zones)
+        return self._cameras.get(camera_id, ()) if camera_id is not None else ()
+
+    def to_json(self) -> str:
+        """The cameras and their zones as the ``NUMBERPLATE_ZONES`` environment variable takes them."""
+        return json.dumps({camera: [z.to_text() for z in zones] for camera, zones in self._cameras.items()},
+                          ensure_ascii=False)
+
+    def __getitem__(self, camera_id: str) -> tuple[Zone, ...]:
+        return self._cameras[camera_id]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._cameras)
+
+    def __len__(self) -> int:
+        return len(self._cameras)
+
+    def __hash__(self) -> int:
+        return hash(frozenset(self._cameras.items()))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, CameraZones) and self._cameras == other._cameras
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> CameraZones:
+        return self  # immutable (dataclasses.asdict deep-copies a Config's values)
+
+    def __repr__(self) -> str:
+        return f"CameraZones({self.to_json()})"
+
+    __str__ = to_json  # the settings page shows a setting as str(value)
 
 
 def in_zones(box: BoundingBox, width: int, height: int, zones: Sequence[Zone]) -> bool:
@@ -143,7 +196,7 @@ def _point(token: str, shown: str) -> tuple[float, float]:
         value = float(part) if DECIMAL_RE.fullmatch(part) else math.nan
         if not 0.0 <= value <= 1.0:  # NaN fails too
             raise ZoneError(f"zone {shown}: {part[:20]!r} is not a number from 0 to 1; {ZONE_SYNTAX}")
-        values.append(value)
+        values.append(value + 0.0)  # "-0" is 0
     return values[0], values[1]
 
 
@@ -193,5 +246,5 @@ def _crossing(points: Sequence[Point]) -> bool:
     return False
 
 
-__all__ = ["MAX_ZONES", "MAX_ZONE_POINTS", "Zone", "ZoneError", "ZonedDetector", "in_zones", "parse_zone",
-           "parse_zones", "zoned_reader"]
+__all__ = ["MAX_ZONES", "MAX_ZONE_POINTS", "CameraZones", "Zone", "ZoneError", "ZonedDetector", "in_zones",
+           "parse_zone", "parse_zones", "zoned_reader"]

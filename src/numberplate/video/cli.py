@@ -16,7 +16,9 @@ from numberplate.video.source import RECONNECT_GIVE_UP_S, clock_text
 from numberplate.video.tracker import PlateEvent
 
 ZONE_HELP = ("only plates whose box centre lies in this polygon count: points 'x,y x,y x,y ...' as fractions "
-             f"(0-1) of the frame's width and height, x to the right, y down; repeat for up to {MAX_ZONES} zones")
+             f"(0-1) of the frame's width and height, x to the right, y down; repeat for up to {MAX_ZONES} zones; "
+             "overrides the zones of --camera-id in config 'zones'")
+CAMERA_ZONES_HELP = "its zones in config 'zones' apply when no --zone is given"
 
 
 class ZoneType(click.ParamType):
@@ -80,7 +82,8 @@ def _travel(event: PlateEvent) -> str:
               help="keep each plate in the history (database of config) as a read of its best frame; "
                    "watchlist entries match it like any read")
 @click.option("--camera-id", callback=checked_camera_id,
-              help="camera name stored with the reads (with --store): 1-128 letters, digits, spaces or _ . : @ / -")
+              help="camera name stored with the reads (with --store); " + CAMERA_ZONES_HELP
+                   + ": 1-128 letters, digits, spaces or _ . : @ / -")
 @click.option("--lookup/--no-lookup", "with_lookup", default=None,
               help="look up each plate's vehicle once (providers from config 'lookup'; default: lookup_on_read)")
 @click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -120,7 +123,7 @@ def video_command(
         for event in read_video(reader, source, fps=None if all_frames else fps, tracker=tracker,
                                 max_seconds=max_seconds, reconnect_give_up_s=give_up_after,
                                 on_warning=lambda message: click.echo(f"warning: {message}", err=True),
-                                zones=zones):
+                                zones=config.zones.zones_for(camera_id, zones)):
             if motion and event.motion != motion:
                 continue
             count += 1

@@ -236,12 +236,14 @@ _READ_OPTIONS = {
             "the plates it is unsure of), plateocr, rapidocr or tesseract"},
     "lookup": {"type": "boolean", "description": "look up each plate's vehicle"},
     "store": {"type": "boolean", "description": "keep the read in the history (default true)"},
-    "camera_id": CAMERA_ID,
+    "camera_id": {**CAMERA_ID, "description": f"camera id: {CAMERA_RULE}; when the server's config 'zones' has "
+                  "zones for this camera, they apply to a request without a zone"},
     "zone": {"type": "array", "maxItems": MAX_ZONES, "items": {"type": "string"},
              "description": "detection zone: only plates whose box centre lies in this polygon are read, given as "
                             f"3 to {MAX_ZONE_POINTS} points 'x,y x,y x,y ...' in fractions (0-1) of the image's width "
                             "and height (x right, y down), not crossing itself; repeat the field (in JSON: a list) "
-                            f"for up to {MAX_ZONES} zones; a plate in any counts"},
+                            f"for up to {MAX_ZONES} zones; a plate in any counts. Given, it overrides the zones "
+                            "configured for camera_id; without one, those apply (none configured: every plate)"},
 }
 
 PATHS: dict[str, Any] = {

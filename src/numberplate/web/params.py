@@ -186,7 +186,8 @@ def as_string(name: str, value: Any) -> str | None:
 
 def as_zones(name: str, values: Any) -> tuple[Zone, ...]:
     """Detection zones: a list of polygon texts ``"x,y x,y x,y ..."`` in fractions of the image (a repeated form
-    field, or a JSON array of strings); missing, null or empty: none (every plate counts)."""
+    field, or a JSON array of strings); missing, null or empty: none (the zones configured for the request's
+    camera apply, else every plate counts)."""
     if values is None:
         return ()
     if not isinstance(values, list) or not all(isinstance(v, str) for v in values):

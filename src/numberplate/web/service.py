@@ -48,7 +48,7 @@ class ReadOptions:
     filename: str | None = None
     token_id: int | None = None
     created_at: datetime | None = None
-    zones: tuple[Zone, ...] = ()  # only plates whose box centre lies in one count; none: every plate
+    zones: tuple[Zone, ...] = ()  # only plates whose box centre lies in one count; none: camera_id's configured ones
 
 
 @dataclass(frozen=True)
@@ -98,10 +98,16 @@ def decode_upload(state: NumberplateState, data: bytes, name: str) -> np.ndarray
         raise type(e)(str(e).replace(f"<{len(data)} bytes>", name)) from e
 
 
+def zones_of(state: NumberplateState, options: ReadOptions) -> tuple[Zone, ...]:
+    """The zones a read counts plates in: its own, else those configured for its camera (config ``zones``);
+    none: every plate."""
+    return state.config.zones.zones_for(options.camera_id, options.zones)
+
+
 def read_upload(state: NumberplateState, data: bytes, options: ReadOptions) -> ReadOutcome:
     """Decode, read every plate, and (unless ``options.store`` is off) save the read with its image and crops."""
     image = decode_upload(state, data, options.filename or "the upload")
-    reader = zoned_reader(state.reader_for(options.ocr, options.lookup), options.zones)
+    reader = zoned_reader(state.reader_for(options.ocr, options.lookup), zones_of(state, options))
     t0 = time.perf_counter()
     pairs = reader.read_with_crops(image, options.country)
     elapsed = (time.perf_counter() - t0) * 1000.0
@@ -171,7 +177,7 @@ def read_video_upload(state: NumberplateState, stream: IO[bytes], fps: float, op
                                f"the limit is {limit:g} s (max_video_seconds)")
             reader = state.reader_for(options.ocr, options.lookup)
             # The vehicle is looked up once per plate; plates outside the zones are not read.
-            frames_reader = zoned_reader(reader.without_lookup(), options.zones)
+            frames_reader = zoned_reader(reader.without_lookup(), zones_of(state, options))
             tracker = PlateTracker(keep_images=True)
             events: list[PlateEvent] = []
             frames = 0
