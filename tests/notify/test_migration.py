@@ -6,13 +6,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from alembic import command
 from sqlalchemy import inspect, text
 
-from numberplate.store.db import Database, alembic_config
+from numberplate.store.db import Database
 from numberplate.store.reads import ReadQuery, ReadStore
 from tests.notify.conftest import result, save_alert, store_with
-from tests.store.conftest import empty_database
+from tests.store.conftest import alembic_version, downgrade, empty_database
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -22,16 +21,6 @@ def db_at_0005(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Datab
     database.close()
 
 
-def _version(db: Database) -> str | None:
-    with db.engine.connect() as conn:
-        return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
-
-
-def _downgrade(db: Database, revision: str) -> None:
-    with db.engine.begin() as connection:
-        cfg = alembic_config()
-        cfg.attributes["connection"] = connection
-        command.downgrade(cfg, revision)
 
 
 def test_upgrade_adds_the_outbox_and_keeps_the_history(db_at_0005: Database) -> None:
@@ -39,7 +28,7 @@ def test_upgrade_adds_the_outbox_and_keeps_the_history(db_at_0005: Database) -> 
     assert "webhook_deliveries" not in db.tables()
     old = ReadStore(db).save(result("AB12CDE"))
     db.migrate()
-    assert _version(db) == "0006" and "webhook_deliveries" in db.tables()
+    assert alembic_version(db) == "0006" and "webhook_deliveries" in db.tables()
     assert ReadStore(db).get(old.id) == old
     indexes = {i["name"] for i in inspect(db.engine).get_indexes("webhook_deliveries")}
     assert {"ix_webhook_deliveries_due", "ix_webhook_deliveries_read_id"} <= indexes
@@ -56,8 +45,8 @@ def test_downgrade_drops_the_outbox_and_upgrade_brings_it_back(db_at_0005: Datab
     db = db_at_0005
     db.migrate()
     save_alert(store_with(db, ["http://127.0.0.1:9/"]))
-    _downgrade(db, "0005")
-    assert _version(db) == "0005" and "webhook_deliveries" not in db.tables()
+    downgrade(db, "0005")
+    assert alembic_version(db) == "0005" and "webhook_deliveries" not in db.tables()
     assert ReadStore(db).search(ReadQuery()).total == 1
     db.migrate()
-    assert _version(db) == "0006" and "webhook_deliveries" in db.tables()
+    assert alembic_version(db) == "0006" and "webhook_deliveries" in db.tables()

@@ -6,9 +6,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from alembic import command
 from sqlalchemy import MetaData, text
 
-from numberplate.store.db import Database
+from numberplate.store.db import Database, alembic_config
 from numberplate.store.files import ImageFiles
 from tests.postgres import postgres_server
 
@@ -49,3 +50,17 @@ def drop_everything(database: Database) -> None:
 @pytest.fixture
 def files(tmp_path: Path) -> ImageFiles:
     return ImageFiles(tmp_path / "images")
+
+
+def alembic_version(db: Database) -> str | None:
+    """The revision ``db`` is at (its ``alembic_version`` row)."""
+    with db.engine.connect() as conn:
+        return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
+def downgrade(db: Database, revision: str) -> None:
+    """Migrate ``db`` down to ``revision`` in one transaction."""
+    with db.engine.begin() as connection:
+        cfg = alembic_config()
+        cfg.attributes["connection"] = connection
+        command.downgrade(cfg, revision)

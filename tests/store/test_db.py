@@ -23,7 +23,7 @@ from numberplate.store.tokens import Tokens
 from numberplate.store.vehicles import LookupCache, VehicleRegistry
 from numberplate.store.watchlist import Watchlist
 from numberplate.types import BoundingBox, Detection, ImageResult, PlateRead, PlateText
-from tests.store.conftest import drop_everything, empty_database
+from tests.store.conftest import alembic_version, drop_everything, empty_database
 from tests.store.interleave import before_statement
 
 HEAD = ScriptDirectory.from_config(alembic_config()).get_current_head()
@@ -166,10 +166,6 @@ def test_writing_to_a_read_only_database_is_a_store_error(tmp_path: Path) -> Non
     assert not (tmp_path / "file:").exists()  # a URI is not a folder to create
 
 
-def _version(db: Database) -> str | None:
-    with db.engine.connect() as conn:
-        return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
-
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_at_start(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
@@ -211,7 +207,7 @@ def test_workers_migrating_one_database_at_once_all_succeed(db_at_start: Databas
     while not errors.empty():
         failures.append(errors.get())
     assert failures == [] and [w.exitcode for w in workers] == [0] * 4
-    assert _version(db) == HEAD
+    assert alembic_version(db) == HEAD
     with db.engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
     assert [t.id for t in Tokens(db).list()] == ([token.id] if token else [])
@@ -240,9 +236,9 @@ def test_a_migration_interrupted_midway_changes_nothing_and_can_be_run_again(
     assert ran
     assert db.tables() == tables  # no table made, none half-rebuilt
     if start:
-        assert _version(db) == start
+        assert alembic_version(db) == start
     db.migrate()  # the next start finishes the job
-    assert _version(db) == HEAD
+    assert alembic_version(db) == HEAD
     assert [reads.get(r.id) for r in saved] == saved
 
 
@@ -253,7 +249,7 @@ def test_a_database_of_a_newer_release_is_refused_and_left_as_it_is(db: Database
     with pytest.raises(StoreError, match=r"database .* has schema revision 0099, which this numberplate does not "
                                          r"know \(its newest is 0006\).*upgrade numberplate"):
         db.migrate()
-    assert _version(db) == "0099"
+    assert alembic_version(db) == "0099"
     assert [t.name for t in Tokens(db).list()] == ["camera"]
 
 
@@ -303,7 +299,7 @@ def test_an_upgrade_that_an_earlier_release_left_half_done_is_finished(tmp_path:
     with db.engine.begin() as conn:
         conn.exec_driver_sql("CREATE TABLE _alembic_tmp_api_tokens (id INTEGER NOT NULL PRIMARY KEY)")
     db.migrate()
-    assert _version(db) == HEAD
+    assert alembic_version(db) == HEAD
     assert db.tables() == set(Base.metadata.tables) | {"alembic_version"}
     assert [t.id for t in Tokens(db).list()] == [token.id]
     db.close()

@@ -13,17 +13,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from alembic import command
-from sqlalchemy import event, func, insert, select, text, update
+from sqlalchemy import event, func, insert, select, update
 
 from numberplate.store.clock import normalize_plate
-from numberplate.store.db import MIGRATIONS, Database, alembic_config
+from numberplate.store.db import MIGRATIONS, Database
 from numberplate.store.models import LookupCacheEntry, Plate, Read, Vehicle, WatchEntry
 from numberplate.store.reads import ReadQuery, ReadStore
 from numberplate.store.vehicles import LookupCache, VehicleRegistry
 from numberplate.store.watchlist import Watchlist, WatchlistError
 from numberplate.types import BoundingBox, Detection, ImageResult, PlateRead, PlateText, VehicleInfo
-from tests.store.conftest import empty_database
+from tests.store.conftest import alembic_version, downgrade, empty_database
 from tests.store.interleave import before_statement
 
 FOLD = MIGRATIONS / "versions" / "0005_fold_stored_plates.py"
@@ -41,10 +40,6 @@ def db_at_0004(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Datab
     yield database
     database.close()
 
-
-def _version(db: Database) -> str | None:
-    with db.engine.connect() as conn:
-        return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
 def save_unfolded(reads: ReadStore, *texts: str | None) -> int:
@@ -105,7 +100,7 @@ def test_plates_stored_unfolded_are_folded_and_found_and_only_they_are_written(d
     with written_rows(db, "plates") as written:
         db.migrate()
 
-    assert _version(db) == "0006"
+    assert alembic_version(db) == "0006"
     assert _found(reads, "AB12") == {full_width, ascii_read}
     assert _found(reads, "XII2") == _found(reads, "TEL9") == _found(reads, "粤B12") == _found(reads, "皖A12345") == {
         others}
@@ -196,20 +191,14 @@ def test_the_fold_is_one_transaction_that_an_interruption_undoes(db_at_0004: Dat
 
     with before_statement(db, "UPDATE alembic_version", interrupt) as ran, pytest.raises(RuntimeError, match="killed"):
         db.migrate()
-    assert ran and _version(db) == "0004"
+    assert ran and alembic_version(db) == "0004"
     assert _norms(db) == before
     assert sorted(w.plate for w in Watchlist(db).list()) == ["AB12", "ＡＢ12"]
     assert [v.plate for _, v in VehicleRegistry(db).list()] == ["ＡＢ12"]
     db.migrate()
-    assert _version(db) == "0006" and set(_norms(db).values()) == {"AB12"}
+    assert alembic_version(db) == "0006" and set(_norms(db).values()) == {"AB12"}
     assert [w.plate for w in Watchlist(db).list()] == ["AB12"]
 
-
-def _downgrade(db: Database, revision: str) -> None:
-    with db.engine.begin() as connection:
-        cfg = alembic_config()
-        cfg.attributes["connection"] = connection
-        command.downgrade(cfg, revision)
 
 
 def test_downgrade_keeps_the_folded_plates_and_a_second_upgrade_writes_nothing(db_at_0004: Database) -> None:
@@ -218,11 +207,11 @@ def test_downgrade_keeps_the_folded_plates_and_a_second_upgrade_writes_nothing(d
     read_id = save_unfolded(reads, "ＡＢ12", "皖A12345")
     db.migrate()
     folded = _norms(db)
-    _downgrade(db, "0004")
-    assert _version(db) == "0004" and _norms(db) == folded
+    downgrade(db, "0004")
+    assert alembic_version(db) == "0004" and _norms(db) == folded
     with written_rows(db, "plates") as written, written_rows(db, "watchlist") as listed:
         db.migrate()
-    assert _version(db) == "0006" and written == listed == [] and _norms(db) == folded
+    assert alembic_version(db) == "0006" and written == listed == [] and _norms(db) == folded
     assert _found(reads, "AB12") == {read_id}
 
 
