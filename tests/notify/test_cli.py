@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,9 @@ from numberplate.cli import main
 from numberplate.config import load_config
 from numberplate.notify.deliver import WebhookDeliverer
 from numberplate.notify.outbox import Deliveries
+from numberplate.notify.webhooks import iso
 from numberplate.store.cli import open_database, open_read_store
+from numberplate.store.clock import utcnow
 from numberplate.store.models import WebhookDelivery
 from numberplate.store.watchlist import Watchlist
 from numberplate.web import create_app, get_state
@@ -176,3 +179,25 @@ def test_a_failed_delivery_row_of_a_broken_database_does_not_stop_the_cli(env: d
     assert code == 0 and out.strip() == "delivered 0, to retry later 1, failed 0"
     status = json.loads(run(env, "webhooks", "status", "--json")[1])
     assert status["errors"][0]["last_error"].startswith("the request failed")
+
+
+def test_status_says_sending_due_now_or_next_for_each_pending_delivery(env: dict[str, str]) -> None:
+    save_alerts(env, 3)
+    now = utcnow().replace(microsecond=0)
+    hour = timedelta(hours=1)
+    db = open_database(load_config(env=env))
+    with db.session() as session:  # each has failed once; the first is held by a deliverer that died mid-request
+        for row_id, next_at, lease in ((1, now - hour, now + hour), (2, now - hour, now - hour), (3, now + hour, None)):
+            session.execute(update(WebhookDelivery).where(WebhookDelivery.id == row_id).values(
+                attempts=1, last_error=f"HTTP 503 ({row_id})", next_attempt_at=next_at, lease_until=lease))
+    db.close()
+    code, out, _ = run(env, "webhooks", "status")
+    lines = out.splitlines()
+    assert code == 0 and lines[0] == "pending 3  delivered 0  failed 0"
+    shown = {line.rsplit("(", 1)[1].rstrip(")"): line.split("attempts 1  ")[1] for line in lines[1:]}
+    assert shown == {"1": f"sending (lease until {iso(now + hour)})  HTTP 503 (1)",
+                     "2": "due now  HTTP 503 (2)",
+                     "3": f"next {iso(now + hour)}  HTTP 503 (3)"}
+    errors = json.loads(run(env, "webhooks", "status", "--json")[1])["errors"]
+    assert [(e["id"], e["progress"], e["lease_until"]) for e in errors] == [
+        (3, "waiting", None), (2, "due", None), (1, "sending", iso(now + hour))]

@@ -10,7 +10,9 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from numberplate.config import Config
+from numberplate.notify.deliver import WebhookDeliverer
 from numberplate.notify.outbox import Deliveries, WebhookOutbox, outbox_for
+from numberplate.notify.webhooks import iso
 from numberplate.store.db import Database
 from numberplate.store.models import Read, WebhookDelivery
 from numberplate.store.reads import StoredRead
@@ -155,3 +157,36 @@ def test_old_finished_deliveries_are_purged_and_pending_ones_never(db: Database,
             row.finished_at = clock.now - timedelta(days=days)
     assert Deliveries(db, clock).purge() == 2
     assert [r.id for r in rows(db)] == [ids[1], ids[3]]
+
+
+def test_status_says_sending_while_a_lease_is_held_and_due_now_once_the_next_attempt_time_passed(
+        db: Database, clock: Clock) -> None:
+    store = store_with(db, URLS[:1], clock=clock)
+    save_alert(store)
+    (row,) = rows(db)
+    with db.session() as session:  # as a first attempt that failed leaves it: due again in 30 s
+        failed: Any = session.get(WebhookDelivery, row.id)
+        failed.attempts, failed.last_error, failed.next_attempt_at = 1, "HTTP 503", clock.now + timedelta(seconds=30)
+    deliveries = Deliveries(db, clock)
+
+    def shown() -> tuple[str, str]:
+        (info,) = deliveries.recent_errors()
+        return info.progress, info.describe()
+
+    assert shown() == ("waiting", "next 2026-05-01T12:00:30Z")
+    clock.advance(31)
+    assert shown() == ("due", "due now")
+    deliverer = WebhookDeliverer(db, timeout=10, clock=clock)
+    assert deliverer.claim(row.id) is not None  # ... and its deliverer dies mid-request, the lease left on the row
+    lease_end = clock.now + deliverer.lease
+    assert shown() == ("sending", f"sending (lease until {iso(lease_end)})")
+    assert deliveries.recent_errors()[0].to_dict()["lease_until"] == iso(lease_end)
+    clock.now = lease_end
+    assert shown()[0] == "sending"  # no deliverer may claim it yet
+    clock.advance(1)
+    assert shown() == ("due", "due now")  # the lease ran out: the next round sends it, though its time is long past
+    assert deliveries.recent_errors()[0].to_dict()["lease_until"] is None
+    with db.session() as session:
+        gone: Any = session.get(WebhookDelivery, row.id)
+        gone.status, gone.finished_at = "failed", clock.now
+    assert shown() == ("failed", "gave up")

@@ -7,14 +7,17 @@ import hmac
 import socket
 import time
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import text
+from sqlalchemy import text, update
 
 from numberplate.notify.deliver import WebhookDeliverer
 from numberplate.notify.outbox import Deliveries
+from numberplate.store.clock import utcnow
+from numberplate.store.models import WebhookDelivery
 from numberplate.web import get_state, settings_pages
 from numberplate.web.settings_pages import MASK
 from tests.lookup.servers import LocalServer, Reply
@@ -260,3 +263,20 @@ def test_a_broken_database_is_a_flashed_error_not_a_500(hooked: Flask, receiver:
     assert post_form(client, "/settings/webhooks/test").status_code == 303  # needs no database
     assert flashes(client.get("/settings").get_data(as_text=True))[0].startswith(
         f"Test event to {receiver.url}/hook: HTTP 204")
+
+
+def test_pending_deliveries_say_sending_due_now_or_next_try(hooked: Flask) -> None:
+    save_alerts(hooked, 3)
+    now = utcnow().replace(microsecond=0)
+    hour = timedelta(hours=1)
+    with get_state(hooked).db.session() as session:  # each failed once; the first is held by a dead deliverer
+        for row_id, next_at, lease in ((1, now - hour, now + hour), (2, now - hour, now - hour), (3, now + hour, None)):
+            session.execute(update(WebhookDelivery).where(WebhookDelivery.id == row_id).values(
+                attempts=1, last_error=f"HTTP 503 ({row_id})", next_attempt_at=next_at, lease_until=lease))
+    html = hooked.test_client().get("/settings").get_data(as_text=True)
+    rows = html.split('<table class="list webhook-errors">')[1].split("</tbody>")[0].split("<tr>")[2:]
+    shown = [text_of(row).replace(" )", ")").split(" 1 ", 1)[1] for row in rows]  # after the attempts
+    later = (now + hour).strftime("%Y-%m-%d %H:%M:%S UTC")
+    assert shown == [f"next try {later} HTTP 503 (3)", "due now HTTP 503 (2)",
+                     f"sending (lease until {later}) HTTP 503 (1)"]
+    assert f'<time datetime="{(now + hour).isoformat().replace("+00:00", "Z")}">' in rows[2]

@@ -63,7 +63,11 @@ def webhooks_deliver(once: bool, config_path: Path | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="JSON output")
 @CONFIG_OPTION
 def webhooks_status(limit: int, as_json: bool, config_path: Path | None) -> None:
-    """Pending, delivered and failed deliveries, and the last errors."""
+    """Pending, delivered and failed deliveries, and the last errors.
+
+    Each pending one is shown as "sending (lease until <time>)" while a deliverer holds it, "due now" once its
+    next attempt time has passed, else "next <time>".
+    """
     from numberplate.notify.outbox import Deliveries
 
     deliveries = Deliveries(open_database(cli_config(config_path)))
@@ -75,10 +79,8 @@ def webhooks_status(limit: int, as_json: bool, config_path: Path | None) -> None
         return
     click.echo(f"pending {counts['pending']}  delivered {counts['delivered']}  failed {counts['failed']}")
     for e in errors:
-        d = e.to_dict()
-        when = f"next {d['next_attempt_at']}" if e.status == "pending" else "gave up"
         click.echo(f"{e.id:>6}  {e.status:<7} read {e.read_id} {e.event:<5} {e.url}  attempts {e.attempts}  "
-                   f"{when}  {e.last_error}")
+                   f"{e.describe()}  {e.last_error}")
 
 
 @webhooks_group.command("retry")

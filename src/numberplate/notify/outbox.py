@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import delete, event, func, or_, select, update
 from sqlalchemy.orm import Session
@@ -22,6 +22,9 @@ from numberplate.store.reads import StoredRead
 
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
 STATUSES = (PENDING, DELIVERED, FAILED)
+Progress = Literal["sending", "due", "waiting", "delivered", "failed"]
+"""Where a delivery stands when shown: a pending one is ``sending`` (a deliverer holds an unexpired lease on it),
+``due`` (its next attempt time has passed: the next round sends it) or ``waiting`` (for its next attempt time)."""
 KEEP_DELIVERED = timedelta(days=7)
 """How long a delivered row is kept (for ``webhooks status``) before the deliverers' hourly purge removes it."""
 KEEP_FAILED = timedelta(days=30)
@@ -93,6 +96,21 @@ class DeliveryInfo:
     next_attempt_at: datetime | None
     last_status: int | None
     last_error: str | None
+    progress: Progress
+    """Where it stands at the time it was read (see :data:`Progress`)."""
+    lease_until: datetime | None = None
+    """When the lease of the deliverer sending it runs out; only while it is ``sending``."""
+
+    def describe(self) -> str:
+        """Where it stands in words: ``sending (lease until <time>)``, ``due now``, ``next <time>``, ``gave up``
+        or ``delivered``."""
+        if self.progress == "sending" and self.lease_until is not None:
+            return f"sending (lease until {iso(self.lease_until)})"
+        if self.progress == "due":
+            return "due now"
+        if self.progress == "waiting" and self.next_attempt_at is not None:
+            return f"next {iso(self.next_attempt_at)}"
+        return "gave up" if self.status == FAILED else self.status
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -107,6 +125,8 @@ class DeliveryInfo:
             "next_attempt_at": iso(self.next_attempt_at) if self.next_attempt_at else None,
             "last_status": self.last_status,
             "last_error": self.last_error,
+            "progress": self.progress,
+            "lease_until": iso(self.lease_until) if self.lease_until else None,
         }
 
 
@@ -131,6 +151,7 @@ class Deliveries:
 
     def recent_errors(self, limit: int = 10) -> list[DeliveryInfo]:
         """The deliveries that failed or whose last attempt failed, most recent first."""
+        now = self._clock()
         with self.db.session() as session:
             rows = session.scalars(
                 select(WebhookDelivery)
@@ -138,7 +159,7 @@ class Deliveries:
                 .order_by(WebhookDelivery.id.desc())
                 .limit(limit)
             ).all()
-            return [_info(row) for row in rows]
+            return [_info(row, now) for row in rows]
 
     def retry_failed(self, ids: Sequence[int] = ()) -> int:
         """Queue the failed deliveries (those of ``ids`` only, when given) again, due now, with a fresh count of
@@ -166,7 +187,19 @@ class Deliveries:
             return int(getattr(result, "rowcount", 0) or 0)
 
 
-def _info(row: WebhookDelivery) -> DeliveryInfo:
+def _progress(row: WebhookDelivery, now: datetime) -> tuple[Progress, datetime | None]:
+    """Where ``row`` stands at ``now``, and its lease's end while a deliverer holds it."""
+    if row.status != PENDING:
+        return ("delivered" if row.status == DELIVERED else "failed"), None
+    lease_until = as_utc(row.lease_until) if row.lease_until is not None else None
+    if lease_until is not None and lease_until >= now:  # a deliverer may claim it only once the lease is past
+        return "sending", lease_until
+    # A deliverer that died mid-request leaves next_attempt_at in the past: due (again) as soon as its lease ends.
+    return ("due" if as_utc(row.next_attempt_at) <= now else "waiting"), None
+
+
+def _info(row: WebhookDelivery, now: datetime) -> DeliveryInfo:
+    progress, lease_until = _progress(row, now)
     return DeliveryInfo(
         id=row.id,
         delivery_id=row.uid,
@@ -179,4 +212,6 @@ def _info(row: WebhookDelivery) -> DeliveryInfo:
         next_attempt_at=as_utc(row.next_attempt_at) if row.status == PENDING else None,
         last_status=row.last_status,
         last_error=row.last_error,
+        progress=progress,
+        lease_until=lease_until,
     )

@@ -10,10 +10,11 @@ from typing import Any
 
 import cv2
 import numpy as np
-from flask import Blueprint, Response, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, g, jsonify, redirect, render_template, request, url_for
 from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Response as BaseResponse
 
+from numberplate.detection.zones import MAX_ZONES, Zone, ZoneError, parse_zone
 from numberplate.errors import ImageError, NotFoundError, VideoError
 from numberplate.imaging import encode_jpeg
 from numberplate.render import annotate
@@ -40,6 +41,7 @@ UPLOAD_FIELD = "image"
 COUNTRY_FIELD = "country"
 CAMERA_FIELD = "camera_id"  # not on the form; scripts that post to the page may name their camera
 LOOKUP_FIELD = "lookup"
+ZONE_FIELD = "zone"  # one polygon a line; scripts may also repeat the field, as on the API
 MAX_DISPLAY_SIDE = 1600  # the annotated photo is shrunk to this for the page; reading uses full resolution
 MAX_BATCH = 50  # photos in one upload, and reads on one summary page
 PAGE_VIDEO_FPS = 2.0  # frames per second read from a video uploaded on the page
@@ -171,6 +173,32 @@ def _lookup_wanted() -> bool:
     return as_bool(LOOKUP_FIELD, values[-1] if values else None, get_state().config.lookup_on_read)
 
 
+def _zone_text() -> str:
+    """The zone field as the user wrote it (each value, when a script repeats the field, on its own lines)."""
+    return "\n".join(request.form.getlist(ZONE_FIELD))
+
+
+def _zones(text: str) -> tuple[Zone, ...]:
+    """The detection zones of the form's zone field: one polygon a line (blank lines ignored), at most
+    :data:`MAX_ZONES`; none: the zones configured for the camera, if any, apply.
+
+    Raises:
+        WebError: 422 ``invalid_parameter`` naming the line that is not a valid zone, or saying there are too many.
+    """
+    lines = [(number, line.strip()) for number, line in enumerate(text.splitlines(), 1) if line.strip()]
+    if len(lines) > MAX_ZONES:
+        raise WebError(422, "invalid_parameter", f"Zone: {len(lines)} zones were given; give at most {MAX_ZONES}, "
+                       "one polygon a line.")
+    zones = []
+    for number, line in lines:
+        try:
+            zones.append(parse_zone(line))
+        except ZoneError as e:
+            where = f" (line {number})" if len(lines) > 1 or number > 1 else ""
+            raise WebError(422, "invalid_parameter", f"Zone{where}: {e}. Nothing was read or stored.") from e
+    return tuple(zones)
+
+
 def _is_video(upload: FileStorage) -> bool:
     # The content decides (a photo sent as video/mp4 is a photo); the declared type and name only where the
     # first bytes are neither a known image nor a known video format.
@@ -214,7 +242,7 @@ def _clock(seconds: float) -> str:
 @bp.get("/")
 def index() -> str:
     """The upload form."""
-    return render_template("index.html", country="")
+    return render_template("index.html", country="", zone="")
 
 
 @bp.post("/")
@@ -231,11 +259,14 @@ def read() -> BaseResponse:
     uploads = _uploaded_files()
     country = as_country_hint(COUNTRY_FIELD, request.form.get(COUNTRY_FIELD))
     camera_id = as_camera(CAMERA_FIELD, request.form.get(CAMERA_FIELD))
+    g.upload_zone = zone_text = _zone_text()  # offered again in the form of an error page
+    zones = _zones(zone_text)  # given, they override the camera's (config zones), as on the API
     lookup = _lookup_wanted()
     names = [_display_name(u) for u in uploads]
     outcomes: list[tuple[str, ReadOutcome | None, WebError | ImageError | VideoError | None]] = []
     for upload, name in zip(uploads, names, strict=True):
-        options = ReadOptions(country=country, lookup=lookup, source="web", camera_id=camera_id, filename=name[:255])
+        options = ReadOptions(country=country, lookup=lookup, source="web", camera_id=camera_id, filename=name[:255],
+                              zones=zones)
         try:
             outcomes += [(label, outcome, None) for label, outcome in _read_one(upload, options)]
         except (WebError, ImageError, VideoError) as e:
@@ -253,7 +284,8 @@ def read() -> BaseResponse:
 
     if not state.config.store_reads:
         html = render_template(
-            "result.html", results=[_result_view(name, outcome) for name, outcome in done], country=country or ""
+            "result.html", results=[_result_view(name, outcome) for name, outcome in done], country=country or "",
+            zone=zone_text,
         )
         # The page holds the user's photo: keep it out of shared and browser caches.
         return Response(html, headers={"Cache-Control": "no-store"})

@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, render_template, request, session, url_for
 
+from numberplate.detection.zones import MAX_ZONES
 from numberplate.web.state import get_state
 
 LOGGED_IN_KEY = "admin"  # session flag set by the login page
@@ -127,6 +128,7 @@ def _template_context() -> dict[str, Any]:
         "retention_days": config.retention_days,
         "lookup_default": config.lookup_on_read,
         "vehicle_labels": VEHICLE_LABELS,
+        "max_zones": MAX_ZONES,  # of the upload form's zone field
     }
 
 
