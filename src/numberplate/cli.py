@@ -218,8 +218,7 @@ def read_command(
                 click.echo(line if _encodable(line, encoding) else json.dumps(record))
             else:
                 for row in _table_rows(name, record):
-                    click.echo(row if _encodable(row, encoding) else
-                               row.encode(encoding, "backslashreplace").decode(encoding))
+                    click.echo(row.encode(encoding, "backslashreplace").decode(encoding))
     if failed:
         click.echo(f"{failed} of {len(inputs)} input(s) failed", err=True)
         sys.exit(1)

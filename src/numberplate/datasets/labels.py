@@ -25,7 +25,7 @@ MAX_IMAGE_SIDE = 65_535
 # A box that reaches this far outside its image is clipped without a warning (rounding in another tool).
 CLIP_TOLERANCE_PX = 1.0
 # EXIF orientations that turn the picture a quarter: its width and height swap when it is decoded.
-QUARTER_TURNS = frozenset({5, 6, 7, 8})
+_QUARTER_TURNS = frozenset({5, 6, 7, 8})
 
 
 @dataclass(frozen=True)
@@ -134,11 +134,15 @@ def check_image(path: Path, where: str) -> tuple[int, int]:
         raise DatasetError(f"{where}: {path} is a folder, not an image file; fix the path or remove the row")
     try:
         with Image.open(path) as im:
-            width, height = im.size
-            orientation = im.getexif().get(0x0112)
+            return oriented_size(im)
     except (OSError, UnidentifiedImageError, SyntaxError, ValueError) as e:
         raise DatasetError(f"{where}: {path} is not an image ({e}); fix the path or remove the row") from e
-    return (height, width) if orientation in QUARTER_TURNS else (width, height)
+
+
+def oriented_size(im: Image.Image) -> tuple[int, int]:
+    """``(width, height)`` of an opened image as it decodes (EXIF orientation applied), from its header only."""
+    width, height = im.size
+    return (height, width) if im.getexif().get(0x0112) in _QUARTER_TURNS else (width, height)
 
 
 def parse_box(row: Mapping[str, str | None], where: str) -> BoundingBox:

@@ -12,11 +12,11 @@ from PIL import Image, UnidentifiedImageError
 
 from numberplate.datasets.labels import (
     DEFAULT_CLASS,
-    QUARTER_TURNS,
     LabelledBox,
     LabelledImage,
     clip_to_image,
     make_box,
+    oriented_size,
     warn_clipped,
 )
 from numberplate.errors import DatasetError
@@ -141,11 +141,9 @@ def image_size(path: Path) -> tuple[int, int]:
     """
     try:
         with Image.open(path) as im:
-            width, height = im.size
-            orientation = im.getexif().get(0x0112)
+            return oriented_size(im)
     except (OSError, UnidentifiedImageError, SyntaxError, ValueError) as e:
         raise DatasetError(f"{path}: cannot read image size ({e})") from e
-    return (height, width) if orientation in QUARTER_TURNS else (width, height)
 
 
 class _ImageFinder:

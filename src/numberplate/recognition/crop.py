@@ -78,7 +78,7 @@ def orientations(crop: np.ndarray) -> list[np.ndarray]:
     if h <= SIDEWAYS_ASPECT * w:
         return [crop]
     turned = [cv2.rotate(crop, cv2.ROTATE_90_CLOCKWISE), cv2.rotate(crop, cv2.ROTATE_90_COUNTERCLOCKWISE)]
-    levelled = [view for view in map(deskew, turned) if not any(view is t for t in turned)]
+    levelled = [view for t in turned if (view := deskew(t)) is not t]
     return [*turned, *levelled, crop]
 
 

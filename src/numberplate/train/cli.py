@@ -342,9 +342,7 @@ def _soup_part(text: str) -> tuple[Path, float]:
 def soup_command(out: Path, parts: tuple[str, ...]) -> None:
     """Write to OUT the weighted mean of checkpoints' weights (a "model soup" of fine-tunes from one start;
     weights default to 1 each, scaled to sum to 1). Export it like any checkpoint."""
-    import torch
-
-    from numberplate.train.common import average_checkpoints
+    from numberplate.train.common import average_checkpoints, save_atomic
 
     pieces = [_soup_part(p) for p in parts]
     for path, _ in pieces:
@@ -353,9 +351,7 @@ def soup_command(out: Path, parts: tuple[str, ...]) -> None:
     with reported(ValueError):
         soup = average_checkpoints(pieces)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    torch.save(soup, tmp)
-    tmp.replace(out)
+    save_atomic(soup, out)
     click.echo(f"wrote {out}: " + " + ".join(f"{p['weight']:.4g} x {p['checkpoint']}" for p in soup["soup"]))
 
 

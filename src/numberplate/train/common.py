@@ -200,6 +200,15 @@ def staged(out: Path) -> Iterator[Path]:
         tmp.unlink(missing_ok=True)
 
 
+@contextmanager
+def staged_export(out: Path) -> Iterator[tuple[Path, Path]]:
+    """:func:`staged` siblings of an exported model ``out`` and of its ``.json`` card (``out``'s folder made first):
+    a model that fails its check never replaces the one in place, nor does its card."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with staged(out) as model_path, staged(out.with_suffix(".json")) as card_path:
+        yield model_path, card_path
+
+
 def _fits_inside(small: torch.Tensor, big: torch.Tensor) -> bool:
     return small.dim() == big.dim() and all(a <= b for a, b in zip(small.shape, big.shape))
 

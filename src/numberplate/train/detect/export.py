@@ -23,7 +23,7 @@ from numberplate.train.common import (
     load_weights,
     quantize_int8,
     read_checkpoint,
-    staged,
+    staged_export,
 )
 from numberplate.train.detect.data import read_labels
 from numberplate.train.detect.model import PlateNet
@@ -100,9 +100,7 @@ def export_onnx(
     """
     model, ck = load_checkpoint(checkpoint)
     wrapped = _Exported(model).eval()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    # Written beside `out` and checked there: a model that fails its check never replaces the one in place.
-    with tempfile.TemporaryDirectory() as tmp, staged(out) as onnx_path, staged(out.with_suffix(".json")) as json_path:
+    with tempfile.TemporaryDirectory() as tmp, staged_export(out) as (onnx_path, json_path):
         float_path = Path(tmp) / "float.onnx" if calibration is not None else onnx_path
         dummy = torch.randint(0, 256, (1, 384, 640, 3), dtype=torch.uint8)
         torch.onnx.export(

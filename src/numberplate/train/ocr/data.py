@@ -13,7 +13,7 @@ from torch.utils.data import Dataset
 
 from numberplate.datasets.labels import read_csv_rows
 from numberplate.errors import DatasetError
-from numberplate.evaluation.ocr import OCR_LABELS_COLUMNS
+from numberplate.evaluation.ocr import OCR_LABELS_COLUMNS, default_ocr_root
 from numberplate.recognition.alphabet import MAX_SLOTS, encode, in_alphabet
 from numberplate.recognition.platenet_ocr import prepare
 from numberplate.train.synth import effects, render_crop
@@ -57,7 +57,7 @@ def load_crops(
         FileNotFoundError: an image cannot be decoded.
         DatasetError: the file cannot be read, lacks a column, or a row of the split has no image or no text.
     """
-    root = csv_path.parent.parent if csv_path.parent.name == "ocr" else csv_path.parent
+    root = default_ocr_root(csv_path)
     rows = [(line, r) for line, r in read_csv_rows(csv_path, OCR_LABELS_COLUMNS, "OCR labels CSV")
             if r["split"] == split and (not sources or r["source"] in sources)]
     out_h, out_w = size

@@ -29,7 +29,7 @@ from numberplate.train.common import (
     load_weights,
     quantize_int8,
     read_checkpoint,
-    staged,
+    staged_export,
 )
 from numberplate.train.ocr.model import PlateOCR
 from numberplate.train.ocr.train import build_model
@@ -105,9 +105,7 @@ def export_onnx(
     model, ck = load_checkpoint(checkpoint)
     wrapped = _Exported(model).eval()
     height, width = model.input_size
-    out.parent.mkdir(parents=True, exist_ok=True)
-    # Written beside `out` and checked there: a model that fails its check never replaces the one in place.
-    with tempfile.TemporaryDirectory() as tmp, staged(out) as onnx_path, staged(out.with_suffix(".json")) as json_path:
+    with tempfile.TemporaryDirectory() as tmp, staged_export(out) as (onnx_path, json_path):
         float_path = Path(tmp) / "float.onnx" if calibration is not None else onnx_path
         with warnings.catch_warnings():
             # The attention's sequence lengths (cells, slots) are fixed by the architecture: constants on purpose.

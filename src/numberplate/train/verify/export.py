@@ -12,7 +12,7 @@ import torch
 
 from numberplate.detection.platenet import sha256_file
 from numberplate.detection.verify import CONTEXT, INPUT_SIZE
-from numberplate.train.common import load_weights, read_checkpoint, staged
+from numberplate.train.common import load_weights, read_checkpoint, staged_export
 from numberplate.train.verify.model import VerifierNet
 
 
@@ -35,9 +35,7 @@ def export_verifier(checkpoint: Path, out: Path, threshold: float | None = None,
     load_weights(model, ck["model"], checkpoint, "the verifier")
     model.eval()
     height, width = INPUT_SIZE
-    out.parent.mkdir(parents=True, exist_ok=True)
-    # Written beside `out` and checked there: a model that fails its check never replaces the one in place.
-    with staged(out) as onnx_path, staged(out.with_suffix(".json")) as json_path:
+    with staged_export(out) as (onnx_path, json_path):
         torch.onnx.export(model, (torch.zeros(1, height, width, 3, dtype=torch.uint8),), str(onnx_path),
                           input_names=["image"], output_names=["logit"], opset_version=17,
                           dynamic_axes={"image": {0: "batch"}, "logit": {0: "batch"}}, dynamo=False)
