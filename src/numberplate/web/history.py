@@ -9,16 +9,15 @@ from typing import Any
 from flask import Blueprint, Response, request
 
 from numberplate.store.reads import SEARCH_MODES, SOURCES, Page
-from numberplate.web.api import export_format, export_links, export_response, read_query
+from numberplate.web.api import SEARCH_PARAMETERS, export_format, export_links, export_response, read_query
 from numberplate.web.errors import WebError
 from numberplate.web.state import get_state
 from numberplate.web.views import private_page
 
 bp = Blueprint("history", __name__)
 
-# What the search selects (an export of it carries these: every read, not one page), and the form besides.
-SEARCH_FIELDS = ("plate", "mode", "distance", "since", "until", "camera_id", "source", "watchlist")
-FORM_FIELDS = (*SEARCH_FIELDS, "per_page")
+# The form: what the search selects (an export of it carries these: every read, not one page), and per_page.
+FORM_FIELDS = (*SEARCH_PARAMETERS, "per_page")
 
 
 def _query_args(args: Any) -> dict[str, str]:
@@ -49,8 +48,8 @@ def index() -> Response:
         error=error,
         modes=SEARCH_MODES,
         sources=SOURCES,
-        searched=any(form[name] for name in SEARCH_FIELDS),
-        export_args={name: form[name] for name in SEARCH_FIELDS if form[name]},
+        searched=any(form[name] for name in SEARCH_PARAMETERS),
+        export_args={name: form[name] for name in SEARCH_PARAMETERS if form[name]},
     )
 
 

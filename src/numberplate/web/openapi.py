@@ -8,7 +8,7 @@ from flask import Blueprint, Response, jsonify
 
 from numberplate import __version__
 from numberplate.detection.zones import MAX_ZONE_POINTS, MAX_ZONES
-from numberplate.store.export import COLUMNS, LINK_COLUMNS, VEHICLE_FIELDS
+from numberplate.store.export import COLUMNS, EXPORT_FORMATS, LINK_COLUMNS, VEHICLE_FIELDS
 from numberplate.store.reads import CAMERA_RULE, MAX_PER_PAGE, SEARCH_MODES, SOURCES
 from numberplate.video.motion import GROWTH, MIN_TRAVEL, MOTIONS
 from numberplate.web.api import MAX_PAGE, MAX_PLATE_QUERY
@@ -298,7 +298,7 @@ PATHS: dict[str, Any] = {
                        "them (numbers are never changed). JSON Lines: one object per row, the columns as keys. "
                        "A parameter not listed here, or one given twice, is a 422.",
         "parameters": [
-            _query("format", {"enum": ["csv", "jsonl"], "default": "csv"}, "file format; another: 422"),
+            _query("format", {"enum": list(EXPORT_FORMATS), "default": "csv"}, "file format; another: 422"),
             *_SEARCH,
             *_PAGES,
         ],
