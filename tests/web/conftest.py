@@ -14,8 +14,9 @@ from flask.testing import FlaskClient
 
 from numberplate.config import Config
 from numberplate.pipeline import Reader
+from numberplate.store.reads import ReadQuery
 from numberplate.types import BoundingBox, Candidate, Detection, PlateText
-from numberplate.web import create_app
+from numberplate.web import create_app, get_state
 
 PLATE_TEXT = "AB12CDE"
 RUNNER_UP = "A812CDE"
@@ -98,3 +99,14 @@ def runner() -> CliRunner:
 def car_jpeg(data_dir: Path) -> bytes:
     """A real photo of a car (600x450 JPEG) from the shared detection data."""
     return (data_dir / "detect" / "images" / "openlpr" / "10.jpg").read_bytes()
+
+
+def auth_for(app: Flask) -> dict[str, str]:
+    """The Authorization header of a fresh API token of ``app``."""
+    secret, _ = get_state(app).tokens.create("tests")
+    return {"Authorization": f"Token {secret}"}
+
+
+def stored_count(app: Flask) -> int:
+    """How many reads ``app``'s history holds."""
+    return get_state(app).reads.search(ReadQuery()).total

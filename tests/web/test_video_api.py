@@ -11,10 +11,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from numberplate.imaging import load_image
-from numberplate.store.reads import ReadQuery
 from numberplate.web import get_state
 from tests.video.clips import empty, passing_car, write_clip
-from tests.web.conftest import PLATE_TEXT, RUNNER_UP
+from tests.web.conftest import PLATE_TEXT, RUNNER_UP, auth_for, stored_count
 from tests.web.openapi_check import check
 
 URL = "/api/v1/read-video"
@@ -28,19 +27,10 @@ def clip(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> bytes:
     return write_clip(path, passing_car(photo, 10) + empty(15) + passing_car(photo, 10, shift=30)).read_bytes()
 
 
-def auth_for(app: Flask) -> dict[str, str]:
-    secret, _ = get_state(app).tokens.create("tests")
-    return {"Authorization": f"Token {secret}"}
-
-
 def post_video(client: FlaskClient, data: bytes, headers: dict[str, str], name: str = "clip.avi",
                **fields: str) -> object:
     form = {"video": (io.BytesIO(data), name), **fields}
     return client.post(URL, data=form, headers=headers, content_type="multipart/form-data")
-
-
-def stored_count(app: Flask) -> int:
-    return get_state(app).reads.search(ReadQuery()).total
 
 
 def test_a_video_filename_loses_control_and_bidi_characters(app: Flask, client: FlaskClient, clip: bytes) -> None:

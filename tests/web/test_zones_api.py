@@ -15,10 +15,9 @@ from flask.testing import FlaskClient
 from numberplate.detection.zones import MAX_ZONES
 from numberplate.imaging import load_image
 from numberplate.pipeline import Reader
-from numberplate.store.reads import ReadQuery
 from numberplate.web import create_app, get_state
 from tests.video.clips import CarFinder, crossing_car, write_clip
-from tests.web.conftest import CENTRE_BOX, FakeRecognizer
+from tests.web.conftest import CENTRE_BOX, FakeRecognizer, auth_for, stored_count
 from tests.web.openapi_check import check
 
 VIDEO = "/api/v1/read-video"
@@ -45,18 +44,9 @@ def car_app(make_config: Callable[..., Any]) -> Flask:
     return app
 
 
-def auth_for(app: Flask) -> dict[str, str]:
-    secret, _ = get_state(app).tokens.create("tests")
-    return {"Authorization": f"Token {secret}"}
-
-
 def post_video(client: FlaskClient, data: bytes, headers: dict[str, str], **fields: Any) -> Any:
     form = {"video": (io.BytesIO(data), "crossing.avi"), "fps": "10", **fields}
     return client.post(VIDEO, data=form, headers=headers, content_type="multipart/form-data")
-
-
-def stored(app: Flask) -> int:
-    return get_state(app).reads.search(ReadQuery()).total
 
 
 def test_a_video_reports_only_the_plates_in_its_zones(car_app: Flask, crossing: bytes) -> None:
@@ -67,12 +57,12 @@ def test_a_video_reports_only_the_plates_in_its_zones(car_app: Flask, crossing: 
     r = post_video(client, crossing, auth, zone=RIGHT_HALF)
     (right,) = check(r, VIDEO, "post")["plates"]
     assert r.status_code == 201 and (right["first_frame"], right["last_frame"], right["frames"]) == (6, 11, 6)
-    assert stored(car_app) == 1
+    assert stored_count(car_app) == 1
     # Two zones (the field repeated): a plate in either counts; in none: nothing reported, nothing stored.
     (both,) = check(post_video(client, crossing, auth, zone=[LEFT_STRIP, RIGHT_HALF]), VIDEO, "post")["plates"]
     assert both["first_frame"] == 6
     r = post_video(client, crossing, auth, zone=LEFT_STRIP)
-    assert r.status_code == 200 and check(r, VIDEO, "post")["plates"] == [] and stored(car_app) == 2
+    assert r.status_code == 200 and check(r, VIDEO, "post")["plates"] == [] and stored_count(car_app) == 2
 
 
 def test_a_photo_reads_only_the_plates_in_its_zones(make_app: Callable[..., Flask], car_jpeg: bytes) -> None:
@@ -178,7 +168,7 @@ def test_a_bad_zone_is_a_422_naming_it_before_the_video_is_read(car_app: Flask, 
     error = check(r, VIDEO, "post")["error"]
     assert r.status_code == 422 and error["code"] == "invalid_parameter", error
     assert error["message"].startswith("parameter 'zone': ") and message in error["message"], error
-    assert stored(car_app) == 0
+    assert stored_count(car_app) == 0
 
 
 @pytest.mark.parametrize(("zone", "message"), BAD_ZONES)
@@ -193,7 +183,7 @@ def test_a_bad_zone_on_a_photo_is_a_422_naming_it(app: Flask, client: FlaskClien
         error = check(r, READ, "post")["error"]
         assert r.status_code == 422 and error["message"].startswith("parameter 'zone': "), error
         assert message in error["message"], error
-    assert stored(app) == 0
+    assert stored_count(app) == 0
 
 
 @pytest.mark.parametrize("zone", [RIGHT_HALF, 5, True, [5], [RIGHT_HALF, None], {"points": RIGHT_HALF}])
