@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 import httpx
-from sqlalchemy import or_, select, update
+from sqlalchemy import ColumnElement, or_, select, update
 
 from numberplate.config import Config
 from numberplate.errors import NumberplateError
@@ -54,6 +54,13 @@ def backoff(attempts: int, rng: random.Random, retry_after: float | None = None)
     if retry_after is not None:
         wait = max(wait, min(retry_after, LONGEST_WAIT_S))
     return timedelta(seconds=wait)
+
+
+def _due(now: datetime) -> tuple[ColumnElement[bool], ...]:
+    """A delivery due at ``now``: pending, its next attempt time passed, and no live lease on it (what
+    :meth:`WebhookDeliverer.deliver_due` lists and :meth:`WebhookDeliverer.claim` compares and sets)."""
+    return (WebhookDelivery.status == PENDING, WebhookDelivery.next_attempt_at <= now,
+            or_(WebhookDelivery.lease_until.is_(None), WebhookDelivery.lease_until < now))
 
 
 @dataclass(frozen=True)
@@ -142,8 +149,7 @@ class WebhookDeliverer:
         skip = skip_urls if skip_urls is not None else set()
         now = self._clock()
         query = (select(WebhookDelivery.id, WebhookDelivery.url)
-                 .where(WebhookDelivery.status == PENDING, WebhookDelivery.next_attempt_at <= now,
-                        or_(WebhookDelivery.lease_until.is_(None), WebhookDelivery.lease_until < now))
+                 .where(*_due(now))
                  .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
                  .limit(BATCH))
         if skip:  # left out of the listing, so a failing URL's backlog cannot fill the batch of the others
@@ -168,12 +174,10 @@ class WebhookDeliverer:
         None when another deliverer holds it or it is not due (or gone)."""
         now = self._clock()
         owner = uuid.uuid4().hex
-        free = or_(WebhookDelivery.lease_until.is_(None), WebhookDelivery.lease_until < now)
         with self.db.session() as session:
             result = session.execute(
                 update(WebhookDelivery)
-                .where(WebhookDelivery.id == row_id, WebhookDelivery.status == PENDING,
-                       WebhookDelivery.next_attempt_at <= now, free)
+                .where(WebhookDelivery.id == row_id, *_due(now))
                 .values(lease_until=now + self.lease, lease_owner=owner, attempts=WebhookDelivery.attempts + 1)
                 .execution_options(synchronize_session=False)
             )

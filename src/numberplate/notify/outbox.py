@@ -13,7 +13,7 @@ from typing import Any, Literal
 from sqlalchemy import delete, event, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from numberplate.config import Config, parse_webhook_urls
+from numberplate.config import WEBHOOK_EVENTS, Config, parse_webhook_urls
 from numberplate.notify.webhooks import Event, WebhookEvents, iso, shown_url
 from numberplate.store.clock import as_utc, utcnow
 from numberplate.store.db import Database
@@ -48,7 +48,7 @@ class WebhookOutbox:
 
     def __init__(self, urls: Sequence[str], events: WebhookEvents = "alerts",
                  clock: Callable[[], datetime] = utcnow):
-        if events not in ("alerts", "reads"):
+        if events not in WEBHOOK_EVENTS:
             raise ValueError(f"events must be 'alerts' or 'reads', got {events!r}")
         self.urls = tuple(urls)
         self.events = events
