@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import csv
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.postgres import postgres_server
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -28,3 +31,10 @@ def data_dir() -> Path:
 def detect_rows(data_dir: Path) -> list[dict[str, str]]:
     with open(data_dir / "detect" / "labels.csv", newline="") as fh:
         return list(csv.DictReader(fh))
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """One PostgreSQL cluster for the whole run (the store and webhook tests on PostgreSQL share it)."""
+    with postgres_server() as url:
+        yield url

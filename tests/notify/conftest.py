@@ -16,14 +16,7 @@ from numberplate.store.reads import ReadStore, StoredRead
 from numberplate.store.watchlist import Watchlist
 from numberplate.types import BoundingBox, Detection, ImageResult, PlateRead, PlateText
 from tests.lookup.servers import LocalServer, Reply, Request
-from tests.postgres import postgres_server
 from tests.store.conftest import empty_database
-
-
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    with postgres_server() as url:
-        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

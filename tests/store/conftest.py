@@ -11,13 +11,6 @@ from sqlalchemy import MetaData, text
 
 from numberplate.store.db import Database, alembic_config
 from numberplate.store.files import ImageFiles
-from tests.postgres import postgres_server
-
-
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    with postgres_server() as url:
-        yield url
 
 
 def empty_database(request: pytest.FixtureRequest, tmp_path: Path, revision: str = "head") -> Database:
