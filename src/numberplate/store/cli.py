@@ -6,7 +6,7 @@ import json
 import os
 import sys
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -15,6 +15,7 @@ import click
 from numberplate.clitypes import FiniteFloatRange, checked_camera_id, reported
 from numberplate.config import Config, load_config
 from numberplate.errors import NumberplateError
+from numberplate.store.clock import parse_iso_utc
 from numberplate.store.db import Database, default_url
 from numberplate.store.export import EXPORT_FORMATS, WRITERS, ExportFormat, ExportRow, export_rows
 from numberplate.store.reads import SEARCH_MODES, SOURCES, ReadQuery, ReadStore, retention_period
@@ -206,8 +207,7 @@ class UtcDateTime(click.ParamType):
             return value
         text = str(value).strip()
         try:
-            parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
-            return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+            return parse_iso_utc(text)
         except ValueError:
             self.fail(f"{text[:40]!r} is not an ISO 8601 date or time such as 2026-11-24T10:00:00Z", param, ctx)
         except OverflowError:

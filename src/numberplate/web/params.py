@@ -7,7 +7,7 @@ import math
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from flask import request
@@ -22,6 +22,7 @@ from numberplate.formats.patterns import (
     check_country,
     known_countries,
 )
+from numberplate.store.clock import parse_iso_utc
 from numberplate.store.db import MAX_ID  # the largest record id the database's id columns hold
 from numberplate.store.reads import CAMERA_RULE, check_camera_id
 from numberplate.web.errors import WebError
@@ -116,11 +117,9 @@ def as_datetime(name: str, value: Any) -> datetime | None:
         return None
     text = str(value).strip()
     try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+        return parse_iso_utc(text)
     except ValueError as e:
         raise invalid(name, f"must be an ISO 8601 date or time such as 2026-11-24T10:00:00Z, got {text[:40]!r}") from e
-    try:
-        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
     except OverflowError as e:  # 9999-12-31T23:59:59-05:00 is in the year 10000 in UTC
         raise invalid(name, f"{text[:40]!r} is out of range: in UTC it must fall in the years 1 to 9999") from e
 
