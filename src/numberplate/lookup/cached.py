@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy.exc import IntegrityError
-
 from numberplate.errors import LookupNotFound, StoreError
 from numberplate.lookup.base import VehicleLookup
 from numberplate.store.vehicles import LookupCache
@@ -48,9 +46,6 @@ class CachedLookup:
     def _put(self, plate: str, country: str | None, vehicle: VehicleInfo | None) -> None:
         """Cache an answer; a failure to do so costs only the next lookup's provider call."""
         try:
-            try:
-                self.cache.put(self.name, plate, country, vehicle)
-            except IntegrityError:  # another thread cached this plate first: its row is updated now
-                self.cache.put(self.name, plate, country, vehicle)
-        except (IntegrityError, StoreError) as e:
+            self.cache.put(self.name, plate, country, vehicle)
+        except StoreError as e:
             log.warning("%s: answer for %s not cached: %s", self.name, plate, e)

@@ -343,7 +343,22 @@ class LookupCache:
             return VehicleInfo(**payload)
 
     def put(self, provider: str, plate: str, country: str | None, vehicle: VehicleInfo | None) -> None:
-        """Cache a vehicle, or a not-found when ``vehicle`` is None."""
+        """Cache a vehicle, or a not-found when ``vehicle`` is None.
+
+        Two lookups of one uncached plate may both insert it: the later one then updates the row the earlier made.
+
+        Raises:
+            StoreError: the database failed, or the row still could not be written.
+        """
+        try:
+            self._put(provider, plate, country, vehicle)
+        except IntegrityError:  # another thread or process cached this plate between our select and insert
+            try:
+                self._put(provider, plate, country, vehicle)
+            except IntegrityError as e:
+                raise StoreError(f"lookup cache: the entry for {plate} could not be written: {e.orig}") from e
+
+    def _put(self, provider: str, plate: str, country: str | None, vehicle: VehicleInfo | None) -> None:
         now = utcnow()
         expires = now + (self.ttl if vehicle else self.not_found_ttl)
         payload = {**vehicle.to_dict(), "raw": vehicle.raw} if vehicle else None
